@@ -1,0 +1,99 @@
+/**
+ * Stable error codes, their HTTP statuses, and the error class that carries them.
+ * Codes are the public contract (HTTP bodies, NATS error replies); messages may change.
+ * @module
+ */
+
+/** Every code a client or a plugin can see. */
+export const ErrorCode = {
+  InvalidJson: "invalid_json",
+  InvalidRequest: "invalid_request",
+  Unauthorized: "unauthorized",
+  Forbidden: "forbidden",
+  PluginNotFound: "plugin_not_found",
+  MethodNotFound: "method_not_found",
+  NotFound: "not_found",
+  MethodNotAllowed: "method_not_allowed",
+  PayloadTooLarge: "payload_too_large",
+  UnsupportedMediaType: "unsupported_media_type",
+  ValidationFailed: "validation_failed",
+  RateLimited: "rate_limited",
+  PluginError: "plugin_error",
+  BadPluginResponse: "bad_plugin_response",
+  PluginUnavailable: "plugin_unavailable",
+  CircuitOpen: "circuit_open",
+  Draining: "draining",
+  NoMatchingVersion: "no_matching_version",
+  Overloaded: "overloaded",
+  Timeout: "timeout",
+  Internal: "internal",
+} as const;
+export type ErrorCode = typeof ErrorCode[keyof typeof ErrorCode];
+
+/** The one code → HTTP status table. */
+export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
+  invalid_json: 400,
+  invalid_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  plugin_not_found: 404,
+  method_not_found: 404,
+  not_found: 404,
+  method_not_allowed: 405,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  validation_failed: 422,
+  rate_limited: 429,
+  plugin_error: 502,
+  bad_plugin_response: 502,
+  plugin_unavailable: 503,
+  circuit_open: 503,
+  draining: 503,
+  no_matching_version: 503,
+  overloaded: 503,
+  timeout: 504,
+  internal: 500,
+};
+
+/** One problem with an input, by dotted path (`""` for the root). */
+export interface Issue {
+  path: string;
+  message: string;
+}
+
+export interface SwitchyardErrorOptions extends ErrorOptions {
+  /** HTTP status; defaults to the code's status in {@linkcode ERROR_STATUS}. */
+  status?: number;
+  issues?: readonly Issue[];
+  /** Seconds, sent as `Retry-After`. */
+  retryAfter?: number;
+}
+
+/** An error with a stable code and an HTTP status. */
+export class SwitchyardError extends Error {
+  /** Brand, so copies of this class from another bundle are still recognised. */
+  readonly isSwitchyardError = true;
+  readonly code: string;
+  readonly status: number;
+  readonly issues: readonly Issue[] | undefined;
+  readonly retryAfter: number | undefined;
+
+  constructor(code: string, message: string, options: SwitchyardErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "SwitchyardError";
+    this.code = code;
+    this.status = options.status ?? ERROR_STATUS[code as ErrorCode] ?? 500;
+    this.issues = options.issues;
+    this.retryAfter = options.retryAfter;
+  }
+}
+
+/** True for a {@linkcode SwitchyardError}, from this bundle or another. */
+export function isSwitchyardError(err: unknown): err is SwitchyardError {
+  return typeof err === "object" && err !== null && (err as { isSwitchyardError?: unknown }).isSwitchyardError === true;
+}
+
+/** The JSON body of an error response. */
+export interface ErrorBody {
+  error: { code: string; message: string; requestId?: string; issues?: readonly Issue[] };
+}
