@@ -1,0 +1,47 @@
+/**
+ * The bus: subjects, headers, error replies, the micro discovery protocol, and request/reply.
+ * @module
+ */
+export { connectBus, DEFAULT_NATS_URL, parseServers } from "./connect.ts";
+export { RequestMux } from "./request_mux.ts";
+export {
+  DEFAULT_PREFIX,
+  eventsSubject,
+  INSTANCE_ID,
+  instanceSubjectBase,
+  queueGroup,
+  versionSubjectBase,
+  versionToken,
+} from "./subjects.ts";
+export {
+  H_DEADLINE,
+  H_ERROR_CODE,
+  H_INSTANCE,
+  H_PRINCIPAL,
+  H_REQUEST_ID,
+  H_SERVICE_ERROR,
+  H_SERVICE_ERROR_CODE,
+  H_VERSION,
+} from "./headers.ts";
+export { decodeWireError, encodeWireError } from "./wire_error.ts";
+export {
+  INFO_RESPONSE,
+  META_DESCRIPTION,
+  META_HOST,
+  META_IDEMPOTENT,
+  META_INPUT_SCHEMA,
+  META_INSTANCE_SUBJECT,
+  META_OUTPUT_SCHEMA,
+  META_PREFIX,
+  META_PROTOCOL,
+  META_RUNTIME,
+  microSubjects,
+  PING_RESPONSE,
+  PROTOCOL_VERSION,
+  SRV_PREFIX,
+  STATS_RESPONSE,
+} from "./micro.ts";
+export type { BusConnectOptions } from "./connect.ts";
+export type { MuxRequestOptions } from "./request_mux.ts";
+export type { WireError } from "./wire_error.ts";
+export type { EndpointInfo, EndpointStats, InfoResponse, InstanceEvent, MicroVerb, StatsResponse } from "./micro.ts";

@@ -1,0 +1,99 @@
+import { createInbox } from "@nats-io/nats-core";
+import type { Msg, MsgHdrs, NatsConnection, Subscription } from "@nats-io/nats-core";
+import { ErrorCode, SwitchyardError } from "../errors.ts";
+
+interface Pending {
+  resolve(msg: Msg): void;
+  reject(err: Error): void;
+  timer: ReturnType<typeof setTimeout>;
+  subject: string;
+}
+
+/** Options of one {@linkcode RequestMux.request}. */
+export interface MuxRequestOptions {
+  headers?: MsgHdrs;
+  timeoutMs: number;
+}
+
+/**
+ * Request/reply over one shared wildcard reply subscription and a map of pending requests.
+ * Cheaper per request than `nc.request()`: no per-request subscription object, iterator or
+ * async stack trace, just a map entry, a promise and a timer.
+ */
+export class RequestMux {
+  readonly #nc: NatsConnection;
+  readonly #inbox: string;
+  readonly #pending = new Map<string, Pending>();
+  readonly #sub: Subscription;
+  #seq = 0;
+
+  /** @param inboxPrefix the connection's inbox prefix, where permissions restrict it. @default "_INBOX" */
+  constructor(nc: NatsConnection, inboxPrefix?: string) {
+    this.#nc = nc;
+    this.#inbox = `${createInbox(inboxPrefix)}.`;
+    this.#sub = nc.subscribe(`${this.#inbox}*`, { callback: (_err, msg) => this.#onReply(msg) });
+    nc.closed().then(() => this.#failAll("the NATS connection closed"));
+  }
+
+  /** Requests in flight. */
+  get size(): number {
+    return this.#pending.size;
+  }
+
+  /**
+   * Publishes `data` to `subject` and resolves with the first reply.
+   * @throws {SwitchyardError} `plugin_unavailable` when no one listens (answered at once), `timeout`.
+   */
+  request(subject: string, data: Uint8Array, options: MuxRequestOptions): Promise<Msg> {
+    const token = (this.#seq++).toString(36);
+    const pending = this.#pending;
+    return new Promise<Msg>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (pending.delete(token)) {
+          reject(new SwitchyardError(ErrorCode.Timeout, `No reply from "${subject}" within ${options.timeoutMs} ms`));
+        }
+      }, options.timeoutMs);
+      pending.set(token, { resolve, reject, timer, subject });
+      try {
+        this.#nc.publish(
+          subject,
+          data,
+          options.headers === undefined ? { reply: this.#inbox + token } : { reply: this.#inbox + token, headers: options.headers },
+        );
+      } catch (err) {
+        pending.delete(token);
+        clearTimeout(timer);
+        reject(new SwitchyardError(ErrorCode.PluginUnavailable, `Cannot publish to "${subject}"`, { cause: err }));
+      }
+    });
+  }
+
+  /** Stops listening; pending requests fail as unavailable. */
+  close(): void {
+    this.#sub.unsubscribe();
+    this.#failAll("the request mux closed");
+  }
+
+  #onReply(msg: Msg): void {
+    const token = msg.subject.slice(this.#inbox.length);
+    const p = this.#pending.get(token);
+    if (p === undefined) return; // late reply after a timeout
+    this.#pending.delete(token);
+    clearTimeout(p.timer);
+    // The server answers a request nobody listens to with a bodiless 503 status message.
+    const hdrs = msg.headers;
+    if (hdrs !== undefined && hdrs.code === 503 && msg.data.length === 0) {
+      p.reject(new SwitchyardError(ErrorCode.PluginUnavailable, `No instance is listening on "${p.subject}"`));
+      return;
+    }
+    p.resolve(msg);
+  }
+
+  #failAll(why: string): void {
+    for (const [token, p] of this.#pending) {
+      this.#pending.delete(token);
+      clearTimeout(p.timer);
+      p.reject(new SwitchyardError(ErrorCode.PluginUnavailable, `Request to "${p.subject}" failed: ${why}`));
+    }
+  }
+}

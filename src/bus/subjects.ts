@@ -1,0 +1,36 @@
+/**
+ * Subject and queue-group names. Every subject Switchyard sends on is built here, from names that
+ * already passed the plugin and method grammars — never from raw request text.
+ * @module
+ */
+
+/** The default subject prefix. */
+export const DEFAULT_PREFIX = "sy";
+
+/** A version as one subject token: dots become underscores (`1.2.0` → `1_2_0`). */
+export function versionToken(version: string): string {
+  return version.replaceAll(".", "_").replaceAll("+", "~");
+}
+
+/** `<prefix>.<plugin>.<version-token>`: the base of a version's method subjects. */
+export function versionSubjectBase(prefix: string, plugin: string, version: string): string {
+  return `${prefix}.${plugin}.${versionToken(version)}`;
+}
+
+/** `<prefix>.$i.<instanceId>`: the base of one instance's own method subjects. */
+export function instanceSubjectBase(prefix: string, instanceId: string): string {
+  return `${prefix}.$i.${instanceId}`;
+}
+
+/** `<plugin>@<version>`: the queue group shared by every instance of one version. */
+export function queueGroup(plugin: string, version: string): string {
+  return `${plugin}@${version}`;
+}
+
+/** `<prefix>.$events.<plugin>`: where instances announce started, draining and stopped. */
+export function eventsSubject(prefix: string, plugin: string): string {
+  return `${prefix}.$events.${plugin}`;
+}
+
+/** Instance ids are NATS-token safe: letters, digits, `-` and `_`, 1 to 64 characters. */
+export const INSTANCE_ID = /^[A-Za-z0-9_-]{1,64}$/;

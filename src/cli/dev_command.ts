@@ -1,0 +1,1 @@
+export const devCommand = { name: "dev", summary: "x", usage: "x", run: () => Promise.resolve(0) };

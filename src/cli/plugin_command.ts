@@ -1,0 +1,62 @@
+import { hostname } from "node:os";
+import { nuid } from "@nats-io/nats-core";
+import { connectBus, INSTANCE_ID, parseServers } from "../bus/mod.ts";
+import { loadPlugin, servePlugin } from "../host/mod.ts";
+import { currentRuntime } from "../runtime/mod.ts";
+import { createLogger, isLogLevel } from "../telemetry/logger.ts";
+import { NATS_FLAG, NATS_HELP, parseFlags, UsageError } from "./command.ts";
+import type { Command } from "./command.ts";
+import { onShutdownSignal } from "./shutdown.ts";
+
+export const pluginCommand: Command = {
+  name: "plugin",
+  summary: "serve one plugin module as a NATS service",
+  usage: `Usage: switchyard plugin <module.ts> [--nats URL] [--instance-id ID] [--drain-timeout MS]
+
+Serves the module's default export (definePlugin({...})) in its version's queue group.
+SIGTERM or SIGINT drains: stop intake, finish running handlers, exit 0.
+${NATS_HELP}
+  --instance-id ID    unique instance id (default: a random NUID)
+  --prefix P          subject prefix (default: sy)
+  --drain-timeout MS  abort handlers still running after this long (default 10000)
+  --log-format F      json (default) or pretty`,
+  async run(argv) {
+    const { values, positionals } = parseFlags(argv, {
+      ...NATS_FLAG,
+      "instance-id": { type: "string" },
+      prefix: { type: "string" },
+      "drain-timeout": { type: "string" },
+      "log-format": { type: "string" },
+    });
+    const path = positionals[0];
+    if (path === undefined) throw new UsageError("Name the plugin module, e.g. switchyard plugin plugins/hello/mod.ts");
+    const instanceId = values["instance-id"] ?? nuid.next();
+    if (!INSTANCE_ID.test(instanceId)) throw new UsageError(`--instance-id must match ${INSTANCE_ID.source}`);
+    const level = process.env.LOG_LEVEL ?? "info";
+    const logger = createLogger({
+      level: isLogLevel(level) ? level : "info",
+      format: values["log-format"] === "pretty" ? "pretty" : "json",
+    });
+    const plugin = await loadPlugin(path);
+    const nc = await connectBus({
+      servers: parseServers(values.nats) ?? parseServers(process.env.NATS_URL) ?? ["nats://127.0.0.1:4222"],
+      name: `plugin:${plugin.name}@${plugin.version}#${instanceId}`,
+    });
+    const host = await servePlugin(plugin, nc, {
+      instanceId,
+      logger,
+      runtime: currentRuntime(),
+      host: hostname(),
+      ...(values.prefix === undefined ? {} : { prefix: values.prefix }),
+    });
+    const drainTimeoutMs = Number(values["drain-timeout"] ?? 10_000);
+    return await new Promise<number>((resolve) => {
+      onShutdownSignal(async () => {
+        await host.drain({ timeoutMs: drainTimeoutMs });
+        await nc.drain().catch(() => {});
+        resolve(0);
+        return 0;
+      });
+    });
+  },
+};

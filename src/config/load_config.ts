@@ -1,0 +1,51 @@
+import { readFileSync } from "node:fs";
+import * as v from "valibot";
+import { parse as parseYaml } from "yaml";
+import { ConfigSchema } from "./schema.ts";
+import type { ResolvedConfig } from "./schema.ts";
+
+/** A config that failed validation; `problems` name each by dotted path. */
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(source: string, problems: readonly string[]) {
+    super(`Invalid configuration in ${source}:\n  ${problems.join("\n  ")}`);
+    this.name = "ConfigError";
+    this.problems = problems;
+  }
+}
+
+/** Reads a JSON or YAML config file (by extension; `.json` or `.yaml`/`.yml`). */
+export function readConfigFile(path: string): unknown {
+  const text = readFileSync(path, "utf8");
+  try {
+    return /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(path, [`(file) cannot be parsed: ${(err as Error).message.split("\n")[0]}`]);
+  }
+}
+
+/**
+ * Validates `raw` (a parsed config file, or `{}`), then applies env overrides: `NATS_URL`
+ * (comma-separated) and `PORT`.
+ * @throws {ConfigError} with one line per problem, by dotted path.
+ */
+export function resolveConfig(raw: unknown, env: Readonly<Record<string, string | undefined>>, source = "config"): ResolvedConfig {
+  const result = v.safeParse(ConfigSchema, raw ?? {});
+  if (!result.success) {
+    throw new ConfigError(source, result.issues.map((i) => `${v.getDotPath(i) ?? "(root)"}: ${i.message}`));
+  }
+  const config = result.output;
+  const natsUrl = env.NATS_URL?.trim();
+  if (natsUrl) config.nats.servers = natsUrl.split(",").map((s) => s.trim()).filter(Boolean);
+  if (env.PORT?.trim()) {
+    const port = Number(env.PORT);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError("env", [`PORT: "${env.PORT}" is not a port`]);
+    config.router.port = port;
+  }
+  return config;
+}
+
+/** Reads (when `path` is given), validates and resolves the config. */
+export function loadConfig(path: string | undefined, env: Readonly<Record<string, string | undefined>>): ResolvedConfig {
+  return resolveConfig(path === undefined ? {} : readConfigFile(path), env, path ?? "config");
+}

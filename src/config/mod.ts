@@ -1,0 +1,16 @@
+/**
+ * The configuration file: valibot schema with named defaults, JSON or YAML, env overrides.
+ * @module
+ */
+export { ConfigError, loadConfig, readConfigFile, resolveConfig } from "./load_config.ts";
+export {
+  ConfigSchema,
+  DEFAULT_BODY_LIMIT_BYTES,
+  DEFAULT_DISCOVERY_INTERVAL_MS,
+  DEFAULT_DRAIN_TIMEOUT_MS,
+  DEFAULT_HOST,
+  DEFAULT_PORT,
+  DEFAULT_TIMEOUT_MS,
+  PluginPolicySchema,
+} from "./schema.ts";
+export type { Config, PluginPolicy, ResolvedConfig } from "./schema.ts";

@@ -1,0 +1,54 @@
+import * as v from "valibot";
+
+export const DEFAULT_PORT = 8080;
+export const DEFAULT_HOST = "0.0.0.0";
+/** 1 MiB: well below NATS's default max_payload of 1 MiB plus headers. */
+export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024 - 16 * 1024;
+export const DEFAULT_TIMEOUT_MS = 10_000;
+export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
+export const DEFAULT_DISCOVERY_INTERVAL_MS = 5_000;
+
+const Millis = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(3_600_000));
+
+/** Per-plugin overrides. */
+export const PluginPolicySchema = v.strictObject({
+  /** Request timeout for this plugin's methods. */
+  timeoutMs: v.optional(Millis),
+});
+
+export const ConfigSchema = v.strictObject({
+  router: v.optional(
+    v.strictObject({
+      host: v.optional(v.string(), DEFAULT_HOST),
+      port: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535)), DEFAULT_PORT),
+      bodyLimitBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(2), v.maxValue(64 * 1024 * 1024)), DEFAULT_BODY_LIMIT_BYTES),
+      timeoutMs: v.optional(Millis, DEFAULT_TIMEOUT_MS),
+      drainTimeoutMs: v.optional(Millis, DEFAULT_DRAIN_TIMEOUT_MS),
+    }),
+    {},
+  ),
+  nats: v.optional(
+    v.strictObject({
+      servers: v.optional(v.pipe(v.array(v.pipe(v.string(), v.minLength(1))), v.minLength(1))),
+      user: v.optional(v.string()),
+      pass: v.optional(v.string()),
+      token: v.optional(v.string()),
+    }),
+    {},
+  ),
+  /** Subject prefix shared by the router and its plugins. */
+  prefix: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,32}$/)), "sy"),
+  discovery: v.optional(v.strictObject({ intervalMs: v.optional(Millis, DEFAULT_DISCOVERY_INTERVAL_MS) }), {}),
+  log: v.optional(
+    v.strictObject({
+      level: v.optional(v.picklist(["debug", "info", "warn", "error"]), "info"),
+      format: v.optional(v.picklist(["json", "pretty"]), "json"),
+    }),
+    {},
+  ),
+  plugins: v.optional(v.record(v.pipe(v.string(), v.regex(/^[a-z][a-z0-9-]{0,62}$/)), PluginPolicySchema), {}),
+});
+
+export type Config = v.InferInput<typeof ConfigSchema>;
+export type ResolvedConfig = v.InferOutput<typeof ConfigSchema>;
+export type PluginPolicy = v.InferOutput<typeof PluginPolicySchema>;

@@ -1,0 +1,162 @@
+import * as v from "valibot";
+import { headers as natsHeaders } from "@nats-io/nats-core";
+import type { Msg, MsgHdrs } from "@nats-io/nats-core";
+import { ErrorCode, isSwitchyardError } from "../errors.ts";
+import type { Issue } from "../errors.ts";
+import type { Logger } from "../deps.ts";
+import type { MethodDefinition, Plugin, Principal } from "../plugin/mod.ts";
+import { encodeWireError, H_DEADLINE, H_INSTANCE, H_PRINCIPAL, H_REQUEST_ID, H_VERSION } from "../bus/mod.ts";
+import type { WireError } from "../bus/mod.ts";
+import { ANONYMOUS, RequestContext, SignalSet } from "./request_context.ts";
+import { MethodStats } from "./method_stats.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** How long a request without a deadline header may run. */
+export const DEFAULT_DEADLINE_MS = 30_000;
+
+/** Runs a plugin's methods for incoming messages and tracks what is in flight. */
+export class Dispatcher {
+  readonly stats = new Map<string, MethodStats>();
+  readonly signals = new SignalSet();
+  readonly #plugin: Plugin;
+  readonly #instanceId: string;
+  readonly #logger: Logger;
+  readonly #okHeaders: MsgHdrs;
+  #inflight = 0;
+  #idle: (() => void) | undefined;
+
+  constructor(plugin: Plugin, instanceId: string, logger: Logger) {
+    this.#plugin = plugin;
+    this.#instanceId = instanceId;
+    this.#logger = logger;
+    this.#okHeaders = this.#replyHeaders();
+    for (const name of Object.keys(plugin.methods)) this.stats.set(name, new MethodStats());
+  }
+
+  /** Handlers still running. */
+  get inflight(): number {
+    return this.#inflight;
+  }
+
+  /** Resolves once no handler runs. */
+  idle(): Promise<void> {
+    if (this.#inflight === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const previous = this.#idle;
+      this.#idle = () => {
+        previous?.();
+        resolve();
+      };
+    });
+  }
+
+  /** The subscription callback: the method name is the subject's last token. */
+  handle(msg: Msg): void {
+    const subject = msg.subject;
+    const name = subject.slice(subject.lastIndexOf(".") + 1);
+    const method = this.#plugin.methods[name];
+    const stats = this.stats.get(name);
+    if (method === undefined || stats === undefined || !Object.hasOwn(this.#plugin.methods, name)) {
+      this.#replyError(msg, { status: 404, code: ErrorCode.MethodNotFound, message: `No method "${name}"` });
+      return;
+    }
+    this.#inflight++;
+    const started = performance.now();
+    this.#run(msg, method).then((err) => {
+      stats.record(performance.now() - started, err);
+      if (--this.#inflight === 0 && this.#idle !== undefined) {
+        const idle = this.#idle;
+        this.#idle = undefined;
+        idle();
+      }
+    });
+  }
+
+  /** Runs one request; resolves with the error it answered, if any. Never rejects. */
+  async #run(msg: Msg, method: MethodDefinition): Promise<WireError | undefined> {
+    let input: unknown;
+    try {
+      input = msg.data.length === 0 ? {} : JSON.parse(decoder.decode(msg.data));
+    } catch {
+      return this.#replyError(msg, { status: 400, code: ErrorCode.InvalidJson, message: "The input is not valid JSON" });
+    }
+    const parsed = v.safeParse(method.input, input);
+    if (!parsed.success) {
+      return this.#replyError(msg, {
+        status: 422,
+        code: ErrorCode.ValidationFailed,
+        message: "The input does not match the method's schema",
+        issues: toIssues(parsed.issues),
+      });
+    }
+    const ctx = this.#context(msg);
+    let output: unknown;
+    try {
+      output = await method.handler(parsed.output, ctx);
+    } catch (err) {
+      return this.#replyError(msg, this.#handlerError(err, ctx.requestId));
+    } finally {
+      ctx.dispose();
+    }
+    const checked = v.safeParse(method.output, output);
+    if (!checked.success) {
+      this.#logger.error("handler returned output that does not match its schema", {
+        requestId: ctx.requestId,
+        issues: toIssues(checked.issues),
+      });
+      return this.#replyError(msg, {
+        status: 502,
+        code: ErrorCode.BadPluginResponse,
+        message: "The plugin returned output that does not match its schema",
+      });
+    }
+    msg.respond(encoder.encode(JSON.stringify(checked.output)), { headers: this.#okHeaders });
+    return undefined;
+  }
+
+  #context(msg: Msg): RequestContext {
+    const hdrs = msg.headers;
+    const requestId = hdrs?.get(H_REQUEST_ID) ?? "";
+    const deadline = Number(hdrs?.get(H_DEADLINE)) || Date.now() + DEFAULT_DEADLINE_MS;
+    const principalText = hdrs?.get(H_PRINCIPAL) ?? "";
+    let principal: Principal = ANONYMOUS;
+    if (principalText !== "") {
+      try {
+        principal = JSON.parse(principalText) as Principal;
+      } catch {
+        principal = ANONYMOUS;
+      }
+    }
+    return new RequestContext(
+      { instanceId: this.#instanceId, version: this.#plugin.version, requestId, deadline, principal },
+      this.#logger,
+      this.signals,
+    );
+  }
+
+  #handlerError(err: unknown, requestId: string): WireError {
+    if (isSwitchyardError(err)) return { status: err.status, code: err.code, message: err.message };
+    // Anything else is a bug in the plugin: log it whole here, send no stack to the caller.
+    this.#logger.error("handler threw", { requestId, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+    return { status: 500, code: ErrorCode.PluginError, message: "The plugin failed to handle the request" };
+  }
+
+  #replyError(msg: Msg, err: WireError): WireError {
+    const { headers, data } = encodeWireError(err, this.#replyHeaders());
+    msg.respond(data, { headers });
+    return err;
+  }
+
+  #replyHeaders(): MsgHdrs {
+    const h = natsHeaders();
+    h.set(H_INSTANCE, this.#instanceId);
+    h.set(H_VERSION, this.#plugin.version);
+    return h;
+  }
+}
+
+function toIssues(issues: readonly v.BaseIssue<unknown>[]): Issue[] {
+  return issues.map((issue) => ({ path: v.getDotPath(issue) ?? "", message: issue.message }));
+}

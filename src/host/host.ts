@@ -1,0 +1,168 @@
+import { nuid } from "@nats-io/nats-core";
+import type { NatsConnection, Subscription } from "@nats-io/nats-core";
+import type { Logger } from "../deps.ts";
+import { noopLogger } from "../deps.ts";
+import type { Plugin } from "../plugin/mod.ts";
+import {
+  DEFAULT_PREFIX,
+  eventsSubject,
+  INFO_RESPONSE,
+  INSTANCE_ID,
+  instanceSubjectBase,
+  META_HOST,
+  META_INSTANCE_SUBJECT,
+  META_PREFIX,
+  META_PROTOCOL,
+  META_RUNTIME,
+  microSubjects,
+  PING_RESPONSE,
+  PROTOCOL_VERSION,
+  queueGroup,
+  STATS_RESPONSE,
+  versionSubjectBase,
+} from "../bus/mod.ts";
+import type { InfoResponse, InstanceEvent, MicroVerb, StatsResponse } from "../bus/mod.ts";
+import { Dispatcher } from "./dispatch.ts";
+import { endpointMetadata } from "./schemas.ts";
+
+/** Options of {@linkcode servePlugin}. */
+export interface ServePluginOptions {
+  /** Unique on the bus; letters, digits, `-`, `_`. @default a NUID */
+  instanceId?: string;
+  /** Subject prefix. @default "sy" */
+  prefix?: string;
+  logger?: Logger;
+  /** Reported in discovery metadata. */
+  runtime?: string;
+  host?: string;
+}
+
+/** Options of {@linkcode PluginHost.drain}. */
+export interface DrainOptions {
+  /** After this, running handlers' signals abort and the drain finishes. @default 10000 */
+  timeoutMs?: number;
+}
+
+/** A plugin served on the bus. */
+export interface PluginHost {
+  readonly instanceId: string;
+  readonly info: InfoResponse;
+  /** Handlers running now. */
+  readonly inflight: number;
+  /** Announces draining, stops intake, waits for running handlers, runs `shutdown`, announces stopped. */
+  drain(options?: DrainOptions): Promise<{ aborted: boolean }>;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Serves `plugin` on `nc`: its methods on the version's queue group and on the instance's own
+ * subjects, the `$SRV` discovery verbs, and start/draining/stopped events.
+ * @throws {TypeError} for a malformed instance id; whatever the plugin's `init` throws.
+ */
+export async function servePlugin(plugin: Plugin, nc: NatsConnection, options: ServePluginOptions = {}): Promise<PluginHost> {
+  const instanceId = options.instanceId ?? nuid.next();
+  if (!INSTANCE_ID.test(instanceId)) throw new TypeError(`Instance id "${instanceId}" must match ${INSTANCE_ID.source}`);
+  const prefix = options.prefix ?? DEFAULT_PREFIX;
+  const logger = (options.logger ?? noopLogger).child({ plugin: plugin.name, version: plugin.version, instance: instanceId });
+  const base = versionSubjectBase(prefix, plugin.name, plugin.version);
+  const queue = queueGroup(plugin.name, plugin.version);
+  const ownBase = instanceSubjectBase(prefix, instanceId);
+  const started = new Date().toISOString();
+
+  await plugin.init?.({ instanceId, version: plugin.version, logger });
+
+  const identity = {
+    name: plugin.name,
+    id: instanceId,
+    version: plugin.version,
+    metadata: {
+      [META_PROTOCOL]: PROTOCOL_VERSION,
+      [META_PREFIX]: prefix,
+      [META_INSTANCE_SUBJECT]: ownBase,
+      [META_RUNTIME]: options.runtime ?? "",
+      [META_HOST]: options.host ?? "",
+    },
+  };
+  const endpoints = Object.entries(plugin.methods).map(([name, method]) => ({
+    name,
+    subject: `${base}.${name}`,
+    queue_group: queue,
+    metadata: endpointMetadata(method),
+  }));
+  const info: InfoResponse = { type: INFO_RESPONSE, ...identity, description: plugin.description, endpoints };
+  const dispatcher = new Dispatcher(plugin, instanceId, logger);
+  const handle = (_err: unknown, msg: Parameters<Dispatcher["handle"]>[0]) => dispatcher.handle(msg);
+
+  const work: Subscription[] = [
+    nc.subscribe(`${base}.*`, { queue, callback: handle }),
+    nc.subscribe(`${ownBase}.*`, { callback: handle }),
+  ];
+  const infoBytes = encoder.encode(JSON.stringify(info));
+  const pingBytes = encoder.encode(JSON.stringify({ type: PING_RESPONSE, ...identity }));
+  const answer = (verb: MicroVerb): Uint8Array => {
+    if (verb === "INFO") return infoBytes;
+    if (verb === "PING") return pingBytes;
+    const stats: StatsResponse = {
+      type: STATS_RESPONSE,
+      ...identity,
+      started,
+      endpoints: endpoints.map(({ name, subject, queue_group }) =>
+        dispatcher.stats.get(name)!.toJSON({ name, subject, queue_group })
+      ),
+    };
+    return encoder.encode(JSON.stringify(stats));
+  };
+  const discovery = (["PING", "INFO", "STATS"] as const).flatMap((verb) =>
+    microSubjects(verb, plugin.name, instanceId).map((subject) =>
+      nc.subscribe(subject, {
+        callback: (_err, msg) => {
+          msg.respond(answer(verb));
+        },
+      })
+    )
+  );
+  const announce = (type: InstanceEvent["type"]) =>
+    nc.publish(eventsSubject(prefix, plugin.name), JSON.stringify({ type, info } satisfies InstanceEvent));
+
+  await nc.flush();
+  announce("started");
+  logger.info("plugin ready", { subject: `${base}.*`, queue });
+
+  let draining: Promise<{ aborted: boolean }> | undefined;
+  const drain = async (timeoutMs: number): Promise<{ aborted: boolean }> => {
+    announce("draining");
+    logger.info("draining", { inflight: dispatcher.inflight });
+    // Drained subscriptions still deliver what the server had routed to them before the UNSUB.
+    await Promise.all(work.map((sub) => sub.drain()));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const aborted = await Promise.race([
+      dispatcher.idle().then(() => false),
+      new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(true), timeoutMs)),
+    ]);
+    clearTimeout(timer);
+    if (aborted) {
+      logger.warn("drain timed out: aborting running handlers", { inflight: dispatcher.inflight });
+      dispatcher.signals.abortAll("the instance is shutting down");
+    }
+    try {
+      await plugin.shutdown?.();
+    } catch (err) {
+      logger.error("shutdown failed", { error: err });
+    }
+    announce("stopped");
+    for (const sub of discovery) sub.unsubscribe();
+    await nc.flush();
+    logger.info("drained", { aborted });
+    return { aborted };
+  };
+
+  return {
+    instanceId,
+    info,
+    get inflight() {
+      return dispatcher.inflight;
+    },
+    drain: (drainOptions = {}) => draining ??= drain(drainOptions.timeoutMs ?? 10_000),
+  };
+}

@@ -1,0 +1,72 @@
+import type { Logger } from "../deps.ts";
+import type { PluginContext, Principal } from "../plugin/mod.ts";
+
+export const ANONYMOUS: Principal = Object.freeze({ id: "anonymous" });
+
+/** Aborts every live request's signal at once (a drain that ran out of time). */
+export class SignalSet {
+  readonly #controllers = new Set<AbortController>();
+  add(c: AbortController): void {
+    this.#controllers.add(c);
+  }
+  delete(c: AbortController): void {
+    this.#controllers.delete(c);
+  }
+  abortAll(reason: string): void {
+    for (const c of this.#controllers) c.abort(new Error(reason));
+  }
+}
+
+/**
+ * The `ctx` of one request. The abort signal and its deadline timer are made only when a handler
+ * reads `ctx.signal`, so handlers that never look at it cost no timer.
+ */
+export class RequestContext implements PluginContext {
+  readonly instanceId: string;
+  readonly version: string;
+  readonly requestId: string;
+  readonly deadline: number;
+  readonly principal: Principal;
+  readonly #baseLogger: Logger;
+  readonly #signals: SignalSet;
+  #logger: Logger | undefined;
+  #controller: AbortController | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    init: { instanceId: string; version: string; requestId: string; deadline: number; principal: Principal },
+    logger: Logger,
+    signals: SignalSet,
+  ) {
+    this.instanceId = init.instanceId;
+    this.version = init.version;
+    this.requestId = init.requestId;
+    this.deadline = init.deadline;
+    this.principal = init.principal;
+    this.#baseLogger = logger;
+    this.#signals = signals;
+  }
+
+  get logger(): Logger {
+    return this.#logger ??= this.#baseLogger.child({ requestId: this.requestId });
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      const controller = new AbortController();
+      this.#controller = controller;
+      this.#signals.add(controller);
+      const left = this.deadline - Date.now();
+      if (left <= 0) controller.abort(new Error("deadline exceeded"));
+      else this.#timer = setTimeout(() => controller.abort(new Error("deadline exceeded")), left);
+    }
+    return this.#controller.signal;
+  }
+
+  /** Releases the timer; called when the handler settles. */
+  dispose(): void {
+    if (this.#controller === undefined) return;
+    clearTimeout(this.#timer);
+    this.#signals.delete(this.#controller);
+  }
+}

@@ -1,0 +1,39 @@
+import type { Logger } from "../deps.ts";
+
+/** Who called, as the router authenticated them; `anonymous` until auth is configured. */
+export interface Principal {
+  id: string;
+  roles?: readonly string[];
+  claims?: Readonly<Record<string, unknown>>;
+}
+
+/** What a handler gets besides its input. */
+export interface PluginContext {
+  /** This instance's id, unique on the bus. */
+  readonly instanceId: string;
+  /** The plugin's semver version. */
+  readonly version: string;
+  /** The request id, from the router's `x-request-id`. */
+  readonly requestId: string;
+  /** Aborts at the caller's deadline and when a drain runs out of time. */
+  readonly signal: AbortSignal;
+  /** Milliseconds since the epoch when the caller stops waiting. */
+  readonly deadline: number;
+  /** Who called. */
+  readonly principal: Principal;
+  /** Logs with the request id and instance attached. */
+  readonly logger: Logger;
+}
+
+/** What `init` gets. */
+export interface InitContext {
+  readonly instanceId: string;
+  readonly version: string;
+  readonly logger: Logger;
+}
+
+/** The answer of a plugin's `health()`. */
+export interface HealthStatus {
+  status: "ok" | "degraded" | "unhealthy";
+  detail?: string;
+}

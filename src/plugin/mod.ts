@@ -1,0 +1,29 @@
+/**
+ * The plugin SDK: what a plugin author imports. No NATS, no Hono.
+ *
+ * @example
+ * ```ts
+ * import { definePlugin } from "switchyard/plugin";
+ * import * as v from "valibot";
+ *
+ * export default definePlugin({
+ *   name: "hello",
+ *   version: "1.2.0",
+ *   methods: {
+ *     greet: {
+ *       input: v.object({ name: v.pipe(v.string(), v.maxLength(200)) }),
+ *       output: v.object({ message: v.string() }),
+ *       idempotent: true,
+ *       handler: (input) => ({ message: `Hello, ${input.name}` }),
+ *     },
+ *   },
+ * });
+ * ```
+ * @module
+ */
+export { definePlugin, isPlugin, METHOD_NAME, PLUGIN_NAME } from "./define_plugin.ts";
+export { PluginError } from "./plugin_error.ts";
+export type { AnySchema, MethodDefinition, Plugin, PluginDefinition } from "./define_plugin.ts";
+export type { PluginErrorOptions } from "./plugin_error.ts";
+export type { HealthStatus, InitContext, PluginContext, Principal } from "./context.ts";
+export type { Logger } from "../deps.ts";

@@ -1,0 +1,37 @@
+import { Validator } from "@cfworker/json-schema";
+import type { OutputUnit } from "@cfworker/json-schema";
+import type { Issue } from "../errors.ts";
+
+// Keywords that only report that something below them failed; the leaf errors say what.
+const AGGREGATE = new Set(["properties", "items", "prefixItems", "allOf", "$ref", "additionalItems", "contains"]);
+
+/**
+ * Checks inputs against a discovered JSON Schema (no code generation, so it also runs on edge
+ * platforms that forbid `eval`). Returns the issues, or `undefined` when the input is valid.
+ */
+export type InputValidator = (input: unknown) => Issue[] | undefined;
+
+/** Compiles `schema` (draft 2020-12) into an {@linkcode InputValidator}. */
+export function createInputValidator(schema: Record<string, unknown>): InputValidator {
+  const validator = new Validator(schema as never, "2020-12", false);
+  return (input) => {
+    const result = validator.validate(input);
+    if (result.valid) return undefined;
+    const issues = result.errors.filter((e) => !AGGREGATE.has(e.keyword)).map(toIssue);
+    return issues.length > 0 ? issues : result.errors.map(toIssue);
+  };
+}
+
+function toIssue(unit: OutputUnit): Issue {
+  let path = unit.instanceLocation.replace(/^#\/?/, "").split("/").filter((s) => s !== "").map(unescapePointer);
+  if (unit.keyword === "required") {
+    const missing = /"([^"]+)"/.exec(unit.error)?.[1];
+    if (missing !== undefined) path = [...path, missing];
+    return { path: path.join("."), message: "Required" };
+  }
+  return { path: path.join("."), message: unit.error };
+}
+
+function unescapePointer(token: string): string {
+  return decodeURIComponent(token).replaceAll("~1", "/").replaceAll("~0", "~");
+}

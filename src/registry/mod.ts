@@ -1,0 +1,10 @@
+/**
+ * The router's live view of plugins, versions and instances, fed by NATS micro discovery.
+ * @module
+ */
+export { Registry } from "./registry.ts";
+export { startDiscovery } from "./discovery.ts";
+export { createInputValidator } from "./input_validator.ts";
+export type { InstanceEntry, MethodEntry, PluginEntry, VersionEntry } from "./registry.ts";
+export type { Discovery, DiscoveryOptions } from "./discovery.ts";
+export type { InputValidator } from "./input_validator.ts";

@@ -1,0 +1,62 @@
+import { Hono } from "hono";
+import type { Deps } from "../deps.ts";
+import { defaultDeps } from "../deps.ts";
+import { ErrorCode, SwitchyardError } from "../errors.ts";
+import type { RequestMux } from "../bus/mod.ts";
+import type { Registry } from "../registry/mod.ts";
+import type { ResolvedConfig } from "../config/mod.ts";
+import { createInvokeHandler } from "./invoke.ts";
+import { describePlugin } from "./catalog.ts";
+import { errorResponse } from "./error_response.ts";
+import { createRequestIds } from "./request_id.ts";
+
+/** Why the router is not ready, or `undefined` when it is. */
+export type ReadinessCheck = () => string | undefined;
+
+/** Options of {@linkcode createRouter}. */
+export interface RouterOptions {
+  registry: Registry;
+  mux: RequestMux;
+  config: ResolvedConfig;
+  /** Drives `GET /health`. @default always ready */
+  readiness?: ReadinessCheck;
+  deps?: Partial<Deps>;
+}
+
+const JSON_HEADERS = { "content-type": "application/json" };
+
+/** The router as a Hono app: serve it with any runtime adapter, or test it with `app.request()`. */
+export function createRouter(options: RouterOptions): Hono {
+  const { logger } = defaultDeps(options.deps);
+  const requestId = createRequestIds();
+  const readiness = options.readiness ?? (() => undefined);
+  const app = new Hono();
+
+  app.get("/health", () => {
+    const problem = readiness();
+    return problem === undefined
+      ? new Response('{"status":"ok"}', { status: 200, headers: JSON_HEADERS })
+      : new Response(JSON.stringify({ status: "unavailable", reason: problem }), { status: 503, headers: JSON_HEADERS });
+  });
+  app.get("/v1/plugins", (c) => c.json({ plugins: [...options.registry.plugins()].map(describePlugin) }));
+  app.get("/v1/plugins/:name", (c) => {
+    const plugin = options.registry.get(c.req.param("name"));
+    if (plugin === undefined) {
+      return errorResponse(new SwitchyardError(ErrorCode.PluginNotFound, "No such plugin"), requestId(null), logger);
+    }
+    return c.json(describePlugin(plugin));
+  });
+  app.post("/v1/:plugin/:method", createInvokeHandler({ ...options, logger, requestId }));
+  app.all("/v1/:plugin/:method", (c) =>
+    errorResponse(
+      new SwitchyardError(ErrorCode.MethodNotAllowed, `Use POST to call a plugin method (not ${c.req.method.slice(0, 16)})`),
+      requestId(c.req.header("x-request-id") ?? null),
+      logger,
+      { allow: "POST" },
+    ));
+  app.notFound((c) =>
+    errorResponse(new SwitchyardError(ErrorCode.NotFound, "No such route"), requestId(c.req.header("x-request-id") ?? null), logger)
+  );
+  app.onError((err, c) => errorResponse(err, requestId(c.req.header("x-request-id") ?? null), logger));
+  return app;
+}

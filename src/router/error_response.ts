@@ -1,0 +1,20 @@
+import { ErrorCode, isSwitchyardError } from "../errors.ts";
+import type { ErrorBody } from "../errors.ts";
+import type { Logger } from "../deps.ts";
+
+/** The JSON error response for `err`; unknown errors become a 500 `internal` without details. */
+export function errorResponse(err: unknown, requestId: string, logger: Logger, extra?: Record<string, string>): Response {
+  let status = 500;
+  let body: ErrorBody;
+  const headers: Record<string, string> = { "content-type": "application/json", "x-request-id": requestId, ...extra };
+  if (isSwitchyardError(err)) {
+    status = err.status;
+    body = { error: { code: err.code, message: err.message, requestId } };
+    if (err.issues !== undefined) body.error.issues = err.issues;
+    if (err.retryAfter !== undefined) headers["retry-after"] = String(Math.max(1, Math.ceil(err.retryAfter)));
+  } else {
+    logger.error("unexpected error", { requestId, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+    body = { error: { code: ErrorCode.Internal, message: "Internal error", requestId } };
+  }
+  return new Response(JSON.stringify(body), { status, headers });
+}

@@ -1,0 +1,114 @@
+import { headers as natsHeaders } from "@nats-io/nats-core";
+import type { Context } from "hono";
+import { ErrorCode, SwitchyardError } from "../errors.ts";
+import type { Logger } from "../deps.ts";
+import { decodeWireError, H_DEADLINE, H_INSTANCE, H_REQUEST_ID, H_VERSION } from "../bus/mod.ts";
+import type { RequestMux, WireError } from "../bus/mod.ts";
+import type { MethodEntry, Registry, VersionEntry } from "../registry/mod.ts";
+import { METHOD_NAME, PLUGIN_NAME } from "../plugin/mod.ts";
+import type { ResolvedConfig } from "../config/mod.ts";
+import { readBody } from "./read_body.ts";
+import { errorResponse } from "./error_response.ts";
+
+const decoder = new TextDecoder();
+
+export interface InvokeOptions {
+  registry: Registry;
+  mux: RequestMux;
+  config: ResolvedConfig;
+  logger: Logger;
+  requestId: (incoming: string | null) => string;
+}
+
+/**
+ * `POST /v1/:plugin/:method`: checks names against the registry, reads and validates the body,
+ * and forwards the original bytes over NATS; the plugin's reply bytes go back untouched.
+ */
+export function createInvokeHandler(options: InvokeOptions): (c: Context) => Promise<Response> {
+  const { registry, mux, config, logger } = options;
+  const limit = config.router.bodyLimitBytes;
+  const timeouts = new Map(Object.entries(config.plugins).map(([name, p]) => [name, p.timeoutMs ?? config.router.timeoutMs]));
+
+  return async function invoke(c: Context): Promise<Response> {
+    const req = c.req.raw;
+    const requestId = options.requestId(req.headers.get("x-request-id"));
+    try {
+      const plugin = c.req.param("plugin") ?? "";
+      const { version, method } = route(registry, plugin, c.req.param("method") ?? "", req.headers.get("x-plugin-version"));
+      const body = await readBody(req, limit);
+      checkInput(method, body);
+      const timeoutMs = timeouts.get(plugin) ?? config.router.timeoutMs;
+      const hdrs = natsHeaders();
+      hdrs.set(H_REQUEST_ID, requestId);
+      hdrs.set(H_DEADLINE, String(Date.now() + timeoutMs));
+      const reply = await mux.request(method.subject, body, { headers: hdrs, timeoutMs });
+      const replyHeaders = reply.headers;
+      const served = {
+        "x-plugin-version": replyHeaders?.get(H_VERSION) || version.version,
+        "x-plugin-instance": replyHeaders?.get(H_INSTANCE) ?? "",
+      };
+      const failure = decodeWireError(replyHeaders, reply.data);
+      if (failure !== undefined) return errorResponse(fromPlugin(failure), requestId, logger, served);
+      return new Response(reply.data as Uint8Array<ArrayBuffer>, {
+        status: 200,
+        headers: { "content-type": "application/json", "x-request-id": requestId, ...served },
+      });
+    } catch (err) {
+      return errorResponse(err, requestId, logger);
+    }
+  };
+}
+
+/** Finds the version and method; names that fail the grammars can't be registered, so they are not found. */
+function route(
+  registry: Registry,
+  plugin: string,
+  methodName: string,
+  range: string | null,
+): { version: VersionEntry; method: MethodEntry } {
+  if (!PLUGIN_NAME.test(plugin)) throw new SwitchyardError(ErrorCode.PluginNotFound, "No such plugin");
+  let version: VersionEntry | null | undefined;
+  try {
+    version = registry.pick(plugin, range ?? undefined);
+  } catch (err) {
+    throw new SwitchyardError(ErrorCode.InvalidRequest, `x-plugin-version: ${(err as Error).message}`);
+  }
+  if (version === undefined) throw new SwitchyardError(ErrorCode.PluginNotFound, `No plugin "${plugin}"`);
+  if (version === null) {
+    if (range === null || registry.knows(plugin, range)) {
+      throw new SwitchyardError(ErrorCode.PluginUnavailable, `No instance of "${plugin}" is available`);
+    }
+    throw new SwitchyardError(ErrorCode.NoMatchingVersion, `No version of "${plugin}" matches "${range.slice(0, 100)}"`);
+  }
+  const method = METHOD_NAME.test(methodName) ? version.methods.get(methodName) : undefined;
+  if (method === undefined) {
+    const shown = METHOD_NAME.test(methodName) ? ` "${methodName}"` : " of that name";
+    throw new SwitchyardError(ErrorCode.MethodNotFound, `Plugin "${plugin}" has no method${shown}`);
+  }
+  return { version, method };
+}
+
+/** Parses and validates the body at the edge, so a bad input never reaches a plugin. */
+function checkInput(method: MethodEntry, body: Uint8Array): void {
+  let input: unknown = {};
+  if (body.length > 0) {
+    try {
+      input = JSON.parse(decoder.decode(body));
+    } catch {
+      throw new SwitchyardError(ErrorCode.InvalidJson, "The body is not valid JSON");
+    }
+  }
+  const issues = method.validate(input);
+  if (issues !== undefined) {
+    throw new SwitchyardError(ErrorCode.ValidationFailed, "The body does not match the method's input schema", { issues });
+  }
+}
+
+/** A plugin's error reply as the client sees it: 4xx, 503 and 504 keep their status, the rest is 502. */
+function fromPlugin(err: WireError): SwitchyardError {
+  const status = (err.status >= 400 && err.status < 500) || err.status === 503 || err.status === 504 ? err.status : 502;
+  return new SwitchyardError(err.code, err.message || "The plugin failed", {
+    status,
+    ...(err.issues === undefined ? {} : { issues: err.issues }),
+  });
+}

@@ -1,0 +1,7 @@
+/**
+ * The HTTP router: a Hono app that turns `POST /v1/<plugin>/<method>` into NATS request/reply.
+ * @module
+ */
+export { createRouter } from "./create_router.ts";
+export { isJsonType, readBody } from "./read_body.ts";
+export type { ReadinessCheck, RouterOptions } from "./create_router.ts";

@@ -1,0 +1,22 @@
+import type { FetchHandler, RunningServer, RuntimeAdapter, ServeOptions } from "./types.ts";
+
+declare const Bun: {
+  serve(options: { port: number; hostname: string; fetch: FetchHandler; error?: (err: Error) => Response }): {
+    port: number;
+    stop(closeActiveConnections?: boolean): Promise<void>;
+  };
+};
+
+/** Serves with `Bun.serve`. */
+export const bunAdapter: RuntimeAdapter = {
+  name: "bun",
+  serve(fetch: FetchHandler, options: ServeOptions): Promise<RunningServer> {
+    const server = Bun.serve({
+      port: options.port,
+      hostname: options.hostname,
+      fetch,
+      error: () => new Response('{"error":{"code":"internal","message":"Internal error"}}', { status: 500 }),
+    });
+    return Promise.resolve({ port: server.port, close: () => server.stop(false) });
+  },
+};

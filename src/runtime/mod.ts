@@ -1,0 +1,23 @@
+/**
+ * Everything that differs between Deno, Bun and Node lives in this folder.
+ * @module
+ */
+import { currentRuntime } from "./command.ts";
+import type { RuntimeName } from "./command.ts";
+import type { RuntimeAdapter } from "./types.ts";
+
+export { currentRuntime, parseRuntime, runtimeCommand, RUNTIMES } from "./command.ts";
+export type { RuntimeCommandOptions, RuntimeName } from "./command.ts";
+export type { FetchHandler, RunningServer, RuntimeAdapter, ServeOptions } from "./types.ts";
+
+/** The adapter of the running runtime (only that one is imported). */
+export async function loadRuntimeAdapter(name: RuntimeName = currentRuntime()): Promise<RuntimeAdapter> {
+  switch (name) {
+    case "deno":
+      return (await import("./deno.ts")).denoAdapter;
+    case "bun":
+      return (await import("./bun.ts")).bunAdapter;
+    case "node":
+      return (await import("./node.ts")).nodeAdapter;
+  }
+}
