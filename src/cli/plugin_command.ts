@@ -18,6 +18,7 @@ SIGTERM or SIGINT drains: stop intake, finish running handlers, exit 0.
 ${NATS_HELP}
   --instance-id ID    unique instance id (default: a random NUID)
   --prefix P          subject prefix (default: sy)
+  --options JSON      the plugin's options, checked against its options schema
   --drain-timeout MS  abort handlers still running after this long (default 10000)
   --log-format F      json (default) or pretty`,
   async run(argv) {
@@ -27,7 +28,14 @@ ${NATS_HELP}
       prefix: { type: "string" },
       "drain-timeout": { type: "string" },
       "log-format": { type: "string" },
+      options: { type: "string" },
     });
+    let pluginOptions: unknown = {};
+    try {
+      pluginOptions = JSON.parse(values.options ?? "{}");
+    } catch {
+      throw new UsageError("--options must be JSON, e.g. --options '{\"step\":2}'");
+    }
     const path = positionals[0];
     if (path === undefined) throw new UsageError("Name the plugin module, e.g. switchyard plugin plugins/hello/mod.ts");
     const instanceId = values["instance-id"] ?? nuid.next();
@@ -47,16 +55,36 @@ ${NATS_HELP}
       logger,
       runtime: currentRuntime(),
       host: hostname(),
+      options: pluginOptions,
       ...(values.prefix === undefined ? {} : { prefix: values.prefix }),
     });
     const drainTimeoutMs = Number(values["drain-timeout"] ?? 10_000);
     return await new Promise<number>((resolve) => {
-      onShutdownSignal(async () => {
+      const stop = async () => {
         await host.drain({ timeoutMs: drainTimeoutMs });
         await nc.drain().catch(() => {});
         resolve(0);
         return 0;
+      };
+      onShutdownSignal(stop);
+      watchParent(process.env.SWITCHYARD_PARENT_PID, () => {
+        logger.warn("the supervisor is gone: draining");
+        void stop();
       });
     });
   },
 };
+
+/** Calls `gone` once when the supervising process (by pid) has exited. */
+function watchParent(pid: string | undefined, gone: () => void): void {
+  if (pid === undefined || !/^\d+$/.test(pid)) return;
+  const timer = setInterval(() => {
+    try {
+      process.kill(Number(pid), 0);
+    } catch {
+      clearInterval(timer);
+      gone();
+    }
+  }, 1_000);
+  (timer as { unref?: () => void }).unref?.();
+}

@@ -53,6 +53,7 @@ ${NATS_HELP}
 export interface StartedRouter {
   readonly port: number;
   readonly nc: NatsConnection;
+  readonly registry: Registry;
   stop(): Promise<void>;
   /** Resolves with an exit code when the router stops. */
   readonly done: Promise<number>;
@@ -103,6 +104,7 @@ export async function startRouter(config: ResolvedConfig, logger: Logger): Promi
   return {
     port: server.port,
     nc,
+    registry,
     done,
     stop: () =>
       stopping ??= (async () => {

@@ -24,11 +24,14 @@ export class Dispatcher {
   readonly #instanceId: string;
   readonly #logger: Logger;
   readonly #okHeaders: MsgHdrs;
+  /** Replaced whole when options change, so a running handler keeps the options it started with. */
+  options: Readonly<Record<string, unknown>>;
   #inflight = 0;
   #idle: (() => void) | undefined;
 
-  constructor(plugin: Plugin, instanceId: string, logger: Logger) {
+  constructor(plugin: Plugin, instanceId: string, logger: Logger, options: Readonly<Record<string, unknown>>) {
     this.#plugin = plugin;
+    this.options = options;
     this.#instanceId = instanceId;
     this.#logger = logger;
     this.#okHeaders = this.#replyHeaders();
@@ -130,7 +133,7 @@ export class Dispatcher {
       }
     }
     return new RequestContext(
-      { instanceId: this.#instanceId, version: this.#plugin.version, requestId, deadline, principal },
+      { instanceId: this.#instanceId, version: this.#plugin.version, requestId, deadline, principal, options: this.options },
       this.#logger,
       this.signals,
     );

@@ -24,6 +24,7 @@ import {
 import type { InfoResponse, InstanceEvent, MicroVerb, StatsResponse } from "../bus/mod.ts";
 import { Dispatcher } from "./dispatch.ts";
 import { endpointMetadata } from "./schemas.ts";
+import { parsePluginOptions } from "./plugin_options.ts";
 
 /** Options of {@linkcode servePlugin}. */
 export interface ServePluginOptions {
@@ -35,6 +36,8 @@ export interface ServePluginOptions {
   /** Reported in discovery metadata. */
   runtime?: string;
   host?: string;
+  /** The plugin's options, checked against its `options` schema. @default {} */
+  options?: unknown;
 }
 
 /** Options of {@linkcode PluginHost.drain}. */
@@ -70,7 +73,8 @@ export async function servePlugin(plugin: Plugin, nc: NatsConnection, options: S
   const ownBase = instanceSubjectBase(prefix, instanceId);
   const started = new Date().toISOString();
 
-  await plugin.init?.({ instanceId, version: plugin.version, logger });
+  const pluginOptions = parsePluginOptions(plugin, options.options);
+  await plugin.init?.({ instanceId, version: plugin.version, logger, options: pluginOptions });
 
   const identity = {
     name: plugin.name,
@@ -91,7 +95,7 @@ export async function servePlugin(plugin: Plugin, nc: NatsConnection, options: S
     metadata: endpointMetadata(method),
   }));
   const info: InfoResponse = { type: INFO_RESPONSE, ...identity, description: plugin.description, endpoints };
-  const dispatcher = new Dispatcher(plugin, instanceId, logger);
+  const dispatcher = new Dispatcher(plugin, instanceId, logger, pluginOptions);
   const handle = (_err: unknown, msg: Parameters<Dispatcher["handle"]>[0]) => dispatcher.handle(msg);
 
   const work: Subscription[] = [

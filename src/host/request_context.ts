@@ -27,6 +27,7 @@ export class RequestContext implements PluginContext {
   readonly requestId: string;
   readonly deadline: number;
   readonly principal: Principal;
+  readonly options: Readonly<Record<string, unknown>>;
   readonly #baseLogger: Logger;
   readonly #signals: SignalSet;
   #logger: Logger | undefined;
@@ -34,7 +35,14 @@ export class RequestContext implements PluginContext {
   #timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
-    init: { instanceId: string; version: string; requestId: string; deadline: number; principal: Principal },
+    init: {
+      instanceId: string;
+      version: string;
+      requestId: string;
+      deadline: number;
+      principal: Principal;
+      options: Readonly<Record<string, unknown>>;
+    },
     logger: Logger,
     signals: SignalSet,
   ) {
@@ -43,6 +51,7 @@ export class RequestContext implements PluginContext {
     this.requestId = init.requestId;
     this.deadline = init.deadline;
     this.principal = init.principal;
+    this.options = init.options;
     this.#baseLogger = logger;
     this.#signals = signals;
   }

@@ -23,6 +23,8 @@ export interface PluginContext {
   readonly principal: Principal;
   /** Logs with the request id and instance attached. */
   readonly logger: Logger;
+  /** The plugin's options, validated by its `options` schema (`{}` without one). */
+  readonly options: Readonly<Record<string, unknown>>;
 }
 
 /** What `init` gets. */
@@ -30,6 +32,7 @@ export interface InitContext {
   readonly instanceId: string;
   readonly version: string;
   readonly logger: Logger;
+  readonly options: Readonly<Record<string, unknown>>;
 }
 
 /** The answer of a plugin's `health()`. */

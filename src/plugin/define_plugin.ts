@@ -30,6 +30,8 @@ export interface PluginDefinition<
   name: string;
   version: string;
   description?: string;
+  /** Schema of the plugin's options (from config or `--options`); its output is `ctx.options`. */
+  options?: AnySchema;
   /** Inferred per method, so each handler sees its own input and output types. */
   methods: { [K in keyof I]: MethodDefinition<I[K], O[K]> };
   init?: (ctx: InitContext) => void | Promise<void>;
@@ -43,6 +45,7 @@ export interface Plugin {
   readonly name: string;
   readonly version: string;
   readonly description: string;
+  readonly options: AnySchema | undefined;
   readonly methods: Readonly<Record<string, MethodDefinition>>;
   readonly init: ((ctx: InitContext) => void | Promise<void>) | undefined;
   readonly shutdown: (() => void | Promise<void>) | undefined;
@@ -78,6 +81,7 @@ export function definePlugin<I extends Record<string, AnySchema>, O extends { [K
     name: def.name,
     version: def.version,
     description: def.description ?? "",
+    options: def.options,
     methods: Object.freeze(methods),
     init: def.init,
     shutdown: def.shutdown,

@@ -1,0 +1,13 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { startPluginHarness } from "../../src/testing/plugin_harness.ts";
+import plugin from "./mod.ts";
+
+test("text methods transform and count", async () => {
+  await using h = await startPluginHarness(plugin);
+  assert.deepEqual(await h.call("upper", { text: "Straße" }), { text: "STRASSE" });
+  assert.deepEqual(await h.call("lower", { text: "ÉCOLE" }), { text: "école" });
+  assert.deepEqual(await h.call("reverse", { text: "ab👍🏽c" }), { text: "c👍🏽ba" });
+  assert.deepEqual(await h.call("wordCount", { text: "  one two\tthree\nfour " }), { words: 4 });
+  assert.deepEqual(await h.call("wordCount", { text: "" }), { words: 0 });
+});

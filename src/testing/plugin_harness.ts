@@ -1,0 +1,65 @@
+import type { NatsConnection } from "@nats-io/nats-core";
+import { connectBus, decodeWireError, H_DEADLINE, versionSubjectBase } from "../bus/mod.ts";
+import { headers as natsHeaders } from "@nats-io/nats-core";
+import { SwitchyardError } from "../errors.ts";
+import { servePlugin } from "../host/mod.ts";
+import type { PluginHost, ServePluginOptions } from "../host/mod.ts";
+import type { Plugin } from "../plugin/mod.ts";
+import { startNatsServer } from "./nats_server.ts";
+import type { NatsServer } from "./nats_server.ts";
+
+/** A plugin served in this process on a real nats-server, ready to be called. */
+export interface PluginHarness extends AsyncDisposable {
+  readonly server: NatsServer;
+  readonly nc: NatsConnection;
+  readonly host: PluginHost;
+  /**
+   * Calls a method over the bus as the router would and returns its output.
+   * @throws {SwitchyardError} with the plugin's code, status and issues on an error reply.
+   */
+  call(method: string, input: unknown, options?: { timeoutMs?: number }): Promise<unknown>;
+}
+
+/**
+ * Starts a nats-server, serves `plugin` on it in this process, and gives a `call()` to test it.
+ *
+ * @example
+ * ```ts
+ * await using h = await startPluginHarness(plugin);
+ * assert.deepEqual(await h.call("greet", { name: "Ada" }), { message: "Hello, Ada" });
+ * ```
+ */
+export async function startPluginHarness(plugin: Plugin, options: ServePluginOptions = {}): Promise<PluginHarness> {
+  const server = await startNatsServer();
+  const nc = await connectBus({ servers: [server.url] });
+  let host: PluginHost;
+  try {
+    host = await servePlugin(plugin, nc, options);
+  } catch (err) {
+    await nc.close();
+    await server.stop();
+    throw err;
+  }
+  const base = versionSubjectBase(options.prefix ?? "sy", plugin.name, plugin.version);
+  return {
+    server,
+    nc,
+    host,
+    async call(method, input, callOptions = {}) {
+      const timeoutMs = callOptions.timeoutMs ?? 5_000;
+      const headers = natsHeaders();
+      headers.set(H_DEADLINE, String(Date.now() + timeoutMs));
+      const reply = await nc.request(`${base}.${method}`, JSON.stringify(input), { timeout: timeoutMs, headers });
+      const err = decodeWireError(reply.headers, reply.data);
+      if (err !== undefined) {
+        throw new SwitchyardError(err.code, err.message, { status: err.status, ...(err.issues ? { issues: err.issues } : {}) });
+      }
+      return reply.json();
+    },
+    async [Symbol.asyncDispose]() {
+      await host.drain({ timeoutMs: 1_000 });
+      await nc.close();
+      await server.stop();
+    },
+  };
+}
