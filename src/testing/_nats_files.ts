@@ -26,20 +26,26 @@ export interface ConfigParts {
   extra?: string | undefined;
 }
 
-const INSTALL_HINT = "install it with `apt-get install nats-server` (Debian/Ubuntu), run scripts/bootstrap.sh, " +
+const INSTALL_HINT =
+  "install it with `apt-get install nats-server` (Debian/Ubuntu), run scripts/bootstrap.sh, " +
   "or download a release from https://github.com/nats-io/nats-server/releases and set NATS_SERVER_BIN";
 
 /**
- * The nats-server executable: `explicit`, else `$NATS_SERVER_BIN`, else the first on PATH.
+ * The nats-server executable: `explicit`, else `$NATS_SERVER_BIN`, else the first on PATH, else
+ * `/usr/sbin` or `/usr/local/sbin`.
  * @throws {Error} naming how to install nats-server when none is found.
  */
 export function findNatsServerBin(explicit?: string): string {
   const configured = explicit ?? process.env["NATS_SERVER_BIN"];
   if (configured) {
     if (isExecutable(configured)) return configured;
-    throw new Error(`nats-server at "${configured}" (NATS_SERVER_BIN) is not an executable file; ${INSTALL_HINT}`);
+    throw new Error(
+      `nats-server at "${configured}" (NATS_SERVER_BIN) is not an executable file; ${INSTALL_HINT}`,
+    );
   }
-  for (const dir of (process.env["PATH"] ?? "").split(delimiter)) {
+  // Debian's package installs into /usr/sbin, which a normal user's PATH leaves out.
+  const dirs = [...(process.env["PATH"] ?? "").split(delimiter), "/usr/sbin", "/usr/local/sbin"];
+  for (const dir of dirs) {
     const candidate = join(dir || ".", "nats-server");
     if (isExecutable(candidate)) return candidate;
   }

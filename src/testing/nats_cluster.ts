@@ -52,18 +52,22 @@ export async function startNatsCluster(size = 3, options: NatsClusterOptions = {
       servers.push(await startNatsServer({ ...serverOptions, monitoring: true, cluster: { name, routes } }));
     }
     const timeoutMs = options.startTimeoutMs ?? 10_000;
-    await Promise.all(servers.map((s, i) =>
-      waitFor(async () => (await fetchNumRoutes(s.monitorUrl!)) >= size - 1, {
-        timeoutMs,
-        intervalMs: 20,
-        message: `server ${i} (${s.url}) to report ${size - 1} routes`,
-      })
-    ));
+    await Promise.all(
+      servers.map((s, i) =>
+        waitFor(async () => (await fetchNumRoutes(s.monitorUrl!)) >= size - 1, {
+          timeoutMs,
+          intervalMs: 20,
+          message: `server ${i} (${s.url}) to report ${size - 1} routes`,
+        })
+      ),
+    );
   } catch (err) {
     const logs = servers.map((s, i) => `--- server ${i} (${s.url}):\n${s.logs().join("\n")}`).join("\n");
     await stop();
     const reason = err instanceof Error ? err.message : String(err);
-    throw new Error(`nats cluster of ${size} did not form: ${reason}${logs ? `\n${logs}` : ""}`, { cause: err });
+    throw new Error(`nats cluster of ${size} did not form: ${reason}${logs ? `\n${logs}` : ""}`, {
+      cause: err,
+    });
   }
   return { servers, urls: servers.map((s) => s.url), stop, [Symbol.asyncDispose]: stop };
 }

@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { onProcessExit } from "./_exit_cleanup.ts";
 import { buildConfig, findNatsServerBin, type PortsFile, probeTcp, readPortsFile } from "./_nats_files.ts";
 import { ERROR_TAIL_LINES, type ExitStatus, type ProcessHandle, spawnProcess } from "./process.ts";
 import { waitFor } from "./wait.ts";
@@ -20,7 +21,7 @@ export interface NatsServerOptions {
   monitoring?: boolean;
   /** Join a cluster: listen for routes on a free loopback port and connect to `routes`. */
   cluster?: { name: string; routes?: readonly string[] };
-  /** The executable. @default $NATS_SERVER_BIN, else `nats-server` from PATH */
+  /** The executable. @default $NATS_SERVER_BIN, else `nats-server` from PATH, /usr/sbin or /usr/local/sbin */
   bin?: string;
   /** How long start-up may take. @default 10000 */
   startTimeoutMs?: number;
@@ -70,13 +71,16 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   const bin = findNatsServerBin(options.bin);
   const dir = mkdtempSync(join(tmpdir(), "switchyard-nats-"));
   const configFile = join(dir, "nats.conf");
-  writeFileSync(configFile, buildConfig({
-    dir,
-    websocket: options.websocket ?? false,
-    monitoring: options.monitoring ?? false,
-    cluster: options.cluster && { name: options.cluster.name, routes: options.cluster.routes ?? [] },
-    extra: options.config,
-  }));
+  writeFileSync(
+    configFile,
+    buildConfig({
+      dir,
+      websocket: options.websocket ?? false,
+      monitoring: options.monitoring ?? false,
+      cluster: options.cluster && { name: options.cluster.name, routes: options.cluster.routes ?? [] },
+      extra: options.config,
+    }),
+  );
   let proc: ProcessHandle;
   try {
     proc = spawnProcess([bin, "-c", configFile], { name: "nats-server", maxLines: ERROR_TAIL_LINES });
@@ -93,7 +97,9 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
       return ports !== undefined && (!options.cluster || (ports.cluster?.length ?? 0) > 0);
     }, { timeoutMs, intervalMs: 5, message: "its ports file" });
     const status = proc.exitStatus;
-    if (status) throw new Error(status.signal ? `killed by ${status.signal}` : `exited with code ${status.code}`);
+    if (status) {
+      throw new Error(status.signal ? `killed by ${status.signal}` : `exited with code ${status.code}`);
+    }
     const port = Number(new URL(ports!.nats[0]!).port);
     await waitFor(() => probeTcp(port), { timeoutMs, message: `TCP port ${port}` });
     return makeServer(proc, dir, port, ports!, options.stopTimeoutMs ?? 5000);
@@ -101,18 +107,32 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     await proc.stop(0);
     rmSync(dir, { recursive: true, force: true });
     const reason = err instanceof Error ? err.message : String(err);
-    throw new Error(`nats-server (${bin}) did not start: ${reason}. Last log lines:\n${proc.lines.join("\n")}`, {
-      cause: err,
-    });
+    throw new Error(
+      `nats-server (${bin}) did not start: ${reason}. Last log lines:\n${proc.lines.join("\n")}`,
+      {
+        cause: err,
+      },
+    );
   }
 }
 
-function makeServer(proc: ProcessHandle, dir: string, port: number, ports: PortsFile, stopMs: number): NatsServer {
+function makeServer(
+  proc: ProcessHandle,
+  dir: string,
+  port: number,
+  ports: PortsFile,
+  stopMs: number,
+): NatsServer {
   const first = (list: string[] | undefined) => list?.find((u) => u.includes("127.0.0.1")) ?? list?.[0];
   const wsUrl = first(ports.websocket);
   const monitorUrl = first(ports.monitoring);
   const cluster = first(ports.cluster);
-  const cleanup = () => rmSync(dir, { recursive: true, force: true });
+  // A runner that force-exits SIGKILLs the server (see spawnProcess); remove its temp dir too.
+  const unregister = onProcessExit(() => rmSync(dir, { recursive: true, force: true }));
+  const cleanup = () => {
+    unregister();
+    rmSync(dir, { recursive: true, force: true });
+  };
   const server: NatsServer = {
     url: `nats://127.0.0.1:${port}`,
     port,

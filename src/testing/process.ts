@@ -7,6 +7,7 @@
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import process from "node:process";
+import { onProcessExit } from "./_exit_cleanup.ts";
 
 /** Options for {@linkcode spawnProcess}. */
 export interface SpawnOptions {
@@ -63,7 +64,11 @@ export function spawnProcess(argv: readonly string[], options: SpawnOptions = {}
   const maxLines = options.maxLines ?? 1000;
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries({ ...process.env, ...options.env })) if (v !== undefined) env[k] = v;
-  const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"], ...(options.cwd ? { cwd: options.cwd } : {}) });
+  const child = spawn(cmd, args, {
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+  });
   child.on("error", () => {}); // spawn failures are reported below; later errors surface through exit
   const pid = child.pid;
   if (pid === undefined) throw new Error(`Cannot start ${name}: "${cmd}" was not found or is not executable`);
@@ -101,11 +106,10 @@ export function spawnProcess(argv: readonly string[], options: SpawnOptions = {}
       return false;
     }
   };
-  const killOnExit = () => void signal("SIGKILL");
-  process.on("exit", killOnExit);
+  const unregister = onProcessExit(() => void signal("SIGKILL"));
   const exited = new Promise<ExitStatus>((resolve) => {
     child.on("exit", (code, signal) => {
-      process.off("exit", killOnExit);
+      unregister();
       status = { code, signal };
       resolve(status);
     });
@@ -125,13 +129,14 @@ export function spawnProcess(argv: readonly string[], options: SpawnOptions = {}
       return status;
     },
     waitForLine(pattern, timeoutMs = 10_000) {
-      const test = (line: string) => (typeof pattern === "string" ? line.includes(pattern) : pattern.test(line));
+      const test = (line: string) => matchLine(pattern, line);
       const seen = lines.find(test);
       if (seen !== undefined) return Promise.resolve(seen);
       return new Promise<string>((resolve, reject) => {
         const fail = (reason: string) => {
           clearTimeout(timer);
-          reject(new Error(`${name} (pid ${pid}): no line matching ${String(pattern)}: ${reason}. Last lines:\n${tail()}`));
+          const what = `${name} (pid ${pid}): no line matching ${String(pattern)}`;
+          reject(new Error(`${what}: ${reason}. Last lines:\n${tail()}`));
         };
         const waiter = {
           match(line: string) {
@@ -156,11 +161,10 @@ export function spawnProcess(argv: readonly string[], options: SpawnOptions = {}
     async stop(timeoutMs = 5000) {
       if (status) return status;
       signal("SIGTERM");
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const deadline = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), timeoutMs)));
-      if ((await Promise.race([exited, deadline])) === "late") signal("SIGKILL");
+      const timer = setTimeout(() => signal("SIGKILL"), timeoutMs);
+      const result = await exited;
       clearTimeout(timer);
-      return await exited;
+      return result;
     },
     async [Symbol.asyncDispose]() {
       await handle.stop();
@@ -180,6 +184,10 @@ export function freePort(host = "127.0.0.1"): Promise<number> {
       server.close(() => (port ? resolve(port) : reject(new Error("Cannot find a free port"))));
     });
   });
+}
+
+function matchLine(pattern: RegExp | string, line: string): boolean {
+  return typeof pattern === "string" ? line.includes(pattern) : pattern.test(line);
 }
 
 function describe(status: ExitStatus | undefined): string {

@@ -35,7 +35,9 @@ export async function waitFor(
       lastError = err;
     }
     if (Date.now() >= deadline) break;
-    await new Promise((resolve) => setTimeout(resolve, Math.min(intervalMs, Math.max(0, deadline - Date.now()))));
+    await new Promise((resolve) =>
+      setTimeout(resolve, Math.min(intervalMs, Math.max(0, deadline - Date.now())))
+    );
   }
   const what = typeof message === "function" ? message() : message ?? "condition";
   const detail = lastError === undefined ? "" : ` (last error: ${errorText(lastError)})`;
@@ -121,7 +123,11 @@ export class Latch {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        reject(new Error(`Latch timed out after ${timeoutMs} ms: ${this.#count} of ${this.#initial} counts missing`));
+        reject(
+          new Error(
+            `Latch timed out after ${timeoutMs} ms: ${this.#count} of ${this.#initial} counts missing`,
+          ),
+        );
       }, timeoutMs);
     });
     return Promise.race([this.#done.promise, timeout]).finally(() => clearTimeout(timer));

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian/Ubuntu machine lacks to build and test Switchyard, and puts
+# node_modules/.bin (node 24, deno, bun, tsc) first on PATH. Idempotent.
+#   bash scripts/bootstrap.sh      # install only
+#   source scripts/bootstrap.sh    # install, and keep PATH in this shell
+# Env: NATS_SERVER_BIN=/path/to/nats-server skips the nats-server install.
+
+_sy_log() { printf 'bootstrap: %s\n' "$*" >&2; }
+
+# Runs apt-get as root, through sudo when needed and available.
+_sy_apt() {
+  if ! command -v apt-get >/dev/null 2>&1; then
+    _sy_log "apt-get is not available: install $* by hand"
+    return 1
+  fi
+  local sudo=()
+  if [ "$(id -u)" != 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+      sudo=(sudo)
+    else
+      _sy_log "need root to install $* (not root and no sudo): run 'apt-get install -y $*' as root"
+      return 1
+    fi
+  fi
+  _sy_log "installing $* with apt-get"
+  "${sudo[@]}" apt-get update -qq && DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "$@"
+}
+
+# Finds nats-server on PATH, or in /usr/sbin where Debian puts it (not on a normal user's PATH),
+# then exporting NATS_SERVER_BIN so the test launcher finds it too.
+_sy_find_nats() {
+  local bin
+  if bin="$(command -v nats-server)"; then
+    _sy_log "nats-server: $bin"
+    return 0
+  fi
+  for bin in /usr/sbin/nats-server /usr/local/sbin/nats-server; do
+    if [ -x "$bin" ]; then
+      export NATS_SERVER_BIN="$bin"
+      _sy_log "nats-server: $bin (not on PATH; exported NATS_SERVER_BIN)"
+      return 0
+    fi
+  done
+  return 1
+}
+
+_sy_bootstrap() {
+  local root
+  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)" || return 1
+
+  if [ -n "${NATS_SERVER_BIN:-}" ]; then
+    if [ ! -x "$NATS_SERVER_BIN" ]; then
+      _sy_log "NATS_SERVER_BIN=$NATS_SERVER_BIN is not an executable file"
+      return 1
+    fi
+    _sy_log "nats-server: $NATS_SERVER_BIN (NATS_SERVER_BIN)"
+  else
+    _sy_find_nats || { _sy_apt nats-server && _sy_find_nats; } || {
+      _sy_log "nats-server is missing: apt-get install nats-server, or set NATS_SERVER_BIN"
+      return 1
+    }
+  fi
+
+  if ! command -v npm >/dev/null 2>&1; then
+    _sy_apt nodejs npm || return 1
+  fi
+  if [ ! -d "$root/node_modules" ] || [ "$root/package-lock.json" -nt "$root/node_modules/.package-lock.json" ]; then
+    _sy_log "npm ci (node_modules is missing or older than package-lock.json)"
+    (cd "$root" && npm ci --no-audit --no-fund) || return 1
+  else
+    _sy_log "node_modules is up to date"
+  fi
+
+  case ":$PATH:" in
+    ":$root/node_modules/.bin:"*) ;;
+    *) export PATH="$root/node_modules/.bin:$PATH" ;;
+  esac
+}
+
+if [[ "${BASH_SOURCE[0]}" != "$0" ]]; then
+  _sy_bootstrap
+  return $?
+fi
+set -euo pipefail
+_sy_bootstrap

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Runs the test suite on every runtime, serially, and sums up the results.
+#   bash scripts/test.sh [files...]      # default: every *_test.ts under test/, src/ and plugins/
+# Env:
+#   SWITCHYARD_TEST_RUNTIMES  runtimes to use, in order (default "deno bun node")
+#   SWITCHYARD_SKIP_CHECK=1   skip the tsc type-check
+#   SWITCHYARD_BUN_TIMEOUT_MS per-test limit for bun, whose own default is 5 s (default 120000)
+# Each runtime's output is kept in .cache/test/<runtime>.log. The last line is "N passed, N failed",
+# counted from each runner's own summary; the exit status is non-zero if any runtime failed.
+set -uo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+# shellcheck source=bootstrap.sh
+source "$ROOT/scripts/bootstrap.sh" || exit 1
+
+if [ "${SWITCHYARD_SKIP_CHECK:-}" = 1 ]; then
+  echo "test: type-check skipped (SWITCHYARD_SKIP_CHECK=1)" >&2
+else
+  bash "$ROOT/scripts/check.sh" || { echo "test: type-check failed" >&2; exit 1; }
+fi
+
+files=()
+if [ $# -gt 0 ]; then
+  files=("$@")
+else
+  while IFS= read -r f; do files+=("$f"); done < <(
+    find test src plugins -name '*_test.ts' -not -path '*/node_modules/*' 2>/dev/null | LC_ALL=C sort
+  )
+fi
+if [ ${#files[@]} -eq 0 ]; then
+  echo "test: no *_test.ts files found" >&2
+  exit 1
+fi
+bun_files=()
+for f in "${files[@]}"; do
+  case "$f" in /* | ./* | ../*) bun_files+=("$f") ;; *) bun_files+=("./$f") ;; esac
+done
+
+logdir="$ROOT/.cache/test"
+mkdir -p "$logdir"
+read -r -a runtimes <<<"${SWITCHYARD_TEST_RUNTIMES:-deno bun node}"
+summaries=()
+total_pass=0
+total_fail=0
+status=0
+
+# Sets $passed and $failed from the runner's own summary in log file $2; returns 1 if none found.
+parse_summary() {
+  local runtime="$1" text line
+  text="$(sed -E 's/\x1b\[[0-9;]*[A-Za-z]//g' "$2")"
+  passed="" failed=""
+  case "$runtime" in
+    deno) # "ok | 3 passed (2 steps) | 0 failed (12ms)"; a describe() is a test, its tests are steps
+      line="$(grep -E '^(ok|FAILED) \| [0-9]+ passed' <<<"$text" | tail -n 1)"
+      [ -n "$line" ] || return 1
+      local re_p='([0-9]+) passed( \(([0-9]+) steps?\))?' re_f='([0-9]+) failed( \(([0-9]+) steps?\))?'
+      [[ "$line" =~ $re_p ]] && passed=$((BASH_REMATCH[1] + ${BASH_REMATCH[3]:-0}))
+      [[ "$line" =~ $re_f ]] && failed=$((BASH_REMATCH[1] + ${BASH_REMATCH[3]:-0}))
+      # a describe() that failed only because of its steps is not a failure of its own
+      failed=$((failed - $(grep -cE 'FAILED \(due to [0-9]+ failed step' <<<"$text")))
+      ;;
+    bun) # " 4 pass" / " 1 fail"
+      passed="$(grep -E '^ *[0-9]+ pass$' <<<"$text" | tail -n 1 | tr -dc 0-9)"
+      failed="$(grep -E '^ *[0-9]+ fail$' <<<"$text" | tail -n 1 | tr -dc 0-9)"
+      ;;
+    node) # spec reporter "ℹ pass 4" / "ℹ fail 1" / "ℹ cancelled 0"; TAP uses "# pass 4"
+      passed="$(grep -E '^(ℹ|#) pass [0-9]+$' <<<"$text" | tail -n 1 | tr -dc 0-9)"
+      failed="$(grep -E '^(ℹ|#) fail [0-9]+$' <<<"$text" | tail -n 1 | tr -dc 0-9)"
+      local cancelled
+      cancelled="$(grep -E '^(ℹ|#) cancelled [0-9]+$' <<<"$text" | tail -n 1 | tr -dc 0-9)"
+      [ -n "$failed" ] && failed=$((failed + ${cancelled:-0}))
+      ;;
+  esac
+  [ -n "$passed" ] && [ -n "$failed" ]
+}
+
+for runtime in "${runtimes[@]}"; do
+  case "$runtime" in
+    deno) cmd=(deno test -A --no-check "${files[@]}") ;;
+    bun) cmd=(bun test --timeout "${SWITCHYARD_BUN_TIMEOUT_MS:-120000}" "${bun_files[@]}") ;;
+    node) cmd=(node --test --test-force-exit --test-concurrency=1 --disable-warning=ExperimentalWarning "${files[@]}") ;;
+    *) echo "test: unknown runtime \"$runtime\" in SWITCHYARD_TEST_RUNTIMES (choose deno, bun, node)" >&2; exit 2 ;;
+  esac
+  log="$logdir/$runtime.log"
+  printf '\n======== %s: %s ========\n' "$runtime" "$("$runtime" --version 2>/dev/null | head -n 1)"
+  "${cmd[@]}" 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  if parse_summary "$runtime" "$log"; then
+    total_pass=$((total_pass + passed))
+    total_fail=$((total_fail + failed))
+    summaries+=("$(printf '%-5s %s passed, %s failed, exit %s' "$runtime:" "$passed" "$failed" "$rc")")
+    if [ "$rc" -ne 0 ] || [ "$failed" -ne 0 ]; then status=1; fi
+  else
+    summaries+=("$(printf '%-5s no test summary found, exit %s (see %s)' "$runtime:" "$rc" "$log")")
+    status=1
+  fi
+done
+
+printf '\n======== summary (logs in %s) ========\n' "${logdir#"$ROOT"/}"
+printf '%s\n' "${summaries[@]}"
+echo "$total_pass passed, $total_fail failed"
+exit "$status"
