@@ -1,0 +1,98 @@
+import { fileURLToPath } from "node:url";
+import { currentRuntime, runtimeCommand } from "../../src/runtime/mod.ts";
+import type { RuntimeName } from "../../src/runtime/mod.ts";
+import { resolveConfig } from "../../src/config/mod.ts";
+import type { Config } from "../../src/config/mod.ts";
+import { startRouter } from "../../src/cli/router_command.ts";
+import type { StartedRouter } from "../../src/cli/router_command.ts";
+import { captureLogger, spawnProcess, startNatsServer, waitFor } from "../../src/testing/mod.ts";
+import type { CaptureLogger, NatsServer, ProcessHandle } from "../../src/testing/mod.ts";
+
+export const CLI = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
+export const pluginPath = (name: string) => fileURLToPath(new URL(`../../plugins/${name}/mod.ts`, import.meta.url));
+export const fixturePath = (name: string) => fileURLToPath(new URL(`../fixtures/${name}/mod.ts`, import.meta.url));
+
+/** Starts `switchyard plugin <module>` as its own process and waits until it serves. */
+export async function startPlugin(
+  module: string,
+  natsUrl: string,
+  options: { runtime?: RuntimeName; instanceId?: string; args?: string[] } = {},
+): Promise<ProcessHandle> {
+  const args = ["plugin", module, "--nats", natsUrl, ...(options.args ?? [])];
+  if (options.instanceId !== undefined) args.push("--instance-id", options.instanceId);
+  const proc = spawnProcess(runtimeCommand(options.runtime ?? currentRuntime(), CLI, args), { name: module });
+  await proc.waitForLine("plugin ready", 20_000);
+  return proc;
+}
+
+/** A real nats-server, the real router (in this process, real HTTP), and plugin processes. */
+export interface Stack extends AsyncDisposable {
+  readonly nats: NatsServer;
+  readonly router: StartedRouter;
+  readonly url: string;
+  readonly logs: CaptureLogger;
+  readonly plugins: ProcessHandle[];
+  /** POSTs JSON to `/v1/<path>` and returns status, headers and parsed body. */
+  post(path: string, body: unknown, headers?: Record<string, string>): Promise<Reply>;
+  /** Waits until the router lists `count` live instances of `plugin`. */
+  waitForInstances(plugin: string, count: number): Promise<void>;
+}
+
+export interface Reply {
+  status: number;
+  headers: Headers;
+  body: any;
+  ms: number;
+}
+
+export async function startStack(modules: string[], config: Config = {}): Promise<Stack> {
+  const nats = await startNatsServer();
+  const logs = captureLogger();
+  const plugins: ProcessHandle[] = [];
+  let router: StartedRouter | undefined;
+  try {
+    router = await startRouter(resolveConfig({ ...config, nats: { servers: [nats.url] }, router: { host: "127.0.0.1", port: 0, ...config.router } }, {}), logs);
+    const url = `http://127.0.0.1:${router.port}`;
+    plugins.push(...await Promise.all(modules.map((m) => startPlugin(m, nats.url))));
+    const started = router;
+    const stack: Stack = {
+      nats,
+      router: started,
+      url,
+      logs,
+      plugins,
+      async post(path, body, headers = {}) {
+        const t0 = performance.now();
+        const res = await fetch(`${url}/v1/${path}`, {
+          method: "POST",
+          headers: { "content-type": "application/json", ...headers },
+          body: typeof body === "string" ? body : JSON.stringify(body),
+        });
+        const text = await res.text();
+        return { status: res.status, headers: res.headers, body: text === "" ? undefined : JSON.parse(text), ms: performance.now() - t0 };
+      },
+      waitForInstances: (plugin, count) =>
+        waitFor(() => {
+          const entry = started.registry.get(plugin);
+          const live = [...entry?.versions.values() ?? []].flatMap((v) => [...v.instances.values()]).filter((i) => !i.draining);
+          return live.length >= count;
+        }, { timeoutMs: 10_000, message: `${count} instance(s) of ${plugin}` }),
+      async [Symbol.asyncDispose]() {
+        await Promise.all(plugins.map((p) => p.stop(5_000)));
+        await started.stop();
+        await nats.stop();
+      },
+    };
+    for (const m of modules) await stack.waitForInstances(nameOf(m), 1);
+    return stack;
+  } catch (err) {
+    await Promise.all(plugins.map((p) => p.stop(2_000)));
+    await router?.stop();
+    await nats.stop();
+    throw err;
+  }
+}
+
+function nameOf(module: string): string {
+  return module.split(/[\\/]/).at(-2)!;
+}
