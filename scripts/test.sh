@@ -5,6 +5,7 @@
 #   SWITCHYARD_TEST_RUNTIMES  runtimes to use, in order (default "deno bun node")
 #   SWITCHYARD_SKIP_CHECK=1   skip the tsc type-check
 #   SWITCHYARD_BUN_TIMEOUT_MS per-test limit for bun, whose own default is 5 s (default 120000)
+#   SWITCHYARD_RUNTIME_TIMEOUT_S hard limit for one runtime's whole run (default 600)
 # Each runtime's output is kept in .cache/test/<runtime>.log. The last line is "N passed, N failed",
 # counted from each runner's own summary; the exit status is non-zero if any runtime failed.
 set -uo pipefail
@@ -78,12 +79,14 @@ for runtime in "${runtimes[@]}"; do
   case "$runtime" in
     deno) cmd=(deno test -A --no-check "${files[@]}") ;;
     bun) cmd=(bun test --timeout "${SWITCHYARD_BUN_TIMEOUT_MS:-120000}" "${bun_files[@]}") ;;
-    node) cmd=(node --test --test-force-exit --test-concurrency=1 --disable-warning=ExperimentalWarning "${files[@]}") ;;
+    # No --test-force-exit: it can drop results (nodejs/node#64833); the tests close what they open.
+    node) cmd=(node --test --test-concurrency=1 --test-timeout=120000 --disable-warning=ExperimentalWarning "${files[@]}") ;;
     *) echo "test: unknown runtime \"$runtime\" in SWITCHYARD_TEST_RUNTIMES (choose deno, bun, node)" >&2; exit 2 ;;
   esac
   log="$logdir/$runtime.log"
   printf '\n======== %s: %s ========\n' "$runtime" "$("$runtime" --version 2>/dev/null | head -n 1)"
-  "${cmd[@]}" 2>&1 | tee "$log"
+  # A hard limit per runtime, so a leaked handle fails the run instead of hanging CI.
+  timeout --kill-after=10 "${SWITCHYARD_RUNTIME_TIMEOUT_S:-600}" "${cmd[@]}" 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
   if parse_summary "$runtime" "$log"; then
     total_pass=$((total_pass + passed))

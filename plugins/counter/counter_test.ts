@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startPluginHarness } from "../../src/testing/plugin_harness.ts";
+import { startPluginHarness } from "../../src/testing/mod.ts";
 import plugin from "./mod.ts";
 
 test("counter.increment adds value × step, get reads it, reset clears it", async () => {

@@ -103,6 +103,10 @@ export class Dispatcher {
     } finally {
       ctx.dispose();
     }
+    // The caller stopped waiting at the deadline: a late result would race its timeout.
+    if (Date.now() >= ctx.deadline) {
+      return this.#replyError(msg, { status: 504, code: ErrorCode.Timeout, message: "The deadline passed before the handler finished" });
+    }
     const checked = v.safeParse(method.output, output);
     if (!checked.success) {
       this.#logger.error("handler returned output that does not match its schema", {

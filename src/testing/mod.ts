@@ -36,9 +36,11 @@ export { startNatsCluster } from "./nats_cluster.ts";
 export { DEFAULT_NATS_START_TIMEOUT_MS, startNatsServer } from "./nats_server.ts";
 export { ERROR_TAIL_LINES, freePort, spawnProcess } from "./process.ts";
 export { DEFAULT_WAIT_TIMEOUT_MS, deferred, Latch, waitFor } from "./wait.ts";
+export { startPluginHarness } from "./plugin_harness.ts";
 
 export type { CaptureLogger, LogEntry } from "./capture_logger.ts";
 export type { NatsCluster, NatsClusterOptions } from "./nats_cluster.ts";
 export type { NatsServer, NatsServerOptions } from "./nats_server.ts";
 export type { ExitStatus, ProcessHandle, SpawnOptions } from "./process.ts";
 export type { Deferred, WaitForOptions } from "./wait.ts";
+export type { PluginHarness } from "./plugin_harness.ts";

@@ -1,0 +1,50 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { currentRuntime, runtimeCommand, RUNTIMES } from "../../src/runtime/mod.ts";
+import { freePort, spawnProcess, startNatsServer, waitFor } from "../../src/testing/mod.ts";
+import { CLI, pluginPath, startPlugin } from "./_stack.ts";
+
+test("one instance on each runtime serves through one router, and `switchyard ls` lists all three", async () => {
+  await using nats = await startNatsServer();
+  const plugins = await Promise.all(
+    RUNTIMES.map((runtime) => startPlugin(pluginPath("hello"), nats.url, { runtime, instanceId: `hello-on-${runtime}` })),
+  );
+  try {
+    const port = await freePort();
+    const cmd = runtimeCommand(currentRuntime(), CLI, ["router", "--nats", nats.url, "--port", String(port), "--host", "127.0.0.1"]);
+    await using router = spawnProcess(cmd, { name: "router" });
+    await router.waitForLine("router ready", 20_000);
+    const readyAt = performance.now();
+    const first = await fetch(`http://127.0.0.1:${port}/v1/hello/greet`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: '{"name":"World"}',
+    });
+    assert.equal(first.status, 200);
+    assert.deepEqual(await first.json(), { message: "Hello, World" });
+    assert.ok(performance.now() - readyAt < 1_000, "the first call is answered within 1 s of 'router ready'");
+
+    const seen = new Set<string>();
+    await waitFor(async () => {
+      const res = await fetch(`http://127.0.0.1:${port}/v1/hello/greet`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: '{"name":"x"}',
+      });
+      assert.equal(res.status, 200);
+      seen.add(res.headers.get("x-plugin-instance") ?? "");
+      return seen.size === 3;
+    }, { timeoutMs: 10_000, intervalMs: 0, message: "every runtime's instance to serve" });
+    assert.deepEqual([...seen].sort(), ["hello-on-bun", "hello-on-deno", "hello-on-node"]);
+
+    await using ls = spawnProcess(runtimeCommand(currentRuntime(), CLI, ["ls", "--nats", nats.url]), { name: "ls" });
+    assert.equal((await ls.exited).code, 0);
+    for (const runtime of RUNTIMES) {
+      const row = ls.lines.find((l) => l.includes(`hello-on-${runtime}`));
+      assert.ok(row, `ls lists hello-on-${runtime}:\n${ls.lines.join("\n")}`);
+      assert.match(row, new RegExp(`^hello\\s+1\\.2\\.0\\s+hello-on-${runtime}\\s+${runtime}\\s`));
+    }
+  } finally {
+    await Promise.all(plugins.map((p) => p.stop(5_000)));
+  }
+});
