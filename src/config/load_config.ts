@@ -32,7 +32,10 @@ export function readConfigFile(path: string): unknown {
 export function resolveConfig(raw: unknown, env: Readonly<Record<string, string | undefined>>, source = "config"): ResolvedConfig {
   const result = v.safeParse(ConfigSchema, raw ?? {});
   if (!result.success) {
-    throw new ConfigError(source, result.issues.map((i) => `${v.getDotPath(i) ?? "(root)"}: ${i.message}`));
+    throw new ConfigError(
+      source,
+      result.issues.map((i) => `${v.getDotPath(i) ?? "(root)"}: ${i.expected === "never" ? "unknown key" : i.message}`),
+    );
   }
   const config = result.output;
   const natsUrl = env.NATS_URL?.trim();

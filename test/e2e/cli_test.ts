@@ -1,0 +1,87 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { currentRuntime, runtimeCommand } from "../../src/runtime/mod.ts";
+import { spawnProcess, startNatsServer } from "../../src/testing/mod.ts";
+import { CLI, pluginPath, startPlugin } from "./_stack.ts";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const run = async (args: string[], cwd = ROOT) => {
+  await using proc = spawnProcess(runtimeCommand(currentRuntime(), CLI, args), { cwd, name: `switchyard ${args[0]}` });
+  const status = await proc.exited;
+  return { code: status.code, out: proc.lines.join("\n") };
+};
+
+test("switchyard --help lists every command, and each command has --help", async () => {
+  const help = await run(["--help"]);
+  assert.equal(help.code, 0);
+  for (const name of ["dev", "router", "plugin", "call", "ls", "ping", "new"]) {
+    assert.match(help.out, new RegExp(`^  ${name} `, "m"));
+    const own = await run([name, "--help"]);
+    assert.equal(own.code, 0);
+    assert.match(own.out, new RegExp(`^Usage: switchyard ${name}`, "m"));
+  }
+  const unknown = await run(["frobnicate"]);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.out, /Unknown command "frobnicate"/);
+});
+
+test("switchyard router with a bad config exits 78 naming each problem by dotted path", async () => {
+  const dir = mkdtempSync(join(ROOT, ".cache-cli-"));
+  try {
+    const file = join(dir, "bad.json");
+    writeFileSync(file, JSON.stringify({ router: { port: "x", timeoutMs: -1 }, bogus: 1 }));
+    const res = await run(["router", "--config", file]);
+    assert.equal(res.code, 78);
+    assert.match(res.out, /router\.port: /);
+    assert.match(res.out, /router\.timeoutMs: /);
+    assert.match(res.out, /bogus: unknown key/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("switchyard call, ping and ls work straight over NATS", async () => {
+  await using nats = await startNatsServer();
+  const plugin = await startPlugin(pluginPath("hello"), nats.url, { instanceId: "cli-hello" });
+  try {
+    const call = await run(["call", "hello", "greet", '{"name":"CLI"}', "--nats", nats.url]);
+    assert.equal(call.code, 0, call.out);
+    assert.match(call.out, /\{"message":"Hello, CLI"\}/);
+    const bad = await run(["call", "hello", "greet", '{"name":1}', "--nats", nats.url]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.out, /422 validation_failed/);
+    const ping = await run(["ping", "hello", "--instance-id", "cli-hello", "--nats", nats.url]);
+    assert.equal(ping.code, 0, ping.out);
+    const missing = await run(["ping", "nobody", "--nats", nats.url, "--timeout", "300"]);
+    assert.equal(missing.code, 1);
+    const ls = await run(["ls", "--json", "--nats", nats.url]);
+    const listed = JSON.parse(ls.out) as { name: string; id: string; endpoints: { name: string }[] }[];
+    assert.deepEqual(listed.map((i) => [i.name, i.id, i.endpoints.map((e) => e.name)]), [["hello", "cli-hello", ["greet"]]]);
+  } finally {
+    await plugin.stop(5_000);
+  }
+});
+
+test("switchyard new scaffolds a plugin whose own test passes", async () => {
+  const dir = mkdtempSync(join(ROOT, ".cache-new-"));
+  try {
+    const created = await run(["new", "weather", "--dir", dir]);
+    assert.equal(created.code, 0, created.out);
+    const again = await run(["new", "weather", "--dir", dir]);
+    assert.equal(again.code, 2, "refuses to overwrite");
+    const testFile = join(dir, "weather", "weather_test.ts");
+    const argv = currentRuntime() === "deno"
+      ? ["deno", "test", "-A", testFile]
+      : currentRuntime() === "bun"
+      ? ["bun", "test", testFile]
+      : ["node", "--test", testFile];
+    await using child = spawnProcess(argv, { cwd: ROOT, name: "scaffold test" });
+    const status = await child.exited;
+    assert.equal(status.code, 0, child.lines.join("\n"));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,50 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { connectBus, RequestMux } from "../../src/bus/mod.ts";
+import { startNatsServer } from "../../src/testing/mod.ts";
+
+test("RequestMux matches concurrent replies to their requests over one subscription", async () => {
+  await using server = await startNatsServer();
+  const nc = await connectBus({ servers: [server.url] });
+  try {
+    nc.subscribe("echo", {
+      callback: (_e, m) => {
+        setTimeout(() => m.respond(m.data), Math.random() * 5);
+      },
+    });
+    const mux = new RequestMux(nc);
+    const enc = new TextEncoder();
+    const replies = await Promise.all(Array.from({ length: 200 }, (_, i) => mux.request("echo", enc.encode(`#${i}`), { timeoutMs: 5_000 })));
+    assert.deepEqual(replies.map((r) => r.string()), Array.from({ length: 200 }, (_, i) => `#${i}`));
+    assert.equal(mux.size, 0);
+  } finally {
+    await nc.close();
+  }
+});
+
+test("RequestMux fails at once on no responders and on time with timeout", async () => {
+  await using server = await startNatsServer();
+  const nc = await connectBus({ servers: [server.url] });
+  try {
+    const mux = new RequestMux(nc);
+    const t0 = performance.now();
+    await assert.rejects(mux.request("nobody.home", new Uint8Array(), { timeoutMs: 5_000 }), { code: "plugin_unavailable" });
+    assert.ok(performance.now() - t0 < 1_000, "no-responders does not wait for the timeout");
+    nc.subscribe("silent", { callback: () => {} });
+    await assert.rejects(mux.request("silent", new Uint8Array(), { timeoutMs: 50 }), { code: "timeout", status: 504 });
+    assert.equal(mux.size, 0);
+  } finally {
+    await nc.close();
+  }
+});
+
+test("RequestMux fails pending requests when the connection closes", async () => {
+  await using server = await startNatsServer();
+  const nc = await connectBus({ servers: [server.url] });
+  nc.subscribe("silent", { callback: () => {} });
+  const mux = new RequestMux(nc);
+  await nc.flush();
+  const pending = mux.request("silent", new Uint8Array(), { timeoutMs: 10_000 });
+  await nc.close();
+  await assert.rejects(pending, { code: "plugin_unavailable" });
+});
