@@ -65,8 +65,11 @@ _sy_bootstrap() {
     _sy_apt nodejs npm || return 1
   fi
   if [ ! -d "$root/node_modules" ] || [ "$root/package-lock.json" -nt "$root/node_modules/.package-lock.json" ]; then
-    _sy_log "npm ci (node_modules is missing or older than package-lock.json)"
-    (cd "$root" && npm ci --no-audit --no-fund) || return 1
+    # `npm install`, not `npm ci`: the lock pins every version, but the deno package's optional
+    # binaries for other platforms (darwin, windows, arm) may be absent from the registry mirror, and
+    # `npm ci` refuses a lock file that lacks them. Nothing else differs for a pinned lock.
+    _sy_log "npm install (node_modules is missing or older than package-lock.json)"
+    (cd "$root" && npm install --no-audit --no-fund --no-save) || return 1
   else
     _sy_log "node_modules is up to date"
   fi
