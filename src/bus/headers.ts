@@ -7,6 +7,8 @@
 export const H_REQUEST_ID = "sy-request-id";
 /** Absolute deadline, milliseconds since the epoch. */
 export const H_DEADLINE = "sy-deadline";
+/** `1` on plugin-to-plugin calls (`ctx.call`): a handler serving one adds no retries of its own. */
+export const H_NESTED = "sy-nested";
 /** The caller's principal as JSON (absent: anonymous). */
 export const H_PRINCIPAL = "sy-principal";
 /** Reply header: the instance that served. */

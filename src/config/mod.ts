@@ -14,3 +14,5 @@ export {
   PluginPolicySchema,
 } from "./schema.ts";
 export type { Config, PluginPolicy, ResolvedConfig } from "./schema.ts";
+export { ResilienceSchema } from "./schema.ts";
+export type { MethodPolicy, ResolvedResilience } from "./schema.ts";

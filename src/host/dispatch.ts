@@ -5,10 +5,11 @@ import { ErrorCode, isSwitchyardError } from "../errors.ts";
 import type { Issue } from "../errors.ts";
 import type { Logger } from "../deps.ts";
 import type { MethodDefinition, Plugin, Principal } from "../plugin/mod.ts";
-import { encodeWireError, H_DEADLINE, H_INSTANCE, H_PRINCIPAL, H_REQUEST_ID, H_VERSION } from "../bus/mod.ts";
+import { encodeWireError, H_DEADLINE, H_INSTANCE, H_NESTED, H_PRINCIPAL, H_REQUEST_ID, H_VERSION } from "../bus/mod.ts";
 import type { WireError } from "../bus/mod.ts";
 import { ANONYMOUS, RequestContext, SignalSet } from "./request_context.ts";
 import { MethodStats } from "./method_stats.ts";
+import type { PluginCaller } from "./plugin_caller.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -26,6 +27,8 @@ export class Dispatcher {
   readonly #okHeaders: MsgHdrs;
   /** Replaced whole when options change, so a running handler keeps the options it started with. */
   options: Readonly<Record<string, unknown>>;
+  /** Serves `ctx.call`; without one, `ctx.call` throws `plugin_unavailable`. */
+  caller: PluginCaller | undefined;
   #inflight = 0;
   #idle: (() => void) | undefined;
 
@@ -140,6 +143,7 @@ export class Dispatcher {
       { instanceId: this.#instanceId, version: this.#plugin.version, requestId, deadline, principal, options: this.options },
       this.#logger,
       this.signals,
+      { caller: this.caller, principalHeader: principalText, nested: hdrs?.get(H_NESTED) === "1" },
     );
   }
 

@@ -1,4 +1,6 @@
 import type { Logger } from "../deps.ts";
+import { ErrorCode, SwitchyardError } from "../errors.ts";
+import type { PluginCaller } from "./plugin_caller.ts";
 import type { PluginContext, Principal } from "../plugin/mod.ts";
 
 export const ANONYMOUS: Principal = Object.freeze({ id: "anonymous" });
@@ -17,6 +19,15 @@ export class SignalSet {
   }
 }
 
+/** What `ctx.call` needs from the incoming request. */
+export interface CallOptions {
+  caller: PluginCaller | undefined;
+  /** The incoming `sy-principal` header ("" for none). */
+  principalHeader: string;
+  /** The incoming request carried `sy-nested: 1`. */
+  nested: boolean;
+}
+
 /**
  * The `ctx` of one request. The abort signal and its deadline timer are made only when a handler
  * reads `ctx.signal`, so handlers that never look at it cost no timer.
@@ -30,6 +41,7 @@ export class RequestContext implements PluginContext {
   readonly options: Readonly<Record<string, unknown>>;
   readonly #baseLogger: Logger;
   readonly #signals: SignalSet;
+  readonly #calls: CallOptions | undefined;
   #logger: Logger | undefined;
   #controller: AbortController | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -45,6 +57,7 @@ export class RequestContext implements PluginContext {
     },
     logger: Logger,
     signals: SignalSet,
+    calls?: CallOptions,
   ) {
     this.instanceId = init.instanceId;
     this.version = init.version;
@@ -54,6 +67,21 @@ export class RequestContext implements PluginContext {
     this.options = init.options;
     this.#baseLogger = logger;
     this.#signals = signals;
+    this.#calls = calls;
+  }
+
+  /** Calls another plugin over the bus with this request's deadline, id and principal. */
+  call<T = unknown>(plugin: string, method: string, input?: unknown): Promise<T> {
+    const calls = this.#calls;
+    if (calls?.caller === undefined) {
+      return Promise.reject(new SwitchyardError(ErrorCode.PluginUnavailable, "ctx.call is not available in this host"));
+    }
+    return calls.caller.call(plugin, method, input, {
+      requestId: this.requestId,
+      deadline: this.deadline,
+      principalHeader: calls.principalHeader,
+      nested: calls.nested,
+    }) as Promise<T>;
   }
 
   get logger(): Logger {

@@ -25,6 +25,13 @@ export interface PluginContext {
   readonly logger: Logger;
   /** The plugin's options, validated by its `options` schema (`{}` without one). */
   readonly options: Readonly<Record<string, unknown>>;
+  /**
+   * Calls `plugin.method` over the bus with this request's deadline, request id and principal,
+   * under the same breaker and retry rules as the router (no retries when this request is itself
+   * a nested call). Resolves with the output.
+   * @throws {SwitchyardError} with the callee's code and status, or `timeout`, `circuit_open`, `plugin_unavailable`.
+   */
+  call<T = unknown>(plugin: string, method: string, input?: unknown): Promise<T>;
 }
 
 /** What `init` gets. */

@@ -6,6 +6,7 @@ import type { RequestMux } from "../bus/mod.ts";
 import type { Registry } from "../registry/mod.ts";
 import type { ResolvedConfig } from "../config/mod.ts";
 import { createInvokeHandler } from "./invoke.ts";
+import { ResiliencePolicies } from "../resilience/mod.ts";
 import { describePlugin } from "./catalog.ts";
 import { errorResponse } from "./error_response.ts";
 import { createRequestIds } from "./request_id.ts";
@@ -21,13 +22,17 @@ export interface RouterOptions {
   /** Drives `GET /health`. @default always ready */
   readiness?: ReadinessCheck;
   deps?: Partial<Deps>;
+  /** Rate limit, breaker, bulkhead and retry per plugin. @default built from `config` */
+  policies?: ResiliencePolicies;
 }
 
 const JSON_HEADERS = { "content-type": "application/json" };
 
 /** The router as a Hono app: serve it with any runtime adapter, or test it with `app.request()`. */
 export function createRouter(options: RouterOptions): Hono {
-  const { logger } = defaultDeps(options.deps);
+  const { logger, clock } = defaultDeps(options.deps);
+  const policies = options.policies ?? new ResiliencePolicies(options.config, { clock, logger });
+  const resilience = (name: string) => ({ resilience: policies.peek(name)?.describe() ?? {} });
   const requestId = createRequestIds();
   const readiness = options.readiness ?? (() => undefined);
   const app = new Hono();
@@ -38,15 +43,15 @@ export function createRouter(options: RouterOptions): Hono {
       ? new Response('{"status":"ok"}', { status: 200, headers: JSON_HEADERS })
       : new Response(JSON.stringify({ status: "unavailable", reason: problem }), { status: 503, headers: JSON_HEADERS });
   });
-  app.get("/v1/plugins", (c) => c.json({ plugins: [...options.registry.plugins()].map(describePlugin) }));
+  app.get("/v1/plugins", (c) => c.json({ plugins: [...options.registry.plugins()].map((p) => ({ ...describePlugin(p), ...resilience(p.name) })) }));
   app.get("/v1/plugins/:name", (c) => {
     const plugin = options.registry.get(c.req.param("name"));
     if (plugin === undefined) {
       return errorResponse(new SwitchyardError(ErrorCode.PluginNotFound, "No such plugin"), requestId(null), logger);
     }
-    return c.json(describePlugin(plugin));
+    return c.json({ ...describePlugin(plugin), ...resilience(plugin.name) });
   });
-  app.post("/v1/:plugin/:method", createInvokeHandler({ ...options, logger, requestId }));
+  app.post("/v1/:plugin/:method", createInvokeHandler({ ...options, logger, requestId, policies, clock }));
   app.all("/v1/:plugin/:method", (c) =>
     errorResponse(
       new SwitchyardError(ErrorCode.MethodNotAllowed, `Use POST to call a plugin method (not ${c.req.method.slice(0, 16)})`),

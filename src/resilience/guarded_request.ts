@@ -1,0 +1,117 @@
+import type { Msg, MsgHdrs } from "@nats-io/nats-core";
+import type { Clock } from "../deps.ts";
+import { ErrorCode, SwitchyardError } from "../errors.ts";
+import { H_ERROR_CODE, H_SERVICE_ERROR_CODE } from "../bus/mod.ts";
+import type { MethodPolicies } from "./plugin_policies.ts";
+import type { Outcome } from "./policy.ts";
+import { isRetryableStatus, sleep } from "./policy.ts";
+
+/**
+ * What {@linkcode guardedRequest} sends one attempt with (the router: its load balancer over the
+ * `RequestMux`; a plugin's `ctx.call`: the mux). Made once, not per request.
+ */
+export interface Transport<C extends GuardedCall> {
+  send(call: C, timeoutMs: number): Promise<Msg>;
+}
+
+/** One call for {@linkcode guardedRequest}; transports add what they need to address it. */
+export interface GuardedCall {
+  headers: MsgHdrs;
+  /** Absolute, epoch ms on `clock`; every attempt (and backoff) ends by then. */
+  deadline: number;
+  /** Idempotent method, `Idempotency-Key`, and not nested: retries allowed. */
+  mayRetry: boolean;
+}
+
+/**
+ * Breaker check → bulkhead → attempts with retry, all within `call.deadline`, without closures or
+ * timers of its own on the success path (the mux's timer is the only one; a backoff or a queued
+ * call costs one more). Resolves with the plugin's reply, an error reply included (4xx, or a
+ * 5xx after the retries); rejects with `circuit_open`, `overloaded`, `timeout` or `plugin_unavailable`.
+ * A 5xx reply, a timeout or no responders count as breaker failures; 4xx count as nothing.
+ */
+export async function guardedRequest<C extends GuardedCall>(
+  transport: Transport<C>,
+  policies: MethodPolicies,
+  call: C,
+  clock: Clock,
+): Promise<Msg> {
+  const breaker = policies.breaker;
+  if (breaker !== undefined && !breaker.tryAcquire()) throw breaker.rejection();
+  const { bulkhead, budget } = policies.plugin;
+  if (bulkhead !== undefined && !bulkhead.tryAcquire()) {
+    if (!bulkhead.canQueue()) {
+      breaker?.record("ignored");
+      throw bulkhead.rejection();
+    }
+    try {
+      await bulkhead.wait(call.deadline);
+    } catch (err) {
+      breaker?.record("ignored");
+      throw err;
+    }
+  }
+  const retry = policies.retry;
+  const maxAttempts = call.mayRetry ? retry.settings.maxAttempts : 1;
+  budget.begin();
+  let held = false;
+  try {
+    for (let attempt = 1;; attempt++) {
+      let reply: Msg | undefined;
+      let failure: SwitchyardError | undefined;
+      let status = 0;
+      let code = "";
+      const left = call.deadline - clock.now();
+      if (left <= 0) {
+        // Only after a backoff: the first attempt always has time left.
+        failure = new SwitchyardError(ErrorCode.Timeout, `No reply from "${policies.plugin.name}" before the deadline`);
+        status = 504;
+      } else {
+        try {
+          reply = await transport.send(call, left);
+          const h = reply.headers;
+          if (h !== undefined) {
+            const statusText = h.get(H_SERVICE_ERROR_CODE);
+            if (statusText !== "") {
+              status = Number.parseInt(statusText, 10) || 500;
+              code = h.get(H_ERROR_CODE);
+            }
+          }
+        } catch (err) {
+          failure = err as SwitchyardError;
+          status = failure.status ?? 500;
+          code = failure.code ?? "";
+        }
+      }
+      if (held) {
+        budget.release();
+        held = false;
+      }
+      const outcome: Outcome = status === 0 ? "success" : status >= 500 ? "failure" : "ignored";
+      breaker?.record(outcome);
+      if (
+        outcome !== "failure" || attempt >= maxAttempts || !isRetryableStatus(status, code) ||
+        (breaker !== undefined && breaker.state !== "closed")
+      ) {
+        if (failure !== undefined) throw failure;
+        return reply!;
+      }
+      const delay = retry.delayMs(attempt);
+      if (clock.now() + delay >= call.deadline || !budget.tryAcquire()) {
+        if (failure !== undefined) throw failure;
+        return reply!;
+      }
+      held = true;
+      if (delay > 0) await sleep(clock, delay);
+      // Another request may have opened the circuit during the backoff.
+      if (breaker !== undefined && !breaker.tryAcquire()) {
+        if (failure !== undefined) throw failure;
+        return reply!;
+      }
+    }
+  } finally {
+    if (held) budget.release();
+    budget.end();
+    bulkhead?.release();
+  }
+}

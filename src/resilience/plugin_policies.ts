@@ -1,0 +1,158 @@
+import type { Clock, Logger } from "../deps.ts";
+import { systemClock, noopLogger } from "../deps.ts";
+import type { ResolvedConfig, ResolvedResilience } from "../config/mod.ts";
+import { CircuitBreaker } from "./circuit_breaker.ts";
+import type { BreakerSettings, CircuitState, CircuitTransition } from "./circuit_breaker.ts";
+import { RetryPolicy } from "./retry.ts";
+import { RetryBudget } from "./retry_budget.ts";
+import { Bulkhead } from "./bulkhead.ts";
+import { RateLimiter } from "./rate_limit.ts";
+
+const encoder = new TextEncoder();
+
+/** The policies of one method (shared with the plugin unless the config overrides them). */
+export interface MethodPolicies {
+  readonly plugin: PluginPolicies;
+  readonly timeoutMs: number;
+  readonly retry: RetryPolicy;
+  /** `undefined` when the breaker is disabled. */
+  readonly breaker: CircuitBreaker | undefined;
+  /** The configured fallback as JSON bytes, answered with 200 while the circuit is open. */
+  readonly fallback: Uint8Array | undefined;
+}
+
+/** What the policy registry needs from the outside. */
+export interface PolicyDeps {
+  clock?: Clock;
+  logger?: Logger;
+  /** In [0, 1), for backoff jitter. @default Math.random */
+  random?: () => number;
+  onStateChange?: (event: CircuitTransition) => void;
+}
+
+type PluginConfig = ResolvedConfig["plugins"][string];
+
+/** `base` with the fields `over` sets (an override's missing fields inherit). */
+function merge<T extends object>(base: T, over: { [K in keyof T]?: T[K] | undefined } | undefined): T {
+  const out = { ...base };
+  if (over !== undefined) {
+    for (const key of Object.keys(over) as (keyof T)[]) {
+      const value = over[key];
+      if (value !== undefined) out[key] = value as T[keyof T];
+    }
+  }
+  return out;
+}
+
+/** The policies of one plugin, built once from the config and kept for the plugin's life. */
+export class PluginPolicies {
+  readonly name: string;
+  readonly budget: RetryBudget;
+  readonly breaker: CircuitBreaker | undefined;
+  readonly bulkhead: Bulkhead | undefined;
+  readonly rateLimiter: RateLimiter | undefined;
+  readonly #default: MethodPolicies;
+  readonly #methods = new Map<string, MethodPolicies>();
+
+  constructor(name: string, defaults: ResolvedResilience, timeoutMs: number, plugin: PluginConfig | undefined, deps: PolicyDeps) {
+    const clock = deps.clock ?? systemClock;
+    const logger = deps.logger ?? noopLogger;
+    this.name = name;
+    const retry = merge(defaults.retry, plugin?.retry);
+    this.budget = new RetryBudget(retry, clock);
+    const breakerOf = (label: string, settings: BreakerSettings & { enabled: boolean }) =>
+      settings.enabled
+        ? new CircuitBreaker({
+          name: label,
+          settings,
+          clock,
+          logger,
+          ...(deps.onStateChange === undefined ? {} : { onStateChange: deps.onStateChange }),
+        })
+        : undefined;
+    const breakerSettings = merge(defaults.breaker, plugin?.breaker);
+    this.breaker = breakerOf(name, breakerSettings);
+    const bulkhead = plugin?.bulkhead ?? defaults.bulkhead;
+    this.bulkhead = bulkhead === undefined ? undefined : new Bulkhead(name, bulkhead, clock);
+    const rate = plugin?.rateLimit ?? defaults.rateLimit;
+    this.rateLimiter = rate === undefined
+      ? undefined
+      : new RateLimiter(name, { rps: rate.rps, burst: rate.burst ?? Math.max(1, Math.ceil(rate.rps)) }, { clock });
+    const retryPolicy = (settings: typeof retry) =>
+      new RetryPolicy({ settings, budget: this.budget, clock, ...(deps.random === undefined ? {} : { random: deps.random }) });
+    const pluginTimeout = plugin?.timeoutMs ?? timeoutMs;
+    this.#default = { plugin: this, timeoutMs: pluginTimeout, retry: retryPolicy(retry), breaker: this.breaker, fallback: undefined };
+    for (const [method, m] of Object.entries(plugin?.methods ?? {})) {
+      this.#methods.set(method, {
+        plugin: this,
+        timeoutMs: m.timeoutMs ?? pluginTimeout,
+        retry: m.retry === undefined ? this.#default.retry : retryPolicy(merge(retry, m.retry)),
+        breaker: m.breaker === undefined ? this.breaker : breakerOf(`${name}.${method}`, merge(breakerSettings, m.breaker)),
+        fallback: m.fallback === undefined ? undefined : encoder.encode(JSON.stringify(m.fallback)),
+      });
+    }
+  }
+
+  /** The policies of `method`: its own where configured, else the plugin's. */
+  method(method: string): MethodPolicies {
+    return this.#methods.get(method) ?? this.#default;
+  }
+
+  /** For the catalog: breaker states (the plugin's, and each method's own), bulkhead and budget load. */
+  describe(): {
+    breaker?: { state: CircuitState; retryAfter?: number };
+    methods?: Record<string, { state: CircuitState; retryAfter?: number }>;
+    inflight: number;
+    retrying: number;
+    retryTokens: number;
+    queued?: number;
+  } {
+    const methods: Record<string, { state: CircuitState; retryAfter?: number }> = {};
+    let own = false;
+    for (const [name, m] of this.#methods) {
+      if (m.breaker !== undefined && m.breaker !== this.breaker) {
+        methods[name] = m.breaker.describe();
+        own = true;
+      }
+    }
+    return {
+      ...(this.breaker === undefined ? {} : { breaker: this.breaker.describe() }),
+      ...(own ? { methods } : {}),
+      inflight: this.budget.active,
+      retrying: this.budget.retrying,
+      retryTokens: this.budget.tokens,
+      ...(this.bulkhead === undefined ? {} : { queued: this.bulkhead.queued }),
+    };
+  }
+}
+
+/**
+ * Every plugin's policies, looked up by name (one Map get per request); a plugin's entry is
+ * built on its first request and kept, so breaker state and buckets live across requests.
+ */
+export class ResiliencePolicies {
+  readonly #config: Pick<ResolvedConfig, "plugins" | "resilience"> & { router: { timeoutMs: number } };
+  readonly #deps: PolicyDeps;
+  readonly #plugins = new Map<string, PluginPolicies>();
+
+  constructor(config: Pick<ResolvedConfig, "plugins" | "resilience"> & { router: { timeoutMs: number } }, deps: PolicyDeps = {}) {
+    this.#config = config;
+    this.#deps = deps;
+  }
+
+  /** The policies of `plugin` (a registered name: the set of names is bounded by the registry). */
+  plugin(plugin: string): PluginPolicies {
+    let p = this.#plugins.get(plugin);
+    if (p === undefined) {
+      const config = this.#config;
+      p = new PluginPolicies(plugin, config.resilience, config.router.timeoutMs, config.plugins[plugin], this.#deps);
+      this.#plugins.set(plugin, p);
+    }
+    return p;
+  }
+
+  /** The policies of `plugin`, if any request has created them yet. */
+  peek(plugin: string): PluginPolicies | undefined {
+    return this.#plugins.get(plugin);
+  }
+}
