@@ -1,0 +1,68 @@
+/** Command-line options of bench/run.ts. */
+import { parseArgs } from "node:util";
+import { RUNTIMES, SCENARIOS } from "./scenarios.ts";
+import type { RuntimeName } from "./scenarios.ts";
+
+export interface BenchOptions {
+  smoke: boolean;
+  durationS: number;
+  warmupS: number;
+  concurrencies: number[];
+  repeat: number;
+  runtimes: RuntimeName[];
+  scenarios: string[];
+  out: string;
+}
+
+export const USAGE =
+  `usage: node bench/run.ts [--smoke] [--duration S] [--warmup S] [--concurrency 1,64] [--repeat N]
+                         [--runtimes deno,bun,node] [--scenarios a,b] [--out bench/out/results.json]
+scenarios: ${SCENARIOS.map((s) => s.name).join(", ")}`;
+
+function list(value: string): string[] {
+  return value.split(",").map((s) => s.trim()).filter((s) => s !== "");
+}
+
+function positive(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) {
+    throw new RangeError(`--${name} must be a non-negative number, got "${value}"`);
+  }
+  return n;
+}
+
+/** Parses argv; throws a RangeError naming the bad option. */
+export function parseBenchArgs(argv: string[]): BenchOptions | "help" {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      smoke: { type: "boolean", default: false },
+      duration: { type: "string" },
+      warmup: { type: "string" },
+      concurrency: { type: "string", default: "1,64" },
+      repeat: { type: "string", default: "1" },
+      runtimes: { type: "string", default: RUNTIMES.join(",") },
+      scenarios: { type: "string", default: SCENARIOS.map((s) => s.name).join(",") },
+      out: { type: "string", default: "bench/out/results.json" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) return "help";
+  const smoke = values.smoke;
+  const durationS = positive("duration", values.duration ?? (smoke ? "1" : "10"));
+  const warmupS = positive(
+    "warmup",
+    values.warmup ?? (smoke ? "0" : String(Math.min(2, Math.max(1, durationS / 5)))),
+  );
+  const runtimes = list(values.runtimes).map((r) => {
+    if (!(RUNTIMES as readonly string[]).includes(r)) throw new RangeError(`Unknown runtime "${r}"`);
+    return r as RuntimeName;
+  });
+  const scenarios = list(values.scenarios);
+  for (const s of scenarios) {
+    if (!SCENARIOS.some((x) => x.name === s)) throw new RangeError(`Unknown scenario "${s}"\n${USAGE}`);
+  }
+  const concurrencies = list(values.concurrency).map((c) => positive("concurrency", c));
+  const repeat = Math.max(1, Math.floor(positive("repeat", values.repeat)));
+  return { smoke, durationS, warmupS, concurrencies, repeat, runtimes, scenarios, out: values.out };
+}

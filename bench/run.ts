@@ -1,0 +1,101 @@
+/**
+ * Benchmark runner (node 24): for each scenario and runtime it starts a private nats-server and the
+ * scenario's processes, puts load on them from a separate process at each concurrency, samples CPU
+ * and RSS per process from /proc, and prints a results table and a ratio table from the same run.
+ *
+ *   node bench/run.ts [--smoke] [--duration 10] [--runtimes deno,bun,node] [--scenarios a,b]
+ * @module
+ */
+import process from "node:process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseBenchArgs, USAGE } from "./args.ts";
+import { installCleanup, stopAll } from "./child_procs.ts";
+import { machineInfo } from "./machine_info.ts";
+import { ratioTable, resultsTable } from "./report.ts";
+import { runScenario } from "./run_scenario.ts";
+import { SCENARIOS } from "./scenarios.ts";
+import { summarize } from "./summarize.ts";
+import type { Row } from "./row.ts";
+
+const log = (line: string) => process.stdout.write(`${line}\n`);
+
+async function main(): Promise<number> {
+  let opts;
+  try {
+    opts = parseBenchArgs(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n${USAGE}\n`);
+    return 2;
+  }
+  if (opts === "help") {
+    log(USAGE);
+    return 0;
+  }
+  // scenario scripts are given relative to the project root
+  process.chdir(resolve(dirname(fileURLToPath(import.meta.url)), ".."));
+  installCleanup();
+  const machine = machineInfo();
+  log(
+    `machine: ${machine.nproc} cpu, ${machine.cpuModel}; node ${machine.node}, ${machine.deno}, bun ${machine.bun}`,
+  );
+  log(
+    `mode: ${opts.smoke ? "smoke" : "full"}, ${opts.durationS} s per load (+${opts.warmupS} s warm-up), ` +
+      `concurrency ${opts.concurrencies.join(",")}, runtimes ${
+        opts.runtimes.join(",")
+      }, ${opts.repeat} repetition(s)`,
+  );
+
+  const rows: Row[] = [];
+  const scenarios = SCENARIOS.filter((s) => opts.scenarios.includes(s.name));
+  // repetitions are interleaved so that scenarios compared with each other see similar background load
+  for (let rep = 1; rep <= opts.repeat; rep++) {
+    for (const scenario of scenarios) {
+      for (const runtime of opts.runtimes) {
+        log(
+          `▶ ${scenario.name} on ${runtime}${
+            opts.repeat > 1 ? ` (run ${rep}/${opts.repeat})` : ""
+          }: ${scenario.description}`,
+        );
+        const measured = await runScenario(scenario, runtime, {
+          durationS: opts.durationS,
+          warmupS: opts.warmupS,
+          concurrencies: opts.concurrencies,
+          startTimeoutMs: 20_000,
+          log,
+        });
+        rows.push(...measured.map((r) => ({ ...r, rep })));
+      }
+    }
+  }
+  await stopAll();
+
+  log("\n## Results\n");
+  const summary = summarize(rows);
+  if (opts.repeat > 1) log(`(median of ${opts.repeat} runs by req/s; every run is in ${opts.out})\n`);
+  log(resultsTable(summary));
+  log("\n## Ratios (same run)\n");
+  log(ratioTable(summary));
+  mkdirSync(dirname(opts.out), { recursive: true });
+  writeFileSync(
+    opts.out,
+    `${JSON.stringify({ date: new Date().toISOString(), machine, options: opts, rows }, null, 2)}\n`,
+  );
+  log(`\nwrote ${opts.out}`);
+
+  const failed = rows.filter((r) => r.status === "failed");
+  const skipped = rows.filter((r) => r.status === "skipped");
+  if (skipped.length > 0) {
+    log(`${skipped.length} row(s) skipped (${[...new Set(skipped.map((r) => r.scenario))].join(", ")})`);
+  }
+  if (failed.length > 0) {
+    log(`${failed.length} row(s) FAILED:`);
+    for (const r of failed) log(`  ${r.scenario} ${r.runtime} c=${r.concurrency}: ${r.note}`);
+    return 1;
+  }
+  log(opts.smoke ? "smoke: harness OK" : "done");
+  return 0;
+}
+
+process.exit(await main());

@@ -1,0 +1,149 @@
+/**
+ * The benchmark scenarios as plain data: which processes to start (script, args, env, ready line)
+ * and what load to put on them. Add a scenario by appending one object to SCENARIOS.
+ * @module
+ */
+
+export type RuntimeName = "deno" | "bun" | "node";
+export const RUNTIMES: readonly RuntimeName[] = ["deno", "bun", "node"];
+
+/** What a started process is, for the per-process CPU and RSS columns. */
+export type Role = "gateway" | "plugin" | "sink";
+
+/** One process of a scenario; `script` is relative to the project root. */
+export interface ProcessSpec {
+  role: Role;
+  script: string;
+  args: string[];
+  env?: Record<string, string>;
+  /** A stdout/stderr line that says the process is ready. */
+  ready: RegExp;
+  /** Run under this runtime instead of the scenario's (helpers such as the OTLP sink). */
+  runtime?: RuntimeName;
+}
+
+/** Load on an HTTP target (autocannon) or straight on a NATS subject (floor_nats_client.ts). */
+export type LoadSpec =
+  | { kind: "http"; path: string; body: string }
+  | { kind: "nats"; subject: string };
+
+/** Values the runner allocates before starting a scenario's processes. */
+export interface ScenarioContext {
+  runtime: RuntimeName;
+  natsUrl: string;
+  httpPort: number;
+  sinkPort: number;
+}
+
+export interface Scenario {
+  name: string;
+  description: string;
+  /** Files that must exist (relative to the project root), or the scenario is skipped. */
+  requires: string[];
+  processes(ctx: ScenarioContext): ProcessSpec[];
+  load: LoadSpec;
+}
+
+const BODY = JSON.stringify({ name: "World" });
+const FLOOR_SUBJECT = "floor.hello.greet";
+
+function responder(ctx: ScenarioContext): ProcessSpec {
+  const args = ["--nats", ctx.natsUrl, "--subject", FLOOR_SUBJECT];
+  return { role: "plugin", script: "bench/floor_nats_responder.ts", args, ready: /responder ready/ };
+}
+
+function floorGateway(ctx: ScenarioContext, mode: "mux" | "request" | "static"): ProcessSpec {
+  const args = ["--nats", ctx.natsUrl, "--port", String(ctx.httpPort), "--mode", mode, "--prefix", "floor"];
+  return { role: "gateway", script: "bench/floor_http_gateway.ts", args, ready: /gateway ready/ };
+}
+
+function switchyard(ctx: ScenarioContext, env: Record<string, string>): ProcessSpec[] {
+  return [
+    {
+      role: "plugin",
+      script: "src/cli/main.ts",
+      args: ["plugin", "plugins/hello/mod.ts", "--nats", ctx.natsUrl],
+      env,
+      ready: /plugin ready/,
+    },
+    {
+      role: "gateway",
+      script: "src/cli/main.ts",
+      args: ["router", "--port", String(ctx.httpPort), "--nats", ctx.natsUrl],
+      env,
+      ready: /router ready/,
+    },
+  ];
+}
+
+const HELLO: LoadSpec = { kind: "http", path: "/v1/hello/greet", body: BODY };
+const SWITCHYARD_FILES = ["src/cli/main.ts", "plugins/hello/mod.ts"];
+
+export const SCENARIOS: readonly Scenario[] = [
+  {
+    name: "floor-nats",
+    description: "bare NATS request/reply client → bare responder (no HTTP)",
+    requires: [],
+    processes: (ctx) => [responder(ctx)],
+    load: { kind: "nats", subject: FLOOR_SUBJECT },
+  },
+  {
+    name: "floor-http-mux",
+    description: "hand-written Hono gateway, one wildcard inbox + Map mux → bare responder",
+    requires: [],
+    processes: (ctx) => [responder(ctx), floorGateway(ctx, "mux")],
+    load: HELLO,
+  },
+  {
+    name: "floor-http-request",
+    description: "same gateway using nc.request() → bare responder",
+    requires: [],
+    processes: (ctx) => [responder(ctx), floorGateway(ctx, "request")],
+    load: HELLO,
+  },
+  {
+    name: "floor-http-static",
+    description: "same Hono app answering a fixed JSON itself: HTTP stack only, no NATS hop",
+    requires: [],
+    processes: (ctx) => [floorGateway(ctx, "static")],
+    load: HELLO,
+  },
+  {
+    name: "switchyard",
+    description: "switchyard router → hello plugin (tracing off)",
+    requires: SWITCHYARD_FILES,
+    processes: (ctx) => switchyard(ctx, {}),
+    load: HELLO,
+  },
+  {
+    name: "switchyard+tracing",
+    description: "switchyard router → hello plugin, every request traced, OTLP/HTTP to a local sink",
+    requires: SWITCHYARD_FILES,
+    processes: (ctx) => [
+      {
+        role: "sink",
+        script: "bench/otlp_sink.ts",
+        args: ["--port", String(ctx.sinkPort)],
+        ready: /otlp sink ready/,
+        runtime: "node",
+      },
+      ...switchyard(ctx, {
+        OTEL_TRACES_SAMPLER: "always_on",
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${ctx.sinkPort}`,
+      }),
+    ],
+    load: HELLO,
+  },
+];
+
+/** The argv that runs `script` under `runtime`. */
+export function runtimeArgv(runtime: RuntimeName, script: string, args: readonly string[]): string[] {
+  switch (runtime) {
+    case "deno":
+      return ["deno", "run", "-A", script, ...args];
+    case "bun":
+      return ["bun", "run", script, ...args];
+    case "node":
+      return ["node", script, ...args];
+  }
+}
