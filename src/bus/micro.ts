@@ -16,6 +16,10 @@ export const META_RUNTIME = "sy.runtime";
 export const META_HOST = "sy.host";
 export const META_PREFIX = "sy.prefix";
 export const META_INSTANCE_SUBJECT = "sy.instance_subject";
+/** Balancer weight of this instance (a positive number; default 1). */
+export const META_WEIGHT = "sy.weight";
+/** The plugin's manifest requirements, as JSON (`{"hello":"^1"}`). */
+export const META_REQUIRES = "sy.requires";
 /** Endpoint metadata keys. */
 export const META_INPUT_SCHEMA = "sy.input_schema";
 export const META_OUTPUT_SCHEMA = "sy.output_schema";
@@ -66,6 +70,8 @@ export interface StatsResponse extends ServiceIdentity {
   type: typeof STATS_RESPONSE;
   started: string;
   endpoints: EndpointStats[];
+  /** Switchyard extension: the plugin's `health()` answer (other micro clients ignore it). */
+  health?: { status: "ok" | "degraded" | "unhealthy"; detail?: string };
 }
 
 /** An instance's announcement on `<prefix>.$events.<plugin>`. */

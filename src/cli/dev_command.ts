@@ -3,8 +3,8 @@ import { fileURLToPath } from "node:url";
 import { loadConfig } from "../config/mod.ts";
 import { createLogger } from "../telemetry/logger.ts";
 import { currentRuntime, parseRuntime } from "../runtime/mod.ts";
-import { findPlugins, startPluginProcess } from "../supervisor/mod.ts";
-import type { PluginProcess } from "../supervisor/mod.ts";
+import { findPlugins, orderByRequirements, startPluginProcess } from "../supervisor/mod.ts";
+import type { PluginFolder, PluginProcess } from "../supervisor/mod.ts";
 import { startNatsServer } from "../testing/nats_server.ts";
 import type { NatsServer } from "../testing/nats_server.ts";
 import { parseFlags, print, printError } from "./command.ts";
@@ -40,7 +40,13 @@ optional DIR/<name>/plugin.json with "runtime" and "options"). Ctrl-C stops ever
     config.router.host = values.host ?? "127.0.0.1";
     const logger = createLogger({ level: config.log.level, format: "pretty" });
     const runtime = values.runtime === undefined ? currentRuntime() : parseRuntime(values.runtime);
-    const folders = findPlugins(values.plugins ?? "plugins");
+    let folders: PluginFolder[];
+    try {
+      folders = orderByRequirements(findPlugins(values.plugins ?? "plugins"));
+    } catch (err) {
+      printError(`switchyard dev: ${(err as Error).message}`);
+      return 78;
+    }
     if (folders.length === 0) printError(`No plugins found under ${values.plugins ?? "plugins"}/ (each needs <name>/mod.ts).`);
 
     let nats: NatsServer | undefined;
@@ -56,8 +62,15 @@ optional DIR/<name>/plugin.json with "runtime" and "options"). Ctrl-C stops ever
     }
     const natsUrl = config.nats.servers.join(",");
     const router = await startRouter(config, logger.child({ component: "router" }));
-    const processes: PluginProcess[] = folders.map((folder) =>
-      startPluginProcess({
+    // Dependency order: a plugin starts once the plugins it requires (among these) serve.
+    const processes: PluginProcess[] = [];
+    const local = new Set(folders.map((f) => f.name));
+    for (const folder of folders) {
+      const needs = Object.entries(folder.requires).filter(([name]) => local.has(name));
+      if (needs.length > 0 && !await waitUntil(() => needs.every(([name, range]) => router.registry.pick(name, range)), 30_000)) {
+        printError(`${folder.name}: its requirements ${JSON.stringify(folder.requires)} did not come up within 30 s; starting it anyway.`);
+      }
+      processes.push(startPluginProcess({
         label: folder.name,
         runtime: folder.runtime ?? runtime,
         cli: CLI,
@@ -65,8 +78,8 @@ optional DIR/<name>/plugin.json with "runtime" and "options"). Ctrl-C stops ever
         natsUrl,
         options: folder.options,
         onLine: (label, line) => print(`[${label}] ${line}`),
-      })
-    );
+      }));
+    }
     const ready = await waitUntil(() => folders.every((f) => router.registry.pick(f.name, undefined)), 30_000);
     if (!ready) printError("Some plugins did not come up within 30 s; see their lines above.");
     const url = `http://${config.router.host}:${router.port}`;

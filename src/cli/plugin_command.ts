@@ -1,4 +1,6 @@
 import { hostname } from "node:os";
+import { dirname, resolve } from "node:path";
+import { readManifest } from "../supervisor/mod.ts";
 import { nuid } from "@nats-io/nats-core";
 import { connectBus, INSTANCE_ID, parseServers } from "../bus/mod.ts";
 import { loadPlugin, servePlugin } from "../host/mod.ts";
@@ -19,6 +21,7 @@ ${NATS_HELP}
   --instance-id ID    unique instance id (default: a random NUID)
   --prefix P          subject prefix (default: sy)
   --options JSON      the plugin's options, checked against its options schema
+  --weight N          this instance's weight for the "weighted" balancer (default 1)
   --drain-timeout MS  abort handlers still running after this long (default 10000)
   --log-format F      json (default) or pretty`,
   async run(argv) {
@@ -29,6 +32,7 @@ ${NATS_HELP}
       "drain-timeout": { type: "string" },
       "log-format": { type: "string" },
       options: { type: "string" },
+      weight: { type: "string" },
     });
     let pluginOptions: unknown = {};
     try {
@@ -45,7 +49,10 @@ ${NATS_HELP}
       level: isLogLevel(level) ? level : "info",
       format: values["log-format"] === "pretty" ? "pretty" : "json",
     });
+    const weight = values.weight === undefined ? undefined : Number(values.weight);
+    if (weight !== undefined && !(weight > 0 && Number.isFinite(weight))) throw new UsageError("--weight must be a positive number");
     const plugin = await loadPlugin(path);
+    const requires = readManifest(dirname(resolve(path))).requires;
     const nc = await connectBus({
       servers: parseServers(values.nats) ?? parseServers(process.env.NATS_URL) ?? ["nats://127.0.0.1:4222"],
       name: `plugin:${plugin.name}@${plugin.version}#${instanceId}`,
@@ -56,6 +63,8 @@ ${NATS_HELP}
       runtime: currentRuntime(),
       host: hostname(),
       options: pluginOptions,
+      ...(weight === undefined ? {} : { weight }),
+      ...(requires === undefined ? {} : { requires }),
       ...(values.prefix === undefined ? {} : { prefix: values.prefix }),
     });
     const drainTimeoutMs = Number(values["drain-timeout"] ?? 10_000);

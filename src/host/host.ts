@@ -13,7 +13,9 @@ import {
   META_INSTANCE_SUBJECT,
   META_PREFIX,
   META_PROTOCOL,
+  META_REQUIRES,
   META_RUNTIME,
+  META_WEIGHT,
   microSubjects,
   PING_RESPONSE,
   PROTOCOL_VERSION,
@@ -23,7 +25,6 @@ import {
 } from "../bus/mod.ts";
 import type { InfoResponse, InstanceEvent, MicroVerb, StatsResponse } from "../bus/mod.ts";
 import { Dispatcher } from "./dispatch.ts";
-import { PluginCaller } from "./plugin_caller.ts";
 import { endpointMetadata } from "./schemas.ts";
 import { parsePluginOptions } from "./plugin_options.ts";
 
@@ -39,6 +40,10 @@ export interface ServePluginOptions {
   host?: string;
   /** The plugin's options, checked against its `options` schema. @default {} */
   options?: unknown;
+  /** Balancer weight advertised as `sy.weight` metadata. */
+  weight?: number;
+  /** Manifest requirements (plugin → semver range), advertised as `sy.requires` metadata. */
+  requires?: Readonly<Record<string, string>>;
 }
 
 /** Options of {@linkcode PluginHost.drain}. */
@@ -87,6 +92,8 @@ export async function servePlugin(plugin: Plugin, nc: NatsConnection, options: S
       [META_INSTANCE_SUBJECT]: ownBase,
       [META_RUNTIME]: options.runtime ?? "",
       [META_HOST]: options.host ?? "",
+      ...(options.weight === undefined ? {} : { [META_WEIGHT]: String(options.weight) }),
+      ...(options.requires === undefined ? {} : { [META_REQUIRES]: JSON.stringify(options.requires) }),
     },
   };
   const endpoints = Object.entries(plugin.methods).map(([name, method]) => ({
@@ -97,7 +104,6 @@ export async function servePlugin(plugin: Plugin, nc: NatsConnection, options: S
   }));
   const info: InfoResponse = { type: INFO_RESPONSE, ...identity, description: plugin.description, endpoints };
   const dispatcher = new Dispatcher(plugin, instanceId, logger, pluginOptions);
-  dispatcher.caller = new PluginCaller(nc, { prefix, logger }); // ctx.call; its reply subscription starts on first use
   const handle = (_err: unknown, msg: Parameters<Dispatcher["handle"]>[0]) => dispatcher.handle(msg);
 
   const work: Subscription[] = [
@@ -106,7 +112,7 @@ export async function servePlugin(plugin: Plugin, nc: NatsConnection, options: S
   ];
   const infoBytes = encoder.encode(JSON.stringify(info));
   const pingBytes = encoder.encode(JSON.stringify({ type: PING_RESPONSE, ...identity }));
-  const answer = (verb: MicroVerb): Uint8Array => {
+  const answer = (verb: MicroVerb, health?: StatsResponse["health"]): Uint8Array => {
     if (verb === "INFO") return infoBytes;
     if (verb === "PING") return pingBytes;
     const stats: StatsResponse = {
@@ -116,14 +122,31 @@ export async function servePlugin(plugin: Plugin, nc: NatsConnection, options: S
       endpoints: endpoints.map(({ name, subject, queue_group }) =>
         dispatcher.stats.get(name)!.toJSON({ name, subject, queue_group })
       ),
+      ...(health === undefined ? {} : { health }),
     };
     return encoder.encode(JSON.stringify(stats));
+  };
+  // STATS carries the plugin's health() answer; a throw or a hang past 1 s reads as unhealthy.
+  const checkHealth = async (): Promise<StatsResponse["health"]> => {
+    if (plugin.health === undefined) return { status: "ok" };
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      return await Promise.race([
+        Promise.resolve(plugin.health()),
+        new Promise<never>((_, reject) => timer = setTimeout(() => reject(new Error("health() took over 1 s")), 1_000)),
+      ]);
+    } catch (err) {
+      return { status: "unhealthy", detail: err instanceof Error ? err.message : String(err) };
+    } finally {
+      clearTimeout(timer);
+    }
   };
   const discovery = (["PING", "INFO", "STATS"] as const).flatMap((verb) =>
     microSubjects(verb, plugin.name, instanceId).map((subject) =>
       nc.subscribe(subject, {
         callback: (_err, msg) => {
-          msg.respond(answer(verb));
+          if (verb === "STATS") void checkHealth().then((health) => msg.respond(answer(verb, health)));
+          else msg.respond(answer(verb));
         },
       })
     )

@@ -1,7 +1,7 @@
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { Deps } from "../deps.ts";
 import { eventsSubject, SRV_PREFIX } from "../bus/mod.ts";
-import type { InfoResponse, InstanceEvent } from "../bus/mod.ts";
+import type { InfoResponse, InstanceEvent, StatsResponse } from "../bus/mod.ts";
 import type { Registry } from "./registry.ts";
 
 /** Options of {@linkcode startDiscovery}. */
@@ -50,8 +50,31 @@ export function startDiscovery(nc: NatsConnection, registry: Registry, options: 
     },
   });
 
+  // STATS carries each instance's health() answer; an instance that answers it is alive too.
+  const pollHealth = async (): Promise<void> => {
+    try {
+      const replies = await nc.requestMany(`${SRV_PREFIX}.STATS`, undefined, { strategy: "stall", stall: 150, maxWait: 1_500 });
+      for await (const msg of replies) {
+        try {
+          const stats = JSON.parse(decoder.decode(msg.data)) as StatsResponse;
+          const status = stats.health?.status;
+          if (typeof stats.name !== "string" || typeof stats.id !== "string" || status === undefined) continue;
+          if (status !== "ok" && status !== "degraded" && status !== "unhealthy") continue;
+          const before = registry.get(stats.name)?.versions.get(stats.version)?.instances.get(stats.id)?.health;
+          registry.setHealth(stats.name, stats.id, status, clock.now());
+          if (before !== undefined && before !== status) logger.info("instance health changed", { plugin: stats.name, instance: stats.id, health: status });
+        } catch {
+          // not a JSON STATS reply
+        }
+      }
+    } catch (err) {
+      logger.debug("health poll failed", { error: err });
+    }
+  };
+
   const refresh = async (): Promise<void> => {
     const startedAt = clock.now();
+    const health = pollHealth();
     try {
       const replies = await nc.requestMany(`${SRV_PREFIX}.INFO`, undefined, { strategy: "stall", stall: 150, maxWait: 1_000 });
       for await (const msg of replies) {
@@ -65,18 +88,22 @@ export function startDiscovery(nc: NatsConnection, registry: Registry, options: 
     } catch (err) {
       logger.debug("discovery poll failed", { error: err });
     }
+    await health;
     const gone = registry.prune(startedAt - missed * intervalMs);
     if (gone > 0) logger.warn("instances went silent and were removed", { count: gone });
   };
 
   let timer: unknown;
+  let stopped = false;
+  // A poll still running at stop() must not arm the next one (that would keep the process alive).
   const loop = () => {
-    timer = clock.setTimeout(() => refresh().finally(loop), intervalMs);
+    if (!stopped) timer = clock.setTimeout(() => refresh().finally(loop), intervalMs);
   };
   loop();
   return {
     refresh,
     stop() {
+      stopped = true;
       clock.clearTimeout(timer);
       events.unsubscribe();
     },

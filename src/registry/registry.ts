@@ -8,7 +8,9 @@ import {
   META_INSTANCE_SUBJECT,
   META_OUTPUT_SCHEMA,
   META_PROTOCOL,
+  META_REQUIRES,
   META_RUNTIME,
+  META_WEIGHT,
   versionSubjectBase,
 } from "../bus/mod.ts";
 import type { InfoResponse } from "../bus/mod.ts";
@@ -38,12 +40,35 @@ export interface InstanceEntry {
   readonly subjectBase: string;
   draining: boolean;
   lastSeen: number;
+  /** When the router first saw it (ms): drives least-pending's slow start. */
+  readonly joinedAt: number;
+  /** Balancer weight: config `plugins.<name>.weights`, else INFO metadata `sy.weight`, else 1. */
+  weight: number;
+  // Per-instance counters, kept here so the hot path does not look anything up (src/balancing/).
+  /** Requests the router dispatched to this instance that have not settled. */
+  pending: number;
+  /** Latency EWMA in ms (0 until the first reply). */
+  ewmaMs: number;
+  /** Consecutive 5xx, timeouts or no-responders. */
+  failures: number;
+  /** How many times it was ejected; each ejection lasts longer. */
+  ejections: number;
+  /** Ejected until this time (ms since the epoch); 0 when never ejected. */
+  ejectedUntil: number;
+  /** The last `health()` status from `$SRV.STATS`; "unhealthy" takes no traffic. */
+  health: "ok" | "degraded" | "unhealthy" | "unknown";
+  /** `<subjectBase>.<method>` per method, built once. */
+  readonly subjects: Map<string, string>;
 }
 
 export interface VersionEntry {
   readonly version: string;
   readonly methods: ReadonlyMap<string, MethodEntry>;
   readonly instances: Map<string, InstanceEntry>;
+  /** The manifest's `requires` (plugin → semver range), from INFO metadata `sy.requires`. */
+  readonly requires: Readonly<Record<string, string>>;
+  /** The instances not draining, as an array the balancers walk without allocating; rebuilt on change. */
+  live: InstanceEntry[];
 }
 
 export interface PluginEntry {
@@ -84,7 +109,7 @@ export class Registry {
     }
     let version = plugin.versions.get(info.version);
     if (version === undefined) {
-      version = { version: info.version, methods: this.#methods(info), instances: new Map() };
+      version = { version: info.version, methods: this.#methods(info), instances: new Map(), live: [], requires: parseRequires(info.metadata[META_REQUIRES]) };
       plugin.versions.set(info.version, version);
     }
     const known = version.instances.get(info.id);
@@ -100,6 +125,15 @@ export class Registry {
       subjectBase: info.metadata[META_INSTANCE_SUBJECT] ?? "",
       draining: false,
       lastSeen: now,
+      joinedAt: now,
+      weight: positiveNumber(info.metadata[META_WEIGHT]) ?? 1,
+      pending: 0,
+      ewmaMs: 0,
+      failures: 0,
+      ejections: 0,
+      ejectedUntil: 0,
+      health: "unknown",
+      subjects: new Map(),
     });
     this.#changed();
     return true;
@@ -176,8 +210,26 @@ export class Registry {
     return picked;
   }
 
+  /** Records an instance's `health()` status from `$SRV.STATS`; also counts as a sign of life. */
+  setHealth(plugin: string, id: string, status: InstanceEntry["health"], now: number): void {
+    for (const version of this.#plugins.get(plugin)?.versions.values() ?? []) {
+      const instance = version.instances.get(id);
+      if (instance === undefined) continue;
+      instance.lastSeen = now;
+      if (instance.health !== status) {
+        instance.health = status;
+        this.#changed();
+      }
+    }
+  }
+
   #changed(): void {
     this.#picks = new Map();
+    for (const plugin of this.#plugins.values()) {
+      for (const version of plugin.versions.values()) {
+        version.live = [...version.instances.values()].filter((i) => !i.draining);
+      }
+    }
   }
 
   #methods(info: InfoResponse): Map<string, MethodEntry> {
@@ -200,6 +252,26 @@ export class Registry {
     }
     return methods;
   }
+}
+
+function parseRequires(text: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (text === undefined) return out;
+  try {
+    const raw = JSON.parse(text) as unknown;
+    if (typeof raw !== "object" || raw === null) return out;
+    for (const [name, range] of Object.entries(raw)) {
+      if (PLUGIN_NAME.test(name) && typeof range === "string" && semver.validRange(range) !== null) out[name] = range;
+    }
+  } catch {
+    // a malformed manifest requirement is ignored, not fatal
+  }
+  return out;
+}
+
+function positiveNumber(text: string | undefined): number | undefined {
+  const n = Number(text);
+  return text !== undefined && Number.isFinite(n) && n > 0 ? n : undefined;
 }
 
 function parseSchema(text: string | undefined): Record<string, unknown> {

@@ -9,24 +9,51 @@ export interface PluginFolder {
   module: string;
   runtime: RuntimeName | undefined;
   options: unknown;
+  /** Plugins this one calls: name → semver range (manifest `requires`). */
+  requires: Readonly<Record<string, string>>;
 }
 
-/** Every `<dir>/*\/mod.ts`, sorted by folder name. `plugin.json` may set `runtime` and `options`. */
+/** What `plugin.json` may say. */
+export interface PluginManifest {
+  runtime?: string;
+  options?: unknown;
+  requires?: Record<string, string>;
+}
+
+/**
+ * Reads `<dir>/plugin.json`, or `{}` when there is none.
+ * @throws {TypeError} when it is not JSON or `requires` is not an object of strings.
+ */
+export function readManifest(dir: string): PluginManifest {
+  const path = join(dir, "plugin.json");
+  if (!existsSync(path)) return {};
+  let manifest: PluginManifest;
+  try {
+    manifest = JSON.parse(readFileSync(path, "utf8")) as PluginManifest;
+  } catch (err) {
+    throw new TypeError(`${path}: not valid JSON (${(err as Error).message})`);
+  }
+  const requires = manifest.requires;
+  if (requires !== undefined && (typeof requires !== "object" || requires === null || Object.values(requires).some((r) => typeof r !== "string"))) {
+    throw new TypeError(`${path}: "requires" must map plugin names to semver ranges, e.g. {"hello": "^1"}`);
+  }
+  return manifest;
+}
+
+/** Every `<dir>/*\/mod.ts`, sorted by folder name. `plugin.json` may set `runtime`, `options` and `requires`. */
 export function findPlugins(dir: string): PluginFolder[] {
   const root = resolve(dir);
   if (!existsSync(root)) return [];
   return readdirSync(root, { withFileTypes: true })
     .filter((e) => e.isDirectory() && existsSync(join(root, e.name, "mod.ts")))
     .map((e) => {
-      const manifestPath = join(root, e.name, "plugin.json");
-      const manifest = existsSync(manifestPath)
-        ? JSON.parse(readFileSync(manifestPath, "utf8")) as { runtime?: string; options?: unknown }
-        : {};
+      const manifest = readManifest(join(root, e.name));
       return {
         name: e.name,
         module: join(root, e.name, "mod.ts"),
         runtime: manifest.runtime === undefined ? undefined : parseRuntime(manifest.runtime),
         options: manifest.options,
+        requires: manifest.requires ?? {},
       };
     })
     .sort((a, b) => a.name.localeCompare(b.name));

@@ -1,0 +1,37 @@
+/**
+ * Load balancing: which instance of a version serves a request, outlier ejection, and the
+ * version rules (config default range, canary split).
+ *
+ * @example
+ * ```ts
+ * import { createBalancer } from "./mod.ts";
+ * const balancer = createBalancer("least-pending");
+ * const instance = balancer.pick(version.live, { now: Date.now(), random: Math.random });
+ * ```
+ * @module
+ */
+export { countAvailable, isAvailable, nthAvailable } from "./types.ts";
+export { createQueueBalancer } from "./queue.ts";
+export { createRoundRobinBalancer } from "./round_robin.ts";
+export { createWeightedBalancer } from "./weighted.ts";
+export { createLeastPendingBalancer, DEFAULT_SLOW_START_MS } from "./least_pending.ts";
+export { createLatencyBalancer, EWMA_ALPHA, recordLatency } from "./latency.ts";
+export { OutlierDetector } from "./outlier.ts";
+export { createBalancer, LoadBalancer } from "./load_balancer.ts";
+export { VersionRules } from "./version_rules.ts";
+export {
+  BalancerNameSchema,
+  BalancingOptionsSchema,
+  CanarySchema,
+  DEFAULT_BALANCER,
+  DEFAULT_BASE_EJECTION_MS,
+  DEFAULT_CONSECUTIVE_FAILURES,
+  DEFAULT_MAX_EJECTION_MS,
+  DEFAULT_MAX_EJECTION_PERCENT,
+  OutlierOptionsSchema,
+} from "./options.ts";
+export type { BalanceContext, Balancer, BalancerName } from "./types.ts";
+export type { LeastPendingOptions } from "./least_pending.ts";
+export type { LoadBalancerOptions, PluginBalancing } from "./load_balancer.ts";
+export type { PluginVersionRule } from "./version_rules.ts";
+export type { OutlierOptions, ResolvedBalancingOptions, ResolvedOutlierOptions } from "./options.ts";
