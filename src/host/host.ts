@@ -25,6 +25,7 @@ import {
 } from "../bus/mod.ts";
 import type { InfoResponse, InstanceEvent, MicroVerb, StatsResponse } from "../bus/mod.ts";
 import { Dispatcher } from "./dispatch.ts";
+import { PluginCaller } from "./plugin_caller.ts";
 import { endpointMetadata } from "./schemas.ts";
 import { parsePluginOptions } from "./plugin_options.ts";
 
@@ -104,6 +105,7 @@ export async function servePlugin(plugin: Plugin, nc: NatsConnection, options: S
   }));
   const info: InfoResponse = { type: INFO_RESPONSE, ...identity, description: plugin.description, endpoints };
   const dispatcher = new Dispatcher(plugin, instanceId, logger, pluginOptions);
+  dispatcher.caller = new PluginCaller(nc, { prefix, logger }); // ctx.call; its reply subscription starts on first use
   const handle = (_err: unknown, msg: Parameters<Dispatcher["handle"]>[0]) => dispatcher.handle(msg);
 
   const work: Subscription[] = [

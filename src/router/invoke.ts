@@ -1,7 +1,11 @@
 import { headers as natsHeaders } from "@nats-io/nats-core";
+import type { Msg, MsgHdrs } from "@nats-io/nats-core";
 import type { Context } from "hono";
-import { ErrorCode, SwitchyardError } from "../errors.ts";
-import type { Logger } from "../deps.ts";
+import { ErrorCode, isSwitchyardError, SwitchyardError } from "../errors.ts";
+import type { Clock, Logger } from "../deps.ts";
+import { systemClock } from "../deps.ts";
+import { guardedRequest, ResiliencePolicies } from "../resilience/mod.ts";
+import type { GuardedCall, Transport } from "../resilience/mod.ts";
 import { decodeWireError, H_DEADLINE, H_INSTANCE, H_REQUEST_ID, H_VERSION } from "../bus/mod.ts";
 import type { RequestMux, WireError } from "../bus/mod.ts";
 import type { MethodEntry, Registry, VersionEntry } from "../registry/mod.ts";
@@ -23,7 +27,24 @@ export interface InvokeOptions {
   balancer: LoadBalancer;
   /** Config version rules and canary splits for requests without `x-plugin-version`. */
   versions: VersionRules;
+  /** Rate limit, breaker, bulkhead, retry per plugin (src/resilience/). @default built from `config` */
+  policies?: ResiliencePolicies;
+  clock?: Clock;
 }
+
+/** One routed request, as the resilience pipeline hands it to the balancer. */
+interface RouterCall extends GuardedCall {
+  plugin: string;
+  version: VersionEntry;
+  method: MethodEntry;
+  data: Uint8Array;
+}
+
+/** Whose rate-limit bucket a request takes from; auth will supply the principal's id. */
+const ANONYMOUS_PRINCIPAL = "anonymous";
+/** Requests with this header may be retried even when the method is not idempotent. */
+const IDEMPOTENCY_KEY = "idempotency-key";
+const FALLBACK_HEADERS = { "content-type": "application/json", "x-fallback": "circuit_open" };
 
 /**
  * `POST /v1/:plugin/:method`: checks names against the registry, reads and validates the body,
@@ -32,7 +53,12 @@ export interface InvokeOptions {
 export function createInvokeHandler(options: InvokeOptions): (c: Context) => Promise<Response> {
   const { registry, config, logger, balancer, versions } = options;
   const limit = config.router.bodyLimitBytes;
-  const timeouts = new Map(Object.entries(config.plugins).map(([name, p]) => [name, p.timeoutMs ?? config.router.timeoutMs]));
+  const clock = options.clock ?? systemClock;
+  const policies = options.policies ?? new ResiliencePolicies(config, { clock, logger });
+  // One transport for every request.
+  const transport: Transport<RouterCall> = {
+    send: (call, timeoutMs) => balancer.request(call.plugin, call.version, call.method, call.data, { headers: call.headers, timeoutMs }),
+  };
 
   return async function invoke(c: Context): Promise<Response> {
     const req = c.req.raw;
@@ -41,13 +67,34 @@ export function createInvokeHandler(options: InvokeOptions): (c: Context) => Pro
       const plugin = c.req.param("plugin") ?? "";
       const range = req.headers.get("x-plugin-version") ?? versions.rangeFor(registry, plugin) ?? null;
       const { version, method } = route(registry, plugin, c.req.param("method") ?? "", range);
+      const guard = policies.plugin(plugin).method(method.name);
+      const limiter = guard.plugin.rateLimiter;
+      if (limiter !== undefined) {
+        const waitMs = limiter.take(ANONYMOUS_PRINCIPAL);
+        if (waitMs > 0) throw limiter.rejection(waitMs);
+      }
       const body = await readBody(req, limit);
       checkInput(method, body);
-      const timeoutMs = timeouts.get(plugin) ?? config.router.timeoutMs;
-      const hdrs = natsHeaders();
+      const deadline = clock.now() + guard.timeoutMs;
+      const hdrs: MsgHdrs = natsHeaders();
       hdrs.set(H_REQUEST_ID, requestId);
-      hdrs.set(H_DEADLINE, String(Date.now() + timeoutMs));
-      const reply = await balancer.request(plugin, version, method, body, { headers: hdrs, timeoutMs });
+      hdrs.set(H_DEADLINE, String(deadline));
+      const idempotencyKey = req.headers.get(IDEMPOTENCY_KEY);
+      if (idempotencyKey !== null) hdrs.set(IDEMPOTENCY_KEY, idempotencyKey);
+      let reply: Msg;
+      try {
+        reply = await guardedRequest(
+          transport,
+          guard,
+          { headers: hdrs, deadline, mayRetry: method.idempotent || idempotencyKey !== null, plugin, version, method, data: body },
+          clock,
+        );
+      } catch (err) {
+        if (guard.fallback !== undefined && isSwitchyardError(err) && err.code === ErrorCode.CircuitOpen) {
+          return new Response(guard.fallback as Uint8Array<ArrayBuffer>, { status: 200, headers: { ...FALLBACK_HEADERS, "x-request-id": requestId } });
+        }
+        throw err;
+      }
       const replyHeaders = reply.headers;
       const served = {
         "x-plugin-version": replyHeaders?.get(H_VERSION) || version.version,
