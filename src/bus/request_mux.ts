@@ -9,6 +9,14 @@ interface Pending {
   subject: string;
 }
 
+/** A request made while the connection was down, published once it is back. */
+interface Held {
+  token: string;
+  subject: string;
+  data: Uint8Array;
+  headers: MsgHdrs | undefined;
+}
+
 /** Options of one {@linkcode RequestMux.request}. */
 export interface MuxRequestOptions {
   headers?: MsgHdrs;
@@ -26,6 +34,9 @@ export class RequestMux {
   readonly #pending = new Map<string, Pending>();
   readonly #sub: Subscription;
   #seq = 0;
+  /** Between a `disconnect` and the `reconnect` that follows it. */
+  #down = false;
+  #held: Held[] = [];
 
   /** @param inboxPrefix the connection's inbox prefix, where permissions restrict it. @default "_INBOX" */
   constructor(nc: NatsConnection, inboxPrefix?: string) {
@@ -33,6 +44,7 @@ export class RequestMux {
     this.#inbox = `${createInbox(inboxPrefix)}.`;
     this.#sub = nc.subscribe(`${this.#inbox}*`, { callback: (_err, msg) => this.#onReply(msg) });
     nc.closed().then(() => this.#failAll("the NATS connection closed"));
+    void this.#watchDisconnects();
   }
 
   /** Requests in flight. */
@@ -54,6 +66,10 @@ export class RequestMux {
         }
       }, options.timeoutMs);
       pending.set(token, { resolve, reject, timer, subject });
+      if (this.#down) {
+        this.#held.push({ token, subject, data, headers: options.headers });
+        return;
+      }
       try {
         this.#nc.publish(
           subject,
@@ -89,7 +105,42 @@ export class RequestMux {
     p.resolve(msg);
   }
 
+  /**
+   * Replies travel to this connection's inbox on the server it is connected to. When that connection
+   * drops (its server died), replies to requests already sent are lost: fail them now as unavailable
+   * instead of letting each wait for its timeout. nats.js drops what is published between the drop and
+   * its next dial, so requests made until the `reconnect` are held here and published then (each still
+   * bound by its timeout).
+   */
+  async #watchDisconnects(): Promise<void> {
+    for await (const s of this.#nc.status()) {
+      if (s.type === "disconnect") {
+        this.#down = true;
+        this.#failAll("the NATS connection dropped");
+      } else if (s.type === "reconnect") {
+        this.#down = false;
+        const held = this.#held;
+        this.#held = [];
+        for (const h of held) this.#publishHeld(h);
+      }
+    }
+  }
+
+  #publishHeld(h: Held): void {
+    const p = this.#pending.get(h.token);
+    if (p === undefined) return; // timed out while held
+    const reply = this.#inbox + h.token;
+    try {
+      this.#nc.publish(h.subject, h.data, h.headers === undefined ? { reply } : { reply, headers: h.headers });
+    } catch (err) {
+      this.#pending.delete(h.token);
+      clearTimeout(p.timer);
+      p.reject(new SwitchyardError(ErrorCode.PluginUnavailable, `Cannot publish to "${h.subject}"`, { cause: err }));
+    }
+  }
+
   #failAll(why: string): void {
+    this.#held = [];
     for (const [token, p] of this.#pending) {
       this.#pending.delete(token);
       clearTimeout(p.timer);

@@ -45,13 +45,20 @@ export interface Reply {
   ms: number;
 }
 
-export async function startStack(modules: string[], config: Config = {}): Promise<Stack> {
-  const nats = await startNatsServer();
+/** Options of {@linkcode startStack}. */
+export interface StackOptions {
+  /** Connect the router over WebSocket (`ws://`, as on edge platforms); plugins stay on TCP. @default false */
+  routerOverWebSocket?: boolean;
+}
+
+export async function startStack(modules: string[], config: Config = {}, options: StackOptions = {}): Promise<Stack> {
+  const nats = await startNatsServer({ websocket: options.routerOverWebSocket ?? false });
   const logs = captureLogger();
   const plugins: ProcessHandle[] = [];
   let router: StartedRouter | undefined;
   try {
-    router = await startRouter(resolveConfig({ ...config, nats: { servers: [nats.url] }, router: { host: "127.0.0.1", port: 0, ...config.router } }, {}), logs);
+    const routerNatsUrl = options.routerOverWebSocket ? nats.wsUrl! : nats.url;
+    router = await startRouter(resolveConfig({ ...config, nats: { servers: [routerNatsUrl] }, router: { host: "127.0.0.1", port: 0, ...config.router } }, {}), logs);
     const url = `http://127.0.0.1:${router.port}`;
     plugins.push(...await Promise.all(modules.map((m) => startPlugin(m, nats.url))));
     const started = router;
