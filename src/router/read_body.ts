@@ -9,14 +9,17 @@ const EMPTY = new Uint8Array(0);
  */
 export async function readBody(req: Request, limit: number): Promise<Uint8Array> {
   const length = req.headers.get("content-length");
-  if (length !== null && Number(length) > limit) throw tooLarge(limit);
-  if (req.body === null) return EMPTY;
   if (length !== null) {
+    if (Number(length) > limit) throw tooLarge(limit);
+    // A declared length bounds what the HTTP parser delivers. `arrayBuffer()` without touching
+    // `req.body` first keeps @hono/node-server on its fast path (reading `body` builds a full
+    // undici Request and a web stream per request: ~70 µs on Node).
     const bytes = new Uint8Array(await req.arrayBuffer());
     if (bytes.length > limit) throw tooLarge(limit);
     if (bytes.length > 0) checkJsonType(req);
     return bytes;
   }
+  if (req.body === null) return EMPTY;
   const chunks: Uint8Array[] = [];
   let size = 0;
   const reader = req.body.getReader();

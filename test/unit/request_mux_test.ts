@@ -48,3 +48,30 @@ test("RequestMux fails pending requests when the connection closes", async () =>
   await nc.close();
   await assert.rejects(pending, { code: "plugin_unavailable" });
 });
+
+test("RequestMux batches requests made while others are in flight, and each still fails or succeeds on its own", async () => {
+  await using server = await startNatsServer();
+  const nc = await connectBus({ servers: [server.url] });
+  try {
+    nc.subscribe("slow", { callback: (_e, m) => setTimeout(() => m.respond(m.data), 200) });
+    nc.subscribe("echo", { callback: (_e, m) => m.respond(m.data) });
+    await nc.flush();
+    const mux = new RequestMux(nc);
+    const enc = new TextEncoder();
+    const slow = mux.request("slow", enc.encode("s"), { timeoutMs: 5_000 }); // in flight: the next ones are batched
+    const t0 = performance.now();
+    const batched = await Promise.allSettled([
+      mux.request("echo", enc.encode("a"), { timeoutMs: 5_000 }),
+      mux.request("nobody.home", enc.encode("b"), { timeoutMs: 5_000 }),
+      mux.request("echo", enc.encode("c"), { timeoutMs: 5_000 }),
+    ]);
+    assert.ok(performance.now() - t0 < 150, "batched requests do not wait for the slow one");
+    assert.equal(batched[0].status === "fulfilled" && batched[0].value.string(), "a");
+    assert.equal(batched[1].status === "rejected" && (batched[1].reason as { code: string }).code, "plugin_unavailable");
+    assert.equal(batched[2].status === "fulfilled" && batched[2].value.string(), "c");
+    assert.equal((await slow).string(), "s");
+    assert.equal(mux.size, 0);
+  } finally {
+    await nc.close();
+  }
+});
