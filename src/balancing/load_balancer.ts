@@ -1,8 +1,7 @@
-import type { Msg } from "@nats-io/nats-core";
 import type { Clock, Logger } from "../deps.ts";
 import { ErrorCode, isSwitchyardError, SwitchyardError } from "../errors.ts";
 import { H_SERVICE_ERROR_CODE } from "../bus/mod.ts";
-import type { MuxRequestOptions, RequestMux } from "../bus/mod.ts";
+import type { BusReply, MuxRequestOptions, RequestMux } from "../bus/mod.ts";
 import type { InstanceEntry, MethodEntry, VersionEntry } from "../registry/mod.ts";
 import { createLatencyBalancer, recordLatency } from "./latency.ts";
 import { createLeastPendingBalancer } from "./least_pending.ts";
@@ -88,7 +87,7 @@ export class LoadBalancer {
    * Requests `method` of `version` and resolves with the reply (error replies included).
    * @throws {SwitchyardError} `plugin_unavailable` (none available or listening), `timeout`.
    */
-  async request(plugin: string, version: VersionEntry, method: MethodEntry, body: Uint8Array, options: MuxRequestOptions): Promise<Msg> {
+  async request(plugin: string, version: VersionEntry, method: MethodEntry, body: Uint8Array, options: MuxRequestOptions): Promise<BusReply> {
     const ctx = this.#ctx;
     const now = ctx.now = this.#clock.now();
     const instance = this.balancerFor(plugin).pick(version.live, ctx);

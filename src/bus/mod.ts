@@ -4,6 +4,7 @@
  */
 export { connectBus, DEFAULT_NATS_URL, parseServers } from "./connect.ts";
 export { RequestMux } from "./request_mux.ts";
+export { readHeaders, WireHeaders } from "./wire_headers.ts";
 export {
   DEFAULT_PREFIX,
   eventsSubject,
@@ -45,6 +46,6 @@ export {
   STATS_RESPONSE,
 } from "./micro.ts";
 export type { BusConnectOptions } from "./connect.ts";
-export type { MuxRequestOptions } from "./request_mux.ts";
+export type { BusReply, MuxRequestOptions } from "./request_mux.ts";
 export type { WireError } from "./wire_error.ts";
 export type { EndpointInfo, EndpointStats, InfoResponse, InstanceEvent, MicroVerb, StatsResponse } from "./micro.ts";

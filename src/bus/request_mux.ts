@@ -2,9 +2,16 @@ import { setImmediate } from "node:timers";
 import { createInbox } from "@nats-io/nats-core";
 import type { Msg, MsgHdrs, NatsConnection, Subscription } from "@nats-io/nats-core";
 import { ErrorCode, SwitchyardError } from "../errors.ts";
+import { readHeaders } from "./wire_headers.ts";
+
+/** A reply as the mux hands it on: the payload, and the headers decoded once. */
+export interface BusReply {
+  readonly data: Uint8Array;
+  readonly headers: MsgHdrs | undefined;
+}
 
 interface Pending {
-  resolve(msg: Msg): void;
+  resolve(reply: BusReply): void;
   reject(err: Error): void;
   timer: ReturnType<typeof setTimeout>;
   subject: string;
@@ -60,10 +67,10 @@ export class RequestMux {
    * Publishes `data` to `subject` and resolves with the first reply.
    * @throws {SwitchyardError} `plugin_unavailable` when no one listens (answered at once), `timeout`.
    */
-  request(subject: string, data: Uint8Array, options: MuxRequestOptions): Promise<Msg> {
+  request(subject: string, data: Uint8Array, options: MuxRequestOptions): Promise<BusReply> {
     const token = (this.#seq++).toString(36);
     const pending = this.#pending;
-    return new Promise<Msg>((resolve, reject) => {
+    return new Promise<BusReply>((resolve, reject) => {
       const timer = setTimeout(() => {
         if (pending.delete(token)) {
           reject(new SwitchyardError(ErrorCode.Timeout, `No reply from "${subject}" within ${options.timeoutMs} ms`));
@@ -107,12 +114,13 @@ export class RequestMux {
     this.#pending.delete(token);
     clearTimeout(p.timer);
     // The server answers a request nobody listens to with a bodiless 503 status message.
-    const hdrs = msg.headers;
-    if (hdrs !== undefined && hdrs.code === 503 && msg.data.length === 0) {
+    const headers = readHeaders(msg);
+    const data = msg.data;
+    if (headers !== undefined && headers.code === 503 && data.length === 0) {
       p.reject(new SwitchyardError(ErrorCode.PluginUnavailable, `No instance is listening on "${p.subject}"`));
       return;
     }
-    p.resolve(msg);
+    p.resolve({ data, headers });
   }
 
   /**

@@ -1,5 +1,5 @@
-import { headers as natsHeaders } from "@nats-io/nats-core";
 import type { MsgHdrs } from "@nats-io/nats-core";
+import { WireHeaders } from "./wire_headers.ts";
 import type { Issue } from "../errors.ts";
 import { H_ERROR_CODE, H_SERVICE_ERROR, H_SERVICE_ERROR_CODE } from "./headers.ts";
 
@@ -15,7 +15,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** Headers and body of an error reply. */
-export function encodeWireError(err: WireError, hdrs: MsgHdrs = natsHeaders()): { headers: MsgHdrs; data: Uint8Array } {
+export function encodeWireError(err: WireError, hdrs: MsgHdrs = new WireHeaders()): { headers: MsgHdrs; data: Uint8Array } {
   // Header values must stay on one line.
   hdrs.set(H_SERVICE_ERROR_CODE, String(err.status));
   hdrs.set(H_SERVICE_ERROR, err.message.replace(/[\r\n]+/g, " ").slice(0, 1024));

@@ -1,11 +1,10 @@
 import * as v from "valibot";
-import { headers as natsHeaders } from "@nats-io/nats-core";
-import type { Msg, MsgHdrs } from "@nats-io/nats-core";
+import type { Msg } from "@nats-io/nats-core";
 import { ErrorCode, isSwitchyardError } from "../errors.ts";
 import type { Issue } from "../errors.ts";
 import type { Logger } from "../deps.ts";
 import type { MethodDefinition, Plugin, Principal } from "../plugin/mod.ts";
-import { encodeWireError, H_DEADLINE, H_INSTANCE, H_NESTED, H_PRINCIPAL, H_REQUEST_ID, H_VERSION } from "../bus/mod.ts";
+import { encodeWireError, H_DEADLINE, H_INSTANCE, H_NESTED, H_PRINCIPAL, H_REQUEST_ID, H_VERSION, readHeaders, WireHeaders } from "../bus/mod.ts";
 import type { WireError } from "../bus/mod.ts";
 import { ANONYMOUS, RequestContext, SignalSet } from "./request_context.ts";
 import { MethodStats } from "./method_stats.ts";
@@ -24,7 +23,8 @@ export class Dispatcher {
   readonly #plugin: Plugin;
   readonly #instanceId: string;
   readonly #logger: Logger;
-  readonly #okHeaders: MsgHdrs;
+  /** The success reply's headers, encoded once for every reply. */
+  readonly #okHeaders: WireHeaders;
   /** Replaced whole when options change, so a running handler keeps the options it started with. */
   options: Readonly<Record<string, unknown>>;
   /** Serves `ctx.call`; without one, `ctx.call` throws `plugin_unavailable`. */
@@ -127,7 +127,7 @@ export class Dispatcher {
   }
 
   #context(msg: Msg): RequestContext {
-    const hdrs = msg.headers;
+    const hdrs = readHeaders(msg);
     const requestId = hdrs?.get(H_REQUEST_ID) ?? "";
     const deadline = Number(hdrs?.get(H_DEADLINE)) || Date.now() + DEFAULT_DEADLINE_MS;
     const principalText = hdrs?.get(H_PRINCIPAL) ?? "";
@@ -160,8 +160,8 @@ export class Dispatcher {
     return err;
   }
 
-  #replyHeaders(): MsgHdrs {
-    const h = natsHeaders();
+  #replyHeaders(): WireHeaders {
+    const h = new WireHeaders();
     h.set(H_INSTANCE, this.#instanceId);
     h.set(H_VERSION, this.#plugin.version);
     return h;

@@ -1,6 +1,5 @@
 import semver from "semver";
-import { headers as natsHeaders } from "@nats-io/nats-core";
-import type { Msg, MsgHdrs, NatsConnection } from "@nats-io/nats-core";
+import type { NatsConnection } from "@nats-io/nats-core";
 import * as v from "valibot";
 import type { Logger } from "../deps.ts";
 import { systemClock } from "../deps.ts";
@@ -16,8 +15,9 @@ import {
   META_PROTOCOL,
   RequestMux,
   SRV_PREFIX,
+  WireHeaders,
 } from "../bus/mod.ts";
-import type { InfoResponse } from "../bus/mod.ts";
+import type { BusReply, InfoResponse } from "../bus/mod.ts";
 import { DEFAULT_TIMEOUT_MS, ResilienceSchema } from "../config/mod.ts";
 import { guardedRequest, ResiliencePolicies } from "../resilience/mod.ts";
 import type { GuardedCall, Transport } from "../resilience/mod.ts";
@@ -93,12 +93,12 @@ export class PluginCaller {
     const target = await this.#target(plugin);
     const endpoint = target.methods.get(method);
     if (endpoint === undefined) throw new SwitchyardError(ErrorCode.MethodNotFound, `Plugin "${plugin}" has no method "${method}"`);
-    const hdrs: MsgHdrs = natsHeaders();
+    const hdrs = new WireHeaders();
     hdrs.set(H_REQUEST_ID, from.requestId);
     hdrs.set(H_DEADLINE, String(from.deadline));
     hdrs.set(H_NESTED, "1");
     if (from.principalHeader !== "") hdrs.set(H_PRINCIPAL, from.principalHeader);
-    let reply: Msg;
+    let reply: BusReply;
     try {
       reply = await guardedRequest(
         this.#transport,

@@ -1,7 +1,8 @@
-import type { Msg, MsgHdrs } from "@nats-io/nats-core";
+import type { MsgHdrs } from "@nats-io/nats-core";
 import type { Clock } from "../deps.ts";
 import { ErrorCode, SwitchyardError } from "../errors.ts";
 import { H_ERROR_CODE, H_SERVICE_ERROR_CODE } from "../bus/mod.ts";
+import type { BusReply } from "../bus/mod.ts";
 import type { MethodPolicies } from "./plugin_policies.ts";
 import type { Outcome } from "./policy.ts";
 import { isRetryableStatus, sleep } from "./policy.ts";
@@ -11,7 +12,7 @@ import { isRetryableStatus, sleep } from "./policy.ts";
  * `RequestMux`; a plugin's `ctx.call`: the mux). Made once, not per request.
  */
 export interface Transport<C extends GuardedCall> {
-  send(call: C, timeoutMs: number): Promise<Msg>;
+  send(call: C, timeoutMs: number): Promise<BusReply>;
 }
 
 /** One call for {@linkcode guardedRequest}; transports add what they need to address it. */
@@ -35,7 +36,7 @@ export async function guardedRequest<C extends GuardedCall>(
   policies: MethodPolicies,
   call: C,
   clock: Clock,
-): Promise<Msg> {
+): Promise<BusReply> {
   const breaker = policies.breaker;
   if (breaker !== undefined && !breaker.tryAcquire()) throw breaker.rejection();
   const { bulkhead, budget } = policies.plugin;
@@ -57,7 +58,7 @@ export async function guardedRequest<C extends GuardedCall>(
   let held = false;
   try {
     for (let attempt = 1;; attempt++) {
-      let reply: Msg | undefined;
+      let reply: BusReply | undefined;
       let failure: SwitchyardError | undefined;
       let status = 0;
       let code = "";

@@ -1,13 +1,11 @@
-import { headers as natsHeaders } from "@nats-io/nats-core";
-import type { Msg, MsgHdrs } from "@nats-io/nats-core";
 import type { Context } from "hono";
 import { ErrorCode, isSwitchyardError, SwitchyardError } from "../errors.ts";
 import type { Clock, Logger } from "../deps.ts";
 import { systemClock } from "../deps.ts";
 import { guardedRequest, ResiliencePolicies } from "../resilience/mod.ts";
 import type { GuardedCall, Transport } from "../resilience/mod.ts";
-import { decodeWireError, H_DEADLINE, H_INSTANCE, H_REQUEST_ID, H_VERSION } from "../bus/mod.ts";
-import type { RequestMux, WireError } from "../bus/mod.ts";
+import { decodeWireError, H_DEADLINE, H_INSTANCE, H_REQUEST_ID, H_VERSION, WireHeaders } from "../bus/mod.ts";
+import type { BusReply, RequestMux, WireError } from "../bus/mod.ts";
 import type { MethodEntry, Registry, VersionEntry } from "../registry/mod.ts";
 import { METHOD_NAME, PLUGIN_NAME } from "../plugin/mod.ts";
 import type { ResolvedConfig } from "../config/mod.ts";
@@ -76,12 +74,12 @@ export function createInvokeHandler(options: InvokeOptions): (c: Context) => Pro
       const body = await readBody(req, limit);
       checkInput(method, body);
       const deadline = clock.now() + guard.timeoutMs;
-      const hdrs: MsgHdrs = natsHeaders();
+      const hdrs = new WireHeaders();
       hdrs.set(H_REQUEST_ID, requestId);
       hdrs.set(H_DEADLINE, String(deadline));
       const idempotencyKey = req.headers.get(IDEMPOTENCY_KEY);
       if (idempotencyKey !== null) hdrs.set(IDEMPOTENCY_KEY, idempotencyKey);
-      let reply: Msg;
+      let reply: BusReply;
       try {
         reply = await guardedRequest(
           transport,

@@ -3,6 +3,8 @@ import assert from "node:assert/strict";
 import { connectBus, RequestMux } from "../../src/bus/mod.ts";
 import { startNatsServer } from "../../src/testing/mod.ts";
 
+const text = (r: { data: Uint8Array }) => new TextDecoder().decode(r.data);
+
 test("RequestMux matches concurrent replies to their requests over one subscription", async () => {
   await using server = await startNatsServer();
   const nc = await connectBus({ servers: [server.url] });
@@ -15,7 +17,7 @@ test("RequestMux matches concurrent replies to their requests over one subscript
     const mux = new RequestMux(nc);
     const enc = new TextEncoder();
     const replies = await Promise.all(Array.from({ length: 200 }, (_, i) => mux.request("echo", enc.encode(`#${i}`), { timeoutMs: 5_000 })));
-    assert.deepEqual(replies.map((r) => r.string()), Array.from({ length: 200 }, (_, i) => `#${i}`));
+    assert.deepEqual(replies.map(text), Array.from({ length: 200 }, (_, i) => `#${i}`));
     assert.equal(mux.size, 0);
   } finally {
     await nc.close();
@@ -53,8 +55,8 @@ test("RequestMux batches requests made while others are in flight, and each stil
   await using server = await startNatsServer();
   const nc = await connectBus({ servers: [server.url] });
   try {
-    nc.subscribe("slow", { callback: (_e, m) => setTimeout(() => m.respond(m.data), 200) });
-    nc.subscribe("echo", { callback: (_e, m) => m.respond(m.data) });
+    nc.subscribe("slow", { callback: (_e, m) => void setTimeout(() => m.respond(m.data), 200) });
+    nc.subscribe("echo", { callback: (_e, m) => void m.respond(m.data) });
     await nc.flush();
     const mux = new RequestMux(nc);
     const enc = new TextEncoder();
@@ -66,10 +68,10 @@ test("RequestMux batches requests made while others are in flight, and each stil
       mux.request("echo", enc.encode("c"), { timeoutMs: 5_000 }),
     ]);
     assert.ok(performance.now() - t0 < 150, "batched requests do not wait for the slow one");
-    assert.equal(batched[0].status === "fulfilled" && batched[0].value.string(), "a");
+    assert.equal(batched[0].status === "fulfilled" && text(batched[0].value), "a");
     assert.equal(batched[1].status === "rejected" && (batched[1].reason as { code: string }).code, "plugin_unavailable");
-    assert.equal(batched[2].status === "fulfilled" && batched[2].value.string(), "c");
-    assert.equal((await slow).string(), "s");
+    assert.equal(batched[2].status === "fulfilled" && text(batched[2].value), "c");
+    assert.equal(text(await slow), "s");
     assert.equal(mux.size, 0);
   } finally {
     await nc.close();

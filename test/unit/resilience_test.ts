@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as v from "valibot";
 import { headers as natsHeaders } from "@nats-io/nats-core";
-import type { Msg } from "@nats-io/nats-core";
+import type { BusReply } from "../../src/bus/mod.ts";
 import {
   CircuitBreaker,
   FallbackPolicy,
@@ -72,19 +72,18 @@ test("wrap with a breaker and a fallback: an open circuit answers the static val
 // guardedRequest: the router's composition, against a fake transport.
 
 const encoder = new TextEncoder();
-function reply(status = 0, code = ""): Msg {
-  if (status === 0) return { data: encoder.encode("{}"), headers: undefined } as unknown as Msg;
-  const { headers, data } = encodeWireError({ status, code, message: code });
-  return { data, headers } as unknown as Msg;
+function reply(status = 0, code = ""): BusReply {
+  if (status === 0) return { data: encoder.encode("{}"), headers: undefined };
+  return encodeWireError({ status, code, message: code });
 }
 
 class FakeTransport implements Transport<GuardedCall> {
   sent = 0;
-  readonly answer: () => Msg | Promise<Msg>;
-  constructor(answer: () => Msg | Promise<Msg>) {
+  readonly answer: () => BusReply | Promise<BusReply>;
+  constructor(answer: () => BusReply | Promise<BusReply>) {
     this.answer = answer;
   }
-  send(): Promise<Msg> {
+  send(): Promise<BusReply> {
     this.sent++;
     return Promise.resolve(this.answer());
   }
@@ -174,8 +173,8 @@ test("guardedRequest: bulkhead full → overloaded without a send; a per-method 
   const { clock, policies } = setup({}, { p: { bulkhead: { maxConcurrent: 1, maxQueue: 0 }, methods: { own: { breaker: { consecutiveFailures: 1 } } } } });
   const pp = policies.plugin("p");
   assert.notEqual(pp.method("own").breaker, pp.breaker);
-  let release!: (m: Msg) => void;
-  const slow = new FakeTransport(() => new Promise<Msg>((r) => (release = r)));
+  let release!: (m: BusReply) => void;
+  const slow = new FakeTransport(() => new Promise<BusReply>((r) => (release = r)));
   const first = guardedRequest(slow, pp.method("m"), call(clock, false), clock);
   await assert.rejects(guardedRequest(slow, pp.method("m"), call(clock, false), clock), { code: "overloaded" });
   assert.equal(slow.sent, 1);
