@@ -33,6 +33,8 @@ export interface RouterOptions {
 }
 
 const JSON_HEADERS = { "content-type": "application/json" };
+/** `/v1/<plugin>/<method>`: the shape of the invoke route. */
+const PLUGIN_ROUTE = /^\/v1\/[^/]+\/[^/]+\/?$/;
 
 /** The router as a Hono app: serve it with any runtime adapter, or test it with `app.request()`. */
 export function createRouter(options: RouterOptions): Hono {
@@ -64,16 +66,17 @@ export function createRouter(options: RouterOptions): Hono {
     return c.json({ ...describePlugin(plugin, catalog(plugin.name)), ...resilience(plugin.name) });
   });
   app.post("/v1/:plugin/:method", createInvokeHandler({ ...options, logger, requestId, policies, clock, balancer, versions }));
-  app.all("/v1/:plugin/:method", (c) =>
-    errorResponse(
-      new SwitchyardError(ErrorCode.MethodNotAllowed, `Use POST to call a plugin method (not ${c.req.method.slice(0, 16)})`),
-      requestId(c.req.header("x-request-id") ?? null),
-      logger,
-      { allow: "POST" },
-    ));
-  app.notFound((c) =>
-    errorResponse(new SwitchyardError(ErrorCode.NotFound, "No such route"), requestId(c.req.header("x-request-id") ?? null), logger)
-  );
+  // 405 for other methods on a plugin route is answered here rather than by an `app.all()` route:
+  // a second route on the same path pushes Hono's SmartRouter off its RegExpRouter onto the
+  // TrieRouter, which costs the hot POST route 3-10 µs per request.
+  app.notFound((c) => {
+    const id = requestId(c.req.header("x-request-id") ?? null);
+    if (c.req.method !== "POST" && PLUGIN_ROUTE.test(c.req.path)) {
+      const err = new SwitchyardError(ErrorCode.MethodNotAllowed, `Use POST to call a plugin method (not ${c.req.method.slice(0, 16)})`);
+      return errorResponse(err, id, logger, { allow: "POST" });
+    }
+    return errorResponse(new SwitchyardError(ErrorCode.NotFound, "No such route"), id, logger);
+  });
   app.onError((err, c) => errorResponse(err, requestId(c.req.header("x-request-id") ?? null), logger));
   return app;
 }
