@@ -87,14 +87,15 @@ export async function startRouter(config: ResolvedConfig, logger: Logger): Promi
   const discovery = startDiscovery(nc, registry, { prefix: config.prefix, intervalMs: config.discovery.intervalMs }, deps);
   await discovery.refresh();
   const mux = new RequestMux(nc);
+  const adapter = await loadRuntimeAdapter();
   const app = createRouter({
+    respond: adapter.respond,
     registry,
     mux,
     config,
     deps,
     readiness: () => draining ? "draining" : nc.isClosed() ? "NATS connection closed" : connected ? undefined : "NATS disconnected",
   });
-  const adapter = await loadRuntimeAdapter();
   const server = await adapter.serve(app.fetch, { port: config.router.port, hostname: config.router.host });
   const shown = config.router.host === "0.0.0.0" ? "127.0.0.1" : config.router.host;
   logger.info("router ready", { url: `http://${shown}:${server.port}`, runtime: currentRuntime(), nats: servers });

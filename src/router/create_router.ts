@@ -12,6 +12,7 @@ import { buildOpenApi } from "./openapi.ts";
 import { LoadBalancer, VersionRules } from "../balancing/mod.ts";
 import { errorResponse } from "./error_response.ts";
 import { createRequestIds } from "./request_id.ts";
+import type { ResponseFactory } from "../runtime/types.ts";
 
 /** Why the router is not ready, or `undefined` when it is. */
 export type ReadinessCheck = () => string | undefined;
@@ -30,6 +31,8 @@ export interface RouterOptions {
   random?: () => number;
   /** Exposes the balancer, e.g. to read per-instance counters. @default one built from `config` */
   balancer?: LoadBalancer;
+  /** Builds the 200 responses; the CLI passes its runtime adapter's. @default headers in the init */
+  respond?: ResponseFactory;
 }
 
 const JSON_HEADERS = { "content-type": "application/json" };

@@ -11,6 +11,8 @@ import { METHOD_NAME, PLUGIN_NAME } from "../plugin/mod.ts";
 import type { ResolvedConfig } from "../config/mod.ts";
 import type { LoadBalancer, VersionRules } from "../balancing/mod.ts";
 import { readBody } from "./read_body.ts";
+import { initHeadersResponse } from "../runtime/types.ts";
+import type { ResponseFactory } from "../runtime/types.ts";
 import { errorResponse } from "./error_response.ts";
 
 const decoder = new TextDecoder();
@@ -28,6 +30,8 @@ export interface InvokeOptions {
   /** Rate limit, breaker, bulkhead, retry per plugin (src/resilience/). @default built from `config` */
   policies?: ResiliencePolicies;
   clock?: Clock;
+  /** Builds the 200 responses. @default headers in the init */
+  respond?: ResponseFactory;
 }
 
 /** One routed request, as the resilience pipeline hands it to the balancer. */
@@ -53,6 +57,7 @@ export function createInvokeHandler(options: InvokeOptions): (c: Context) => Pro
   const limit = config.router.bodyLimitBytes;
   const clock = options.clock ?? systemClock;
   const policies = options.policies ?? new ResiliencePolicies(config, { clock, logger });
+  const respond = options.respond ?? initHeadersResponse;
   // One transport for every request.
   const transport: Transport<RouterCall> = {
     send: (call, timeoutMs) => balancer.request(call.plugin, call.version, call.method, call.data, { headers: call.headers, timeoutMs }),
@@ -94,15 +99,18 @@ export function createInvokeHandler(options: InvokeOptions): (c: Context) => Pro
         throw err;
       }
       const replyHeaders = reply.headers;
-      const served = {
-        "x-plugin-version": replyHeaders?.get(H_VERSION) || version.version,
-        "x-plugin-instance": replyHeaders?.get(H_INSTANCE) ?? "",
-      };
+      const servedVersion = replyHeaders?.get(H_VERSION) || version.version;
+      const servedInstance = replyHeaders?.get(H_INSTANCE) ?? "";
       const failure = decodeWireError(replyHeaders, reply.data);
-      if (failure !== undefined) return errorResponse(fromPlugin(failure), requestId, logger, served);
-      return new Response(reply.data as Uint8Array<ArrayBuffer>, {
-        status: 200,
-        headers: { "content-type": "application/json", "x-request-id": requestId, ...served },
+      if (failure !== undefined) {
+        const served = { "x-plugin-version": servedVersion, "x-plugin-instance": servedInstance };
+        return errorResponse(fromPlugin(failure), requestId, logger, served);
+      }
+      return respond(reply.data, {
+        "content-type": "application/json",
+        "x-request-id": requestId,
+        "x-plugin-version": servedVersion,
+        "x-plugin-instance": servedInstance,
       });
     } catch (err) {
       return errorResponse(err, requestId, logger);

@@ -1,3 +1,4 @@
+import { initHeadersResponse } from "./types.ts";
 import type { FetchHandler, RunningServer, RuntimeAdapter, ServeOptions } from "./types.ts";
 
 declare const Bun: {
@@ -10,6 +11,7 @@ declare const Bun: {
 /** Serves with `Bun.serve`. */
 export const bunAdapter: RuntimeAdapter = {
   name: "bun",
+  respond: initHeadersResponse,
   serve(fetch: FetchHandler, options: ServeOptions): Promise<RunningServer> {
     const server = Bun.serve({
       port: options.port,

@@ -1,4 +1,12 @@
-import type { FetchHandler, RunningServer, RuntimeAdapter, ServeOptions } from "./types.ts";
+import type { FetchHandler, ResponseFactory, RunningServer, RuntimeAdapter, ServeOptions } from "./types.ts";
+
+/** Deno fills init headers through WebIDL record conversion; `set()` on a fresh response is cheaper. */
+const respond: ResponseFactory = (body, headers) => {
+  const res = new Response(body as Uint8Array<ArrayBuffer>, { status: 200 });
+  const h = res.headers;
+  for (const name in headers) h.set(name, headers[name]!);
+  return res;
+};
 
 declare const Deno: {
   serve(
@@ -10,6 +18,7 @@ declare const Deno: {
 /** Serves with `Deno.serve`. */
 export const denoAdapter: RuntimeAdapter = {
   name: "deno",
+  respond,
   serve(fetch: FetchHandler, options: ServeOptions): Promise<RunningServer> {
     return new Promise((resolve) => {
       const server = Deno.serve({

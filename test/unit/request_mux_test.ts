@@ -77,3 +77,29 @@ test("RequestMux batches requests made while others are in flight, and each stil
     await nc.close();
   }
 });
+
+test("RequestMux times out each request on its own deadline, whatever the others' timeouts", async () => {
+  await using server = await startNatsServer();
+  const nc = await connectBus({ servers: [server.url] });
+  try {
+    nc.subscribe("silent", { callback: () => {} });
+    await nc.flush();
+    const mux = new RequestMux(nc);
+    const timed = (timeoutMs: number) => {
+      const t0 = performance.now();
+      return mux.request("silent", new Uint8Array(), { timeoutMs }).then(
+        () => assert.fail("a silent subject never answers"),
+        (err: { code: string }) => ({ code: err.code, timeoutMs, ms: performance.now() - t0 }),
+      );
+    };
+    const results = await Promise.all([timed(400), timed(40), timed(200), timed(40)]);
+    for (const r of results) {
+      assert.equal(r.code, "timeout");
+      assert.ok(r.ms >= r.timeoutMs - 1, `${r.timeoutMs} ms timeout fired after ${r.ms.toFixed(1)} ms`);
+      assert.ok(r.ms < r.timeoutMs + 150, `${r.timeoutMs} ms timeout fired after ${r.ms.toFixed(1)} ms`);
+    }
+    assert.equal(mux.size, 0);
+  } finally {
+    await nc.close();
+  }
+});
