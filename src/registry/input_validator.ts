@@ -1,6 +1,7 @@
 import { Validator } from "@cfworker/json-schema";
 import type { OutputUnit } from "@cfworker/json-schema";
 import type { Issue } from "../errors.ts";
+import { compileAcceptor } from "./fast_accept.ts";
 
 // Keywords that only report that something below them failed; the leaf errors say what.
 const AGGREGATE = new Set(["properties", "items", "prefixItems", "allOf", "$ref", "additionalItems", "contains"]);
@@ -11,10 +12,16 @@ const AGGREGATE = new Set(["properties", "items", "prefixItems", "allOf", "$ref"
  */
 export type InputValidator = (input: unknown) => Issue[] | undefined;
 
-/** Compiles `schema` (draft 2020-12) into an {@linkcode InputValidator}. */
+/**
+ * Compiles `schema` (draft 2020-12) into an {@linkcode InputValidator}. Inputs that plainly match
+ * pass a closure-built check (`fast_accept.ts`, ~0.1 µs); the rest, and schemas with keywords that
+ * check does not know, go through `@cfworker/json-schema` (3-8 µs), which also explains failures.
+ */
 export function createInputValidator(schema: Record<string, unknown>): InputValidator {
   const validator = new Validator(schema as never, "2020-12", false);
+  const accept = compileAcceptor(schema);
   return (input) => {
+    if (accept !== undefined && accept(input)) return undefined;
     const result = validator.validate(input);
     if (result.valid) return undefined;
     const issues = result.errors.filter((e) => !AGGREGATE.has(e.keyword)).map(toIssue);
