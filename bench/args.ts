@@ -12,11 +12,14 @@ export interface BenchOptions {
   runtimes: RuntimeName[];
   scenarios: string[];
   out: string;
+  /** Cold start, idle RSS and hot swap per runtime (bench/lifecycle.ts). */
+  lifecycle: boolean;
 }
 
 export const USAGE =
   `usage: node bench/run.ts [--smoke] [--duration S] [--warmup S] [--concurrency 1,64] [--repeat N]
                          [--runtimes deno,bun,node] [--scenarios a,b] [--out bench/out/results.json]
+                         [--skip-lifecycle]
 scenarios: ${SCENARIOS.map((s) => s.name).join(", ")}`;
 
 function list(value: string): string[] {
@@ -44,6 +47,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | "help" {
       runtimes: { type: "string", default: RUNTIMES.join(",") },
       scenarios: { type: "string", default: SCENARIOS.map((s) => s.name).join(",") },
       out: { type: "string", default: "bench/out/results.json" },
+      "skip-lifecycle": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -64,5 +68,6 @@ export function parseBenchArgs(argv: string[]): BenchOptions | "help" {
   }
   const concurrencies = list(values.concurrency).map((c) => positive("concurrency", c));
   const repeat = Math.max(1, Math.floor(positive("repeat", values.repeat)));
-  return { smoke, durationS, warmupS, concurrencies, repeat, runtimes, scenarios, out: values.out };
+  const lifecycle = !values["skip-lifecycle"];
+  return { smoke, durationS, warmupS, concurrencies, repeat, runtimes, scenarios, out: values.out, lifecycle };
 }

@@ -13,6 +13,8 @@ import { fileURLToPath } from "node:url";
 import { parseBenchArgs, USAGE } from "./args.ts";
 import { installCleanup, stopAll } from "./child_procs.ts";
 import { machineInfo } from "./machine_info.ts";
+import { lifecycleTable, measureLifecycle } from "./lifecycle.ts";
+import type { LifecycleRow } from "./lifecycle.ts";
 import { ratioTable, resultsTable } from "./report.ts";
 import { runScenario } from "./run_scenario.ts";
 import { SCENARIOS } from "./scenarios.ts";
@@ -53,6 +55,7 @@ async function main(): Promise<number> {
   for (let rep = 1; rep <= opts.repeat; rep++) {
     for (const scenario of scenarios) {
       for (const runtime of opts.runtimes) {
+        if (scenario.runsOn !== undefined && !scenario.runsOn(runtime)) continue;
         log(
           `▶ ${scenario.name} on ${runtime}${
             opts.repeat > 1 ? ` (run ${rep}/${opts.repeat})` : ""
@@ -69,6 +72,11 @@ async function main(): Promise<number> {
       }
     }
   }
+  let lifecycle: LifecycleRow[] = [];
+  if (opts.lifecycle) {
+    log("▶ lifecycle: plugin cold start, idle RSS, hot swap under load");
+    lifecycle = await measureLifecycle(opts.runtimes, log);
+  }
   await stopAll();
 
   log("\n## Results\n");
@@ -77,18 +85,25 @@ async function main(): Promise<number> {
   log(resultsTable(summary));
   log("\n## Ratios (same run)\n");
   log(ratioTable(summary));
+  if (lifecycle.length > 0) {
+    log("\n## Lifecycle\n");
+    log(lifecycleTable(lifecycle));
+  }
   mkdirSync(dirname(opts.out), { recursive: true });
   writeFileSync(
     opts.out,
-    `${JSON.stringify({ date: new Date().toISOString(), machine, options: opts, rows }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), machine, options: opts, rows, lifecycle }, null, 2)}\n`,
   );
   log(`\nwrote ${opts.out}`);
 
+  const lifecycleFailed = lifecycle.filter((r) => r.note.startsWith("failed"));
+  for (const r of lifecycleFailed) log(`lifecycle on ${r.runtime} FAILED: ${r.note}`);
   const failed = rows.filter((r) => r.status === "failed");
   const skipped = rows.filter((r) => r.status === "skipped");
   if (skipped.length > 0) {
     log(`${skipped.length} row(s) skipped (${[...new Set(skipped.map((r) => r.scenario))].join(", ")})`);
   }
+  if (lifecycleFailed.length > 0 && failed.length === 0) return 1;
   if (failed.length > 0) {
     log(`${failed.length} row(s) FAILED:`);
     for (const r of failed) log(`  ${r.scenario} ${r.runtime} c=${r.concurrency}: ${r.note}`);

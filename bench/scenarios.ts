@@ -42,6 +42,8 @@ export interface Scenario {
   requires: string[];
   processes(ctx: ScenarioContext): ProcessSpec[];
   load: LoadSpec;
+  /** Runs only on the router runtimes this accepts. @default every runtime */
+  runsOn?: (runtime: RuntimeName) => boolean;
 }
 
 const BODY = JSON.stringify({ name: "World" });
@@ -57,7 +59,7 @@ function floorGateway(ctx: ScenarioContext, mode: "mux" | "request" | "static"):
   return { role: "gateway", script: "bench/floor_http_gateway.ts", args, ready: /gateway ready/ };
 }
 
-function switchyard(ctx: ScenarioContext, env: Record<string, string>): ProcessSpec[] {
+function switchyard(ctx: ScenarioContext, env: Record<string, string>, pluginRuntime?: RuntimeName): ProcessSpec[] {
   return [
     {
       role: "plugin",
@@ -65,6 +67,7 @@ function switchyard(ctx: ScenarioContext, env: Record<string, string>): ProcessS
       args: ["plugin", "plugins/hello/mod.ts", "--nats", ctx.natsUrl],
       env,
       ready: /plugin ready/,
+      ...(pluginRuntime === undefined ? {} : { runtime: pluginRuntime }),
     },
     {
       role: "gateway",
@@ -78,6 +81,19 @@ function switchyard(ctx: ScenarioContext, env: Record<string, string>): ProcessS
 
 const HELLO: LoadSpec = { kind: "http", path: "/v1/hello/greet", body: BODY };
 const SWITCHYARD_FILES = ["src/cli/main.ts", "plugins/hello/mod.ts"];
+
+/**
+ * The router on the row's runtime, the plugin on another one: with the same-runtime `switchyard`
+ * rows these make the full router × plugin runtime matrix.
+ */
+export const MATRIX_SCENARIOS: readonly Scenario[] = RUNTIMES.map((pluginRuntime) => ({
+  name: `switchyard/plugin-${pluginRuntime}`,
+  description: `switchyard router → hello plugin on ${pluginRuntime} (tracing off)`,
+  requires: SWITCHYARD_FILES,
+  processes: (ctx: ScenarioContext) => switchyard(ctx, {}, pluginRuntime),
+  load: HELLO,
+  runsOn: (runtime: RuntimeName) => runtime !== pluginRuntime,
+}));
 
 export const SCENARIOS: readonly Scenario[] = [
   {
@@ -134,6 +150,7 @@ export const SCENARIOS: readonly Scenario[] = [
     ],
     load: HELLO,
   },
+  ...MATRIX_SCENARIOS,
 ];
 
 /** The argv that runs `script` under `runtime`. */
