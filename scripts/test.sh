@@ -6,6 +6,8 @@
 #   SWITCHYARD_SKIP_CHECK=1   skip the tsc type-check
 #   SWITCHYARD_BUN_TIMEOUT_MS per-test limit for bun, whose own default is 5 s (default 120000)
 #   SWITCHYARD_RUNTIME_TIMEOUT_S hard limit for one runtime's whole run (default 600)
+#   SWITCHYARD_SKIP_BENCH_SMOKE=1 skip the benchmark harness check (bench:smoke, ~2 min); it is
+#                             also skipped when test files are named
 # Each runtime's output is kept in .cache/test/<runtime>.log. The last line is "N passed, N failed",
 # counted from each runner's own summary; the exit status is non-zero if any runtime failed.
 set -uo pipefail
@@ -98,6 +100,21 @@ for runtime in "${runtimes[@]}"; do
     status=1
   fi
 done
+
+# The benchmark harness, every scenario for ~1 s (it checks that the harness works, not speed).
+if [ $# -eq 0 ] && [ "${SWITCHYARD_SKIP_BENCH_SMOKE:-}" != 1 ]; then
+  printf '\n======== bench:smoke ========\n'
+  log="$logdir/bench-smoke.log"
+  timeout --kill-after=10 600 node bench/run.ts --smoke --out "$ROOT/.cache/test/bench-smoke.json" >"$log" 2>&1
+  rc=$?
+  tail -n 3 "$log"
+  if [ "$rc" -eq 0 ]; then
+    summaries+=("bench: smoke OK (every scenario ran; see ${log#"$ROOT"/})")
+  else
+    summaries+=("bench: smoke FAILED, exit $rc (see ${log#"$ROOT"/})")
+    status=1
+  fi
+fi
 
 printf '\n======== summary (logs in %s) ========\n' "${logdir#"$ROOT"/}"
 printf '%s\n' "${summaries[@]}"
