@@ -3,7 +3,7 @@
  * @module
  */
 export { connectBus, DEFAULT_NATS_URL, parseServers } from "./connect.ts";
-export { RequestMux } from "./request_mux.ts";
+export { isRequestLost, RequestLostError, RequestMux } from "./request_mux.ts";
 export {
   DEFAULT_PREFIX,
   eventsSubject,
@@ -45,6 +45,6 @@ export {
   STATS_RESPONSE,
 } from "./micro.ts";
 export type { BusConnectOptions } from "./connect.ts";
-export type { MuxRequestOptions } from "./request_mux.ts";
+export type { MuxRequestOptions, PendingRequest } from "./request_mux.ts";
 export type { WireError } from "./wire_error.ts";
 export type { EndpointInfo, EndpointStats, InfoResponse, InstanceEvent, MicroVerb, StatsResponse } from "./micro.ts";

@@ -87,7 +87,8 @@ export async function guardedRequest<C extends GuardedCall>(
         budget.release();
         held = false;
       }
-      const outcome: Outcome = status === 0 ? "success" : status >= 500 ? "failure" : "ignored";
+      // A request aborted by a drain is the router's doing, not the plugin's.
+      const outcome: Outcome = status === 0 ? "success" : status >= 500 && code !== ErrorCode.Draining ? "failure" : "ignored";
       breaker?.record(outcome);
       if (
         outcome !== "failure" || attempt >= maxAttempts || !isRetryableStatus(status, code) ||

@@ -12,6 +12,9 @@ import { buildOpenApi } from "./openapi.ts";
 import { LoadBalancer, VersionRules } from "../balancing/mod.ts";
 import { errorResponse } from "./error_response.ts";
 import { createRequestIds } from "./request_id.ts";
+import { RouterLifecycle } from "../lifecycle/mod.ts";
+import { createAdminRoutes } from "./admin.ts";
+import { trackInflight } from "./inflight_tracking.ts";
 
 /** Why the router is not ready, or `undefined` when it is. */
 export type ReadinessCheck = () => string | undefined;
@@ -30,6 +33,10 @@ export interface RouterOptions {
   random?: () => number;
   /** Exposes the balancer, e.g. to read per-instance counters. @default one built from `config` */
   balancer?: LoadBalancer;
+  /** Version rules, given to swap them on a config reload. @default built from `config` */
+  versions?: VersionRules;
+  /** In-flight tracking, plugin drains, the shutdown gate (src/lifecycle/). @default one over `mux` */
+  lifecycle?: RouterLifecycle;
 }
 
 const JSON_HEADERS = { "content-type": "application/json" };
@@ -38,11 +45,19 @@ const JSON_HEADERS = { "content-type": "application/json" };
 export function createRouter(options: RouterOptions): Hono {
   const { logger, clock } = defaultDeps(options.deps);
   const policies = options.policies ?? new ResiliencePolicies(options.config, { clock, logger });
-  const resilience = (name: string) => ({ resilience: policies.peek(name)?.describe() ?? {} });
+  // In-flight count and drain state (src/lifecycle/), then breaker and bulkhead state.
+  const resilience = (name: string) => ({ ...lifecycle.describe(name), resilience: policies.peek(name)?.describe() ?? {} });
   const random = options.random ?? Math.random;
   const balancer = options.balancer ??
     new LoadBalancer({ mux: options.mux, balancing: options.config.balancing, plugins: options.config.plugins, clock, logger, random });
-  const versions = new VersionRules(options.config.plugins, random);
+  const versions = options.versions ?? new VersionRules(options.config.plugins, random);
+  const lifecycle = options.lifecycle ?? new RouterLifecycle({
+    known: (name) => options.registry.get(name) !== undefined,
+    requests: options.mux,
+    drainTimeoutMs: () => options.config.router.drainTimeoutMs,
+    clock,
+    logger,
+  });
   const catalog = (name: string) => ({ registry: options.registry, now: clock.now(), balancer: balancer.balancerFor(name).name });
   const requestId = createRequestIds();
   const readiness = options.readiness ?? (() => undefined);
@@ -63,7 +78,8 @@ export function createRouter(options: RouterOptions): Hono {
     }
     return c.json({ ...describePlugin(plugin, catalog(plugin.name)), ...resilience(plugin.name) });
   });
-  app.post("/v1/:plugin/:method", createInvokeHandler({ ...options, logger, requestId, policies, clock, balancer, versions }));
+  app.post("/v1/:plugin/:method", trackInflight(lifecycle, createInvokeHandler({ ...options, logger, requestId, policies, clock, balancer, versions }), requestId, logger));
+  app.route("/admin", createAdminRoutes({ lifecycle, settings: () => options.config.admin, requestId, logger }));
   app.all("/v1/:plugin/:method", (c) =>
     errorResponse(
       new SwitchyardError(ErrorCode.MethodNotAllowed, `Use POST to call a plugin method (not ${c.req.method.slice(0, 16)})`),
