@@ -5,11 +5,13 @@
 export { connectBus, DEFAULT_NATS_URL, parseServers } from "./connect.ts";
 export { isRequestLost, RequestLostError, RequestMux } from "./request_mux.ts";
 export {
+  controlSubject,
   DEFAULT_PREFIX,
   eventsSubject,
   INSTANCE_ID,
   instanceSubjectBase,
   queueGroup,
+  supervisorSubject,
   versionSubjectBase,
   versionToken,
 } from "./subjects.ts";

@@ -28,6 +28,7 @@ import { Dispatcher } from "./dispatch.ts";
 import { PluginCaller } from "./plugin_caller.ts";
 import { endpointMetadata } from "./schemas.ts";
 import { parsePluginOptions } from "./plugin_options.ts";
+import { replaceOptions, serveControl } from "./control.ts";
 
 /** Options of {@linkcode servePlugin}. */
 export interface ServePluginOptions {
@@ -61,6 +62,13 @@ export interface PluginHost {
   readonly inflight: number;
   /** Announces draining, stops intake, waits for running handlers, runs `shutdown`, announces stopped. */
   drain(options?: DrainOptions): Promise<{ aborted: boolean }>;
+  /**
+   * Replaces the plugin's options for the requests that start from now on (also reachable over
+   * the bus on `<prefix>.$ctl.<instanceId>.options`).
+   * @returns the dotted paths that changed.
+   * @throws {TypeError} when they fail the plugin's options schema; the current ones stay.
+   */
+  setOptions(options: unknown): string[];
 }
 
 const encoder = new TextEncoder();
@@ -153,6 +161,7 @@ export async function servePlugin(plugin: Plugin, nc: NatsConnection, options: S
       })
     )
   );
+  discovery.push(serveControl(nc, { prefix, instanceId, plugin, dispatcher, logger }));
   const announce = (type: InstanceEvent["type"]) =>
     nc.publish(eventsSubject(prefix, plugin.name), JSON.stringify({ type, info } satisfies InstanceEvent));
 
@@ -195,5 +204,6 @@ export async function servePlugin(plugin: Plugin, nc: NatsConnection, options: S
       return dispatcher.inflight;
     },
     drain: (drainOptions = {}) => draining ??= drain(drainOptions.timeoutMs ?? 10_000),
+    setOptions: (raw) => replaceOptions(plugin, dispatcher, raw),
   };
 }
