@@ -9,6 +9,9 @@ import { printError, print, UsageError } from "./command.ts";
 import type { Command } from "./command.ts";
 import { devCommand } from "./dev_command.ts";
 import { drainCommand } from "./drain_command.ts";
+import { psCommand } from "./ps_command.ts";
+import { reloadCommand } from "./reload_command.ts";
+import { upCommand } from "./up_command.ts";
 import { lsCommand } from "./ls_command.ts";
 import { newCommand } from "./new_command.ts";
 import { pingCommand } from "./ping_command.ts";
@@ -24,6 +27,9 @@ const COMMANDS: readonly Command[] = [
   pingCommand,
   newCommand,
   // lifecycle
+  upCommand,
+  psCommand,
+  reloadCommand,
   drainCommand,
 ];
 

@@ -15,6 +15,14 @@ export interface WatchOptions {
   clock?: Clock;
 }
 
+/** One burst of changes, as {@linkcode watchPath} reports it. */
+export interface ChangeBurst {
+  /** Changed paths, relative to the watched directory (`""` when the platform did not say). */
+  paths: string[];
+  /** When the first event of the burst came (epoch ms, from the clock). */
+  firstAt: number;
+}
+
 /** A running watch; `close()` stops it. */
 export interface PathWatch {
   close(): void;
@@ -30,7 +38,7 @@ export function isNoise(path: string): boolean {
  * one are seen) or a directory tree, and calls `onChange` once per burst of events. `node:fs`
  * `watch` behaves alike on Deno, Bun and Node on Linux, macOS and Windows.
  */
-export function watchPath(path: string, onChange: () => void, options: WatchOptions = {}): PathWatch {
+export function watchPath(path: string, onChange: (burst: ChangeBurst) => void, options: WatchOptions = {}): PathWatch {
   const clock = options.clock ?? systemClock;
   const debounceMs = options.debounceMs ?? 100;
   const recursive = options.recursive ?? false;
@@ -38,17 +46,22 @@ export function watchPath(path: string, onChange: () => void, options: WatchOpti
   const file = recursive ? undefined : basename(path);
   let timer: unknown;
   let closed = false;
-  const fire = () => {
+  let burst: ChangeBurst | undefined;
+  const fire = (relative: string) => {
+    burst ??= { paths: [], firstAt: clock.now() };
+    if (!burst.paths.includes(relative)) burst.paths.push(relative);
     clock.clearTimeout(timer);
     timer = clock.setTimeout(() => {
-      if (!closed) onChange();
+      const done = burst!;
+      burst = undefined;
+      if (!closed) onChange(done);
     }, debounceMs);
   };
   const watcher: FSWatcher = watch(dir, { recursive, persistent: false }, (_event, name) => {
     const relative = name === null || name === undefined ? "" : String(name);
     if (file !== undefined && relative !== "" && basename(relative) !== file) return;
     if (relative !== "" && (isNoise(relative) || options.ignore?.(relative) === true)) return;
-    fire();
+    fire(relative);
   });
   watcher.on("error", () => {
     // The directory went away (a checkout switching branches): nothing left to watch.

@@ -19,6 +19,7 @@ export type { ShutdownReport, ShutdownStep, StepPlacement } from "./shutdown_seq
 export type { ResolvedAdminOptions } from "./options.ts";
 export { ConfigWatcher } from "./config_watcher.ts";
 export { diffConfig, isUnder } from "./config_diff.ts";
+export { isSupervisorPath, SUPERVISOR_PLUGIN_KEYS } from "./config_paths.ts";
 export { isNoise, watchPath } from "./file_watcher.ts";
 export type { ConfigConsumer, ConfigWatcherOptions, ConsumerResult, ReloadOutcome } from "./config_watcher.ts";
-export type { PathWatch, WatchOptions } from "./file_watcher.ts";
+export type { ChangeBurst, PathWatch, WatchOptions } from "./file_watcher.ts";

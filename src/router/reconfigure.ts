@@ -1,15 +1,13 @@
 import type { ResolvedConfig } from "../config/mod.ts";
 import type { LoadBalancer, VersionRules } from "../balancing/mod.ts";
 import type { ResiliencePolicies } from "../resilience/mod.ts";
-import { isUnder } from "../lifecycle/mod.ts";
+import { isSupervisorPath, isUnder } from "../lifecycle/mod.ts";
 import type { ConfigConsumer } from "../lifecycle/mod.ts";
 
 /** Config paths the router applies while running. */
 const RELOADABLE = ["router.timeoutMs", "router.bodyLimitBytes", "router.drainTimeoutMs", "plugins", "resilience", "balancing", "admin"];
 /** Config paths the router reads only at start-up. */
 const AT_START = ["router.host", "router.port", "nats", "prefix", "discovery", "log"];
-/** Keys of `plugins.<name>` that are the supervisor's, not the router's. */
-const SUPERVISOR_KEYS = new Set(["module", "runtime", "replicas", "env", "args", "runtimeArgs", "options"]);
 
 /** What {@linkcode routerConfigConsumer} reconfigures. */
 export interface ReconfigurableRouter {
@@ -48,11 +46,4 @@ export function routerConfigConsumer(router: ReconfigurableRouter): ConfigConsum
       return { applied, needsRestart };
     },
   };
-}
-
-/** `plugins.<name>.module` and the like, and `supervisor.…`. */
-export function isSupervisorPath(path: string): boolean {
-  if (isUnder(path, "supervisor")) return true;
-  const parts = path.split(".");
-  return parts[0] === "plugins" && parts.length >= 3 && SUPERVISOR_KEYS.has(parts[2]!);
 }

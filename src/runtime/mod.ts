@@ -6,7 +6,7 @@ import { currentRuntime } from "./command.ts";
 import type { RuntimeName } from "./command.ts";
 import type { RuntimeAdapter } from "./types.ts";
 
-export { currentRuntime, parseRuntime, runtimeCommand, RUNTIMES } from "./command.ts";
+export { currentRuntime, parseRuntime, runtimeCommand, runtimeEnv, RUNTIMES } from "./command.ts";
 export type { RuntimeCommandOptions, RuntimeName } from "./command.ts";
 export type { CloseOptions, FetchHandler, RunningServer, RuntimeAdapter, ServeOptions } from "./types.ts";
 
