@@ -85,5 +85,5 @@ async function worker(): Promise<void> {
 }
 
 await Promise.all(Array.from({ length: spec.concurrency }, worker));
-process.stdout.write(`LOAD_RESULT ${JSON.stringify({ records })}\n`);
-process.exit(0);
+// Exit only once the line is out: stdout to a pipe is asynchronous, and exit() would cut it.
+process.stdout.write(`LOAD_RESULT ${JSON.stringify({ records })}\n`, () => process.exit(0));
