@@ -173,14 +173,25 @@ export async function servePlugin(plugin: Plugin, nc: NatsConnection, options: S
   const drain = async (timeoutMs: number): Promise<{ aborted: boolean }> => {
     announce("draining");
     logger.info("draining", { inflight: dispatcher.inflight });
-    // Drained subscriptions still deliver what the server had routed to them before the UNSUB.
-    await Promise.all(work.map((sub) => sub.drain()));
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const aborted = await Promise.race([
-      dispatcher.idle().then(() => false),
-      new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(true), timeoutMs)),
-    ]);
-    clearTimeout(timer);
+    const deadline = Date.now() + timeoutMs;
+    const idleBeforeDeadline = async (): Promise<boolean> => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const idle = await Promise.race([
+        dispatcher.idle().then(() => true),
+        new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()))),
+      ]);
+      clearTimeout(timer);
+      return idle;
+    };
+    // The queue subscription goes at once, so NATS stops handing this instance new requests (a
+    // drained subscription still delivers what the server had routed to it before the UNSUB).
+    const [queueSub, ownSub] = work as [Subscription, Subscription];
+    await queueSub.drain();
+    // The instance subject stays until the running handlers are done: routers stopped picking this
+    // instance at the draining event, and what they sent before it still arrives and is answered.
+    let aborted = !await idleBeforeDeadline();
+    await ownSub.drain();
+    if (!aborted) aborted = !await idleBeforeDeadline();
     if (aborted) {
       logger.warn("drain timed out: aborting running handlers", { inflight: dispatcher.inflight });
       dispatcher.signals.abortAll("the instance is shutting down");
