@@ -6,7 +6,10 @@ import { join } from "node:path";
 import { resolveConfig } from "../../src/config/mod.ts";
 import { ConfigWatcher, diffConfig, isSupervisorPath } from "../../src/lifecycle/mod.ts";
 import type { ConfigConsumer } from "../../src/lifecycle/mod.ts";
-import { captureLogger, waitFor } from "../../src/testing/mod.ts";
+import { captureLogger, startNatsServer, waitFor } from "../../src/testing/mod.ts";
+import { connectBus, RequestMux } from "../../src/bus/mod.ts";
+import { LoadBalancer, VersionRules } from "../../src/balancing/mod.ts";
+import { Registry } from "../../src/registry/mod.ts";
 import { ResiliencePolicies } from "../../src/resilience/mod.ts";
 import { FakeClock } from "../../src/testing/mod.ts";
 
@@ -81,4 +84,29 @@ test("ResiliencePolicies.reconfigure() keeps an open breaker whose settings did 
   assert.equal(a2.budget, a.budget);
   assert.notEqual(policies.plugin("b").breaker, b.breaker, "changed breaker settings: a new breaker");
   assert.equal(policies.plugin("b").breaker!.settings.consecutiveFailures, 3);
+});
+
+test("LoadBalancer.reconfigure() and VersionRules.reconfigure(): new strategies and rules apply, an unchanged strategy keeps its state", async () => {
+  await using server = await startNatsServer();
+  const nc = await connectBus({ servers: [server.url] });
+  try {
+    const config = resolveConfig({ plugins: { a: { balancer: "round-robin" }, b: { balancer: "round-robin" }, c: { version: "^1" } } }, {});
+    const balancer = new LoadBalancer({ mux: new RequestMux(nc), balancing: config.balancing, plugins: config.plugins, clock: new FakeClock(), logger: captureLogger() });
+    const a = balancer.balancerFor("a");
+    const b = balancer.balancerFor("b");
+    assert.equal(a.name, "round-robin");
+    const next = resolveConfig({ balancing: { balancer: "latency" }, plugins: { a: { balancer: "round-robin" }, b: { balancer: "weighted" } } }, {});
+    balancer.reconfigure(next.balancing, next.plugins);
+    assert.equal(balancer.balancerFor("a"), a, "unchanged: the same object, round-robin position kept");
+    assert.notEqual(balancer.balancerFor("b"), b);
+    assert.equal(balancer.balancerFor("b").name, "weighted");
+    assert.equal(balancer.balancerFor("other").name, "latency", "the new default");
+    const registry = new Registry("sy");
+    const rules = new VersionRules(config.plugins);
+    assert.equal(rules.rangeFor(registry, "c"), "^1");
+    rules.reconfigure(next.plugins);
+    assert.equal(rules.rangeFor(registry, "c"), undefined);
+  } finally {
+    await nc.close();
+  }
 });
