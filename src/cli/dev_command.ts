@@ -47,10 +47,12 @@ Ctrl-C drains the router, then the plugins, then stops nats-server.
     });
     const configPath = values.config;
     const config = loadConfig(configPath, process.env);
+    // dev serves the admin routes whatever the file says, also after a reload of it.
+    const adjustConfig = (c: typeof config) => void (c.admin.enabled = true);
+    adjustConfig(config);
     const fileConfig = structuredClone(config);
     config.router.port = Number(values.port ?? (process.env.PORT || 8080));
     config.router.host = values.host ?? "127.0.0.1";
-    config.admin.enabled = true;
     const logger = createLogger({ level: config.log.level, format: "pretty" });
     const runtime = values.runtime === undefined ? currentRuntime() : parseRuntime(values.runtime);
     const pluginsDir = values.plugins ?? "plugins";
@@ -78,7 +80,7 @@ Ctrl-C drains the router, then the plugins, then stops nats-server.
       logger.info("embedded nats-server started", { url: nats.url });
     }
     const natsUrl = config.nats.servers.join(",");
-    const router = await startRouter(config, logger.child({ component: "router" }), configPath === undefined ? {} : { configPath, fileConfig });
+    const router = await startRouter(config, logger.child({ component: "router" }), configPath === undefined ? {} : { configPath, fileConfig, adjustConfig });
     const supervisorLogger = logger.child({ component: "supervisor" });
     const nc = await connectBus({ servers: config.nats.servers, name: "supervisor#dev" });
     const supervisor = new Supervisor({

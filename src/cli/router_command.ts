@@ -69,6 +69,8 @@ export interface StartRouterOptions {
   configConsumers?: readonly ConfigConsumer[];
   /** For the env overrides of reloaded files. @default process.env */
   env?: Readonly<Record<string, string | undefined>>;
+  /** Applied to each reloaded config, as the caller adjusted `fileConfig` (see {@linkcode ConfigWatcher}). */
+  adjustConfig?: (config: ResolvedConfig) => void;
 }
 
 /** A running router. */
@@ -151,6 +153,7 @@ export async function startRouter(config: ResolvedConfig, logger: Logger, option
     path: options.configPath,
     env: options.env ?? process.env,
     initial: options.fileConfig ?? config,
+    ...(options.adjustConfig === undefined ? {} : { adjust: options.adjustConfig }),
     consumers: [routerConfigConsumer({ config, policies, balancer, versions }), ...(options.configConsumers ?? [])],
     logger,
   });

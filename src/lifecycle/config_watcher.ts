@@ -41,6 +41,11 @@ export interface ConfigWatcherOptions {
   initial: ResolvedConfig;
   consumers: readonly ConfigConsumer[];
   logger: Logger;
+  /**
+   * Applied to every config read from the file before it is diffed, the way the process adjusted
+   * the first one (e.g. `dev` turns `admin.enabled` on), so reloads keep those adjustments.
+   */
+  adjust?: (config: ResolvedConfig) => void;
   /** Watch the file; without it only {@linkcode ConfigWatcher.reload} reloads. @default true */
   watch?: boolean;
   /** @default 100 */
@@ -131,6 +136,7 @@ export class ConfigWatcher {
     let next: ResolvedConfig;
     try {
       next = resolveConfig(parseConfigText(text, path), env, path);
+      this.#options.adjust?.(next);
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       logger.error("config rejected: keeping the running config", { file: path, sha256, problems: err.problems });
