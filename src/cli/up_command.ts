@@ -74,10 +74,11 @@ ${NATS_HELP}
     const control = serveSupervisorControl(nc, supervisor, config.prefix, logger);
     let finish: (code: number) => void = () => {};
     const done = new Promise<number>((resolve) => finish = resolve);
-    let watcher: ConfigWatcher | undefined;
+    // Made once the plugins run, so a reload cannot race the start; the signal handler may come first.
+    const watch: { watcher?: ConfigWatcher } = {};
     onShutdownSignal(async (signal) => {
       logger.info("stopping: draining every instance", { signal });
-      watcher?.close();
+      watch.watcher?.close();
       control.close();
       await supervisor.stop();
       await nc.drain().catch(() => {});
@@ -86,7 +87,7 @@ ${NATS_HELP}
       return 0;
     });
     const ready = await supervisor.start(specs);
-    watcher = new ConfigWatcher({ path, env: process.env, initial: fileConfig, consumers: [supervisorConfigConsumer(supervisor, specsOf, logger)], logger });
+    watch.watcher = new ConfigWatcher({ path, env: process.env, initial: fileConfig, consumers: [supervisorConfigConsumer(supervisor, specsOf, logger)], logger });
     logger.info("supervisor up", {
       id: supervisor.id,
       plugins: specs.map((s) => `${s.name}×${s.replicas}`),

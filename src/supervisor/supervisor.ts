@@ -192,7 +192,8 @@ export class Supervisor {
   #spawn(spec: PluginSpec, slot: number, optionsRevision: number): Instance {
     const id = newInstanceId(spec.name, slot);
     const { output } = this.#options;
-    let instance: Instance | undefined;
+    // The output callback may run before the Instance exists (a line printed at once).
+    const made: { instance?: Instance } = {};
     const process = startPluginProcess({
       label: id,
       runtime: spec.runtime,
@@ -208,11 +209,12 @@ export class Supervisor {
       runtimeArgs: spec.runtimeArgs,
       ...(spec.options === undefined ? {} : { options: spec.options }),
       onLine: (label, line) => {
-        instance?.remember(line);
+        made.instance?.remember(line);
         output(label, line);
       },
     });
-    instance = new Instance({ id, plugin: spec.name, slot, process, startedAt: this.#clock.now(), optionsRevision });
+    const instance = new Instance({ id, plugin: spec.name, slot, process, startedAt: this.#clock.now(), optionsRevision });
+    made.instance = instance;
     this.#logger.info("instance starting", { plugin: spec.name, instance: id, pid: process.child.pid, runtime: spec.runtime });
     return instance;
   }
