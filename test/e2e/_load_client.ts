@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { currentRuntime, runtimeCommand } from "../../src/runtime/mod.ts";
-import { spawnProcess } from "../../src/testing/mod.ts";
+import { spawnProcess, waitFor } from "../../src/testing/mod.ts";
 import type { ProcessHandle } from "../../src/testing/mod.ts";
 
 const SCRIPT = fileURLToPath(new URL("./_load_process.ts", import.meta.url));
@@ -43,6 +43,13 @@ export interface LoadRun {
   readonly result: Promise<LoadRecord[]>;
   /** Ends the run early (in-flight requests finish) and resolves with its records. */
   stop(): Promise<LoadRecord[]>;
+  /** Responses so far, as last reported (in steps of 25). */
+  done(): number;
+  /**
+   * Resolves once the load reported `more` responses than now, the last of them answered at
+   * `after` (epoch ms) or later: a test lets the load go on past an event before it stops it.
+   */
+  waitForMore(more: number, after?: number, timeoutMs?: number): Promise<void>;
 }
 
 /** Starts `test/e2e/_load_process.ts` under this runtime. */
@@ -53,6 +60,14 @@ export function startLoad(options: LoadOptions): LoadRun {
     const raw = JSON.parse(line.slice("LOAD_RESULT ".length)) as { records: [number, number, number, string, string, string, boolean, unknown][] };
     return raw.records.map(([start, end, status, version, instance, code, clean, field]) => ({ start, end, status, version, instance, code, clean, field }));
   });
+  const progress = (): { n: number; at: number } => {
+    for (let i = proc.lines.length - 1; i >= 0; i--) {
+      const m = /^load: (\d+) done at (\d+)$/.exec(proc.lines[i]!);
+      if (m !== null) return { n: Number(m[1]), at: Number(m[2]) };
+    }
+    return { n: 0, at: 0 };
+  };
+  const done = () => progress().n;
   return {
     proc,
     running: proc.waitForLine("load: running", 20_000).then(() => {}),
@@ -60,6 +75,14 @@ export function startLoad(options: LoadOptions): LoadRun {
     stop() {
       proc.kill("SIGTERM");
       return result;
+    },
+    done,
+    waitForMore(more, after = 0, timeoutMs = 20_000) {
+      const target = done() + more;
+      return waitFor(() => {
+        const p = progress();
+        return p.n >= target && p.at >= after;
+      }, { timeoutMs, intervalMs: 5, message: `${more} more responses from the load${after > 0 ? ` answered after ${new Date(after).toISOString()}` : ""}` });
     },
   };
 }

@@ -1,7 +1,8 @@
 /**
  * A load generator run as its own process: `concurrency` clients POST JSON to `url` until
  * `durationMs` has passed, `maxRequests` have started, or SIGTERM/SIGINT arrives; then it waits
- * for the requests in flight and prints one line `LOAD_RESULT {"records":[…]}`.
+ * for the requests in flight and prints one line `LOAD_RESULT {"records":[…]}`. On the way it
+ * prints `load: running` after the first response and `load: <n> done at <epoch ms>` every 25 responses.
  * Each record: [start, end, status, version, instance, code, clean, field] with epoch-ms times,
  * the `x-plugin-version`/`x-plugin-instance` of a 200, the error code of anything else (`fetch:`
  * and a message when the connection failed), whether an error was clean JSON, and the value of
@@ -75,6 +76,7 @@ async function one(): Promise<void> {
     announced = true;
     process.stdout.write("load: running\n");
   }
+  if (records.length % 25 === 0) process.stdout.write(`load: ${records.length} done at ${Date.now()}\n`);
 }
 
 async function worker(): Promise<void> {

@@ -40,7 +40,8 @@ describe("draining plugin instances under load", () => {
     for (let run = 1; run <= 3; run++) {
       // Both handler speeds at once: a load process and a victim each.
       await Promise.all(PLUGINS.map(async ({ name, delayMs }) => {
-        const load = startLoad({ url: `${stack.url}/v1/${name}/work`, durationMs: 1_500 });
+        // Ended by the test once enough requests came after the victim left (10 s at most).
+        const load = startLoad({ url: `${stack.url}/v1/${name}/work`, durationMs: 10_000 });
         await load.running;
         const [victim, survivor] = running.get(name)!.splice(0, 2) as [ProcessHandle, ProcessHandle];
         const victimId = instanceIdOf(victim);
@@ -53,7 +54,8 @@ describe("draining plugin instances under load", () => {
         victim.kill("SIGTERM");
         const status = await victim.exited;
         const exitMs = Date.now() - killedAt;
-        const records = await load.result;
+        await load.waitForMore(50);
+        const records = await load.stop();
         const failures = failuresOf(records);
         const served = (id: string) => records.filter((r) => r.instance === id).length;
         const drainLine = victim.lines.find((l) => l.includes('"msg":"draining"'));

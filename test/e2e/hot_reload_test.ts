@@ -27,13 +27,15 @@ test("`switchyard dev` reloads a plugin v1 → v2 on a file change under load: 0
     });
     const up = await dev.waitForLine("Switchyard dev is up", 30_000);
     const url = /router (http:\/\/\S+),/.exec(up)![1]!;
-    const load = startLoad({ url: `${url}/v1/reloadable/who`, durationMs: 4_000 });
+    const load = startLoad({ url: `${url}/v1/reloadable/who`, durationMs: 20_000 });
     await load.running;
     const editedAt = Date.now();
     writeFileSync(module, reloadableSource("2.0.0"));
     const reloaded = await dev.waitForLine(/reloadable reloaded \(2\.0\.0\)/, 20_000);
     const readyMs = Number(/new instances ready (\d+) ms/.exec(reloaded)![1]);
-    const records = await load.result;
+    // A second of load after v2 is ready, and enough requests to measure shares.
+    await load.waitForMore(200, editedAt + readyMs + 1_000);
+    const records = await load.stop();
     const readyAt = editedAt + readyMs;
     const t95 = firstTimeShareHolds(records, "2.0.0", 0.95);
     console.log(

@@ -92,7 +92,7 @@ describe("switchyard up: the supervisor", () => {
   });
 
   test("kill -9 one of two instances under load: ≤ 16 failures, all clean JSON 503/504, none started > 1 s after the kill; back within 2 s", async () => {
-    const load = startLoad({ url: `${url}/v1/sup-work/work`, durationMs: 3_000 });
+    const load = startLoad({ url: `${url}/v1/sup-work/work`, durationMs: 15_000 });
     await load.running;
     const victim = (await ps()).find((i) => i.plugin === "sup-work" && i.slot === 0)!;
     await waitFor(() => (live("sup-work").find((i) => i.id === victim.id)?.pending ?? 0) > 0, { intervalMs: 2 });
@@ -100,7 +100,9 @@ describe("switchyard up: the supervisor", () => {
     process.kill(victim.pid!, "SIGKILL");
     await waitFor(() => live("sup-work").length === 2 && !live("sup-work").some((i) => i.id === victim.id), { timeoutMs: 10_000, intervalMs: 10 });
     const backMs = Date.now() - killedAt;
-    const records = await load.result;
+    // The load goes on past the first second after the kill before it ends.
+    await load.waitForMore(100, killedAt + 1_200);
+    const records = await load.stop();
     const failures = failuresOf(records);
     const lastFailureStart = Math.max(0, ...failures.map((f) => f.start - killedAt));
     const slot0 = (await ps()).find((i) => i.plugin === "sup-work" && i.slot === 0)!;
@@ -142,18 +144,20 @@ describe("switchyard up: the supervisor", () => {
   });
 
   test("editing the counter's step under load changes the increments within 1 s, with 0 failed requests", async () => {
-    const load = startLoad({ url: `${url}/v1/counter/increment`, durationMs: 2_500, body: { value: 1 }, field: "added" });
+    const load = startLoad({ url: `${url}/v1/counter/increment`, durationMs: 15_000, body: { value: 1 }, field: "added" });
     await load.running;
     const editedAt = Date.now();
     writeConfig((c) => c.plugins!.counter!.options = { step: 5 });
-    const records = await load.result;
+    await load.waitForMore(100, editedAt + 1_200);
+    const records = await load.stop();
     const firstNew = records.find((r) => r.field === 5);
     const lastOld = records.filter((r) => r.field === 1).at(-1);
     const switchMs = firstNew === undefined ? Infinity : firstNew.end - editedAt;
     console.log(`counter step 1 → 5 under load: ${describeLoad(records)}; first increment of 5 answered ${switchMs} ms after the edit; last increment of 1 started ${lastOld === undefined ? "-" : lastOld.start - editedAt} ms after it`);
     assert.deepEqual(failuresOf(records), []);
     assert.ok(switchMs <= 1_000, `${switchMs} ms`);
-    assert.ok(records.filter((r) => r.start > editedAt + 1_000).every((r) => r.field === 5), "every request after 1 s adds 5");
+    const late = records.filter((r) => r.start > editedAt + 1_000);
+    assert.ok(late.length > 0 && late.every((r) => r.field === 5), `every request after 1 s adds 5 (${late.length} of them)`);
     assert.ok(records.some((r) => r.field === 1), "the load began on step 1");
     assert.ok(up.lines.some((l) => l.includes("options applied") && l.includes("counter")));
   });
