@@ -1,6 +1,6 @@
 import type { Clock, Logger } from "../deps.ts";
 import { ErrorCode, isSwitchyardError, SwitchyardError } from "../errors.ts";
-import { H_SERVICE_ERROR_CODE } from "../bus/mod.ts";
+import { H_SERVICE_ERROR_CODE, isRequestLost } from "../bus/mod.ts";
 import type { BusReply, MuxRequestOptions, RequestMux } from "../bus/mod.ts";
 import type { InstanceEntry, MethodEntry, VersionEntry } from "../registry/mod.ts";
 import { createLatencyBalancer, recordLatency } from "./latency.ts";
@@ -58,24 +58,54 @@ export class LoadBalancer {
   readonly #mux: RequestMux;
   readonly #clock: Clock;
   readonly #logger: Logger;
-  readonly #balancers = new Map<string, Balancer>();
-  readonly #default: Balancer;
-  readonly #outliers: OutlierDetector;
+  #balancers = new Map<string, Balancer>();
+  #default: Balancer;
+  #outliers: OutlierDetector;
   readonly #ctx: BalanceContext;
+  /** The settings each strategy was built from, as JSON, so a reload keeps unchanged ones (and their state). */
+  #keys = new Map<string, string>();
+  #defaultKey = "";
+  #outlierKey = "";
 
   constructor(options: LoadBalancerOptions) {
     this.#mux = options.mux;
     this.#clock = options.clock;
     this.#logger = options.logger;
-    const { slowStartMs } = options.balancing;
-    this.#default = createBalancer(options.balancing.balancer, { slowStartMs });
-    for (const [plugin, p] of Object.entries(options.plugins)) {
-      if (p.balancer !== undefined || p.weights !== undefined) {
-        this.#balancers.set(plugin, createBalancer(p.balancer ?? options.balancing.balancer, { slowStartMs, weights: p.weights }));
-      }
-    }
+    this.#default = createBalancer(options.balancing.balancer, { slowStartMs: options.balancing.slowStartMs });
     this.#outliers = new OutlierDetector(options.balancing.outlier);
     this.#ctx = { now: 0, random: options.random ?? Math.random };
+    this.reconfigure(options.balancing, options.plugins);
+  }
+
+  /**
+   * Applies new balancing settings (a config reload). A strategy whose settings did not change is
+   * kept, with its state (a round-robin position); per-instance state (pending, latency, ejections)
+   * lives on the registry's entries and is never reset.
+   */
+  reconfigure(balancing: ResolvedBalancingOptions, plugins: Readonly<Record<string, PluginBalancing>>): void {
+    const { slowStartMs } = balancing;
+    const defaultKey = JSON.stringify([balancing.balancer, slowStartMs]);
+    if (defaultKey !== this.#defaultKey) {
+      this.#default = createBalancer(balancing.balancer, { slowStartMs });
+      this.#defaultKey = defaultKey;
+    }
+    const outlierKey = JSON.stringify(balancing.outlier);
+    if (outlierKey !== this.#outlierKey) {
+      this.#outliers = new OutlierDetector(balancing.outlier);
+      this.#outlierKey = outlierKey;
+    }
+    const balancers = new Map<string, Balancer>();
+    const keys = new Map<string, string>();
+    for (const [plugin, p] of Object.entries(plugins)) {
+      if (p.balancer === undefined && p.weights === undefined) continue;
+      const name = p.balancer ?? balancing.balancer;
+      const key = JSON.stringify([name, slowStartMs, p.weights ?? null]);
+      const kept = this.#keys.get(plugin) === key ? this.#balancers.get(plugin) : undefined;
+      balancers.set(plugin, kept ?? createBalancer(name, { slowStartMs, weights: p.weights }));
+      keys.set(plugin, key);
+    }
+    this.#balancers = balancers;
+    this.#keys = keys;
   }
 
   /** The strategy serving `plugin`. */
@@ -113,7 +143,11 @@ export class LoadBalancer {
       return reply;
     } catch (err) {
       const settled = this.#clock.now();
-      if (isSwitchyardError(err) && err.code === ErrorCode.PluginUnavailable) {
+      // Aborted by a drain: says nothing about the instance.
+      if (isSwitchyardError(err) && err.code === ErrorCode.Draining) throw err;
+      // No responders: nobody got it, so it goes once more to the queue. A request lost with its
+      // instance (it died) may have run: it fails instead.
+      if (isSwitchyardError(err) && err.code === ErrorCode.PluginUnavailable && !isRequestLost(err)) {
         this.#failed(plugin, instance, version, settled, true);
         return this.#mux.request(method.subject, body, options);
       }

@@ -20,21 +20,28 @@ interface CompiledRule {
  * rule, else `undefined` (the registry's default: the highest stable version).
  */
 export class VersionRules {
-  readonly #rules = new Map<string, CompiledRule>();
+  #rules = new Map<string, CompiledRule>();
   readonly #random: () => number;
 
   /** @param random uniform in [0, 1), injectable for tests. @default Math.random */
   constructor(plugins: Readonly<Record<string, PluginVersionRule>>, random: () => number = Math.random) {
     this.#random = random;
+    this.reconfigure(plugins);
+  }
+
+  /** Replaces every rule (a config reload); the next request uses the new ones. */
+  reconfigure(plugins: Readonly<Record<string, PluginVersionRule>>): void {
+    const rules = new Map<string, CompiledRule>();
     for (const [name, rule] of Object.entries(plugins)) {
       if (rule.version === undefined && rule.canary === undefined) continue;
       const canary = Object.entries(rule.canary ?? {}).filter(([, w]) => w > 0);
-      this.#rules.set(name, {
+      rules.set(name, {
         range: rule.version,
         canaryRanges: canary.map(([range]) => range),
         canaryWeights: canary.map(([, w]) => w),
       });
     }
+    this.#rules = rules;
   }
 
   /** The range for one request to `plugin` without a version header. */

@@ -74,8 +74,12 @@ export interface StatsResponse extends ServiceIdentity {
   health?: { status: "ok" | "degraded" | "unhealthy"; detail?: string };
 }
 
-/** An instance's announcement on `<prefix>.$events.<plugin>`. */
+/**
+ * An announcement on `<prefix>.$events.<plugin>`: by the instance itself (`started`, `draining`,
+ * `stopped`), or by its supervisor when it died without draining (`lost`; `info` then carries at
+ * least `name` and `id`).
+ */
 export interface InstanceEvent {
-  type: "started" | "draining" | "stopped";
+  type: "started" | "draining" | "stopped" | "lost";
   info: InfoResponse;
 }

@@ -3,14 +3,16 @@
  * @module
  */
 export { connectBus, DEFAULT_NATS_URL, parseServers } from "./connect.ts";
-export { RequestMux } from "./request_mux.ts";
+export { isRequestLost, RequestLostError, RequestMux } from "./request_mux.ts";
 export { readHeaders, WireHeaders } from "./wire_headers.ts";
 export {
+  controlSubject,
   DEFAULT_PREFIX,
   eventsSubject,
   INSTANCE_ID,
   instanceSubjectBase,
   queueGroup,
+  supervisorSubject,
   versionSubjectBase,
   versionToken,
 } from "./subjects.ts";
@@ -46,6 +48,6 @@ export {
   STATS_RESPONSE,
 } from "./micro.ts";
 export type { BusConnectOptions } from "./connect.ts";
-export type { BusReply, MuxRequestOptions } from "./request_mux.ts";
+export type { BusReply, MuxRequestOptions, PendingRequest } from "./request_mux.ts";
 export type { WireError } from "./wire_error.ts";
 export type { EndpointInfo, EndpointStats, InfoResponse, InstanceEvent, MicroVerb, StatsResponse } from "./micro.ts";

@@ -10,6 +10,9 @@ export interface BusReply {
   readonly headers: MsgHdrs | undefined;
 }
 
+/** The key of a block on every request. */
+const ALL: unique symbol = Symbol("all requests");
+
 interface Pending {
   resolve(reply: BusReply): void;
   reject(err: Error): void;
@@ -17,6 +20,7 @@ interface Pending {
   deadline: number;
   timeoutMs: number;
   subject: string;
+  tag: string | undefined;
 }
 
 /** How often pending requests are checked for their deadline: a timeout fires at most this late. */
@@ -34,6 +38,32 @@ interface Held {
 export interface MuxRequestOptions {
   headers?: MsgHdrs;
   timeoutMs: number;
+  /** Who the request is for (the router tags requests with the plugin name), for {@linkcode RequestMux.block} and {@linkcode RequestMux.failWhere}. */
+  tag?: string;
+}
+
+/** What {@linkcode RequestMux.failWhere} may look at to select a pending request. */
+export interface PendingRequest {
+  readonly subject: string;
+  readonly tag: string | undefined;
+}
+
+/**
+ * The rejection of a request that was published and whose responder is known to be gone (its
+ * process died): it may have run, so it is not sent again the way a no-responders reply is.
+ */
+export class RequestLostError extends SwitchyardError {
+  /** Brand, for copies of this class from another bundle. */
+  readonly requestLost = true;
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCode.PluginUnavailable, message, options);
+    this.name = "RequestLostError";
+  }
+}
+
+/** True for a {@linkcode RequestLostError}. */
+export function isRequestLost(err: unknown): boolean {
+  return typeof err === "object" && err !== null && (err as { requestLost?: unknown }).requestLost === true;
 }
 
 /**
@@ -56,6 +86,8 @@ export class RequestMux {
   readonly #flushBatch = () => this.#publishBatch();
   #sweeper: ReturnType<typeof setInterval> | undefined;
   readonly #sweep = () => this.#expire();
+  /** Tags whose new requests fail at once; `ALL` blocks every request. Empty on the hot path. */
+  readonly #blocked = new Map<string | typeof ALL, () => Error>();
 
   /** @param inboxPrefix the connection's inbox prefix, where permissions restrict it. @default "_INBOX" */
   constructor(nc: NatsConnection, inboxPrefix?: string) {
@@ -76,12 +108,17 @@ export class RequestMux {
    * @throws {SwitchyardError} `plugin_unavailable` when no one listens (answered at once), `timeout`.
    */
   request(subject: string, data: Uint8Array, options: MuxRequestOptions): Promise<BusReply> {
+    if (this.#blocked.size > 0) {
+      const blocked = this.#blocked.get(ALL) ?? (options.tag === undefined ? undefined : this.#blocked.get(options.tag));
+      if (blocked !== undefined) return Promise.reject(blocked());
+    }
     const token = (this.#seq++).toString(36);
     const pending = this.#pending;
+    const tag = options.tag;
     this.#sweeper ??= setInterval(this.#sweep, SWEEP_INTERVAL_MS);
     return new Promise<BusReply>((resolve, reject) => {
       const timeoutMs = options.timeoutMs;
-      pending.set(token, { resolve, reject, deadline: Date.now() + timeoutMs, timeoutMs, subject });
+      pending.set(token, { resolve, reject, deadline: Date.now() + timeoutMs, timeoutMs, subject, tag });
       if (this.#down) {
         this.#held.push({ token, subject, data, headers: options.headers });
         return;
@@ -103,6 +140,35 @@ export class RequestMux {
         reject(new SwitchyardError(ErrorCode.PluginUnavailable, `Cannot publish to "${subject}"`, { cause: err }));
       }
     });
+  }
+
+  /**
+   * Rejects the pending requests `test` selects with `error()` (they get no reply after that, even
+   * if one arrives); returns how many. Walks every pending request: for rare events (a drain that
+   * ran out of time, an instance that died), not for the request path.
+   */
+  failWhere(test: (request: PendingRequest) => boolean, error: (request: PendingRequest) => Error): number {
+    let n = 0;
+    for (const [token, p] of this.#pending) {
+      if (!test(p)) continue;
+      this.#pending.delete(token);
+      p.reject(error(p));
+      n++;
+    }
+    return n;
+  }
+
+  /**
+   * From now on, new requests tagged `tag` (every request when `tag` is `undefined`) fail at once
+   * with `error()`, until {@linkcode RequestMux.unblock}. Requests already pending are not touched.
+   */
+  block(tag: string | undefined, error: () => Error): void {
+    this.#blocked.set(tag ?? ALL, error);
+  }
+
+  /** Lifts a {@linkcode RequestMux.block} of `tag` (of everything when `undefined`). */
+  unblock(tag: string | undefined): void {
+    this.#blocked.delete(tag ?? ALL);
   }
 
   /** Stops listening; pending requests fail as unavailable. */

@@ -32,5 +32,18 @@ export function eventsSubject(prefix: string, plugin: string): string {
   return `${prefix}.$events.${plugin}`;
 }
 
+/**
+ * `<prefix>.$ctl.<instanceId>.<verb>`: control requests to one instance (`options`: replace its
+ * plugin options). Restrict publishing to it to supervisors with NATS permissions.
+ */
+export function controlSubject(prefix: string, instanceId: string, verb: string): string {
+  return `${prefix}.$ctl.${instanceId}.${verb}`;
+}
+
+/** `<prefix>.$sup.<verb>`: requests to supervisors (`ps`, `reload.<plugin>`). */
+export function supervisorSubject(prefix: string, verb: string): string {
+  return `${prefix}.$sup.${verb}`;
+}
+
 /** Instance ids are NATS-token safe: letters, digits, `-` and `_`, 1 to 64 characters. */
 export const INSTANCE_ID = /^[A-Za-z0-9_-]{1,64}$/;

@@ -1,10 +1,13 @@
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { connectBus } from "../bus/mod.ts";
 import { loadConfig } from "../config/mod.ts";
+import { watchPath } from "../lifecycle/mod.ts";
+import type { PathWatch } from "../lifecycle/mod.ts";
 import { createLogger } from "../telemetry/logger.ts";
 import { currentRuntime, parseRuntime } from "../runtime/mod.ts";
-import { findPlugins, orderByRequirements, startPluginProcess } from "../supervisor/mod.ts";
-import type { PluginFolder, PluginProcess } from "../supervisor/mod.ts";
+import { devSpecs, findPlugins, orderByRequirements, serveSupervisorControl, Supervisor, supervisorConfigConsumer } from "../supervisor/mod.ts";
+import type { PluginFolder } from "../supervisor/mod.ts";
 import { startNatsServer } from "../testing/nats_server.ts";
 import type { NatsServer } from "../testing/nats_server.ts";
 import { parseFlags, print, printError } from "./command.ts";
@@ -20,13 +23,19 @@ export const devCommand: Command = {
   usage: `Usage: switchyard dev [--port 8080] [--host 127.0.0.1] [--plugins DIR] [--runtime RT] [--config FILE]
 
 Starts an embedded nats-server on a free port (unless NATS_URL is set; the binary comes from
-NATS_SERVER_BIN or PATH), the router, and one instance of every plugin folder (DIR/<name>/mod.ts,
-optional DIR/<name>/plugin.json with "runtime" and "options"). Ctrl-C stops everything.
-  --port N            router port (default 8080)
+NATS_SERVER_BIN or PATH), the router (with its /admin routes on), and every plugin folder
+(DIR/<name>/mod.ts, optional DIR/<name>/plugin.json with "runtime", "options" and "requires"),
+under the same supervisor as "switchyard up". A file change under a plugin's folder replaces it
+blue-green (new instances first; if they fail, the old ones keep serving and the error is shown).
+The config file is watched too: router settings, replicas and plugin options apply at once.
+Ctrl-C drains the router, then the plugins, then stops nats-server.
+  --port N            router port (default 8080; 0 picks a free one)
   --host ADDR         router address (default 127.0.0.1)
   --plugins DIR       plugin folders (default ./plugins)
-  --runtime RT        deno, bun or node for plugins without a manifest runtime (default: this one)
-  --config FILE       router config (JSON or YAML)`,
+  --runtime RT        deno, bun or node for plugins without a runtime of their own (default: this one)
+  --config FILE       config (JSON or YAML): router settings, and plugins.<name> replicas, env,
+                      args, options (over the manifest's), or a module outside DIR
+  --no-watch          do not reload plugins on file changes`,
   async run(argv) {
     const { values } = parseFlags(argv, {
       port: { type: "string" },
@@ -34,20 +43,30 @@ optional DIR/<name>/plugin.json with "runtime" and "options"). Ctrl-C stops ever
       plugins: { type: "string" },
       runtime: { type: "string" },
       config: { type: "string" },
+      "no-watch": { type: "boolean" },
     });
-    const config = loadConfig(values.config, process.env);
+    const configPath = values.config;
+    const config = loadConfig(configPath, process.env);
+    // dev serves the admin routes whatever the file says, also after a reload of it.
+    const adjustConfig = (c: typeof config) => void (c.admin.enabled = true);
+    adjustConfig(config);
+    const fileConfig = structuredClone(config);
     config.router.port = Number(values.port ?? (process.env.PORT || 8080));
     config.router.host = values.host ?? "127.0.0.1";
     const logger = createLogger({ level: config.log.level, format: "pretty" });
     const runtime = values.runtime === undefined ? currentRuntime() : parseRuntime(values.runtime);
+    const pluginsDir = values.plugins ?? "plugins";
     let folders: PluginFolder[];
+    let specs;
+    const specsOf = (c: typeof config) => devSpecs(folders, c, configPath, runtime);
     try {
-      folders = orderByRequirements(findPlugins(values.plugins ?? "plugins"));
+      folders = orderByRequirements(findPlugins(pluginsDir));
+      specs = specsOf(config);
     } catch (err) {
       printError(`switchyard dev: ${(err as Error).message}`);
       return 78;
     }
-    if (folders.length === 0) printError(`No plugins found under ${values.plugins ?? "plugins"}/ (each needs <name>/mod.ts).`);
+    if (specs.length === 0) printError(`No plugins found under ${pluginsDir}/ (each needs <name>/mod.ts).`);
 
     let nats: NatsServer | undefined;
     if (config.nats.servers === undefined) {
@@ -61,54 +80,63 @@ optional DIR/<name>/plugin.json with "runtime" and "options"). Ctrl-C stops ever
       logger.info("embedded nats-server started", { url: nats.url });
     }
     const natsUrl = config.nats.servers.join(",");
-    const router = await startRouter(config, logger.child({ component: "router" }));
-    // Dependency order: a plugin starts once the plugins it requires (among these) serve.
-    const processes: PluginProcess[] = [];
-    const local = new Set(folders.map((f) => f.name));
-    for (const folder of folders) {
-      const needs = Object.entries(folder.requires).filter(([name]) => local.has(name));
-      if (needs.length > 0 && !await waitUntil(() => needs.every(([name, range]) => router.registry.pick(name, range)), 30_000)) {
-        printError(`${folder.name}: its requirements ${JSON.stringify(folder.requires)} did not come up within 30 s; starting it anyway.`);
-      }
-      processes.push(startPluginProcess({
-        label: folder.name,
-        runtime: folder.runtime ?? runtime,
-        cli: CLI,
-        module: folder.module,
-        natsUrl,
-        options: folder.options,
-        onLine: (label, line) => print(`[${label}] ${line}`),
-      }));
-    }
-    const ready = await waitUntil(() => folders.every((f) => router.registry.pick(f.name, undefined)), 30_000);
-    if (!ready) printError("Some plugins did not come up within 30 s; see their lines above.");
-    const url = `http://${config.router.host}:${router.port}`;
-    print(`\nSwitchyard dev is up: router ${url}, NATS ${natsUrl}, plugins: ${folders.map((f) => f.name).join(", ") || "none"}`);
-    print(`Try:  curl -s -XPOST ${url}/v1/hello/greet -H 'content-type: application/json' -d '{"name":"World"}'`);
-    print(`List: curl -s ${url}/v1/plugins   (Ctrl-C stops everything)\n`);
-    for (const p of processes) {
-      p.exited.then((code) => {
-        if (!stopping) logger.warn("plugin exited", { plugin: p.spec.label, code, module: relative(process.cwd(), p.spec.module) });
-      });
-    }
-    let stopping = false;
-    onShutdownSignal(async () => {
-      stopping = true;
-      logger.info("stopping plugins, then the router and nats-server");
-      await Promise.all(processes.map((p) => p.stop(config.router.drainTimeoutMs)));
-      await router.stop();
-      await nats?.stop();
-      return 0;
+    const router = await startRouter(config, logger.child({ component: "router" }), configPath === undefined ? {} : { configPath, fileConfig, adjustConfig });
+    const supervisorLogger = logger.child({ component: "supervisor" });
+    const nc = await connectBus({ servers: config.nats.servers, name: "supervisor#dev" });
+    const supervisor = new Supervisor({
+      nc,
+      natsUrl,
+      prefix: config.prefix,
+      cli: CLI,
+      settings: config.supervisor,
+      logFormat: "pretty",
+      output: (id, line) => print(`[${id}] ${line}`),
+      logger: supervisorLogger,
+      id: "dev",
     });
-    return await router.done;
+    const control = serveSupervisorControl(nc, supervisor, config.prefix, supervisorLogger);
+    router.configWatcher?.add(supervisorConfigConsumer(supervisor, specsOf, supervisorLogger));
+    const watches: PathWatch[] = [];
+    // Ctrl-C: the router stops taking requests and finishes what runs, then the plugins drain,
+    // then the router's bus connection, then nats-server.
+    router.shutdown.add({
+      name: "stop the plugins",
+      run: async () => {
+        for (const w of watches) w.close();
+        control.close();
+        await supervisor.stop();
+        await nc.drain().catch(() => {});
+      },
+    }, { after: "finish in-flight requests" });
+    let finish: (code: number) => void = () => {};
+    const done = new Promise<number>((resolve) => finish = resolve);
+    onShutdownSignal(async () => {
+      logger.info("stopping: the router, then the plugins, then nats-server");
+      const code = await router.stop();
+      await nats?.stop();
+      finish(code);
+      return code;
+    });
+
+    const ready = await supervisor.start(specs);
+    if (!ready) printError("Some plugins did not come up; see their lines above.");
+    if (!values["no-watch"]) {
+      for (const spec of specs) {
+        if (spec.watchDir === undefined) continue;
+        const name = spec.name;
+        watches.push(watchPath(spec.watchDir, (burst) => {
+          const what = burst.paths.filter((p) => p !== "").slice(0, 3).join(", ") || relative(process.cwd(), spec.watchDir!);
+          void supervisor.reload(name, `${what} changed`, burst.firstAt).then((r) => {
+            if (r.ok) print(`\n↻ ${name} reloaded${r.version === undefined ? "" : ` (${r.version})`}: file change → new instances ready ${r.readyMs} ms, → all traffic on them ${r.switchMs} ms\n`);
+            else printError(`\n✗ ${name}: the new code did not come up, the old instances keep serving.\n  ${r.error}\n`);
+          });
+        }, { recursive: true, debounceMs: 100 }));
+      }
+    }
+    const url = `http://${config.router.host}:${router.port}`;
+    print(`\nSwitchyard dev is up: router ${url}, NATS ${natsUrl}, plugins: ${specs.map((s) => s.name).join(", ") || "none"}`);
+    print(`Try:  curl -s -XPOST ${url}/v1/hello/greet -H 'content-type: application/json' -d '{"name":"World"}'`);
+    print(`List: curl -s ${url}/v1/plugins   Instances: switchyard ps --nats ${natsUrl}   (Ctrl-C stops everything)\n`);
+    return await done;
   },
 };
-
-async function waitUntil(check: () => unknown, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  return true;
-}

@@ -8,13 +8,30 @@ import { callCommand } from "./call_command.ts";
 import { printError, print, UsageError } from "./command.ts";
 import type { Command } from "./command.ts";
 import { devCommand } from "./dev_command.ts";
+import { drainCommand } from "./drain_command.ts";
+import { psCommand } from "./ps_command.ts";
+import { reloadCommand } from "./reload_command.ts";
+import { upCommand } from "./up_command.ts";
 import { lsCommand } from "./ls_command.ts";
 import { newCommand } from "./new_command.ts";
 import { pingCommand } from "./ping_command.ts";
 import { pluginCommand } from "./plugin_command.ts";
 import { routerCommand } from "./router_command.ts";
 
-const COMMANDS: readonly Command[] = [devCommand, routerCommand, pluginCommand, callCommand, lsCommand, pingCommand, newCommand];
+const COMMANDS: readonly Command[] = [
+  devCommand,
+  routerCommand,
+  pluginCommand,
+  callCommand,
+  lsCommand,
+  pingCommand,
+  newCommand,
+  // lifecycle
+  upCommand,
+  psCommand,
+  reloadCommand,
+  drainCommand,
+];
 
 const USAGE = `Usage: switchyard <command> [options]
 

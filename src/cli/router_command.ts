@@ -1,12 +1,16 @@
 import { hostname } from "node:os";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { systemClock } from "../deps.ts";
-import { connectBus, parseServers, RequestMux } from "../bus/mod.ts";
+import { connectBus, instanceSubjectBase, parseServers, RequestLostError, RequestMux } from "../bus/mod.ts";
 import { loadConfig } from "../config/mod.ts";
 import type { ResolvedConfig } from "../config/mod.ts";
 import { Registry, startDiscovery } from "../registry/mod.ts";
-import { createRouter } from "../router/mod.ts";
+import { createRouter, routerConfigConsumer } from "../router/mod.ts";
 import { currentRuntime, loadRuntimeAdapter } from "../runtime/mod.ts";
+import { LoadBalancer, VersionRules } from "../balancing/mod.ts";
+import { ResiliencePolicies } from "../resilience/mod.ts";
+import { ConfigWatcher, RouterLifecycle, ShutdownSequence } from "../lifecycle/mod.ts";
+import type { ConfigConsumer, DrainResult, PluginDrainOptions } from "../lifecycle/mod.ts";
 import { createLogger } from "../telemetry/logger.ts";
 import type { Logger } from "../deps.ts";
 import { NATS_FLAG, NATS_HELP, parseFlags } from "./command.ts";
@@ -19,6 +23,9 @@ export const routerCommand: Command = {
   usage: `Usage: switchyard router [--config FILE] [--port 8080] [--host 0.0.0.0] [--nats URL]
 
 Serves POST /v1/<plugin>/<method>, GET /v1/plugins, GET /health. Plugins are found on the bus.
+The config file is watched: valid changes apply without a restart, invalid ones are logged and
+ignored. SIGTERM/SIGINT drains: /health turns 503, new requests get 503 draining, in-flight
+requests finish (up to router.drainTimeoutMs, then they are aborted and the exit code is 75).
   --config FILE       switchyard.config.json or .yaml (env: NATS_URL, PORT override it)
   --port N            listen port (default 8080; 0 picks a free one)
   --host ADDR         listen address (default 0.0.0.0)
@@ -33,34 +40,63 @@ ${NATS_HELP}
       "log-format": { type: "string" },
     });
     const config = loadConfig(values.config, process.env);
+    const fileConfig = structuredClone(config);
     if (values.port !== undefined) config.router.port = Number(values.port);
     if (values.host !== undefined) config.router.host = values.host;
     const servers = parseServers(values.nats);
     if (servers !== undefined) config.nats.servers = servers;
     if (values["log-format"] === "pretty") config.log.format = "pretty";
     const logger = createLogger({ level: config.log.level, format: config.log.format, base: { component: "router" } });
-    const router = await startRouter(config, logger);
+    const router = await startRouter(config, logger, values.config === undefined ? {} : { configPath: values.config, fileConfig });
     onShutdownSignal(async (signal) => {
-      logger.info("shutting down", { signal });
-      await router.stop();
-      return 0;
+      logger.info("shutting down", { signal, inflight: router.lifecycle.tracker.total });
+      return await router.stop();
     });
     return await router.done;
   },
 };
+
+/** Exit code of a router whose shutdown had to abort requests still in flight at the drain timeout. */
+export const EXIT_ABORTED = 75;
+
+/** Options of {@linkcode startRouter}. */
+export interface StartRouterOptions {
+  /** Watch this config file and apply its changes while running. */
+  configPath?: string;
+  /** The config as read from `configPath`, before command-line overrides: the base reloads diff against. @default `config` */
+  fileConfig?: ResolvedConfig;
+  /** Other parts of the process that take config reloads (dev's supervisor). */
+  configConsumers?: readonly ConfigConsumer[];
+  /** For the env overrides of reloaded files. @default process.env */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Applied to each reloaded config, as the caller adjusted `fileConfig` (see {@linkcode ConfigWatcher}). */
+  adjustConfig?: (config: ResolvedConfig) => void;
+}
 
 /** A running router. */
 export interface StartedRouter {
   readonly port: number;
   readonly nc: NatsConnection;
   readonly registry: Registry;
-  stop(): Promise<void>;
+  /** In-flight counts, plugin drains, the shutdown gate. */
+  readonly lifecycle: RouterLifecycle;
+  /**
+   * The ordered shutdown steps `stop()` runs. Add a step by name, e.g.
+   * `router.shutdown.add({ name: "flush spans", run }, { before: "drain the NATS connection" })`.
+   */
+  readonly shutdown: ShutdownSequence;
+  /** The config file watch, when started with `configPath`. */
+  readonly configWatcher: ConfigWatcher | undefined;
+  /** Stops routing to `plugin` in this router and waits for its in-flight requests (see {@linkcode RouterLifecycle.drainPlugin}). */
+  drainPlugin(plugin: string, options?: PluginDrainOptions): Promise<DrainResult>;
+  /** Runs the shutdown steps once; resolves with the exit code: 0, or 75 when requests had to be aborted. */
+  stop(): Promise<number>;
   /** Resolves with an exit code when the router stops. */
   readonly done: Promise<number>;
 }
 
 /** Wires bus, registry, discovery and Hono app, and serves it with this runtime's adapter. */
-export async function startRouter(config: ResolvedConfig, logger: Logger): Promise<StartedRouter> {
+export async function startRouter(config: ResolvedConfig, logger: Logger, options: StartRouterOptions = {}): Promise<StartedRouter> {
   const servers = config.nats.servers ?? ["nats://127.0.0.1:4222"];
   const nc = await connectBus({
     servers,
@@ -70,7 +106,6 @@ export async function startRouter(config: ResolvedConfig, logger: Logger): Promi
     ...(config.nats.token === undefined ? {} : { token: config.nats.token }),
   });
   let connected = true;
-  let draining = false;
   (async () => {
     for await (const s of nc.status()) {
       if (s.type === "disconnect") {
@@ -84,37 +119,87 @@ export async function startRouter(config: ResolvedConfig, logger: Logger): Promi
   })();
   const registry = new Registry(config.prefix);
   const deps = { clock: systemClock, logger };
-  const discovery = startDiscovery(nc, registry, { prefix: config.prefix, intervalMs: config.discovery.intervalMs }, deps);
-  await discovery.refresh();
   const mux = new RequestMux(nc);
   const adapter = await loadRuntimeAdapter();
+  // An instance its supervisor saw die: what the router still waits on from it will never come.
+  const onLost = (plugin: string, id: string) => {
+    const base = `${instanceSubjectBase(config.prefix, id)}.`;
+    const failed = mux.failWhere((p) => p.subject.startsWith(base), () => new RequestLostError(`The instance of "${plugin}" serving the request died`));
+    if (failed > 0) logger.warn("failed the requests in flight to a lost instance", { plugin, instance: id, failed });
+  };
+  const discovery = startDiscovery(nc, registry, { prefix: config.prefix, intervalMs: config.discovery.intervalMs, onLost }, deps);
+  await discovery.refresh();
+  const policies = new ResiliencePolicies(config, deps);
+  const balancer = new LoadBalancer({ mux, balancing: config.balancing, plugins: config.plugins, ...deps });
+  const versions = new VersionRules(config.plugins);
+  const lifecycle = new RouterLifecycle({
+    known: (name) => registry.get(name) !== undefined,
+    requests: mux,
+    drainTimeoutMs: () => config.router.drainTimeoutMs,
+    ...deps,
+  });
   const app = createRouter({
     respond: adapter.respond,
     registry,
     mux,
     config,
     deps,
-    readiness: () => draining ? "draining" : nc.isClosed() ? "NATS connection closed" : connected ? undefined : "NATS disconnected",
+    policies,
+    balancer,
+    versions,
+    lifecycle,
+    readiness: () =>
+      lifecycle.shuttingDown ? "draining" : nc.isClosed() ? "NATS connection closed" : connected ? undefined : "NATS disconnected",
   });
-  const server = await adapter.serve(app.fetch, { port: config.router.port, hostname: config.router.host });
+  const configWatcher = options.configPath === undefined ? undefined : new ConfigWatcher({
+    path: options.configPath,
+    env: options.env ?? process.env,
+    initial: options.fileConfig ?? config,
+    ...(options.adjustConfig === undefined ? {} : { adjust: options.adjustConfig }),
+    consumers: [routerConfigConsumer({ config, policies, balancer, versions }), ...(options.configConsumers ?? [])],
+    logger,
+  });
+  const server = await adapter.serve(lifecycle.gate(app.fetch), { port: config.router.port, hostname: config.router.host });
   const shown = config.router.host === "0.0.0.0" ? "127.0.0.1" : config.router.host;
   logger.info("router ready", { url: `http://${shown}:${server.port}`, runtime: currentRuntime(), nats: servers });
   let finish: (code: number) => void = () => {};
   const done = new Promise<number>((resolve) => finish = resolve);
-  let stopping: Promise<void> | undefined;
+  let drained: DrainResult | undefined;
+  const shutdown = new ShutdownSequence([
+    {
+      name: "finish in-flight requests",
+      run: async () => {
+        drained = await lifecycle.shutdown({
+          progressIntervalMs: 1_000,
+          onProgress: (p) => p.inflight > 0 && logger.info("router draining", { inflight: p.inflight, elapsedMs: p.elapsedMs }),
+        });
+      },
+    },
+    { name: "stop watching the config", run: () => configWatcher?.close() },
+    { name: "close the HTTP server", run: () => server.close() },
+    { name: "stop discovery", run: () => discovery.stop() },
+    // Span flushing belongs here, before the bus goes away.
+    { name: "drain the NATS connection", run: () => nc.isClosed() ? undefined : nc.drain() },
+  ]);
+  let stopping: Promise<number> | undefined;
   return {
     port: server.port,
     nc,
     registry,
+    lifecycle,
+    shutdown,
+    configWatcher,
     done,
+    drainPlugin: (plugin, drainOptions) => lifecycle.drainPlugin(plugin, drainOptions),
     stop: () =>
       stopping ??= (async () => {
-        draining = true;
-        await server.close();
-        discovery.stop();
-        await nc.drain().catch(() => {});
-        logger.info("router stopped");
-        finish(0);
+        const t0 = performance.now();
+        const report = await shutdown.run(logger);
+        const aborted = drained?.aborted ?? 0;
+        const code = aborted > 0 || (drained?.remaining ?? 0) > 0 ? EXIT_ABORTED : report.failed ? 1 : 0;
+        logger.info("router stopped", { exitCode: code, ms: Math.round(performance.now() - t0), drained: drained?.drained, aborted });
+        finish(code);
+        return code;
       })(),
   };
 }

@@ -16,7 +16,14 @@ export class ConfigError extends Error {
 
 /** Reads a JSON or YAML config file (by extension; `.json` or `.yaml`/`.yml`). */
 export function readConfigFile(path: string): unknown {
-  const text = readFileSync(path, "utf8");
+  return parseConfigText(readFileSync(path, "utf8"), path);
+}
+
+/**
+ * Parses config text as YAML or JSON by the extension of `path`.
+ * @throws {ConfigError} when it cannot be parsed.
+ */
+export function parseConfigText(text: string, path: string): unknown {
   try {
     return /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
   } catch (err) {

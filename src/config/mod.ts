@@ -2,7 +2,7 @@
  * The configuration file: valibot schema with named defaults, JSON or YAML, env overrides.
  * @module
  */
-export { ConfigError, loadConfig, readConfigFile, resolveConfig } from "./load_config.ts";
+export { ConfigError, loadConfig, parseConfigText, readConfigFile, resolveConfig } from "./load_config.ts";
 export {
   ConfigSchema,
   DEFAULT_BODY_LIMIT_BYTES,

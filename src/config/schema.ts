@@ -1,6 +1,8 @@
 import * as v from "valibot";
 import semver from "semver";
 import { BalancerNameSchema, BalancingOptionsSchema, CanarySchema } from "../balancing/options.ts";
+import { AdminSchema } from "../lifecycle/options.ts";
+import { SupervisedPluginFields, SupervisorSchema } from "../supervisor/options.ts";
 
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_HOST = "0.0.0.0";
@@ -121,6 +123,8 @@ export const PluginPolicySchema = v.strictObject({
   balancer: v.optional(BalancerNameSchema),
   /** Weights of the `weighted` balancer by instance id (default: the instance's `sy.weight`, else 1). */
   weights: v.optional(v.record(v.string(), v.pipe(v.number(), v.minValue(0)))),
+  /** What `switchyard up` runs: module, runtime, replicas, env, args, options (docs/lifecycle.md). */
+  ...SupervisedPluginFields,
 });
 
 export const ConfigSchema = v.strictObject({
@@ -157,6 +161,10 @@ export const ConfigSchema = v.strictObject({
   ),
   plugins: v.optional(v.record(v.pipe(v.string(), v.regex(/^[a-z][a-z0-9-]{0,62}$/)), PluginPolicySchema), {}),
   resilience: v.optional(ResilienceSchema, {}),
+  /** The router's `/admin/…` routes: drain, resume, in-flight (docs/lifecycle.md). */
+  admin: v.optional(AdminSchema, {}),
+  /** Restarts, crash loops, start and drain deadlines of `switchyard up` (docs/lifecycle.md). */
+  supervisor: v.optional(SupervisorSchema, {}),
 });
 
 export type Config = v.InferInput<typeof ConfigSchema>;

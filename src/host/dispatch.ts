@@ -107,7 +107,7 @@ export class Dispatcher {
       ctx.dispose();
     }
     // The caller stopped waiting at the deadline: a late result would race its timeout.
-    if (Date.now() >= ctx.deadline) {
+    if (ctx.expired) {
       return this.#replyError(msg, { status: 504, code: ErrorCode.Timeout, message: "The deadline passed before the handler finished" });
     }
     const checked = v.safeParse(method.output, output);

@@ -28,6 +28,7 @@ import { Dispatcher } from "./dispatch.ts";
 import { PluginCaller } from "./plugin_caller.ts";
 import { endpointMetadata } from "./schemas.ts";
 import { parsePluginOptions } from "./plugin_options.ts";
+import { replaceOptions, serveControl } from "./control.ts";
 
 /** Options of {@linkcode servePlugin}. */
 export interface ServePluginOptions {
@@ -61,6 +62,13 @@ export interface PluginHost {
   readonly inflight: number;
   /** Announces draining, stops intake, waits for running handlers, runs `shutdown`, announces stopped. */
   drain(options?: DrainOptions): Promise<{ aborted: boolean }>;
+  /**
+   * Replaces the plugin's options for the requests that start from now on (also reachable over
+   * the bus on `<prefix>.$ctl.<instanceId>.options`).
+   * @returns the dotted paths that changed.
+   * @throws {TypeError} when they fail the plugin's options schema; the current ones stay.
+   */
+  setOptions(options: unknown): string[];
 }
 
 const encoder = new TextEncoder();
@@ -153,6 +161,7 @@ export async function servePlugin(plugin: Plugin, nc: NatsConnection, options: S
       })
     )
   );
+  discovery.push(serveControl(nc, { prefix, instanceId, plugin, dispatcher, logger }));
   const announce = (type: InstanceEvent["type"]) =>
     nc.publish(eventsSubject(prefix, plugin.name), JSON.stringify({ type, info } satisfies InstanceEvent));
 
@@ -164,14 +173,25 @@ export async function servePlugin(plugin: Plugin, nc: NatsConnection, options: S
   const drain = async (timeoutMs: number): Promise<{ aborted: boolean }> => {
     announce("draining");
     logger.info("draining", { inflight: dispatcher.inflight });
-    // Drained subscriptions still deliver what the server had routed to them before the UNSUB.
-    await Promise.all(work.map((sub) => sub.drain()));
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const aborted = await Promise.race([
-      dispatcher.idle().then(() => false),
-      new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(true), timeoutMs)),
-    ]);
-    clearTimeout(timer);
+    const deadline = Date.now() + timeoutMs;
+    const idleBeforeDeadline = async (): Promise<boolean> => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const idle = await Promise.race([
+        dispatcher.idle().then(() => true),
+        new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()))),
+      ]);
+      clearTimeout(timer);
+      return idle;
+    };
+    // The queue subscription goes at once, so NATS stops handing this instance new requests (a
+    // drained subscription still delivers what the server had routed to it before the UNSUB).
+    const [queueSub, ownSub] = work as [Subscription, Subscription];
+    await queueSub.drain();
+    // The instance subject stays until the running handlers are done: routers stopped picking this
+    // instance at the draining event, and what they sent before it still arrives and is answered.
+    let aborted = !await idleBeforeDeadline();
+    await ownSub.drain();
+    if (!aborted) aborted = !await idleBeforeDeadline();
     if (aborted) {
       logger.warn("drain timed out: aborting running handlers", { inflight: dispatcher.inflight });
       dispatcher.signals.abortAll("the instance is shutting down");
@@ -195,5 +215,6 @@ export async function servePlugin(plugin: Plugin, nc: NatsConnection, options: S
       return dispatcher.inflight;
     },
     drain: (drainOptions = {}) => draining ??= drain(drainOptions.timeoutMs ?? 10_000),
+    setOptions: (raw) => replaceOptions(plugin, dispatcher, raw),
   };
 }

@@ -45,6 +45,7 @@ export class RequestContext implements PluginContext {
   #logger: Logger | undefined;
   #controller: AbortController | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #expired = false;
 
   constructor(
     init: {
@@ -94,10 +95,25 @@ export class RequestContext implements PluginContext {
       this.#controller = controller;
       this.#signals.add(controller);
       const left = this.deadline - Date.now();
-      if (left <= 0) controller.abort(new Error("deadline exceeded"));
-      else this.#timer = setTimeout(() => controller.abort(new Error("deadline exceeded")), left);
+      if (left <= 0) {
+        this.#expired = true;
+        controller.abort(new Error("deadline exceeded"));
+      } else {
+        this.#timer = setTimeout(() => {
+          this.#expired = true;
+          controller.abort(new Error("deadline exceeded"));
+        }, left);
+      }
     }
     return this.#controller.signal;
+  }
+
+  /**
+   * True once the deadline passed: by the clock, or by the signal's timer (which may fire a
+   * millisecond before `Date.now()` reaches the deadline).
+   */
+  get expired(): boolean {
+    return this.#expired || Date.now() >= this.deadline;
   }
 
   /** Releases the timer; called when the handler settles. */

@@ -11,6 +11,11 @@ export interface DiscoveryOptions {
   intervalMs?: number;
   /** An instance that missed this many polls in a row is removed. @default 3 */
   missedPolls?: number;
+  /**
+   * Called when a supervisor reports an instance `lost` (it died without draining), after it is
+   * removed: the router fails the requests it still waits on from it at once.
+   */
+  onLost?: (plugin: string, instanceId: string) => void;
 }
 
 export interface Discovery {
@@ -46,6 +51,10 @@ export function startDiscovery(nc: NatsConnection, registry: Registry, options: 
         logger.info("instance draining", instanceAttrs(info));
       } else if (event.type === "stopped" && registry.remove(info.name, info.id)) {
         logger.info("instance left", instanceAttrs(info));
+      } else if (event.type === "lost") {
+        registry.remove(info.name, info.id);
+        logger.warn("instance lost", instanceAttrs(info));
+        options.onLost?.(info.name, info.id);
       }
     },
   });

@@ -1,7 +1,7 @@
 import type { MsgHdrs } from "@nats-io/nats-core";
 import type { Clock } from "../deps.ts";
 import { ErrorCode, SwitchyardError } from "../errors.ts";
-import { H_ERROR_CODE, H_SERVICE_ERROR_CODE } from "../bus/mod.ts";
+import { H_ERROR_CODE, H_SERVICE_ERROR_CODE, isRequestLost } from "../bus/mod.ts";
 import type { BusReply } from "../bus/mod.ts";
 import type { MethodPolicies } from "./plugin_policies.ts";
 import type { Outcome } from "./policy.ts";
@@ -88,7 +88,13 @@ export async function guardedRequest<C extends GuardedCall>(
         budget.release();
         held = false;
       }
-      const outcome: Outcome = status === 0 ? "success" : status >= 500 ? "failure" : "ignored";
+      // A request aborted by a drain is the router's doing, and one lost with an instance that died
+      // says nothing of the instances still running (the dead one is already out of the rotation).
+      const outcome: Outcome = status === 0
+        ? "success"
+        : status >= 500 && code !== ErrorCode.Draining && !isRequestLost(failure)
+        ? "failure"
+        : "ignored";
       breaker?.record(outcome);
       if (
         outcome !== "failure" || attempt >= maxAttempts || !isRetryableStatus(status, code) ||

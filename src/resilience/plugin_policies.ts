@@ -44,7 +44,21 @@ function merge<T extends object>(base: T, over: { [K in keyof T]?: T[K] | undefi
   return out;
 }
 
-/** The policies of one plugin, built once from the config and kept for the plugin's life. */
+/** The settings each stateful part was built from, as JSON: a reload keeps a part whose key is unchanged. */
+interface PartKeys {
+  budget: string;
+  breaker: string;
+  bulkhead: string;
+  rate: string;
+  /** Per method with a breaker of its own. */
+  methodBreakers: Map<string, string>;
+}
+
+/**
+ * The policies of one plugin, built from the config and kept for the plugin's life. A config
+ * reload builds a new one from the `previous`, which hands over each stateful part (breaker state,
+ * rate-limit buckets, bulkhead slots, retry budget) whose settings did not change.
+ */
 export class PluginPolicies {
   readonly name: string;
   readonly budget: RetryBudget;
@@ -53,13 +67,30 @@ export class PluginPolicies {
   readonly rateLimiter: RateLimiter | undefined;
   readonly #default: MethodPolicies;
   readonly #methods = new Map<string, MethodPolicies>();
+  readonly #keys: PartKeys;
 
-  constructor(name: string, defaults: ResolvedResilience, timeoutMs: number, plugin: PluginConfig | undefined, deps: PolicyDeps) {
+  constructor(
+    name: string,
+    defaults: ResolvedResilience,
+    timeoutMs: number,
+    plugin: PluginConfig | undefined,
+    deps: PolicyDeps,
+    previous?: PluginPolicies,
+  ) {
     const clock = deps.clock ?? systemClock;
     const logger = deps.logger ?? noopLogger;
     this.name = name;
+    const old = previous === undefined ? undefined : previous.#keys;
     const retry = merge(defaults.retry, plugin?.retry);
-    this.budget = new RetryBudget(retry, clock);
+    const keys: PartKeys = {
+      budget: JSON.stringify([retry.budgetRatio, retry.budgetMinConcurrent]),
+      breaker: "",
+      bulkhead: "",
+      rate: "",
+      methodBreakers: new Map(),
+    };
+    this.#keys = keys;
+    this.budget = old?.budget === keys.budget ? previous!.budget : new RetryBudget(retry, clock);
     const breakerOf = (label: string, settings: BreakerSettings & { enabled: boolean }) =>
       settings.enabled
         ? new CircuitBreaker({
@@ -71,11 +102,20 @@ export class PluginPolicies {
         })
         : undefined;
     const breakerSettings = merge(defaults.breaker, plugin?.breaker);
-    this.breaker = breakerOf(name, breakerSettings);
+    keys.breaker = JSON.stringify(breakerSettings);
+    this.breaker = old?.breaker === keys.breaker ? previous!.breaker : breakerOf(name, breakerSettings);
     const bulkhead = plugin?.bulkhead ?? defaults.bulkhead;
-    this.bulkhead = bulkhead === undefined ? undefined : new Bulkhead(name, bulkhead, clock);
+    keys.bulkhead = JSON.stringify(bulkhead ?? null);
+    this.bulkhead = old?.bulkhead === keys.bulkhead
+      ? previous!.bulkhead
+      : bulkhead === undefined
+      ? undefined
+      : new Bulkhead(name, bulkhead, clock);
     const rate = plugin?.rateLimit ?? defaults.rateLimit;
-    this.rateLimiter = rate === undefined
+    keys.rate = JSON.stringify(rate ?? null);
+    this.rateLimiter = old?.rate === keys.rate
+      ? previous!.rateLimiter
+      : rate === undefined
       ? undefined
       : new RateLimiter(name, { rps: rate.rps, burst: rate.burst ?? Math.max(1, Math.ceil(rate.rps)) }, { clock });
     const retryPolicy = (settings: typeof retry) =>
@@ -83,11 +123,20 @@ export class PluginPolicies {
     const pluginTimeout = plugin?.timeoutMs ?? timeoutMs;
     this.#default = { plugin: this, timeoutMs: pluginTimeout, retry: retryPolicy(retry), breaker: this.breaker, fallback: undefined };
     for (const [method, m] of Object.entries(plugin?.methods ?? {})) {
+      let breaker = this.breaker;
+      if (m.breaker !== undefined) {
+        const settings = merge(breakerSettings, m.breaker);
+        const key = JSON.stringify(settings);
+        keys.methodBreakers.set(method, key);
+        breaker = old?.methodBreakers.get(method) === key
+          ? previous!.#methods.get(method)?.breaker
+          : breakerOf(`${name}.${method}`, settings);
+      }
       this.#methods.set(method, {
         plugin: this,
         timeoutMs: m.timeoutMs ?? pluginTimeout,
         retry: m.retry === undefined ? this.#default.retry : retryPolicy(merge(retry, m.retry)),
-        breaker: m.breaker === undefined ? this.breaker : breakerOf(`${name}.${method}`, merge(breakerSettings, m.breaker)),
+        breaker,
         fallback: m.fallback === undefined ? undefined : encoder.encode(JSON.stringify(m.fallback)),
       });
     }
@@ -154,5 +203,17 @@ export class ResiliencePolicies {
   /** The policies of `plugin`, if any request has created them yet. */
   peek(plugin: string): PluginPolicies | undefined {
     return this.#plugins.get(plugin);
+  }
+
+  /**
+   * Rebuilds every plugin's policies from the config object given to the constructor, after its
+   * `plugins`, `resilience` or `router.timeoutMs` changed (a config reload). Parts whose settings
+   * are unchanged carry over with their state; requests already running finish on the old parts.
+   */
+  reconfigure(): void {
+    const config = this.#config;
+    for (const [name, previous] of this.#plugins) {
+      this.#plugins.set(name, new PluginPolicies(name, config.resilience, config.router.timeoutMs, config.plugins[name], this.#deps, previous));
+    }
   }
 }

@@ -13,6 +13,9 @@ import { LoadBalancer, VersionRules } from "../balancing/mod.ts";
 import { errorResponse } from "./error_response.ts";
 import { createRequestIds } from "./request_id.ts";
 import type { ResponseFactory } from "../runtime/types.ts";
+import { RouterLifecycle } from "../lifecycle/mod.ts";
+import { createAdminRoutes } from "./admin.ts";
+import { trackInflight } from "./inflight_tracking.ts";
 
 /** Why the router is not ready, or `undefined` when it is. */
 export type ReadinessCheck = () => string | undefined;
@@ -33,6 +36,10 @@ export interface RouterOptions {
   balancer?: LoadBalancer;
   /** Builds the 200 responses; the CLI passes its runtime adapter's. @default headers in the init */
   respond?: ResponseFactory;
+  /** Version rules, given to swap them on a config reload. @default built from `config` */
+  versions?: VersionRules;
+  /** In-flight tracking, plugin drains, the shutdown gate (src/lifecycle/). @default one over `mux` */
+  lifecycle?: RouterLifecycle;
 }
 
 const JSON_HEADERS = { "content-type": "application/json" };
@@ -43,11 +50,19 @@ const PLUGIN_ROUTE = /^\/v1\/[^/]+\/[^/]+\/?$/;
 export function createRouter(options: RouterOptions): Hono {
   const { logger, clock } = defaultDeps(options.deps);
   const policies = options.policies ?? new ResiliencePolicies(options.config, { clock, logger });
-  const resilience = (name: string) => ({ resilience: policies.peek(name)?.describe() ?? {} });
+  // In-flight count and drain state (src/lifecycle/), then breaker and bulkhead state.
+  const resilience = (name: string) => ({ ...lifecycle.describe(name), resilience: policies.peek(name)?.describe() ?? {} });
   const random = options.random ?? Math.random;
   const balancer = options.balancer ??
     new LoadBalancer({ mux: options.mux, balancing: options.config.balancing, plugins: options.config.plugins, clock, logger, random });
-  const versions = new VersionRules(options.config.plugins, random);
+  const versions = options.versions ?? new VersionRules(options.config.plugins, random);
+  const lifecycle = options.lifecycle ?? new RouterLifecycle({
+    known: (name) => options.registry.get(name) !== undefined,
+    requests: options.mux,
+    drainTimeoutMs: () => options.config.router.drainTimeoutMs,
+    clock,
+    logger,
+  });
   const catalog = (name: string) => ({ registry: options.registry, now: clock.now(), balancer: balancer.balancerFor(name).name });
   const requestId = createRequestIds();
   const readiness = options.readiness ?? (() => undefined);
@@ -68,7 +83,8 @@ export function createRouter(options: RouterOptions): Hono {
     }
     return c.json({ ...describePlugin(plugin, catalog(plugin.name)), ...resilience(plugin.name) });
   });
-  app.post("/v1/:plugin/:method", createInvokeHandler({ ...options, logger, requestId, policies, clock, balancer, versions }));
+  app.post("/v1/:plugin/:method", trackInflight(lifecycle, createInvokeHandler({ ...options, logger, requestId, policies, clock, balancer, versions }), requestId, logger));
+  app.route("/admin", createAdminRoutes({ lifecycle, settings: () => options.config.admin, requestId, logger }));
   // 405 for other methods on a plugin route is answered here rather than by an `app.all()` route:
   // a second route on the same path pushes Hono's SmartRouter off its RegExpRouter onto the
   // TrieRouter, which costs the hot POST route 3-10 µs per request.

@@ -54,13 +54,12 @@ const FALLBACK_HEADERS = { "content-type": "application/json", "x-fallback": "ci
  */
 export function createInvokeHandler(options: InvokeOptions): (c: Context) => Promise<Response> {
   const { registry, config, logger, balancer, versions } = options;
-  const limit = config.router.bodyLimitBytes;
   const clock = options.clock ?? systemClock;
   const policies = options.policies ?? new ResiliencePolicies(config, { clock, logger });
   const respond = options.respond ?? initHeadersResponse;
   // One transport for every request.
   const transport: Transport<RouterCall> = {
-    send: (call, timeoutMs) => balancer.request(call.plugin, call.version, call.method, call.data, { headers: call.headers, timeoutMs }),
+    send: (call, timeoutMs) => balancer.request(call.plugin, call.version, call.method, call.data, { headers: call.headers, timeoutMs, tag: call.plugin }),
   };
 
   return async function invoke(c: Context): Promise<Response> {
@@ -76,7 +75,7 @@ export function createInvokeHandler(options: InvokeOptions): (c: Context) => Pro
         const waitMs = limiter.take(ANONYMOUS_PRINCIPAL);
         if (waitMs > 0) throw limiter.rejection(waitMs);
       }
-      const body = await readBody(req, limit);
+      const body = await readBody(req, config.router.bodyLimitBytes); // read per request: a config reload may change it
       checkInput(method, body);
       const deadline = clock.now() + guard.timeoutMs;
       const hdrs = new WireHeaders();

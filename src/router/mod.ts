@@ -4,4 +4,8 @@
  */
 export { createRouter } from "./create_router.ts";
 export { isJsonType, readBody } from "./read_body.ts";
+export { routerConfigConsumer } from "./reconfigure.ts";
+export { createAdminRoutes } from "./admin.ts";
 export type { ReadinessCheck, RouterOptions } from "./create_router.ts";
+export type { ReconfigurableRouter } from "./reconfigure.ts";
+export type { AdminRoutesOptions } from "./admin.ts";

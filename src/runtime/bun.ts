@@ -8,6 +8,8 @@ declare const Bun: {
   };
 };
 
+const DEFAULT_GRACE_MS = 2_000;
+
 /** Serves with `Bun.serve`. */
 export const bunAdapter: RuntimeAdapter = {
   name: "bun",
@@ -19,6 +21,17 @@ export const bunAdapter: RuntimeAdapter = {
       fetch,
       error: () => new Response('{"error":{"code":"internal","message":"Internal error"}}', { status: 500 }),
     });
-    return Promise.resolve({ port: server.port, close: () => server.stop(false) });
+    return Promise.resolve({
+      port: server.port,
+      // stop(false) closes idle keep-alive connections at once and the others after their response.
+      close: async (closeOptions = {}) => {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const cut = new Promise<void>((resolve) => {
+          timer = setTimeout(() => resolve(server.stop(true)), closeOptions.graceMs ?? DEFAULT_GRACE_MS);
+        });
+        await Promise.race([server.stop(false), cut]);
+        clearTimeout(timer);
+      },
+    });
   },
 };

@@ -20,6 +20,8 @@ export function currentRuntime(): RuntimeName {
 export interface RuntimeCommandOptions {
   /** Deno permission flags; full access (`-A`) when absent. */
   denoPermissions?: readonly string[];
+  /** Flags for the runtime itself, placed before the script (e.g. `--max-old-space-size=256`). */
+  runtimeArgs?: readonly string[];
 }
 
 /** The argv that runs `script` (a `.ts` file) with `args` under `runtime`; binaries come from PATH. */
@@ -31,12 +33,22 @@ export function runtimeCommand(
 ): string[] {
   switch (runtime) {
     case "deno":
-      return ["deno", "run", "--no-prompt", ...(options.denoPermissions ?? ["-A"]), script, ...args];
+      return ["deno", "run", "--no-prompt", ...(options.denoPermissions ?? ["-A"]), ...(options.runtimeArgs ?? []), script, ...args];
     case "bun":
-      return ["bun", "run", script, ...args];
+      return ["bun", "run", ...(options.runtimeArgs ?? []), script, ...args];
     case "node":
-      return ["node", "--disable-warning=ExperimentalWarning", script, ...args];
+      return ["node", "--disable-warning=ExperimentalWarning", ...(options.runtimeArgs ?? []), script, ...args];
   }
+}
+
+/**
+ * Environment that makes `runtime` start faster, unless `env` sets it already: Node's compile
+ * cache (it keeps compiled and type-stripped modules, halving a plugin's start-up); Deno and Bun
+ * cache by default.
+ */
+export function runtimeEnv(runtime: RuntimeName, env: Readonly<Record<string, string | undefined>>, cacheDir: string): Record<string, string> {
+  if (runtime === "node" && env.NODE_COMPILE_CACHE === undefined) return { NODE_COMPILE_CACHE: cacheDir };
+  return {};
 }
 
 /** Parses a runtime name, or throws a `RangeError` naming the choices. */

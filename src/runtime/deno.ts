@@ -15,6 +15,8 @@ declare const Deno: {
   ): { addr: { port: number }; shutdown(): Promise<void>; finished: Promise<void> };
 };
 
+const DEFAULT_GRACE_MS = 2_000;
+
 /** Serves with `Deno.serve`. */
 export const denoAdapter: RuntimeAdapter = {
   name: "deno",
@@ -24,7 +26,18 @@ export const denoAdapter: RuntimeAdapter = {
       const server = Deno.serve({
         port: options.port,
         hostname: options.hostname,
-        onListen: (addr) => resolve({ port: addr.port, close: () => server.shutdown() }),
+        onListen: (addr) =>
+          resolve({
+            port: addr.port,
+            // shutdown() closes idle keep-alive connections at once and waits for running responses;
+            // Deno has no way to cut those, so past the grace the caller goes on (and exits).
+            close: async (closeOptions = {}) => {
+              let timer: ReturnType<typeof setTimeout> | undefined;
+              const grace = new Promise<void>((done) => timer = setTimeout(done, closeOptions.graceMs ?? DEFAULT_GRACE_MS));
+              await Promise.race([server.shutdown(), grace]);
+              clearTimeout(timer);
+            },
+          }),
       }, fetch);
     });
   },

@@ -6,10 +6,10 @@ import { currentRuntime } from "./command.ts";
 import type { RuntimeName } from "./command.ts";
 import type { RuntimeAdapter } from "./types.ts";
 
-export { currentRuntime, parseRuntime, runtimeCommand, RUNTIMES } from "./command.ts";
+export { currentRuntime, parseRuntime, runtimeCommand, runtimeEnv, RUNTIMES } from "./command.ts";
 export type { RuntimeCommandOptions, RuntimeName } from "./command.ts";
 export { initHeadersResponse } from "./types.ts";
-export type { FetchHandler, ResponseFactory, RunningServer, RuntimeAdapter, ServeOptions } from "./types.ts";
+export type { CloseOptions, FetchHandler, ResponseFactory, RunningServer, RuntimeAdapter, ServeOptions } from "./types.ts";
 
 /** The adapter of the running runtime (only that one is imported). */
 export async function loadRuntimeAdapter(name: RuntimeName = currentRuntime()): Promise<RuntimeAdapter> {

@@ -8,12 +8,24 @@ export interface ServeOptions {
   hostname: string;
 }
 
+/** Options of {@linkcode RunningServer.close}. */
+export interface CloseOptions {
+  /**
+   * How long responses still being written may take; then the remaining connections are cut.
+   * @default 2000
+   */
+  graceMs?: number;
+}
+
 /** A listening HTTP server. */
 export interface RunningServer {
   /** The bound port (useful with port 0). */
   readonly port: number;
-  /** Stops accepting connections and closes idle ones; resolves when it has stopped. */
-  close(): Promise<void>;
+  /**
+   * Stops listening, closes idle keep-alive connections at once and every other one as soon as
+   * its response is written; resolves when all are closed, or after `graceMs` has cut the rest.
+   */
+  close(options?: CloseOptions): Promise<void>;
 }
 
 /**

@@ -1,9 +1,34 @@
 /**
- * Starting and stopping plugin processes.
+ * The supervisor: starts plugin processes, restarts them with backoff, reports crash loops,
+ * replaces them blue-green on reload, drains them on stop; and the control channel that
+ * `switchyard ps` and `switchyard reload` use. See docs/lifecycle.md.
+ *
+ * @example
+ * ```ts
+ * import { Supervisor, specsFromConfig } from "./mod.ts";
+ * const supervisor = new Supervisor({ nc, natsUrl, prefix: "sy", cli, settings: config.supervisor, output: (id, line) => print(`[${id}] ${line}`) });
+ * await supervisor.start(specsFromConfig(config, "switchyard.config.json", "node"));
+ * ```
  * @module
  */
 export { startPluginProcess } from "./plugin_process.ts";
 export { findPlugins, readManifest } from "./find_plugins.ts";
 export { orderByRequirements } from "./plugin_order.ts";
-export type { PluginProcess, PluginProcessSpec } from "./plugin_process.ts";
+export { Supervisor } from "./supervisor.ts";
+export { PluginGroup } from "./plugin_group.ts";
+export { Instance, newInstanceId } from "./instance.ts";
+export { RestartPolicy } from "./restart_policy.ts";
+export { devSpecs, specChange, specsFromConfig } from "./plugin_specs.ts";
+export { SupervisedPluginFields, SupervisorSchema } from "./options.ts";
+export type { PluginExit, PluginProcess, PluginProcessSpec } from "./plugin_process.ts";
 export type { PluginFolder, PluginManifest } from "./find_plugins.ts";
+export type { SupervisorOptions, SupervisorSnapshot } from "./supervisor.ts";
+export type { GroupContext, InstanceView, ReadyResult, ReloadReport } from "./plugin_group.ts";
+export type { InstanceState } from "./instance.ts";
+export type { CrashDecision, RestartSettings } from "./restart_policy.ts";
+export type { PluginSpec, SpecChange } from "./plugin_specs.ts";
+export type { ResolvedSupervisorOptions } from "./options.ts";
+export { requestPs, requestReload, serveSupervisorControl } from "./control.ts";
+export { formatInstanceLine } from "./log_lines.ts";
+export type { ReloadReply } from "./control.ts";
+export { supervisorConfigConsumer } from "./config_consumer.ts";

@@ -17,7 +17,7 @@ const run = async (args: string[], cwd = ROOT) => {
 test("switchyard --help lists every command, and each command has --help", async () => {
   const help = await run(["--help"]);
   assert.equal(help.code, 0);
-  for (const name of ["dev", "router", "plugin", "call", "ls", "ping", "new"]) {
+  for (const name of ["dev", "router", "plugin", "call", "ls", "ping", "new", "up", "ps", "reload", "drain"]) {
     assert.match(help.out, new RegExp(`^  ${name} `, "m"));
     const own = await run([name, "--help"]);
     assert.equal(own.code, 0);

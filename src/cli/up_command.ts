@@ -1,0 +1,100 @@
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { hostname } from "node:os";
+import { connectBus, parseServers } from "../bus/mod.ts";
+import { loadConfig } from "../config/mod.ts";
+import { ConfigWatcher } from "../lifecycle/mod.ts";
+import { currentRuntime } from "../runtime/mod.ts";
+import { formatInstanceLine, serveSupervisorControl, specsFromConfig, Supervisor, supervisorConfigConsumer } from "../supervisor/mod.ts";
+import { createLogger } from "../telemetry/logger.ts";
+import { NATS_FLAG, NATS_HELP, parseFlags, print, printError, UsageError } from "./command.ts";
+import type { Command } from "./command.ts";
+import { onShutdownSignal } from "./shutdown.ts";
+
+const CLI = join(dirname(fileURLToPath(import.meta.url)), "main.ts");
+
+export const upCommand: Command = {
+  name: "up",
+  summary: "run and supervise the plugins a config file lists (production)",
+  usage: `Usage: switchyard up --config FILE [--nats URL] [--log-format json|pretty]
+
+Runs every plugin of the config file that has a "module" (plugins.<name>.module, relative to the
+file), with its runtime (deno, bun, node), replicas, env, args, runtimeArgs and options:
+  {"plugins": {"hello": {"module": "plugins/hello/mod.ts", "runtime": "deno", "replicas": 3}}}
+Crashed instances restart with exponential backoff; crash loops are reported. Each instance's
+lines are prefixed with its id. The file is watched: replicas, options (pushed to the running
+instances), module, runtime, env and args (blue-green replacement) apply without a restart.
+"switchyard ps" lists the instances, "switchyard reload <plugin>" replaces them blue-green.
+SIGTERM/SIGINT drains every instance (plugins that require others first), then exits 0.
+Run "switchyard router" next to it (it reads the same file) to serve HTTP.
+  --config FILE       switchyard.config.json or .yaml (required)
+${NATS_HELP}
+  --log-format F      json (default) or pretty, for the supervisor and its instances`,
+  async run(argv) {
+    const { values } = parseFlags(argv, { ...NATS_FLAG, config: { type: "string" }, "log-format": { type: "string" } });
+    const path = values.config;
+    if (path === undefined) throw new UsageError("Name the config file: switchyard up --config switchyard.config.json");
+    const config = loadConfig(path, process.env);
+    const fileConfig = structuredClone(config);
+    const servers = parseServers(values.nats);
+    if (servers !== undefined) config.nats.servers = servers;
+    const format = values["log-format"] === "pretty" ? "pretty" : values["log-format"] === "json" ? "json" : config.log.format;
+    const logger = createLogger({ level: config.log.level, format, base: { component: "supervisor" } });
+    const runtime = currentRuntime();
+    const specsOf = (c: typeof config) => specsFromConfig(c, path, runtime);
+    let specs;
+    try {
+      specs = specsOf(config);
+    } catch (err) {
+      printError(`switchyard up: ${(err as Error).message}`);
+      return 78;
+    }
+    if (specs.length === 0) {
+      printError(`switchyard up: no plugin in ${path} has a "module" to run (plugins.<name>.module)`);
+      return 78;
+    }
+    const natsServers = config.nats.servers ?? ["nats://127.0.0.1:4222"];
+    const nc = await connectBus({
+      servers: natsServers,
+      name: `supervisor#${hostname()}`,
+      ...(config.nats.user === undefined ? {} : { user: config.nats.user }),
+      ...(config.nats.pass === undefined ? {} : { pass: config.nats.pass }),
+      ...(config.nats.token === undefined ? {} : { token: config.nats.token }),
+    });
+    const supervisor = new Supervisor({
+      nc,
+      natsUrl: natsServers.join(","),
+      prefix: config.prefix,
+      cli: CLI,
+      settings: config.supervisor,
+      logFormat: format,
+      output: (id, line) => print(formatInstanceLine(format, id, line)),
+      logger,
+    });
+    const control = serveSupervisorControl(nc, supervisor, config.prefix, logger);
+    let finish: (code: number) => void = () => {};
+    const done = new Promise<number>((resolve) => finish = resolve);
+    // Made once the plugins run, so a reload cannot race the start; the signal handler may come first.
+    const watch: { watcher?: ConfigWatcher } = {};
+    onShutdownSignal(async (signal) => {
+      logger.info("stopping: draining every instance", { signal });
+      watch.watcher?.close();
+      control.close();
+      await supervisor.stop();
+      await nc.drain().catch(() => {});
+      logger.info("supervisor stopped");
+      finish(0);
+      return 0;
+    });
+    const ready = await supervisor.start(specs);
+    watch.watcher = new ConfigWatcher({ path, env: process.env, initial: fileConfig, consumers: [supervisorConfigConsumer(supervisor, specsOf, logger)], logger });
+    logger.info("supervisor up", {
+      id: supervisor.id,
+      plugins: specs.map((s) => `${s.name}×${s.replicas}`),
+      ready,
+      config: path,
+      nats: natsServers,
+    });
+    return await done;
+  },
+};
