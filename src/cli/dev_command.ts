@@ -2,6 +2,7 @@ import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadConfig } from "../config/mod.ts";
 import { createLogger } from "../telemetry/logger.ts";
+import { startTelemetry } from "../telemetry/otel_sdk.ts";
 import { currentRuntime, parseRuntime } from "../runtime/mod.ts";
 import { findPlugins, orderByRequirements, startPluginProcess } from "../supervisor/mod.ts";
 import type { PluginFolder, PluginProcess } from "../supervisor/mod.ts";
@@ -61,7 +62,8 @@ optional DIR/<name>/plugin.json with "runtime" and "options"). Ctrl-C stops ever
       logger.info("embedded nats-server started", { url: nats.url });
     }
     const natsUrl = config.nats.servers.join(",");
-    const router = await startRouter(config, logger.child({ component: "router" }));
+    const telemetry = startTelemetry(process.env, "switchyard-router", logger);
+    const router = await startRouter(config, logger.child({ component: "router" }), { tracer: telemetry.tracer });
     // Dependency order: a plugin starts once the plugins it requires (among these) serve.
     const processes: PluginProcess[] = [];
     const local = new Set(folders.map((f) => f.name));
@@ -97,6 +99,7 @@ optional DIR/<name>/plugin.json with "runtime" and "options"). Ctrl-C stops ever
       logger.info("stopping plugins, then the router and nats-server");
       await Promise.all(processes.map((p) => p.stop(config.router.drainTimeoutMs)));
       await router.stop();
+      await telemetry.shutdown();
       await nats?.stop();
       return 0;
     });

@@ -157,6 +157,16 @@ export const ConfigSchema = v.strictObject({
   ),
   plugins: v.optional(v.record(v.pipe(v.string(), v.regex(/^[a-z][a-z0-9-]{0,62}$/)), PluginPolicySchema), {}),
   resilience: v.optional(ResilienceSchema, {}),
+  /** Prometheus metrics (docs/telemetry.md). */
+  metrics: v.optional(
+    v.strictObject({
+      enabled: v.optional(v.boolean(), true),
+      path: v.optional(v.pipe(v.string(), v.regex(/^\/[A-Za-z0-9._\/-]{0,100}$/), v.check((p) => !p.startsWith("/v1/"), "must not be under /v1/")), "/metrics"),
+      /** Process, heap, GC and event-loop metrics. */
+      processMetrics: v.optional(v.boolean(), true),
+    }),
+    {},
+  ),
 });
 
 export type Config = v.InferInput<typeof ConfigSchema>;

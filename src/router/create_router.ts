@@ -12,6 +12,8 @@ import { buildOpenApi } from "./openapi.ts";
 import { LoadBalancer, VersionRules } from "../balancing/mod.ts";
 import { errorResponse } from "./error_response.ts";
 import { createRequestIds } from "./request_id.ts";
+import { routerTelemetry } from "./router_telemetry.ts";
+import type { RouterTelemetryConfig } from "./router_telemetry.ts";
 
 /** Why the router is not ready, or `undefined` when it is. */
 export type ReadinessCheck = () => string | undefined;
@@ -30,6 +32,8 @@ export interface RouterOptions {
   random?: () => number;
   /** Exposes the balancer, e.g. to read per-instance counters. @default one built from `config` */
   balancer?: LoadBalancer;
+  /** Metrics (`GET /metrics`) and tracing. @default metrics per `config.metrics`, no tracing */
+  telemetry?: RouterTelemetryConfig;
 }
 
 const JSON_HEADERS = { "content-type": "application/json" };
@@ -47,6 +51,7 @@ export function createRouter(options: RouterOptions): Hono {
   const requestId = createRequestIds();
   const readiness = options.readiness ?? (() => undefined);
   const app = new Hono();
+  const telemetry = routerTelemetry(app, { ...options, policies, logger, clock });
 
   app.get("/health", () => {
     const problem = readiness();
@@ -63,7 +68,7 @@ export function createRouter(options: RouterOptions): Hono {
     }
     return c.json({ ...describePlugin(plugin, catalog(plugin.name)), ...resilience(plugin.name) });
   });
-  app.post("/v1/:plugin/:method", createInvokeHandler({ ...options, logger, requestId, policies, clock, balancer, versions }));
+  app.post("/v1/:plugin/:method", createInvokeHandler({ ...options, logger, requestId, policies, clock, balancer, versions, telemetry }));
   app.all("/v1/:plugin/:method", (c) =>
     errorResponse(
       new SwitchyardError(ErrorCode.MethodNotAllowed, `Use POST to call a plugin method (not ${c.req.method.slice(0, 16)})`),

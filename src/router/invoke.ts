@@ -12,6 +12,8 @@ import type { MethodEntry, Registry, VersionEntry } from "../registry/mod.ts";
 import { METHOD_NAME, PLUGIN_NAME } from "../plugin/mod.ts";
 import type { ResolvedConfig } from "../config/mod.ts";
 import type { LoadBalancer, VersionRules } from "../balancing/mod.ts";
+import { RouterTelemetry } from "../telemetry/mod.ts";
+import type { MethodSeries, RequestTrace } from "../telemetry/mod.ts";
 import { readBody } from "./read_body.ts";
 import { errorResponse } from "./error_response.ts";
 
@@ -30,6 +32,8 @@ export interface InvokeOptions {
   /** Rate limit, breaker, bulkhead, retry per plugin (src/resilience/). @default built from `config` */
   policies?: ResiliencePolicies;
   clock?: Clock;
+  /** Metrics, traces and access log (src/telemetry/). @default none: a scratch series, no spans */
+  telemetry?: RouterTelemetry;
 }
 
 /** One routed request, as the resilience pipeline hands it to the balancer. */
@@ -38,6 +42,8 @@ interface RouterCall extends GuardedCall {
   version: VersionEntry;
   method: MethodEntry;
   data: Uint8Array;
+  /** Present when tracing is on: each attempt gets a client span. */
+  trace: RequestTrace | undefined;
 }
 
 /** Whose rate-limit bucket a request takes from; auth will supply the principal's id. */
@@ -55,18 +61,28 @@ export function createInvokeHandler(options: InvokeOptions): (c: Context) => Pro
   const limit = config.router.bodyLimitBytes;
   const clock = options.clock ?? systemClock;
   const policies = options.policies ?? new ResiliencePolicies(config, { clock, logger });
+  const telemetry = options.telemetry ?? new RouterTelemetry({ logger });
   // One transport for every request.
   const transport: Transport<RouterCall> = {
-    send: (call, timeoutMs) => balancer.request(call.plugin, call.version, call.method, call.data, { headers: call.headers, timeoutMs }),
+    send: (call, timeoutMs) =>
+      call.trace === undefined
+        ? balancer.request(call.plugin, call.version, call.method, call.data, { headers: call.headers, timeoutMs })
+        : call.trace.send(balancer, call, timeoutMs),
   };
 
   return async function invoke(c: Context): Promise<Response> {
+    const started = performance.now();
     const req = c.req.raw;
     const requestId = options.requestId(req.headers.get("x-request-id"));
+    const trace = telemetry.begin(req, requestId);
+    const plugin = c.req.param("plugin") ?? "";
+    let series: MethodSeries | undefined;
+    let code = "";
+    let res!: Response;
     try {
-      const plugin = c.req.param("plugin") ?? "";
       const range = req.headers.get("x-plugin-version") ?? versions.rangeFor(registry, plugin) ?? null;
       const { version, method } = route(registry, plugin, c.req.param("method") ?? "", range);
+      series = telemetry.enter(plugin, method.name, trace, version, method);
       const guard = policies.plugin(plugin).method(method.name);
       const limiter = guard.plugin.rateLimiter;
       if (limiter !== undefined) {
@@ -81,34 +97,53 @@ export function createInvokeHandler(options: InvokeOptions): (c: Context) => Pro
       hdrs.set(H_DEADLINE, String(deadline));
       const idempotencyKey = req.headers.get(IDEMPOTENCY_KEY);
       if (idempotencyKey !== null) hdrs.set(IDEMPOTENCY_KEY, idempotencyKey);
-      let reply: Msg;
+      let reply: Msg | undefined;
       try {
         reply = await guardedRequest(
           transport,
           guard,
-          { headers: hdrs, deadline, mayRetry: method.idempotent || idempotencyKey !== null, plugin, version, method, data: body },
+          {
+            headers: hdrs,
+            deadline,
+            mayRetry: method.idempotent || idempotencyKey !== null,
+            observer: trace ?? series.plugin,
+            plugin,
+            version,
+            method,
+            data: body,
+            trace,
+          },
           clock,
         );
       } catch (err) {
         if (guard.fallback !== undefined && isSwitchyardError(err) && err.code === ErrorCode.CircuitOpen) {
-          return new Response(guard.fallback as Uint8Array<ArrayBuffer>, { status: 200, headers: { ...FALLBACK_HEADERS, "x-request-id": requestId } });
-        }
-        throw err;
+          res = new Response(guard.fallback as Uint8Array<ArrayBuffer>, { status: 200, headers: { ...FALLBACK_HEADERS, "x-request-id": requestId } });
+        } else throw err;
       }
-      const replyHeaders = reply.headers;
-      const served = {
-        "x-plugin-version": replyHeaders?.get(H_VERSION) || version.version,
-        "x-plugin-instance": replyHeaders?.get(H_INSTANCE) ?? "",
-      };
-      const failure = decodeWireError(replyHeaders, reply.data);
-      if (failure !== undefined) return errorResponse(fromPlugin(failure), requestId, logger, served);
-      return new Response(reply.data as Uint8Array<ArrayBuffer>, {
-        status: 200,
-        headers: { "content-type": "application/json", "x-request-id": requestId, ...served },
-      });
+      if (reply !== undefined) {
+        const replyHeaders = reply.headers;
+        const served = {
+          "x-plugin-version": replyHeaders?.get(H_VERSION) || version.version,
+          "x-plugin-instance": replyHeaders?.get(H_INSTANCE) ?? "",
+        };
+        const failure = decodeWireError(replyHeaders, reply.data);
+        if (failure !== undefined) {
+          code = failure.code;
+          res = errorResponse(fromPlugin(failure), requestId, logger, served);
+        } else {
+          res = new Response(reply.data as Uint8Array<ArrayBuffer>, {
+            status: 200,
+            headers: { "content-type": "application/json", "x-request-id": requestId, ...served },
+          });
+        }
+      }
     } catch (err) {
-      return errorResponse(err, requestId, logger);
+      code = isSwitchyardError(err) ? err.code : ErrorCode.Internal;
+      res = errorResponse(err, requestId, trace === undefined ? logger : logger.child({ traceId: trace.span.spanContext().traceId }));
     }
+    series ??= telemetry.unrouted(plugin, registry.get(plugin) !== undefined);
+    telemetry.finish(series, res, code, started, trace, requestId);
+    return res;
   };
 }
 

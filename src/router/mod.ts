@@ -5,3 +5,5 @@
 export { createRouter } from "./create_router.ts";
 export { isJsonType, readBody } from "./read_body.ts";
 export type { ReadinessCheck, RouterOptions } from "./create_router.ts";
+export { metricSources } from "./router_telemetry.ts";
+export type { RouterTelemetryConfig } from "./router_telemetry.ts";
