@@ -22,6 +22,7 @@ import { DEFAULT_TIMEOUT_MS, ResilienceSchema } from "../config/mod.ts";
 import { guardedRequest, ResiliencePolicies } from "../resilience/mod.ts";
 import type { GuardedCall, Transport } from "../resilience/mod.ts";
 import { METHOD_NAME, PLUGIN_NAME } from "../plugin/mod.ts";
+import { context, trace } from "@opentelemetry/api";
 import type { Tracer } from "@opentelemetry/api";
 import { TracedCall } from "../telemetry/mod.ts";
 import type { HandlerTrace } from "../telemetry/mod.ts";
@@ -111,7 +112,11 @@ export class PluginCaller {
     if (from.principalHeader !== "") hdrs.set(H_PRINCIPAL, from.principalHeader);
     let traced: TracedCall | undefined;
     if (this.#tracer !== undefined && from.trace !== undefined) {
-      traced = new TracedCall(this.#tracer, from.trace.ctx, from.trace.span);
+      // Under the span active in the handler (one it started itself), if it belongs to this request's trace.
+      const active = context.active();
+      const span = trace.getSpan(active);
+      const inTrace = span !== undefined && span.spanContext().traceId === from.trace.span.spanContext().traceId;
+      traced = inTrace ? new TracedCall(this.#tracer, active, span) : new TracedCall(this.#tracer, from.trace.ctx, from.trace.span);
       traced.target({ plugin, method, version: target.version, subject: endpoint.subject });
     }
     let reply: Msg;
