@@ -134,6 +134,18 @@ export const SCENARIOS: readonly Scenario[] = [
     ],
     load: HELLO,
   },
+  {
+    name: "switchyard+dead-collector",
+    description: "switchyard+tracing with the OTLP endpoint on a closed port: exports fail, requests must not",
+    requires: SWITCHYARD_FILES,
+    // sinkPort was free when allocated and nothing listens on it here: every export is refused.
+    processes: (ctx) =>
+      switchyard(ctx, {
+        OTEL_TRACES_SAMPLER: "always_on",
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${ctx.sinkPort}`,
+      }),
+    load: HELLO,
+  },
 ];
 
 /** The argv that runs `script` under `runtime`. */
