@@ -204,4 +204,19 @@ describe("tracing across the router and plugin processes", () => {
     assert.equal(notFound.attributes["http.response.status_code"], 404);
     assert.equal(notFound.statusCode, 0, "a 4xx is the client's, not an error of the server span");
   });
+
+  // Last: it stops the plugin.
+  test("a drain that reaches a running request shows on its span; the request still succeeds", async () => {
+    const tp = newTraceparent();
+    const pending = post("traced/sleep", { ms: 400 }, { traceparent: tp.header });
+    await plugin.waitForLine(tp.traceId, 10_000); // the handler's "sleeping" line: it is running
+    plugin.kill("SIGTERM");
+    const res = await pending;
+    assert.equal(res.status, 200);
+    assert.equal((await plugin.exited).code, 0);
+    const spans = await spansOf(tp.traceId, 3);
+    const handler = only(spans, (s) => s.service === "plugin-traced", "plugin span");
+    assert.ok(handler.events.includes("instance draining: finishing this request"), `events: ${handler.events.join(", ")}`);
+    assert.equal(handler.statusCode, 0);
+  });
 });
