@@ -150,7 +150,7 @@ export class PluginCaller {
   }
 
   async #sendTraced(call: HostCall, traced: TracedCall, timeoutMs: number): Promise<Msg> {
-    const span = traced.startAttempt(call.data.length, call.headers);
+    const span = traced.startAttempt(call.headers);
     traced.picked(undefined, call.subject);
     let reply: Msg | undefined;
     try {

@@ -54,6 +54,8 @@ function denoOtel(env: Env): boolean {
  * with `@opentelemetry/api`, so no second SDK starts (spans would be exported twice).
  */
 export function startTelemetry(env: Env, serviceName: string, logger: Logger): Telemetry {
+  // The SDK reads its configuration from process.env itself: a different `env` would disagree with it.
+  if (env !== process.env) throw new TypeError("startTelemetry() reads the OTEL_* variables from process.env; pass process.env");
   if (denoOtel(env)) {
     logger.info("tracing through Deno's built-in OpenTelemetry (OTEL_DENO=true)");
     return { tracer: trace.getTracer("switchyard"), shutdown: () => Promise.resolve() };

@@ -1,9 +1,9 @@
-import { INVALID_SPAN_CONTEXT, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import { INVALID_SPAN_CONTEXT, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import type { Context, Span, Tracer } from "@opentelemetry/api";
 import type { Msg } from "@nats-io/nats-core";
 import { H_NESTED, H_REQUEST_ID } from "../bus/mod.ts";
 import type { WireError } from "../bus/mod.ts";
-import { natsHeaderGetter } from "./propagation.ts";
+import { extractTraceContext } from "./w3c.ts";
 import { ATTR } from "./traced_call.ts";
 
 /** The span `ctx.span` is when tracing is off: records nothing, allocates nothing per request. */
@@ -46,27 +46,23 @@ export class PluginTracing {
   begin(msg: Msg, method: string): HandlerTrace {
     const id = this.#id;
     const hdrs = msg.headers;
-    const parent = propagation.extract(ROOT_CONTEXT, hdrs, natsHeaderGetter);
+    const parent = extractTraceContext(hdrs);
     const subject = msg.subject;
-    const direct = subject.startsWith(id.ownBase);
-    const span = this.tracer.startSpan(`process ${id.plugin}.${method}`, {
-      kind: SpanKind.SERVER,
-      attributes: {
+    const span = this.tracer.startSpan(`process ${id.plugin}.${method}`, { kind: SpanKind.SERVER }, parent);
+    // Set after the start: the SDK validates attributes given to startSpan twice (see TracedCall).
+    if (span.isRecording()) {
+      span.setAttributes({
         "messaging.system": "nats",
         "messaging.operation.type": "process",
-        "messaging.operation.name": "process",
         "messaging.destination.name": subject,
-        "messaging.message.body.size": msg.data.length,
-        ...(direct ? {} : { "messaging.consumer.group.name": id.queue }),
-        [ATTR.plugin]: id.plugin,
-        [ATTR.method]: method,
-        [ATTR.version]: id.version,
-        [ATTR.instance]: id.instanceId,
         [ATTR.requestId]: hdrs?.get(H_REQUEST_ID) ?? "",
-        ...(hdrs?.get(H_NESTED) === "1" ? { [ATTR.nested]: true } : {}),
-        ...(this.#draining ? { [ATTR.draining]: true } : {}),
-      },
-    }, parent);
+        [ATTR.instance]: id.instanceId,
+        [ATTR.version]: id.version,
+      });
+      if (!subject.startsWith(id.ownBase)) span.setAttribute("messaging.consumer.group.name", id.queue);
+      if (hdrs?.get(H_NESTED) === "1") span.setAttribute(ATTR.nested, true);
+      if (this.#draining) span.setAttribute(ATTR.draining, true);
+    }
     const handler: HandlerTrace = { span, ctx: trace.setSpan(parent, span) };
     this.#live.add(handler);
     return handler;

@@ -42,6 +42,8 @@ export class RouterTelemetry {
   readonly #scratch: MethodSeries;
   readonly #logger: Logger;
   readonly #accessLog: boolean;
+  /** The headers the configured propagator reads (`traceparent`, `tracestate`, `baggage` by default). */
+  readonly #fields: readonly string[];
 
   constructor(options: RouterTelemetryOptions) {
     this.tracer = options.tracer;
@@ -49,11 +51,12 @@ export class RouterTelemetry {
     this.#scratch = new PluginSeries(UNKNOWN_LABEL).unknownMethod;
     this.#logger = options.logger;
     this.#accessLog = options.accessLog ?? false;
+    this.#fields = options.tracer === undefined ? [] : propagation.fields();
   }
 
   /** Starts a request's server span, honouring an incoming `traceparent`; `undefined` when tracing is off. */
   begin(req: Request, requestId: string): RequestTrace | undefined {
-    return this.tracer === undefined ? undefined : new RequestTrace(this.tracer, req, requestId);
+    return this.tracer === undefined ? undefined : new RequestTrace(this.tracer, req, requestId, this.#fields);
   }
 
   /** The request was routed to a registered method: its series, counted in flight until {@linkcode finish}. */
@@ -104,42 +107,48 @@ export class RequestTrace implements CallObserver, BalanceObserver {
   readonly span: Span;
   readonly #call: TracedCall;
   #series: PluginSeries | undefined;
+  #route = "/v1/:plugin/:method";
 
-  constructor(tracer: Tracer, req: Request, requestId: string) {
+  constructor(tracer: Tracer, req: Request, requestId: string, fields: readonly string[]) {
     // A span a runtime already opened for this request (Deno's, with OTEL_DENO=true) is the parent;
-    // otherwise the client's `traceparent`, if any.
+    // otherwise the client's trace context, if it sent any (most requests carry none: skip the parse).
     const active = context.active();
-    const parent: Context = trace.getSpan(active) !== undefined ? active : propagation.extract(ROOT_CONTEXT, req.headers, httpHeaderGetter);
+    const parent: Context = trace.getSpan(active) !== undefined
+      ? active
+      : hasAny(req.headers, fields)
+      ? propagation.extract(ROOT_CONTEXT, req.headers, httpHeaderGetter)
+      : ROOT_CONTEXT;
     const url = req.url;
     const start = url.indexOf("/", url.indexOf("//") + 2);
     const query = url.indexOf("?", start);
     const path = start < 0 ? "/" : url.slice(start, query < 0 ? undefined : query);
-    this.span = tracer.startSpan("POST /v1/:plugin/:method", {
-      kind: SpanKind.SERVER,
-      attributes: {
+    const span = this.span = tracer.startSpan("POST /v1/:plugin/:method", { kind: SpanKind.SERVER }, parent);
+    // Set after the start: the SDK validates attributes given to startSpan twice (see TracedCall).
+    if (span.isRecording()) {
+      span.setAttributes({
         "http.request.method": req.method,
-        "http.route": "/v1/:plugin/:method",
         "url.path": path.length > 256 ? path.slice(0, 256) : path,
         "url.scheme": url.startsWith("https:") ? "https" : "http",
-        "user_agent.original": req.headers.get("user-agent") ?? "",
         [ATTR.requestId]: requestId,
-      },
-    }, parent);
+      });
+    }
     this.#call = new TracedCall(tracer, trace.setSpan(parent, this.span), this.span);
   }
 
   /** Names the span after the plugin method once the registry resolved it. */
   routed(series: PluginSeries, plugin: string, version: VersionEntry, method: MethodEntry): void {
     this.#series = series;
+    this.#call.target({ plugin, method: method.name, version: version.version, subject: method.subject });
+    if (!this.span.isRecording()) return;
     const route = `/v1/${plugin}/${method.name}`;
     this.span.updateName(`POST ${route}`);
-    this.span.setAttributes({ "http.route": route, [ATTR.plugin]: plugin, [ATTR.method]: method.name, [ATTR.version]: version.version });
-    this.#call.target({ plugin, method: method.name, version: version.version, subject: method.subject });
+    this.#route = route;
+    this.span.setAttributes({ [ATTR.plugin]: plugin, [ATTR.method]: method.name });
   }
 
   /** One attempt over the balancer, in its own CLIENT span. */
   async send(balancer: LoadBalancer, call: TracedRouterCall, timeoutMs: number): Promise<Msg> {
-    const span = this.#call.startAttempt(call.data.length, call.headers);
+    const span = this.#call.startAttempt(call.headers);
     let reply: Msg | undefined;
     try {
       reply = await balancer.request(call.plugin, call.version, call.method, call.data, { headers: call.headers, timeoutMs, observer: this });
@@ -177,8 +186,12 @@ export class RequestTrace implements CallObserver, BalanceObserver {
   /** Ends the server span with the response's status; 5xx are errors, 4xx are the client's. */
   end(res: Response, code: string): void {
     const span = this.span;
+    if (!span.isRecording()) {
+      span.end();
+      return;
+    }
     const status = res.status;
-    span.setAttribute("http.response.status_code", status);
+    span.setAttributes({ "http.route": this.#route, "http.response.status_code": status });
     const instance = res.headers.get("x-plugin-instance");
     if (instance) span.setAttribute(ATTR.instance, instance);
     if (code !== "") {
@@ -194,4 +207,9 @@ export class RequestTrace implements CallObserver, BalanceObserver {
     }
     span.end();
   }
+}
+
+function hasAny(headers: Headers, names: readonly string[]): boolean {
+  for (let i = 0; i < names.length; i++) if (headers.has(names[i]!)) return true;
+  return false;
 }

@@ -1,9 +1,9 @@
-import { propagation, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
 import type { Attributes, Context, Span, Tracer } from "@opentelemetry/api";
 import type { Msg, MsgHdrs } from "@nats-io/nats-core";
 import { isSwitchyardError } from "../errors.ts";
 import { H_ERROR_CODE, H_INSTANCE, H_SERVICE_ERROR_CODE } from "../bus/mod.ts";
-import { natsHeaderSetter } from "./propagation.ts";
+import { injectTraceContext } from "./w3c.ts";
 
 /** Span attribute names of Switchyard's own (the rest follow the OpenTelemetry semantic conventions). */
 export const ATTR = {
@@ -44,6 +44,8 @@ export class TracedCall {
   #target: CallTarget | undefined;
   #attempt = 0;
   #current: Span | undefined;
+  /** The balancer named this attempt's instance. */
+  #picked = false;
 
   constructor(tracer: Tracer, parent: Context, owner: Span) {
     this.#tracer = tracer;
@@ -56,36 +58,41 @@ export class TracedCall {
     this.#target = target;
   }
 
-  /** Starts the next attempt's span and writes its context into `headers` (replacing the last one's). */
-  startAttempt(bodySize: number, headers: MsgHdrs): Span {
-    const t = this.#target;
+  /**
+   * Starts the next attempt's span and writes its context into `headers` (replacing the last one's).
+   * Attributes are few on purpose, and set after the start: the SDK validates each one (twice when
+   * given to `startSpan`, and even for a span the sampler then drops); the plugin, method and version
+   * are on the parent and child spans already. The built-in samplers do not look at attributes.
+   */
+  startAttempt(headers: MsgHdrs): Span {
+    const subject = this.#target?.subject ?? "";
     const attempt = ++this.#attempt;
-    const attributes: Attributes = {
-      "messaging.system": "nats",
-      "messaging.operation.type": "send",
-      "messaging.operation.name": "request",
-      "messaging.destination.name": t?.subject ?? "",
-      "messaging.destination.template": t?.subject ?? "",
-      "messaging.message.body.size": bodySize,
-      [ATTR.attempt]: attempt,
-    };
-    if (t !== undefined) {
-      attributes[ATTR.plugin] = t.plugin;
-      attributes[ATTR.method] = t.method;
-      attributes[ATTR.version] = t.version;
+    const span = this.#tracer.startSpan(`send ${subject}`, { kind: SpanKind.CLIENT }, this.#parent);
+    if (span.isRecording()) {
+      span.setAttributes({
+        "messaging.system": "nats",
+        "messaging.operation.type": "send",
+        "messaging.operation.name": "request",
+        "messaging.destination.name": subject,
+        [ATTR.attempt]: attempt,
+      });
     }
-    const span = this.#tracer.startSpan(`send ${t?.subject ?? "request"}`, { kind: SpanKind.CLIENT, attributes }, this.#parent);
-    propagation.inject(trace.setSpan(this.#parent, span), headers, natsHeaderSetter);
+    injectTraceContext(span.spanContext(), headers);
     this.#current = span;
+    this.#picked = false;
     return span;
   }
 
   /** Ends an attempt's span from its reply (an error reply included) or the error it threw. */
   endAttempt(span: Span, reply: Msg | undefined, err: unknown): void {
-    if (reply !== undefined) {
+    if (!span.isRecording()) {
+      // Not sampled: nothing to record.
+    } else if (reply !== undefined) {
       const h = reply.headers;
-      const instance = h?.get(H_INSTANCE);
-      if (instance) span.setAttribute(ATTR.instance, instance);
+      if (!this.#picked) {
+        const instance = h?.get(H_INSTANCE);
+        if (instance) span.setAttribute(ATTR.instance, instance);
+      }
       const status = Number(h?.get(H_SERVICE_ERROR_CODE) || 0);
       if (status > 0) {
         const code = h?.get(H_ERROR_CODE) || String(status);
@@ -108,8 +115,11 @@ export class TracedCall {
   picked(instance: string | undefined, subject: string): void {
     const span = this.#current;
     if (span === undefined) return;
-    span.setAttribute("messaging.destination.name", subject);
-    if (instance !== undefined) span.setAttribute(ATTR.instance, instance);
+    if (subject !== this.#target?.subject) span.setAttribute("messaging.destination.name", subject);
+    if (instance !== undefined) {
+      span.setAttribute(ATTR.instance, instance);
+      this.#picked = true;
+    }
   }
 
   /** The attempt's instance was ejected as an outlier. */

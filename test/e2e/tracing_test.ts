@@ -140,8 +140,8 @@ describe("tracing across the router and plugin processes", () => {
     assert.equal(own.parentSpanId, relay.spanId, "a span the handler starts is a child of ctx.span");
     const nested = only(spans, (s) => s.kind === SpanKind.CLIENT && s.service === "plugin-traced", "nested client span");
     assert.equal(nested.parentSpanId, own.spanId, "ctx.call runs in the active span");
-    assert.equal(nested.attributes["switchyard.plugin"], "traced");
-    assert.equal(nested.attributes["switchyard.method"], "echo");
+    assert.equal(nested.attributes["messaging.destination.name"], "sy.traced.1_0_0.echo", "the ctx.call's queue subject");
+    assert.equal(nested.attributes["switchyard.attempt"], 1);
     const echo = only(spans, (s) => s.name === "process traced.echo", "nested echo span");
     assert.equal(echo.parentSpanId, nested.spanId);
     assert.equal(echo.attributes["switchyard.nested"], true);
