@@ -62,7 +62,7 @@ optional DIR/<name>/plugin.json with "runtime" and "options"). Ctrl-C stops ever
       logger.info("embedded nats-server started", { url: nats.url });
     }
     const natsUrl = config.nats.servers.join(",");
-    const telemetry = startTelemetry(process.env, "switchyard-router", logger);
+    const telemetry = startTelemetry(process.env, "switchyard-router", logger, { activeContext: false });
     const router = await startRouter(config, logger.child({ component: "router" }), { tracer: telemetry.tracer });
     // Dependency order: a plugin starts once the plugins it requires (among these) serve.
     const processes: PluginProcess[] = [];

@@ -54,7 +54,7 @@ the other standard OTEL_* variables apply (OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLE
     if (servers !== undefined) config.nats.servers = servers;
     if (values["log-format"] === "pretty") config.log.format = "pretty";
     const logger = createLogger({ level: config.log.level, format: config.log.format, base: { component: "router" } });
-    const telemetry = startTelemetry(process.env, "switchyard-router", logger);
+    const telemetry = startTelemetry(process.env, "switchyard-router", logger, { activeContext: false });
     const router = await startRouter(config, logger, { tracer: telemetry.tracer });
     onShutdownSignal(async (signal) => {
       logger.info("shutting down", { signal });
