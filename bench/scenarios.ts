@@ -130,6 +130,8 @@ export const SCENARIOS: readonly Scenario[] = [
       ...switchyard(ctx, {
         OTEL_TRACES_SAMPLER: "always_on",
         OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${ctx.sinkPort}`,
+        // Under load a batch fills (512 spans) long before this; it only makes a short smoke run export too.
+        OTEL_BSP_SCHEDULE_DELAY: "1000",
       }),
     ],
     load: HELLO,
@@ -143,6 +145,7 @@ export const SCENARIOS: readonly Scenario[] = [
       switchyard(ctx, {
         OTEL_TRACES_SAMPLER: "always_on",
         OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${ctx.sinkPort}`,
+        OTEL_BSP_SCHEDULE_DELAY: "1000",
       }),
     load: HELLO,
   },
