@@ -11,7 +11,7 @@ import { resolveConfig } from "../../src/config/mod.ts";
 import { RequestMux } from "../../src/bus/mod.ts";
 import { Registry } from "../../src/registry/mod.ts";
 import { createRouter } from "../../src/router/mod.ts";
-import { waitFor } from "../../src/testing/mod.ts";
+import { captureLogger, waitFor } from "../../src/testing/mod.ts";
 import { fixturePath, pluginPath, startStack } from "./_stack.ts";
 import type { Stack } from "./_stack.ts";
 import { family, parseExposition, sample, seriesCount } from "./_prometheus.ts";
@@ -157,7 +157,18 @@ describe("GET /metrics", () => {
       const res = await off.request("/metrics");
       assert.equal(res.status, 404);
       assert.equal((await res.json()).error.code, "not_found");
-      const moved = createRouter({ registry: new Registry("sy"), mux, config: resolveConfig({ metrics: { path: "/internal/metrics", processMetrics: false } }, {}) });
+      const logs = captureLogger();
+      const moved = createRouter({
+        registry: new Registry("sy"),
+        mux,
+        config: resolveConfig({ metrics: { path: "/internal/metrics", processMetrics: false }, log: { level: "debug" } }, {}),
+        deps: { logger: logs },
+      });
+      const miss = await moved.request("/v1/ghost/x", { method: "POST", headers: { "content-type": "application/json", "x-request-id": "acc-1" }, body: "{}" });
+      assert.equal(miss.status, 404);
+      const line = logs.entries.find((e) => e.msg === "request");
+      assert.ok(line !== undefined && line.level === "debug", "log.level debug writes an access line per request");
+      assert.deepEqual({ ...line.attrs, ms: 0 }, { requestId: "acc-1", plugin: "_unknown", method: "_unknown", status: 404, code: "plugin_not_found", ms: 0, instance: "" });
       const text = await (await moved.request("/internal/metrics")).text();
       assert.ok(parseExposition(text).some((f) => f.name === "switchyard_requests_total"));
       assert.ok(!text.includes("switchyard_process_"), "processMetrics: false");
