@@ -15,6 +15,7 @@ export const RATIOS = [
   { name: "switchyard / floor-http", num: "switchyard", den: "floor-http-mux" },
   { name: "switchyard / floor-nats", num: "switchyard", den: "floor-nats" },
   { name: "tracing on / off", num: "switchyard+tracing", den: "switchyard" },
+  { name: "dead collector / tracing", num: "switchyard+dead-collector", den: "switchyard+tracing" },
   { name: "nc.request / mux", num: "floor-http-request", den: "floor-http-mux" },
   { name: "floor-http / floor-nats", num: "floor-http-mux", den: "floor-nats" },
 ] as const;

@@ -146,8 +146,23 @@ export const SCENARIOS: readonly Scenario[] = [
       ...switchyard(ctx, {
         OTEL_TRACES_SAMPLER: "always_on",
         OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${ctx.sinkPort}`,
+        // Under load a batch fills (512 spans) long before this; it only makes a short smoke run export too.
+        OTEL_BSP_SCHEDULE_DELAY: "1000",
       }),
     ],
+    load: HELLO,
+  },
+  {
+    name: "switchyard+dead-collector",
+    description: "switchyard+tracing with the OTLP endpoint on a closed port: exports fail, requests must not",
+    requires: SWITCHYARD_FILES,
+    // sinkPort was free when allocated and nothing listens on it here: every export is refused.
+    processes: (ctx) =>
+      switchyard(ctx, {
+        OTEL_TRACES_SAMPLER: "always_on",
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${ctx.sinkPort}`,
+        OTEL_BSP_SCHEDULE_DELAY: "1000",
+      }),
     load: HELLO,
   },
   ...MATRIX_SCENARIOS,

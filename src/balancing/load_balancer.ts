@@ -18,6 +18,21 @@ export interface PluginBalancing {
   weights?: Readonly<Record<string, number>> | undefined;
 }
 
+/** Told where an attempt goes and what happened to its instance (tracing); optional. */
+export interface BalanceObserver {
+  /** The attempt goes to `subject`: an instance's own, or the queue group's (`instance` undefined). */
+  picked(instance: string | undefined, subject: string): void;
+  /** The picked instance was ejected as an outlier for `forMs`. */
+  ejected(instance: string, reason: string, forMs: number): void;
+  /** The picked instance had no responders: the attempt was resent to the queue group. */
+  resent(subject: string): void;
+}
+
+/** Options of one {@linkcode LoadBalancer.request}. */
+export interface BalancedRequestOptions extends MuxRequestOptions {
+  observer?: BalanceObserver | undefined;
+}
+
 /** Options of {@linkcode LoadBalancer}. */
 export interface LoadBalancerOptions {
   mux: RequestMux;
@@ -117,7 +132,7 @@ export class LoadBalancer {
    * Requests `method` of `version` and resolves with the reply (error replies included).
    * @throws {SwitchyardError} `plugin_unavailable` (none available or listening), `timeout`.
    */
-  async request(plugin: string, version: VersionEntry, method: MethodEntry, body: Uint8Array, options: MuxRequestOptions): Promise<BusReply> {
+  async request(plugin: string, version: VersionEntry, method: MethodEntry, body: Uint8Array, options: BalancedRequestOptions): Promise<BusReply> {
     const ctx = this.#ctx;
     const now = ctx.now = this.#clock.now();
     const instance = this.balancerFor(plugin).pick(version.live, ctx);
@@ -125,6 +140,7 @@ export class LoadBalancer {
       if (allUnhealthy(version.live)) {
         throw new SwitchyardError(ErrorCode.PluginUnavailable, `Every instance of "${plugin}@${version.version}" reports unhealthy`);
       }
+      options.observer?.picked(undefined, method.subject);
       return this.#mux.request(method.subject, body, options);
     }
     let subject = instance.subjects.get(method.name);
@@ -132,13 +148,14 @@ export class LoadBalancer {
       subject = `${instance.subjectBase}.${method.name}`;
       instance.subjects.set(method.name, subject);
     }
+    options.observer?.picked(instance.id, subject);
     instance.pending++;
     try {
       const reply = await this.#mux.request(subject, body, options);
       const settled = this.#clock.now();
       recordLatency(instance, settled - now);
       const status = reply.headers?.get(H_SERVICE_ERROR_CODE);
-      if (status !== undefined && status !== "" && Number(status) >= 500) this.#failed(plugin, instance, version, settled, false);
+      if (status !== undefined && status !== "" && Number(status) >= 500) this.#failed(plugin, instance, version, settled, false, options.observer);
       else this.#outliers.success(instance);
       return reply;
     } catch (err) {
@@ -148,27 +165,30 @@ export class LoadBalancer {
       // No responders: nobody got it, so it goes once more to the queue. A request lost with its
       // instance (it died) may have run: it fails instead.
       if (isSwitchyardError(err) && err.code === ErrorCode.PluginUnavailable && !isRequestLost(err)) {
-        this.#failed(plugin, instance, version, settled, true);
+        this.#failed(plugin, instance, version, settled, true, options.observer);
+        options.observer?.resent(method.subject);
         return this.#mux.request(method.subject, body, options);
       }
       recordLatency(instance, settled - now);
-      this.#failed(plugin, instance, version, settled, false);
+      this.#failed(plugin, instance, version, settled, false, options.observer);
       throw err;
     } finally {
       instance.pending--;
     }
   }
 
-  #failed(plugin: string, instance: InstanceEntry, version: VersionEntry, now: number, gone: boolean): void {
+  #failed(plugin: string, instance: InstanceEntry, version: VersionEntry, now: number, gone: boolean, observer: BalanceObserver | undefined): void {
     if (this.#outliers.failure(instance, version.live, now, gone)) {
+      const reason = gone ? "no responders" : "consecutive failures";
       this.#logger.warn("instance ejected", {
         plugin,
         version: version.version,
         instance: instance.id,
         ejections: instance.ejections,
         forMs: instance.ejectedUntil - now,
-        reason: gone ? "no responders" : "consecutive failures",
+        reason,
       });
+      observer?.ejected(instance.id, reason, instance.ejectedUntil - now);
     }
   }
 }

@@ -32,6 +32,6 @@ export {
 } from "./options.ts";
 export type { BalanceContext, Balancer, BalancerName } from "./types.ts";
 export type { LeastPendingOptions } from "./least_pending.ts";
-export type { LoadBalancerOptions, PluginBalancing } from "./load_balancer.ts";
+export type { BalancedRequestOptions, BalanceObserver, LoadBalancerOptions, PluginBalancing } from "./load_balancer.ts";
 export type { PluginVersionRule } from "./version_rules.ts";
 export type { OutlierOptions, ResolvedBalancingOptions, ResolvedOutlierOptions } from "./options.ts";

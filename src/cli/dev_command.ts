@@ -5,6 +5,7 @@ import { loadConfig } from "../config/mod.ts";
 import { watchPath } from "../lifecycle/mod.ts";
 import type { PathWatch } from "../lifecycle/mod.ts";
 import { createLogger } from "../telemetry/logger.ts";
+import { startTelemetry } from "../telemetry/otel_sdk.ts";
 import { currentRuntime, parseRuntime } from "../runtime/mod.ts";
 import { devSpecs, findPlugins, orderByRequirements, serveSupervisorControl, Supervisor, supervisorConfigConsumer } from "../supervisor/mod.ts";
 import type { PluginFolder } from "../supervisor/mod.ts";
@@ -80,7 +81,11 @@ Ctrl-C drains the router, then the plugins, then stops nats-server.
       logger.info("embedded nats-server started", { url: nats.url });
     }
     const natsUrl = config.nats.servers.join(",");
-    const router = await startRouter(config, logger.child({ component: "router" }), configPath === undefined ? {} : { configPath, fileConfig, adjustConfig });
+    const telemetry = startTelemetry(process.env, "switchyard-router", logger, { activeContext: false });
+    const router = await startRouter(config, logger.child({ component: "router" }), {
+      tracer: telemetry.tracer,
+      ...(configPath === undefined ? {} : { configPath, fileConfig, adjustConfig }),
+    });
     const supervisorLogger = logger.child({ component: "supervisor" });
     const nc = await connectBus({ servers: config.nats.servers, name: "supervisor#dev" });
     const supervisor = new Supervisor({
@@ -113,6 +118,7 @@ Ctrl-C drains the router, then the plugins, then stops nats-server.
     onShutdownSignal(async () => {
       logger.info("stopping: the router, then the plugins, then nats-server");
       const code = await router.stop();
+      await telemetry.shutdown();
       await nats?.stop();
       finish(code);
       return code;

@@ -6,6 +6,7 @@ import { connectBus, INSTANCE_ID, parseServers } from "../bus/mod.ts";
 import { loadPlugin, servePlugin } from "../host/mod.ts";
 import { currentRuntime } from "../runtime/mod.ts";
 import { createLogger, isLogLevel } from "../telemetry/logger.ts";
+import { startTelemetry } from "../telemetry/otel_sdk.ts";
 import { NATS_FLAG, NATS_HELP, parseFlags, UsageError } from "./command.ts";
 import type { Command } from "./command.ts";
 import { onShutdownSignal } from "./shutdown.ts";
@@ -23,7 +24,11 @@ ${NATS_HELP}
   --options JSON      the plugin's options, checked against its options schema
   --weight N          this instance's weight for the "weighted" balancer (default 1)
   --drain-timeout MS  abort handlers still running after this long (default 10000)
-  --log-format F      json (default) or pretty`,
+  --log-format F      json (default) or pretty
+  --log-level L       debug, info (default), warn or error (env: LOG_LEVEL)
+
+Tracing: set OTEL_EXPORTER_OTLP_ENDPOINT (e.g. http://localhost:4318) to export a span per request
+over OTLP/HTTP; OTEL_SERVICE_NAME defaults to plugin-<name>.`,
   async run(argv) {
     const { values, positionals } = parseFlags(argv, {
       ...NATS_FLAG,
@@ -31,6 +36,7 @@ ${NATS_HELP}
       prefix: { type: "string" },
       "drain-timeout": { type: "string" },
       "log-format": { type: "string" },
+      "log-level": { type: "string" },
       options: { type: "string" },
       weight: { type: "string" },
     });
@@ -44,11 +50,9 @@ ${NATS_HELP}
     if (path === undefined) throw new UsageError("Name the plugin module, e.g. switchyard plugin plugins/hello/mod.ts");
     const instanceId = values["instance-id"] ?? nuid.next();
     if (!INSTANCE_ID.test(instanceId)) throw new UsageError(`--instance-id must match ${INSTANCE_ID.source}`);
-    const level = process.env.LOG_LEVEL ?? "info";
-    const logger = createLogger({
-      level: isLogLevel(level) ? level : "info",
-      format: values["log-format"] === "pretty" ? "pretty" : "json",
-    });
+    const level = values["log-level"] ?? process.env.LOG_LEVEL?.trim().toLowerCase() ?? "info";
+    if (!isLogLevel(level)) throw new UsageError(`--log-level (or LOG_LEVEL) must be debug, info, warn or error, not "${level}"`);
+    const logger = createLogger({ level, format: values["log-format"] === "pretty" ? "pretty" : "json" });
     const weight = values.weight === undefined ? undefined : Number(values.weight);
     if (weight !== undefined && !(weight > 0 && Number.isFinite(weight))) throw new UsageError("--weight must be a positive number");
     const plugin = await loadPlugin(path);
@@ -57,9 +61,11 @@ ${NATS_HELP}
       servers: parseServers(values.nats) ?? parseServers(process.env.NATS_URL) ?? ["nats://127.0.0.1:4222"],
       name: `plugin:${plugin.name}@${plugin.version}#${instanceId}`,
     });
+    const telemetry = startTelemetry(process.env, `plugin-${plugin.name}`, logger);
     const host = await servePlugin(plugin, nc, {
       instanceId,
       logger,
+      tracer: telemetry.tracer,
       runtime: currentRuntime(),
       host: hostname(),
       options: pluginOptions,
@@ -72,6 +78,7 @@ ${NATS_HELP}
       const stop = async () => {
         await host.drain({ timeoutMs: drainTimeoutMs });
         await nc.drain().catch(() => {});
+        await telemetry.shutdown();
         resolve(0);
         return 0;
       };

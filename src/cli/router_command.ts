@@ -1,19 +1,23 @@
 import { hostname } from "node:os";
 import type { NatsConnection } from "@nats-io/nats-core";
+import type { Tracer } from "@opentelemetry/api";
 import { systemClock } from "../deps.ts";
 import { connectBus, instanceSubjectBase, parseServers, RequestLostError, RequestMux } from "../bus/mod.ts";
 import { loadConfig } from "../config/mod.ts";
 import type { ResolvedConfig } from "../config/mod.ts";
 import { Registry, startDiscovery } from "../registry/mod.ts";
-import { createRouter, routerConfigConsumer } from "../router/mod.ts";
+import { createRouter, metricSources, routerConfigConsumer } from "../router/mod.ts";
 import { currentRuntime, loadRuntimeAdapter } from "../runtime/mod.ts";
 import { LoadBalancer, VersionRules } from "../balancing/mod.ts";
 import { ResiliencePolicies } from "../resilience/mod.ts";
 import { ConfigWatcher, RouterLifecycle, ShutdownSequence } from "../lifecycle/mod.ts";
 import type { ConfigConsumer, DrainResult, PluginDrainOptions } from "../lifecycle/mod.ts";
-import { createLogger } from "../telemetry/logger.ts";
+import { createRouterMetrics } from "../telemetry/mod.ts";
+import type { RouterMetrics } from "../telemetry/mod.ts";
+import { startTelemetry } from "../telemetry/otel_sdk.ts";
+import { createLogger, isLogLevel } from "../telemetry/logger.ts";
 import type { Logger } from "../deps.ts";
-import { NATS_FLAG, NATS_HELP, parseFlags } from "./command.ts";
+import { NATS_FLAG, NATS_HELP, parseFlags, UsageError } from "./command.ts";
 import type { Command } from "./command.ts";
 import { onShutdownSignal } from "./shutdown.ts";
 
@@ -22,15 +26,19 @@ export const routerCommand: Command = {
   summary: "serve the HTTP router (POST /v1/<plugin>/<method>)",
   usage: `Usage: switchyard router [--config FILE] [--port 8080] [--host 0.0.0.0] [--nats URL]
 
-Serves POST /v1/<plugin>/<method>, GET /v1/plugins, GET /health. Plugins are found on the bus.
+Serves POST /v1/<plugin>/<method>, GET /v1/plugins, GET /health, GET /metrics. Plugins are found on the bus.
 The config file is watched: valid changes apply without a restart, invalid ones are logged and
 ignored. SIGTERM/SIGINT drains: /health turns 503, new requests get 503 draining, in-flight
 requests finish (up to router.drainTimeoutMs, then they are aborted and the exit code is 75).
-  --config FILE       switchyard.config.json or .yaml (env: NATS_URL, PORT override it)
+  --config FILE       switchyard.config.json or .yaml (env: NATS_URL, PORT, LOG_LEVEL override it)
   --port N            listen port (default 8080; 0 picks a free one)
   --host ADDR         listen address (default 0.0.0.0)
 ${NATS_HELP}
-  --log-format F      json (default) or pretty`,
+  --log-format F      json (default) or pretty
+  --log-level L       debug, info (default), warn or error; debug logs every request
+
+Tracing: set OTEL_EXPORTER_OTLP_ENDPOINT (e.g. http://localhost:4318) to export spans over OTLP/HTTP;
+the other standard OTEL_* variables apply (OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER, ...).`,
   async run(argv) {
     const { values } = parseFlags(argv, {
       ...NATS_FLAG,
@@ -38,19 +46,31 @@ ${NATS_HELP}
       port: { type: "string" },
       host: { type: "string" },
       "log-format": { type: "string" },
+      "log-level": { type: "string" },
     });
     const config = loadConfig(values.config, process.env);
     const fileConfig = structuredClone(config);
+    const level = values["log-level"];
+    if (level !== undefined) {
+      if (!isLogLevel(level)) throw new UsageError("--log-level must be debug, info, warn or error");
+      config.log.level = level;
+    }
     if (values.port !== undefined) config.router.port = Number(values.port);
     if (values.host !== undefined) config.router.host = values.host;
     const servers = parseServers(values.nats);
     if (servers !== undefined) config.nats.servers = servers;
     if (values["log-format"] === "pretty") config.log.format = "pretty";
     const logger = createLogger({ level: config.log.level, format: config.log.format, base: { component: "router" } });
-    const router = await startRouter(config, logger, values.config === undefined ? {} : { configPath: values.config, fileConfig });
+    const telemetry = startTelemetry(process.env, "switchyard-router", logger, { activeContext: false });
+    const router = await startRouter(config, logger, {
+      tracer: telemetry.tracer,
+      ...(values.config === undefined ? {} : { configPath: values.config, fileConfig }),
+    });
     onShutdownSignal(async (signal) => {
       logger.info("shutting down", { signal, inflight: router.lifecycle.tracker.total });
-      return await router.stop();
+      const code = await router.stop();
+      await telemetry.shutdown();
+      return code;
     });
     return await router.done;
   },
@@ -61,6 +81,8 @@ export const EXIT_ABORTED = 75;
 
 /** Options of {@linkcode startRouter}. */
 export interface StartRouterOptions {
+  /** Spans per request (from the SDK the CLI started); `undefined`: tracing off. */
+  tracer?: Tracer | undefined;
   /** Watch this config file and apply its changes while running. */
   configPath?: string;
   /** The config as read from `configPath`, before command-line overrides: the base reloads diff against. @default `config` */
@@ -78,6 +100,7 @@ export interface StartedRouter {
   readonly port: number;
   readonly nc: NatsConnection;
   readonly registry: Registry;
+  readonly metrics: RouterMetrics | undefined;
   /** In-flight counts, plugin drains, the shutdown gate. */
   readonly lifecycle: RouterLifecycle;
   /**
@@ -106,19 +129,26 @@ export async function startRouter(config: ResolvedConfig, logger: Logger, option
     ...(config.nats.token === undefined ? {} : { token: config.nats.token }),
   });
   let connected = true;
+  const registry = new Registry(config.prefix);
+  const deps = { clock: systemClock, logger };
+  const policies = new ResiliencePolicies(config, deps);
+  const metrics = config.metrics.enabled
+    ? createRouterMetrics({ processMetrics: config.metrics.processMetrics, runtime: currentRuntime(), sources: metricSources(registry, policies, systemClock) })
+    : undefined;
   (async () => {
     for await (const s of nc.status()) {
       if (s.type === "disconnect") {
         connected = false;
+        metrics?.natsConnected(false);
         logger.warn("NATS disconnected", { server: s.server });
       } else if (s.type === "reconnect") {
         connected = true;
+        metrics?.natsConnected(true);
+        metrics?.natsReconnect();
         logger.info("NATS reconnected", { server: s.server });
       }
     }
   })();
-  const registry = new Registry(config.prefix);
-  const deps = { clock: systemClock, logger };
   const mux = new RequestMux(nc);
   const adapter = await loadRuntimeAdapter();
   // An instance its supervisor saw die: what the router still waits on from it will never come.
@@ -129,7 +159,6 @@ export async function startRouter(config: ResolvedConfig, logger: Logger, option
   };
   const discovery = startDiscovery(nc, registry, { prefix: config.prefix, intervalMs: config.discovery.intervalMs, onLost }, deps);
   await discovery.refresh();
-  const policies = new ResiliencePolicies(config, deps);
   const balancer = new LoadBalancer({ mux, balancing: config.balancing, plugins: config.plugins, ...deps });
   const versions = new VersionRules(config.plugins);
   const lifecycle = new RouterLifecycle({
@@ -148,6 +177,7 @@ export async function startRouter(config: ResolvedConfig, logger: Logger, option
     balancer,
     versions,
     lifecycle,
+    telemetry: { ...(metrics === undefined ? {} : { metrics }), tracer: options.tracer },
     readiness: () =>
       lifecycle.shuttingDown ? "draining" : nc.isClosed() ? "NATS connection closed" : connected ? undefined : "NATS disconnected",
   });
@@ -186,6 +216,7 @@ export async function startRouter(config: ResolvedConfig, logger: Logger, option
     port: server.port,
     nc,
     registry,
+    metrics,
     lifecycle,
     shutdown,
     configWatcher,

@@ -33,7 +33,7 @@ export function parseConfigText(text: string, path: string): unknown {
 
 /**
  * Validates `raw` (a parsed config file, or `{}`), then applies env overrides: `NATS_URL`
- * (comma-separated) and `PORT`.
+ * (comma-separated), `PORT` and `LOG_LEVEL`.
  * @throws {ConfigError} with one line per problem, by dotted path.
  */
 export function resolveConfig(raw: unknown, env: Readonly<Record<string, string | undefined>>, source = "config"): ResolvedConfig {
@@ -47,6 +47,13 @@ export function resolveConfig(raw: unknown, env: Readonly<Record<string, string 
   const config = result.output;
   const natsUrl = env.NATS_URL?.trim();
   if (natsUrl) config.nats.servers = natsUrl.split(",").map((s) => s.trim()).filter(Boolean);
+  const level = env.LOG_LEVEL?.trim().toLowerCase();
+  if (level) {
+    if (level !== "debug" && level !== "info" && level !== "warn" && level !== "error") {
+      throw new ConfigError("env", [`LOG_LEVEL: "${env.LOG_LEVEL}" is not one of debug, info, warn, error`]);
+    }
+    config.log.level = level;
+  }
   if (env.PORT?.trim()) {
     const port = Number(env.PORT);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError("env", [`PORT: "${env.PORT}" is not a port`]);

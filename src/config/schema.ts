@@ -165,6 +165,16 @@ export const ConfigSchema = v.strictObject({
   admin: v.optional(AdminSchema, {}),
   /** Restarts, crash loops, start and drain deadlines of `switchyard up` (docs/lifecycle.md). */
   supervisor: v.optional(SupervisorSchema, {}),
+  /** Prometheus metrics (docs/telemetry.md). */
+  metrics: v.optional(
+    v.strictObject({
+      enabled: v.optional(v.boolean(), true),
+      path: v.optional(v.pipe(v.string(), v.regex(/^\/[A-Za-z0-9._\/-]{0,100}$/), v.check((p) => !p.startsWith("/v1/"), "must not be under /v1/")), "/metrics"),
+      /** Process, heap, GC and event-loop metrics. */
+      processMetrics: v.optional(v.boolean(), true),
+    }),
+    {},
+  ),
 });
 
 export type Config = v.InferInput<typeof ConfigSchema>;

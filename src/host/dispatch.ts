@@ -1,11 +1,13 @@
 import * as v from "valibot";
-import type { Msg } from "@nats-io/nats-core";
+import type { Msg, MsgHdrs } from "@nats-io/nats-core";
 import { ErrorCode, isSwitchyardError } from "../errors.ts";
 import type { Issue } from "../errors.ts";
 import type { Logger } from "../deps.ts";
 import type { MethodDefinition, Plugin, Principal } from "../plugin/mod.ts";
 import { encodeWireError, H_DEADLINE, H_INSTANCE, H_NESTED, H_PRINCIPAL, H_REQUEST_ID, H_VERSION, readHeaders, WireHeaders } from "../bus/mod.ts";
 import type { WireError } from "../bus/mod.ts";
+import { context } from "@opentelemetry/api";
+import type { HandlerTrace, PluginTracing } from "../telemetry/mod.ts";
 import { ANONYMOUS, RequestContext, SignalSet } from "./request_context.ts";
 import { MethodStats } from "./method_stats.ts";
 import type { PluginCaller } from "./plugin_caller.ts";
@@ -29,6 +31,8 @@ export class Dispatcher {
   options: Readonly<Record<string, unknown>>;
   /** Serves `ctx.call`; without one, `ctx.call` throws `plugin_unavailable`. */
   caller: PluginCaller | undefined;
+  /** Server spans per request; `undefined` (tracing off) costs one check per request. */
+  tracing: PluginTracing | undefined;
   #inflight = 0;
   #idle: (() => void) | undefined;
 
@@ -70,8 +74,12 @@ export class Dispatcher {
     }
     this.#inflight++;
     const started = performance.now();
-    this.#run(msg, method).then((err) => {
+    const tracing = this.tracing;
+    const span = tracing === undefined ? undefined : tracing.begin(msg, name);
+    this.#run(msg, method, span).then((err) => {
+      // Measured until the async handler settled, not only its synchronous part.
       stats.record(performance.now() - started, err);
+      if (span !== undefined) tracing!.end(span, err);
       if (--this.#inflight === 0 && this.#idle !== undefined) {
         const idle = this.#idle;
         this.#idle = undefined;
@@ -81,7 +89,7 @@ export class Dispatcher {
   }
 
   /** Runs one request; resolves with the error it answered, if any. Never rejects. */
-  async #run(msg: Msg, method: MethodDefinition): Promise<WireError | undefined> {
+  async #run(msg: Msg, method: MethodDefinition, span: HandlerTrace | undefined): Promise<WireError | undefined> {
     let input: unknown;
     try {
       input = msg.data.length === 0 ? {} : JSON.parse(decoder.decode(msg.data));
@@ -97,12 +105,13 @@ export class Dispatcher {
         issues: toIssues(parsed.issues),
       });
     }
-    const ctx = this.#context(msg);
+    const ctx = this.#context(msg, span);
     let output: unknown;
     try {
-      output = await method.handler(parsed.output, ctx);
+      output = await (span === undefined ? method.handler(parsed.output, ctx) : context.with(span.ctx, method.handler, undefined, parsed.output, ctx));
     } catch (err) {
-      return this.#replyError(msg, this.#handlerError(err, ctx.requestId));
+      if (span !== undefined && !isSwitchyardError(err)) this.tracing?.thrown(span, err);
+      return this.#replyError(msg, this.#handlerError(err, ctx));
     } finally {
       ctx.dispose();
     }
@@ -112,21 +121,25 @@ export class Dispatcher {
     }
     const checked = v.safeParse(method.output, output);
     if (!checked.success) {
-      this.#logger.error("handler returned output that does not match its schema", {
-        requestId: ctx.requestId,
-        issues: toIssues(checked.issues),
-      });
+      ctx.logger.error("handler returned output that does not match its schema", { issues: toIssues(checked.issues) });
       return this.#replyError(msg, {
         status: 502,
         code: ErrorCode.BadPluginResponse,
         message: "The plugin returned output that does not match its schema",
       });
     }
-    msg.respond(encoder.encode(JSON.stringify(checked.output)), { headers: this.#okHeaders });
+    let data: Uint8Array;
+    try {
+      data = encoder.encode(JSON.stringify(checked.output));
+    } catch (err) {
+      ctx.logger.error("handler output cannot be encoded as JSON", { error: String(err) });
+      return this.#replyError(msg, { status: 502, code: ErrorCode.BadPluginResponse, message: "The plugin returned output that is not JSON" });
+    }
+    respond(msg, data, this.#okHeaders, this.#logger);
     return undefined;
   }
 
-  #context(msg: Msg): RequestContext {
+  #context(msg: Msg, span: HandlerTrace | undefined): RequestContext {
     const hdrs = readHeaders(msg);
     const requestId = hdrs?.get(H_REQUEST_ID) ?? "";
     const deadline = Number(hdrs?.get(H_DEADLINE)) || Date.now() + DEFAULT_DEADLINE_MS;
@@ -144,19 +157,20 @@ export class Dispatcher {
       this.#logger,
       this.signals,
       { caller: this.caller, principalHeader: principalText, nested: hdrs?.get(H_NESTED) === "1" },
+      span,
     );
   }
 
-  #handlerError(err: unknown, requestId: string): WireError {
+  #handlerError(err: unknown, ctx: RequestContext): WireError {
     if (isSwitchyardError(err)) return { status: err.status, code: err.code, message: err.message };
     // Anything else is a bug in the plugin: log it whole here, send no stack to the caller.
-    this.#logger.error("handler threw", { requestId, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+    ctx.logger.error("handler threw", { error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
     return { status: 500, code: ErrorCode.PluginError, message: "The plugin failed to handle the request" };
   }
 
   #replyError(msg: Msg, err: WireError): WireError {
     const { headers, data } = encodeWireError(err, this.#replyHeaders());
-    msg.respond(data, { headers });
+    respond(msg, data, headers, this.#logger);
     return err;
   }
 
@@ -165,6 +179,15 @@ export class Dispatcher {
     h.set(H_INSTANCE, this.#instanceId);
     h.set(H_VERSION, this.#plugin.version);
     return h;
+  }
+}
+
+/** Sends a reply; a connection closed under it is logged, so a request's bookkeeping still completes. */
+function respond(msg: Msg, data: Uint8Array, headers: MsgHdrs, logger: Logger): void {
+  try {
+    msg.respond(data, { headers });
+  } catch (err) {
+    logger.warn("could not send a reply", { subject: msg.subject, error: String(err) });
   }
 }
 

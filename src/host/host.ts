@@ -1,6 +1,8 @@
 import { nuid } from "@nats-io/nats-core";
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
+import type { Tracer } from "@opentelemetry/api";
 import type { Logger } from "../deps.ts";
+import { PluginTracing } from "../telemetry/mod.ts";
 import { noopLogger } from "../deps.ts";
 import type { Plugin } from "../plugin/mod.ts";
 import {
@@ -46,6 +48,8 @@ export interface ServePluginOptions {
   weight?: number;
   /** Manifest requirements (plugin → semver range), advertised as `sy.requires` metadata. */
   requires?: Readonly<Record<string, string>>;
+  /** Makes a server span per request and client spans for `ctx.call`. @default none (tracing off) */
+  tracer?: Tracer | undefined;
 }
 
 /** Options of {@linkcode PluginHost.drain}. */
@@ -113,7 +117,10 @@ export async function servePlugin(plugin: Plugin, nc: NatsConnection, options: S
   }));
   const info: InfoResponse = { type: INFO_RESPONSE, ...identity, description: plugin.description, endpoints };
   const dispatcher = new Dispatcher(plugin, instanceId, logger, pluginOptions);
-  dispatcher.caller = new PluginCaller(nc, { prefix, logger }); // ctx.call; its reply subscription starts on first use
+  dispatcher.caller = new PluginCaller(nc, { prefix, logger, tracer: options.tracer }); // ctx.call; its reply subscription starts on first use
+  if (options.tracer !== undefined) {
+    dispatcher.tracing = new PluginTracing(options.tracer, { plugin: plugin.name, version: plugin.version, instanceId, queue, ownBase });
+  }
   const handle = (_err: unknown, msg: Parameters<Dispatcher["handle"]>[0]) => dispatcher.handle(msg);
 
   const work: Subscription[] = [
@@ -173,6 +180,7 @@ export async function servePlugin(plugin: Plugin, nc: NatsConnection, options: S
   const drain = async (timeoutMs: number): Promise<{ aborted: boolean }> => {
     announce("draining");
     logger.info("draining", { inflight: dispatcher.inflight });
+    dispatcher.tracing?.draining();
     const deadline = Date.now() + timeoutMs;
     const idleBeforeDeadline = async (): Promise<boolean> => {
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -194,6 +202,7 @@ export async function servePlugin(plugin: Plugin, nc: NatsConnection, options: S
     if (!aborted) aborted = !await idleBeforeDeadline();
     if (aborted) {
       logger.warn("drain timed out: aborting running handlers", { inflight: dispatcher.inflight });
+      dispatcher.tracing?.aborted();
       dispatcher.signals.abortAll("the instance is shutting down");
     }
     try {

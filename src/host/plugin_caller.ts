@@ -22,6 +22,10 @@ import { DEFAULT_TIMEOUT_MS, ResilienceSchema } from "../config/mod.ts";
 import { guardedRequest, ResiliencePolicies } from "../resilience/mod.ts";
 import type { GuardedCall, Transport } from "../resilience/mod.ts";
 import { METHOD_NAME, PLUGIN_NAME } from "../plugin/mod.ts";
+import { context, trace } from "@opentelemetry/api";
+import type { Tracer } from "@opentelemetry/api";
+import { TracedCall } from "../telemetry/mod.ts";
+import type { HandlerTrace } from "../telemetry/mod.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -41,6 +45,8 @@ export interface CallerRequest {
   readonly principalHeader: string;
   /** The incoming request was itself a `ctx.call`: no retries from here. */
   readonly nested: boolean;
+  /** The handler's span when tracing is on: the call's attempts get client spans under it. */
+  readonly trace?: HandlerTrace | undefined;
 }
 
 interface Target {
@@ -51,6 +57,7 @@ interface Target {
 interface HostCall extends GuardedCall {
   subject: string;
   data: Uint8Array;
+  traced: TracedCall | undefined;
 }
 
 /**
@@ -66,15 +73,20 @@ export class PluginCaller {
   readonly #logger: Logger;
   readonly #policies: ResiliencePolicies;
   readonly #targets = new Map<string, { at: number; target: Promise<Target> }>();
+  readonly #tracer: Tracer | undefined;
   #mux: RequestMux | undefined;
   readonly #transport: Transport<HostCall> = {
-    send: (call, timeoutMs) => (this.#mux ??= new RequestMux(this.#nc)).request(call.subject, call.data, { headers: call.headers, timeoutMs }),
+    send: (call, timeoutMs) =>
+      call.traced === undefined
+        ? (this.#mux ??= new RequestMux(this.#nc)).request(call.subject, call.data, { headers: call.headers, timeoutMs })
+        : this.#sendTraced(call, call.traced, timeoutMs),
   };
 
-  constructor(nc: NatsConnection, options: { prefix: string; logger: Logger }) {
+  constructor(nc: NatsConnection, options: { prefix: string; logger: Logger; tracer?: Tracer | undefined }) {
     this.#nc = nc;
     this.#prefix = options.prefix;
     this.#logger = options.logger;
+    this.#tracer = options.tracer;
     this.#policies = new ResiliencePolicies(
       { plugins: {}, resilience: v.parse(ResilienceSchema, {}), router: { timeoutMs: DEFAULT_TIMEOUT_MS } },
       { clock: systemClock, logger: options.logger },
@@ -98,6 +110,15 @@ export class PluginCaller {
     hdrs.set(H_DEADLINE, String(from.deadline));
     hdrs.set(H_NESTED, "1");
     if (from.principalHeader !== "") hdrs.set(H_PRINCIPAL, from.principalHeader);
+    let traced: TracedCall | undefined;
+    if (this.#tracer !== undefined && from.trace !== undefined) {
+      // Under the span active in the handler (one it started itself), if it belongs to this request's trace.
+      const active = context.active();
+      const span = trace.getSpan(active);
+      const inTrace = span !== undefined && span.spanContext().traceId === from.trace.span.spanContext().traceId;
+      traced = inTrace ? new TracedCall(this.#tracer, active, span) : new TracedCall(this.#tracer, from.trace.ctx, from.trace.span);
+      traced.target({ plugin, method, version: target.version, subject: endpoint.subject });
+    }
     let reply: BusReply;
     try {
       reply = await guardedRequest(
@@ -109,6 +130,8 @@ export class PluginCaller {
           headers: hdrs,
           deadline: from.deadline,
           mayRetry: endpoint.idempotent && !from.nested,
+          observer: traced,
+          traced,
         },
         systemClock,
       );
@@ -124,6 +147,21 @@ export class PluginCaller {
       });
     }
     return reply.data.length === 0 ? undefined : JSON.parse(decoder.decode(reply.data));
+  }
+
+  async #sendTraced(call: HostCall, traced: TracedCall, timeoutMs: number): Promise<BusReply> {
+    const span = traced.startAttempt(call.headers);
+    traced.picked(undefined, call.subject);
+    let reply: BusReply | undefined;
+    try {
+      reply = await (this.#mux ??= new RequestMux(this.#nc)).request(call.subject, call.data, { headers: call.headers, timeoutMs });
+      return reply;
+    } catch (err) {
+      traced.endAttempt(span, undefined, err);
+      throw err;
+    } finally {
+      if (reply !== undefined) traced.endAttempt(span, reply, undefined);
+    }
   }
 
   /** Stops the reply subscription. */

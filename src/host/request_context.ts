@@ -1,4 +1,7 @@
+import type { Span } from "@opentelemetry/api";
 import type { Logger } from "../deps.ts";
+import { NOOP_SPAN } from "../telemetry/mod.ts";
+import type { HandlerTrace } from "../telemetry/mod.ts";
 import { ErrorCode, SwitchyardError } from "../errors.ts";
 import type { PluginCaller } from "./plugin_caller.ts";
 import type { PluginContext, Principal } from "../plugin/mod.ts";
@@ -42,6 +45,7 @@ export class RequestContext implements PluginContext {
   readonly #baseLogger: Logger;
   readonly #signals: SignalSet;
   readonly #calls: CallOptions | undefined;
+  readonly #trace: HandlerTrace | undefined;
   #logger: Logger | undefined;
   #controller: AbortController | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -59,6 +63,7 @@ export class RequestContext implements PluginContext {
     logger: Logger,
     signals: SignalSet,
     calls?: CallOptions,
+    trace?: HandlerTrace,
   ) {
     this.instanceId = init.instanceId;
     this.version = init.version;
@@ -69,6 +74,12 @@ export class RequestContext implements PluginContext {
     this.#baseLogger = logger;
     this.#signals = signals;
     this.#calls = calls;
+    this.#trace = trace;
+  }
+
+  /** This request's server span (a no-op span when tracing is off). */
+  get span(): Span {
+    return this.#trace?.span ?? NOOP_SPAN;
   }
 
   /** Calls another plugin over the bus with this request's deadline, id and principal. */
@@ -82,11 +93,15 @@ export class RequestContext implements PluginContext {
       deadline: this.deadline,
       principalHeader: calls.principalHeader,
       nested: calls.nested,
+      trace: this.#trace,
     }) as Promise<T>;
   }
 
   get logger(): Logger {
-    return this.#logger ??= this.#baseLogger.child({ requestId: this.requestId });
+    const trace = this.#trace;
+    return this.#logger ??= this.#baseLogger.child(
+      trace === undefined ? { requestId: this.requestId } : { requestId: this.requestId, traceId: trace.span.spanContext().traceId },
+    );
   }
 
   get signal(): AbortSignal {

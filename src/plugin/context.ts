@@ -1,3 +1,4 @@
+import type { Span } from "@opentelemetry/api";
 import type { Logger } from "../deps.ts";
 
 /** Who called, as the router authenticated them; `anonymous` until auth is configured. */
@@ -21,8 +22,14 @@ export interface PluginContext {
   readonly deadline: number;
   /** Who called. */
   readonly principal: Principal;
-  /** Logs with the request id and instance attached. */
+  /** Logs with the request id, trace id (when traced), plugin and instance attached. */
   readonly logger: Logger;
+  /**
+   * This request's server span: add attributes or events to it (`ctx.span.setAttribute("cart.size", 3)`).
+   * A span of your own started with `@opentelemetry/api` while the handler runs sits under it. When
+   * tracing is off it is a no-op span.
+   */
+  readonly span: Span;
   /** The plugin's options, validated by its `options` schema (`{}` without one). */
   readonly options: Readonly<Record<string, unknown>>;
   /**

@@ -22,6 +22,16 @@ export interface GuardedCall {
   deadline: number;
   /** Idempotent method, `Idempotency-Key`, and not nested: retries allowed. */
   mayRetry: boolean;
+  /** Told about retries (metrics, span events); called on failure paths only. */
+  observer?: CallObserver | undefined;
+}
+
+/** What {@linkcode guardedRequest} reports besides its result. */
+export interface CallObserver {
+  /** Attempt `attempt` starts after `delayMs` of backoff; `reason` is the last failure's code. */
+  retrying(attempt: number, delayMs: number, reason: string): void;
+  /** A retryable failure is returned as is: the budget was spent, the deadline too near, or the circuit opened. */
+  retryRefused(reason: "budget" | "deadline" | "breaker"): void;
 }
 
 /**
@@ -104,14 +114,18 @@ export async function guardedRequest<C extends GuardedCall>(
         return reply!;
       }
       const delay = retry.delayMs(attempt);
-      if (clock.now() + delay >= call.deadline || !budget.tryAcquire()) {
+      const refused = clock.now() + delay >= call.deadline ? "deadline" : budget.tryAcquire() ? undefined : "budget";
+      if (refused !== undefined) {
+        call.observer?.retryRefused(refused);
         if (failure !== undefined) throw failure;
         return reply!;
       }
       held = true;
+      call.observer?.retrying(attempt + 1, delay, code || String(status));
       if (delay > 0) await sleep(clock, delay);
       // Another request may have opened the circuit during the backoff.
       if (breaker !== undefined && !breaker.tryAcquire()) {
+        call.observer?.retryRefused("breaker");
         if (failure !== undefined) throw failure;
         return reply!;
       }

@@ -22,4 +22,4 @@ export type { BreakerSettings, CircuitBreakerOptions, CircuitState, CircuitTrans
 export type { BulkheadSettings } from "./bulkhead.ts";
 export type { RateLimitSettings } from "./rate_limit.ts";
 export type { MethodPolicies, PolicyDeps } from "./plugin_policies.ts";
-export type { GuardedCall, Transport } from "./guarded_request.ts";
+export type { CallObserver, GuardedCall, Transport } from "./guarded_request.ts";

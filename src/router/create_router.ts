@@ -16,6 +16,8 @@ import type { ResponseFactory } from "../runtime/types.ts";
 import { RouterLifecycle } from "../lifecycle/mod.ts";
 import { createAdminRoutes } from "./admin.ts";
 import { trackInflight } from "./inflight_tracking.ts";
+import { routerTelemetry } from "./router_telemetry.ts";
+import type { RouterTelemetryConfig } from "./router_telemetry.ts";
 
 /** Why the router is not ready, or `undefined` when it is. */
 export type ReadinessCheck = () => string | undefined;
@@ -40,6 +42,8 @@ export interface RouterOptions {
   versions?: VersionRules;
   /** In-flight tracking, plugin drains, the shutdown gate (src/lifecycle/). @default one over `mux` */
   lifecycle?: RouterLifecycle;
+  /** Metrics (`GET /metrics`) and tracing. @default metrics per `config.metrics`, no tracing */
+  telemetry?: RouterTelemetryConfig;
 }
 
 const JSON_HEADERS = { "content-type": "application/json" };
@@ -67,6 +71,7 @@ export function createRouter(options: RouterOptions): Hono {
   const requestId = createRequestIds();
   const readiness = options.readiness ?? (() => undefined);
   const app = new Hono();
+  const telemetry = routerTelemetry(app, { ...options, policies, logger, clock });
 
   app.get("/health", () => {
     const problem = readiness();
@@ -83,7 +88,7 @@ export function createRouter(options: RouterOptions): Hono {
     }
     return c.json({ ...describePlugin(plugin, catalog(plugin.name)), ...resilience(plugin.name) });
   });
-  app.post("/v1/:plugin/:method", trackInflight(lifecycle, createInvokeHandler({ ...options, logger, requestId, policies, clock, balancer, versions }), requestId, logger));
+  app.post("/v1/:plugin/:method", trackInflight(lifecycle, createInvokeHandler({ ...options, logger, requestId, policies, clock, balancer, versions, telemetry }), requestId, logger));
   app.route("/admin", createAdminRoutes({ lifecycle, settings: () => options.config.admin, requestId, logger }));
   // 405 for other methods on a plugin route is answered here rather than by an `app.all()` route:
   // a second route on the same path pushes Hono's SmartRouter off its RegExpRouter onto the

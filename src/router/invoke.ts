@@ -10,6 +10,8 @@ import type { MethodEntry, Registry, VersionEntry } from "../registry/mod.ts";
 import { METHOD_NAME, PLUGIN_NAME } from "../plugin/mod.ts";
 import type { ResolvedConfig } from "../config/mod.ts";
 import type { LoadBalancer, VersionRules } from "../balancing/mod.ts";
+import { RouterTelemetry } from "../telemetry/mod.ts";
+import type { MethodSeries, RequestTrace } from "../telemetry/mod.ts";
 import { readBody } from "./read_body.ts";
 import { initHeadersResponse } from "../runtime/types.ts";
 import type { ResponseFactory } from "../runtime/types.ts";
@@ -32,6 +34,8 @@ export interface InvokeOptions {
   clock?: Clock;
   /** Builds the 200 responses. @default headers in the init */
   respond?: ResponseFactory;
+  /** Metrics, traces and access log (src/telemetry/). @default none: a scratch series, no spans */
+  telemetry?: RouterTelemetry;
 }
 
 /** One routed request, as the resilience pipeline hands it to the balancer. */
@@ -40,6 +44,8 @@ interface RouterCall extends GuardedCall {
   version: VersionEntry;
   method: MethodEntry;
   data: Uint8Array;
+  /** Present when tracing is on: each attempt gets a client span. */
+  trace: RequestTrace | undefined;
 }
 
 /** Whose rate-limit bucket a request takes from; auth will supply the principal's id. */
@@ -57,18 +63,28 @@ export function createInvokeHandler(options: InvokeOptions): (c: Context) => Pro
   const clock = options.clock ?? systemClock;
   const policies = options.policies ?? new ResiliencePolicies(config, { clock, logger });
   const respond = options.respond ?? initHeadersResponse;
-  // One transport for every request.
+  const telemetry = options.telemetry ?? new RouterTelemetry({ logger });
+  // One transport for every request; the tag lets a plugin drain find its requests in the mux.
   const transport: Transport<RouterCall> = {
-    send: (call, timeoutMs) => balancer.request(call.plugin, call.version, call.method, call.data, { headers: call.headers, timeoutMs, tag: call.plugin }),
+    send: (call, timeoutMs) =>
+      call.trace === undefined
+        ? balancer.request(call.plugin, call.version, call.method, call.data, { headers: call.headers, timeoutMs, tag: call.plugin })
+        : call.trace.send(balancer, call, timeoutMs),
   };
 
   return async function invoke(c: Context): Promise<Response> {
+    const started = performance.now();
     const req = c.req.raw;
     const requestId = options.requestId(req.headers.get("x-request-id"));
+    const trace = telemetry.begin(req, requestId);
+    const plugin = c.req.param("plugin") ?? "";
+    let series: MethodSeries | undefined;
+    let code = "";
+    let res!: Response;
     try {
-      const plugin = c.req.param("plugin") ?? "";
       const range = req.headers.get("x-plugin-version") ?? versions.rangeFor(registry, plugin) ?? null;
       const { version, method } = route(registry, plugin, c.req.param("method") ?? "", range);
+      series = telemetry.enter(plugin, method.name, trace, version, method);
       const guard = policies.plugin(plugin).method(method.name);
       const limiter = guard.plugin.rateLimiter;
       if (limiter !== undefined) {
@@ -83,37 +99,54 @@ export function createInvokeHandler(options: InvokeOptions): (c: Context) => Pro
       hdrs.set(H_DEADLINE, String(deadline));
       const idempotencyKey = req.headers.get(IDEMPOTENCY_KEY);
       if (idempotencyKey !== null) hdrs.set(IDEMPOTENCY_KEY, idempotencyKey);
-      let reply: BusReply;
+      let reply: BusReply | undefined;
       try {
         reply = await guardedRequest(
           transport,
           guard,
-          { headers: hdrs, deadline, mayRetry: method.idempotent || idempotencyKey !== null, plugin, version, method, data: body },
+          {
+            headers: hdrs,
+            deadline,
+            mayRetry: method.idempotent || idempotencyKey !== null,
+            observer: trace ?? series.plugin,
+            plugin,
+            version,
+            method,
+            data: body,
+            trace,
+          },
           clock,
         );
       } catch (err) {
         if (guard.fallback !== undefined && isSwitchyardError(err) && err.code === ErrorCode.CircuitOpen) {
-          return new Response(guard.fallback as Uint8Array<ArrayBuffer>, { status: 200, headers: { ...FALLBACK_HEADERS, "x-request-id": requestId } });
+          res = new Response(guard.fallback as Uint8Array<ArrayBuffer>, { status: 200, headers: { ...FALLBACK_HEADERS, "x-request-id": requestId } });
+        } else throw err;
+      }
+      if (reply !== undefined) {
+        const replyHeaders = reply.headers;
+        const servedVersion = replyHeaders?.get(H_VERSION) || version.version;
+        const servedInstance = replyHeaders?.get(H_INSTANCE) ?? "";
+        const failure = decodeWireError(replyHeaders, reply.data);
+        if (failure !== undefined) {
+          code = failure.code;
+          const served = { "x-plugin-version": servedVersion, "x-plugin-instance": servedInstance };
+          res = errorResponse(fromPlugin(failure), requestId, logger, served);
+        } else {
+          res = respond(reply.data, {
+            "content-type": "application/json",
+            "x-request-id": requestId,
+            "x-plugin-version": servedVersion,
+            "x-plugin-instance": servedInstance,
+          });
         }
-        throw err;
       }
-      const replyHeaders = reply.headers;
-      const servedVersion = replyHeaders?.get(H_VERSION) || version.version;
-      const servedInstance = replyHeaders?.get(H_INSTANCE) ?? "";
-      const failure = decodeWireError(replyHeaders, reply.data);
-      if (failure !== undefined) {
-        const served = { "x-plugin-version": servedVersion, "x-plugin-instance": servedInstance };
-        return errorResponse(fromPlugin(failure), requestId, logger, served);
-      }
-      return respond(reply.data, {
-        "content-type": "application/json",
-        "x-request-id": requestId,
-        "x-plugin-version": servedVersion,
-        "x-plugin-instance": servedInstance,
-      });
     } catch (err) {
-      return errorResponse(err, requestId, logger);
+      code = isSwitchyardError(err) ? err.code : ErrorCode.Internal;
+      res = errorResponse(err, requestId, trace === undefined ? logger : logger.child({ traceId: trace.span.spanContext().traceId }));
     }
+    series ??= telemetry.unrouted(plugin, registry.get(plugin) !== undefined);
+    telemetry.finish(series, res, code, started, trace, requestId);
+    return res;
   };
 }
 

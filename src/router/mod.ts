@@ -9,3 +9,5 @@ export { createAdminRoutes } from "./admin.ts";
 export type { ReadinessCheck, RouterOptions } from "./create_router.ts";
 export type { ReconfigurableRouter } from "./reconfigure.ts";
 export type { AdminRoutesOptions } from "./admin.ts";
+export { metricSources } from "./router_telemetry.ts";
+export type { RouterTelemetryConfig } from "./router_telemetry.ts";

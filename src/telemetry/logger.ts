@@ -42,7 +42,13 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 }
 
 function jsonLine(level: LogLevel, msg: string, attrs: LogAttrs): string {
-  return `${JSON.stringify({ time: new Date().toISOString(), level, msg, ...attrs }, errorReplacer)}\n`;
+  const time = new Date().toISOString();
+  const line: LogAttrs = { time, level, msg, ...attrs };
+  // An attribute named like a base field cannot replace it (reassigning keeps the key order).
+  line.time = time;
+  line.level = level;
+  line.msg = msg;
+  return `${JSON.stringify(line, errorReplacer)}\n`;
 }
 
 function prettyLine(level: LogLevel, msg: string, attrs: LogAttrs): string {

@@ -1,56 +1,152 @@
-import { trace } from "@opentelemetry/api";
-import type { Tracer } from "@opentelemetry/api";
+/**
+ * Starts the OpenTelemetry SDK for a CLI process. Only the CLI imports this file: library code
+ * depends on `@opentelemetry/api` alone (see mod.ts).
+ * @module
+ */
+import { diag, DiagLogLevel, trace } from "@opentelemetry/api";
+import type { ContextManager, DiagLogger, Tracer } from "@opentelemetry/api";
 import { NodeSDK } from "@opentelemetry/sdk-node";
 import type { Logger } from "../deps.ts";
 
-type Env = Record<string, string | undefined>;
+type Env = Readonly<Record<string, string | undefined>>;
 
 /** Tracing as the CLI set it up. */
 export interface Telemetry {
   /** `undefined` when tracing is off: the hot path then skips spans entirely. */
   readonly tracer: Tracer | undefined;
-  /** Flushes pending spans (bounded in time) and stops the SDK. */
+  /** Flushes pending spans (at most {@linkcode SHUTDOWN_TIMEOUT_MS}) and stops the SDK. */
   shutdown(): Promise<void>;
 }
 
-/** True when the standard variables ask for trace export. */
+/** Options of {@linkcode startTelemetry}. */
+export interface TelemetryOptions {
+  /**
+   * Register the SDK's AsyncLocalStorage context manager, so code can find the active span (a
+   * plugin's own spans nest under its request's). The router passes every context explicitly and
+   * runs no user code, so it goes without: an enabled AsyncLocalStorage costs every async step a
+   * little (measured on Bun: tens of µs per request). @default true
+   */
+  activeContext?: boolean;
+}
+
+/** How long a shutdown waits for the last spans to reach the collector. */
+export const SHUTDOWN_TIMEOUT_MS = 3_000;
+/** Export failures are logged at most once in this interval (with a count of the others). */
+export const EXPORT_ERROR_LOG_INTERVAL_MS = 60_000;
+
+const OFF: Telemetry = { tracer: undefined, shutdown: () => Promise.resolve() };
+
+/** True when the standard variables ask for trace export (an OTLP endpoint, or an explicit exporter). */
 export function tracingRequested(env: Env): boolean {
-  if (env.OTEL_SDK_DISABLED === "true" || env.OTEL_TRACES_EXPORTER === "none") return false;
-  return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_TRACES_EXPORTER);
+  if (env.OTEL_SDK_DISABLED?.toLowerCase() === "true") return false;
+  const exporter = env.OTEL_TRACES_EXPORTER?.trim();
+  if (exporter === "none") return false;
+  return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim() || exporter);
+}
+
+/** True on Deno with its built-in OpenTelemetry turned on (`OTEL_DENO=true`). */
+function denoOtel(env: Env): boolean {
+  return env.OTEL_DENO?.toLowerCase() === "true" && typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
 }
 
 /**
- * Starts `@opentelemetry/sdk-node` when the `OTEL_*` variables ask for traces: OTLP/HTTP protobuf
- * by default (`OTEL_EXPORTER_OTLP_PROTOCOL` may say `http/json`), a batch processor, the W3C
- * propagator, and the sampler from `OTEL_TRACES_SAMPLER`. Metrics and logs are not exported
- * this way (metrics are at `/metrics`, logs on stderr). Deno's built-in OTel (`OTEL_DENO=true`)
- * is used instead of the SDK when a user turns it on, so spans are never exported twice.
- * Library code only uses `@opentelemetry/api`; this is the one place that installs an SDK.
+ * Starts `@opentelemetry/sdk-node` when the `OTEL_*` variables ask for traces. Everything comes
+ * from the standard variables: endpoint and headers (`OTEL_EXPORTER_OTLP_*`), protocol
+ * (`http/protobuf` by default, `http/json` or `grpc`), sampler (`OTEL_TRACES_SAMPLER`, default
+ * `parentbased_always_on`), batching (`OTEL_BSP_*`), propagators (`OTEL_PROPAGATORS`, default W3C
+ * `tracecontext,baggage`) and `OTEL_SERVICE_NAME` (else `serviceName`). Only traces: metrics are at
+ * `/metrics` and logs on stderr, so the SDK's metric and log pipelines stay off.
+ *
+ * Spans are exported by a batch processor on a timer: ending a span only queues it, and when the
+ * collector is slow or gone the queue (`OTEL_BSP_MAX_QUEUE_SIZE`, 2048) drops what does not fit.
+ * The SDK's own warnings (a failed export, say) go to `logger`, at most once a minute.
+ *
+ * On Deno with `OTEL_DENO=true`, Deno's built-in OpenTelemetry is the SDK: it registers itself
+ * with `@opentelemetry/api`, so no second SDK starts (spans would be exported twice).
  */
-export function startTelemetry(env: Env, serviceName: string, logger: Logger): Telemetry {
-  if (!tracingRequested(env) && env.OTEL_DENO !== "true") return { tracer: undefined, shutdown: () => Promise.resolve() };
-  if (env.OTEL_DENO === "true") {
+export function startTelemetry(env: Env, serviceName: string, logger: Logger, options: TelemetryOptions = {}): Telemetry {
+  // The SDK reads its configuration from process.env itself: a different `env` would disagree with it.
+  if (env !== process.env) throw new TypeError("startTelemetry() reads the OTEL_* variables from process.env; pass process.env");
+  if (denoOtel(env)) {
     logger.info("tracing through Deno's built-in OpenTelemetry (OTEL_DENO=true)");
     return { tracer: trace.getTracer("switchyard"), shutdown: () => Promise.resolve() };
   }
-  env.OTEL_METRICS_EXPORTER ??= "none";
-  env.OTEL_LOGS_EXPORTER ??= "none";
-  const sdk = new NodeSDK({ serviceName: env.OTEL_SERVICE_NAME || serviceName, instrumentations: [] });
+  if (!tracingRequested(env)) return OFF;
+  const sdk = new NodeSDK({
+    // `null` registers no context manager (the SDK's documented switch; its type says only ContextManager).
+    ...(options.activeContext === false ? { contextManager: null as unknown as ContextManager } : {}),
+    serviceName: env.OTEL_SERVICE_NAME?.trim() || serviceName,
+    instrumentations: [],
+    metricReaders: [],
+    logRecordProcessors: [],
+  });
+  diag.setLogger(diagToLogger(logger), { logLevel: diagLevel(env.OTEL_LOG_LEVEL), suppressOverrideMessage: true });
   sdk.start();
   logger.info("tracing on", {
-    endpoint: env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT || "(default)",
-    protocol: env.OTEL_EXPORTER_OTLP_PROTOCOL || "http/protobuf",
+    endpoint: env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT || "http://localhost:4318",
+    protocol: env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL || env.OTEL_EXPORTER_OTLP_PROTOCOL || "http/protobuf",
     sampler: env.OTEL_TRACES_SAMPLER || "parentbased_always_on",
+    service: env.OTEL_SERVICE_NAME?.trim() || serviceName,
   });
+  let stopping: Promise<void> | undefined;
   return {
     tracer: trace.getTracer("switchyard"),
-    async shutdown() {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        sdk.shutdown().catch((err: unknown) => logger.warn("span flush failed", { error: err })),
-        new Promise<void>((resolve) => timer = setTimeout(resolve, 3_000)),
-      ]);
-      clearTimeout(timer);
-    },
+    shutdown: () =>
+      stopping ??= (async () => {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([
+          sdk.shutdown().catch((err: unknown) => logger.warn("span flush failed", { error: String(err) })),
+          new Promise<void>((resolve) => timer = setTimeout(resolve, SHUTDOWN_TIMEOUT_MS)),
+        ]);
+        clearTimeout(timer);
+        diag.disable();
+      })(),
   };
+}
+
+function diagLevel(value: string | undefined): DiagLogLevel {
+  switch (value?.trim().toUpperCase()) {
+    case "NONE":
+      return DiagLogLevel.NONE;
+    case "ERROR":
+      return DiagLogLevel.ERROR;
+    case "INFO":
+      return DiagLogLevel.INFO;
+    case "DEBUG":
+      return DiagLogLevel.DEBUG;
+    case "VERBOSE":
+    case "ALL":
+      return DiagLogLevel.ALL;
+    default:
+      return DiagLogLevel.WARN;
+  }
+}
+
+/** The SDK's diagnostics as log lines; warnings and errors are rate-limited (a dead collector fails every export). */
+function diagToLogger(logger: Logger): DiagLogger {
+  let lastAt = -Infinity;
+  let suppressed = 0;
+  const limited = (level: "warn" | "error") => (message: string, ...args: unknown[]) => {
+    const now = Date.now();
+    if (now - lastAt < EXPORT_ERROR_LOG_INTERVAL_MS) {
+      suppressed++;
+      return;
+    }
+    lastAt = now;
+    const detail = args.map(describe).join(" ");
+    logger[level](`opentelemetry: ${message}`, { ...(detail === "" ? {} : { detail }), ...(suppressed > 0 ? { suppressed } : {}) });
+    suppressed = 0;
+  };
+  const plain = (level: "info" | "debug") => (message: string) => logger[level](`opentelemetry: ${message}`);
+  return { error: limited("error"), warn: limited("warn"), info: plain("info"), debug: plain("debug"), verbose: plain("debug") };
+}
+
+function describe(value: unknown): string {
+  if (value instanceof Error) return value.message;
+  if (typeof value === "string") return value;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
 }

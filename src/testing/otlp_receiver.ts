@@ -2,9 +2,10 @@ import { createServer } from "node:http";
 import protobuf from "protobufjs";
 
 /**
- * The parts of OTLP's `ExportTraceServiceRequest` a test looks at, with the field numbers of
- * opentelemetry/proto/trace/v1/trace.proto. Protobuf skips unknown fields, so a subset decodes
- * real exports exactly.
+ * The parts of OTLP's `ExportTraceServiceRequest` a test looks at, with the field names, numbers
+ * and types of opentelemetry/proto/trace/v1/trace.proto (and common, resource). Protobuf skips
+ * unknown fields, so this subset decodes real exports exactly; `otlp_receiver_test.ts` checks it
+ * against what the OpenTelemetry SDK's own protobuf and JSON serializers produce.
  */
 const OTLP_TRACE_PROTO = `
 syntax = "proto3";
@@ -37,41 +38,77 @@ export interface ReceivedSpan {
   kind: number;
   /** 0 unset, 1 ok, 2 error. */
   statusCode: number;
+  statusMessage: string;
   attributes: Record<string, string | number | boolean>;
+  /** Event names, in order. */
   events: string[];
+  eventAttributes: Record<string, string | number | boolean>[];
+  /** Nanoseconds since the epoch. */
+  startNs: number;
+  endNs: number;
 }
 
-/** A real OTLP/HTTP (protobuf) trace receiver on loopback. */
+/** A real OTLP/HTTP trace receiver on loopback (protobuf or JSON bodies). */
 export interface OtlpReceiver extends AsyncDisposable {
   /** Base URL for `OTEL_EXPORTER_OTLP_ENDPOINT`. */
   readonly url: string;
   readonly spans: ReceivedSpan[];
+  /** Export requests received. */
+  readonly exports: number;
+  /** The spans of one trace. */
+  trace(traceId: string): ReceivedSpan[];
   close(): Promise<void>;
 }
 
 const root = protobuf.parse(OTLP_TRACE_PROTO, { keepCase: false }).root;
 const Request = root.lookupType("ExportTraceServiceRequest");
 
-/** Starts a receiver for `POST /v1/traces` with `application/x-protobuf` bodies. */
+/** Starts a receiver for `POST /v1/traces` with `application/x-protobuf` or `application/json` bodies. */
 export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = [];
+  let exports = 0;
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
-      if (req.url === "/v1/traces" && String(req.headers["content-type"]).includes("protobuf")) {
-        spans.push(...decodeTraces(new Uint8Array(Buffer.concat(chunks))));
-        res.writeHead(200, { "content-type": "application/x-protobuf" });
-      } else {
-        res.writeHead(415);
+      const type = String(req.headers["content-type"]);
+      const body = new Uint8Array(Buffer.concat(chunks));
+      try {
+        if (req.url !== "/v1/traces") {
+          res.writeHead(404).end();
+        } else if (type.includes("protobuf")) {
+          spans.push(...decodeTraces(body));
+          exports++;
+          res.writeHead(200, { "content-type": "application/x-protobuf" }).end();
+        } else if (type.includes("json")) {
+          spans.push(...decodeJsonTraces(JSON.parse(new TextDecoder().decode(body))));
+          exports++;
+          res.writeHead(200, { "content-type": "application/json" }).end("{}");
+        } else {
+          res.writeHead(415).end();
+        }
+      } catch {
+        res.writeHead(400).end();
       }
-      res.end();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as { port: number };
-  const close = () => new Promise<void>((resolve) => server.close(() => resolve()));
-  return { url: `http://127.0.0.1:${port}`, spans, close, [Symbol.asyncDispose]: close };
+  const close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    spans,
+    get exports() {
+      return exports;
+    },
+    trace: (traceId) => spans.filter((s) => s.traceId === traceId),
+    close,
+    [Symbol.asyncDispose]: close,
+  };
 }
 
 /** Decodes an `ExportTraceServiceRequest`. */
@@ -90,16 +127,59 @@ export function decodeTraces(bytes: Uint8Array): ReceivedSpan[] {
         name: s.name,
         kind: s.kind,
         statusCode: s.status?.code ?? 0,
+        statusMessage: s.status?.message ?? "",
         attributes: attrs(s.attributes),
         events: s.events.map((e) => e.name),
+        eventAttributes: s.events.map((e) => attrs(e.attributes)),
+        startNs: s.startTimeUnixNano,
+        endNs: s.endTimeUnixNano,
       }))
     );
   });
 }
 
+/** Decodes an `ExportTraceServiceRequest` in the OTLP/JSON mapping (hex ids, camelCase fields). */
+export function decodeJsonTraces(msg: {
+  resourceSpans?: { resource?: { attributes?: Kv[] }; scopeSpans?: { spans?: JsonSpan[] }[] }[];
+}): ReceivedSpan[] {
+  return (msg.resourceSpans ?? []).flatMap((rs) => {
+    const service = String(attrs(rs.resource?.attributes ?? [])["service.name"] ?? "");
+    return (rs.scopeSpans ?? []).flatMap((ss) =>
+      (ss.spans ?? []).map((s) => ({
+        service,
+        traceId: s.traceId,
+        spanId: s.spanId,
+        parentSpanId: s.parentSpanId ?? "",
+        name: s.name,
+        kind: s.kind ?? 0,
+        statusCode: s.status?.code ?? 0,
+        statusMessage: s.status?.message ?? "",
+        attributes: attrs(s.attributes ?? []),
+        events: (s.events ?? []).map((e) => e.name),
+        eventAttributes: (s.events ?? []).map((e) => attrs(e.attributes ?? [])),
+        startNs: Number(s.startTimeUnixNano),
+        endNs: Number(s.endTimeUnixNano),
+      }))
+    );
+  });
+}
+
+interface JsonSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  kind?: number;
+  startTimeUnixNano: string | number;
+  endTimeUnixNano: string | number;
+  status?: { code?: number; message?: string };
+  attributes?: Kv[];
+  events?: { name: string; attributes?: Kv[] }[];
+}
+
 interface Kv {
   key: string;
-  value?: { stringValue?: string; boolValue?: boolean; intValue?: number; doubleValue?: number };
+  value?: { stringValue?: string; boolValue?: boolean; intValue?: number | string; doubleValue?: number };
 }
 interface RawSpan {
   traceId: number[];
@@ -107,16 +187,18 @@ interface RawSpan {
   parentSpanId: number[];
   name: string;
   kind: number;
-  status?: { code: number };
+  startTimeUnixNano: number;
+  endTimeUnixNano: number;
+  status?: { code: number; message?: string };
   attributes: Kv[];
-  events: { name: string }[];
+  events: { name: string; attributes: Kv[] }[];
 }
 
 function attrs(list: Kv[]): Record<string, string | number | boolean> {
   const out: Record<string, string | number | boolean> = {};
   for (const { key, value } of list) {
     const v = value?.stringValue ?? value?.intValue ?? value?.doubleValue ?? value?.boolValue;
-    if (v !== undefined) out[key] = v;
+    if (v !== undefined) out[key] = value?.intValue !== undefined ? Number(v) : v;
   }
   return out;
 }

@@ -24,3 +24,14 @@ test("createLogger() pretty format is one readable line", () => {
   createLogger({ format: "pretty", write: (l) => lines.push(l) }).info("router ready", { url: "http://x" });
   assert.match(lines[0]!, /^\d\d:\d\d:\d\d\.\d{3} INFO  router ready  url=http:\/\/x\n$/);
 });
+
+test("createLogger() keeps time, level and msg first and never lets an attribute replace them", () => {
+  const lines: string[] = [];
+  createLogger({ write: (l) => lines.push(l) }).warn("real", { msg: "fake", level: "debug", time: "never", traceId: "t1" });
+  const entry = JSON.parse(lines[0]!);
+  assert.deepEqual(Object.keys(entry).slice(0, 3), ["time", "level", "msg"]);
+  assert.equal(entry.msg, "real");
+  assert.equal(entry.level, "warn");
+  assert.ok(!Number.isNaN(Date.parse(entry.time)));
+  assert.equal(entry.traceId, "t1");
+});

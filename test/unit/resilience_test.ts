@@ -169,6 +169,36 @@ test("guardedRequest: retries stop at the deadline, and the breaker opening stop
   assert.equal(m.breaker!.state, "open");
 });
 
+test("guardedRequest: tells its observer of each retry, and why a retryable failure was not retried", async () => {
+  const events: string[] = [];
+  const observer = {
+    retrying: (attempt: number, delayMs: number, reason: string) => void events.push(`retry ${attempt} ${reason} ${delayMs >= 0}`),
+    retryRefused: (reason: string) => void events.push(`refused ${reason}`),
+  };
+  const { clock, policies } = setup({ retry: { maxAttempts: 3 } });
+  const t = new FakeTransport(() => reply(503, "unavailable"));
+  await settle(clock, guardedRequest(t, policies.plugin("p").method("m"), { ...call(clock, true), observer }, clock));
+  assert.deepEqual(events, ["retry 2 unavailable true", "retry 3 unavailable true"]);
+
+  events.length = 0;
+  const spent = setup({ retry: { budgetRatio: 0, budgetMinConcurrent: 0 } });
+  await settle(spent.clock, guardedRequest(t, spent.policies.plugin("p").method("m"), { ...call(spent.clock, true), observer }, spent.clock));
+  assert.deepEqual(events, ["refused budget"]);
+
+  events.length = 0;
+  const slow = new ResiliencePolicies(resolveConfig({ resilience: { retry: { maxAttempts: 5, baseDelayMs: 2_000, maxDelayMs: 2_000 } } }, {}), {
+    clock,
+    random: () => 0.99,
+  }).plugin("s").method("m");
+  await settle(clock, guardedRequest(t, slow, { ...call(clock, true), observer }, clock));
+  assert.deepEqual(events, ["refused deadline"]);
+
+  events.length = 0;
+  const ok = new FakeTransport(() => reply());
+  await guardedRequest(ok, policies.plugin("p").method("m"), { ...call(clock, true), observer }, clock);
+  assert.deepEqual(events, [], "nothing on the success path");
+});
+
 test("guardedRequest: bulkhead full → overloaded without a send; a per-method breaker is separate", async () => {
   const { clock, policies } = setup({}, { p: { bulkhead: { maxConcurrent: 1, maxQueue: 0 }, methods: { own: { breaker: { consecutiveFailures: 1 } } } } });
   const pp = policies.plugin("p");

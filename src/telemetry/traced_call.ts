@@ -1,0 +1,145 @@
+import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
+import type { Attributes, Context, Span, Tracer } from "@opentelemetry/api";
+import type { MsgHdrs } from "@nats-io/nats-core";
+import { isSwitchyardError } from "../errors.ts";
+import { H_ERROR_CODE, H_INSTANCE, H_SERVICE_ERROR_CODE } from "../bus/mod.ts";
+import type { BusReply } from "../bus/mod.ts";
+import { injectTraceContext } from "./w3c.ts";
+
+/** Span attribute names of Switchyard's own (the rest follow the OpenTelemetry semantic conventions). */
+export const ATTR = {
+  requestId: "switchyard.request_id",
+  plugin: "switchyard.plugin",
+  method: "switchyard.method",
+  version: "switchyard.plugin.version",
+  instance: "switchyard.instance.id",
+  attempt: "switchyard.attempt",
+  errorCode: "switchyard.error.code",
+  nested: "switchyard.nested",
+  draining: "switchyard.draining",
+} as const;
+
+/** Which plugin method a call goes to. */
+export interface CallTarget {
+  plugin: string;
+  method: string;
+  /** The version picked (the router knows it; `ctx.call` knows the discovered one). */
+  version: string;
+  /** The version's queue subject, also the span name's destination template. */
+  subject: string;
+}
+
+/** Why a retry was not made: the budget was spent, the deadline too near, or the circuit opened. */
+export type RetryRefusal = "budget" | "deadline" | "breaker";
+
+/**
+ * The trace of one call over NATS (a router request, or one `ctx.call`): a CLIENT span per
+ * attempt under `parent`, with the messaging attributes, and events for retries, refused retries
+ * and ejections. Made only when tracing is on.
+ */
+export class TracedCall {
+  readonly #tracer: Tracer;
+  readonly #parent: Context;
+  /** Where retry events go: the caller's own span. */
+  readonly #owner: Span;
+  #target: CallTarget | undefined;
+  #attempt = 0;
+  #current: Span | undefined;
+  /** The balancer named this attempt's instance. */
+  #picked = false;
+
+  constructor(tracer: Tracer, parent: Context, owner: Span) {
+    this.#tracer = tracer;
+    this.#parent = parent;
+    this.#owner = owner;
+  }
+
+  /** Names the target (the router learns it after routing). */
+  target(target: CallTarget): void {
+    this.#target = target;
+  }
+
+  /**
+   * Starts the next attempt's span and writes its context into `headers` (replacing the last one's).
+   * Attributes are few on purpose, and set after the start: the SDK validates each one (twice when
+   * given to `startSpan`, and even for a span the sampler then drops); the plugin, method and version
+   * are on the parent and child spans already. The built-in samplers do not look at attributes.
+   */
+  startAttempt(headers: MsgHdrs): Span {
+    const subject = this.#target?.subject ?? "";
+    const attempt = ++this.#attempt;
+    const span = this.#tracer.startSpan(`send ${subject}`, { kind: SpanKind.CLIENT }, this.#parent);
+    if (span.isRecording()) {
+      span.setAttributes({
+        "messaging.system": "nats",
+        "messaging.operation.type": "send",
+        "messaging.operation.name": "request",
+        "messaging.destination.name": subject,
+        [ATTR.attempt]: attempt,
+      });
+    }
+    injectTraceContext(span.spanContext(), headers);
+    this.#current = span;
+    this.#picked = false;
+    return span;
+  }
+
+  /** Ends an attempt's span from its reply (an error reply included) or the error it threw. */
+  endAttempt(span: Span, reply: BusReply | undefined, err: unknown): void {
+    if (!span.isRecording()) {
+      // Not sampled: nothing to record.
+    } else if (reply !== undefined) {
+      const h = reply.headers;
+      if (!this.#picked) {
+        const instance = h?.get(H_INSTANCE);
+        if (instance) span.setAttribute(ATTR.instance, instance);
+      }
+      const status = Number(h?.get(H_SERVICE_ERROR_CODE) || 0);
+      if (status > 0) {
+        const code = h?.get(H_ERROR_CODE) || String(status);
+        span.setAttribute(ATTR.errorCode, code);
+        if (status >= 500) {
+          span.setAttribute("error.type", code);
+          span.setStatus({ code: SpanStatusCode.ERROR, message: code });
+        }
+      }
+    } else {
+      const code = isSwitchyardError(err) ? err.code : "error";
+      span.setAttributes({ [ATTR.errorCode]: code, "error.type": code });
+      span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : code });
+    }
+    span.end();
+    if (this.#current === span) this.#current = undefined;
+  }
+
+  /** The balancer chose where this attempt goes (`instance` undefined: the queue group). */
+  picked(instance: string | undefined, subject: string): void {
+    const span = this.#current;
+    if (span === undefined) return;
+    if (subject !== this.#target?.subject) span.setAttribute("messaging.destination.name", subject);
+    if (instance !== undefined) {
+      span.setAttribute(ATTR.instance, instance);
+      this.#picked = true;
+    }
+  }
+
+  /** The attempt's instance was ejected as an outlier. */
+  ejected(instance: string, reason: string, forMs: number): void {
+    this.#current?.addEvent("instance ejected", { [ATTR.instance]: instance, "switchyard.ejection.reason": reason, "switchyard.ejection.ms": forMs });
+  }
+
+  /** The instance had no responders: the same attempt goes to the queue group. */
+  resent(subject: string): void {
+    this.#current?.addEvent("no responders: resent to the queue group", { "messaging.destination.name": subject });
+  }
+
+  /** A retry starts after `delayMs` of backoff. */
+  retrying(attempt: number, delayMs: number, reason: string): void {
+    this.#owner.addEvent("retry", { [ATTR.attempt]: attempt, "switchyard.retry.delay_ms": delayMs, "switchyard.retry.reason": reason });
+  }
+
+  /** A retryable failure was not retried. */
+  retryRefused(reason: RetryRefusal): void {
+    this.#owner.addEvent("retry refused", { "switchyard.retry.refused": reason });
+  }
+}
