@@ -4,6 +4,8 @@
  */
 export { connectBus, DEFAULT_NATS_URL, parseServers } from "./connect.ts";
 export { RequestMux } from "./request_mux.ts";
+export { credentialFiles, NATS_CREDENTIAL_ENV, natsAuthOptions, natsCredentialsFromEnv } from "./credentials.ts";
+export type { NatsCredentials } from "./credentials.ts";
 export {
   DEFAULT_PREFIX,
   eventsSubject,

@@ -17,9 +17,12 @@ export function versionSubjectBase(prefix: string, plugin: string, version: stri
   return `${prefix}.${plugin}.${versionToken(version)}`;
 }
 
-/** `<prefix>.$i.<instanceId>`: the base of one instance's own method subjects. */
-export function instanceSubjectBase(prefix: string, instanceId: string): string {
-  return `${prefix}.$i.${instanceId}`;
+/**
+ * `<prefix>.$i.<plugin>.<instanceId>`: the base of one instance's own method subjects. The plugin
+ * name in it lets NATS permissions give each plugin only its own instance subjects (`sy.$i.hello.>`).
+ */
+export function instanceSubjectBase(prefix: string, plugin: string, instanceId: string): string {
+  return `${prefix}.$i.${plugin}.${instanceId}`;
 }
 
 /** `<plugin>@<version>`: the queue group shared by every instance of one version. */

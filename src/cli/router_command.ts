@@ -12,6 +12,7 @@ import type { Logger } from "../deps.ts";
 import { NATS_FLAG, NATS_HELP, parseFlags } from "./command.ts";
 import type { Command } from "./command.ts";
 import { onShutdownSignal } from "./shutdown.ts";
+import { routerSecurity } from "./router_security.ts";
 
 export const routerCommand: Command = {
   name: "router",
@@ -62,13 +63,8 @@ export interface StartedRouter {
 /** Wires bus, registry, discovery and Hono app, and serves it with this runtime's adapter. */
 export async function startRouter(config: ResolvedConfig, logger: Logger): Promise<StartedRouter> {
   const servers = config.nats.servers ?? ["nats://127.0.0.1:4222"];
-  const nc = await connectBus({
-    servers,
-    name: `router#${hostname()}`,
-    ...(config.nats.user === undefined ? {} : { user: config.nats.user }),
-    ...(config.nats.pass === undefined ? {} : { pass: config.nats.pass }),
-    ...(config.nats.token === undefined ? {} : { token: config.nats.token }),
-  });
+  const security = await routerSecurity(config, process.env, { clock: systemClock, logger });
+  const nc = await connectBus({ servers, name: `router#${hostname()}`, ...security.nats });
   let connected = true;
   let draining = false;
   (async () => {
@@ -86,18 +82,24 @@ export async function startRouter(config: ResolvedConfig, logger: Logger): Promi
   const deps = { clock: systemClock, logger };
   const discovery = startDiscovery(nc, registry, { prefix: config.prefix, intervalMs: config.discovery.intervalMs }, deps);
   await discovery.refresh();
-  const mux = new RequestMux(nc);
+  const mux = new RequestMux(nc, security.nats.inboxPrefix);
   const app = createRouter({
     registry,
     mux,
     config,
     deps,
+    ...(security.auth === undefined ? {} : { auth: security.auth }),
     readiness: () => draining ? "draining" : nc.isClosed() ? "NATS connection closed" : connected ? undefined : "NATS disconnected",
   });
   const adapter = await loadRuntimeAdapter();
-  const server = await adapter.serve(app.fetch, { port: config.router.port, hostname: config.router.host });
+  const server = await adapter.serve(app.fetch, {
+    port: config.router.port,
+    hostname: config.router.host,
+    limits: security.limits,
+    ...(security.tls === undefined ? {} : { tls: security.tls }),
+  });
   const shown = config.router.host === "0.0.0.0" ? "127.0.0.1" : config.router.host;
-  logger.info("router ready", { url: `http://${shown}:${server.port}`, runtime: currentRuntime(), nats: servers });
+  logger.info("router ready", { url: `${security.tls ? "https" : "http"}://${shown}:${server.port}`, runtime: currentRuntime(), nats: servers });
   let finish: (code: number) => void = () => {};
   const done = new Promise<number>((resolve) => finish = resolve);
   let stopping: Promise<void> | undefined;

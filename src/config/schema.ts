@@ -1,6 +1,9 @@
 import * as v from "valibot";
 import semver from "semver";
 import { BalancerNameSchema, BalancingOptionsSchema, CanarySchema } from "../balancing/options.ts";
+import { AuthSchema } from "../auth/options.ts";
+import { AllowListSchema } from "../supervisor/allow_list_schema.ts";
+import { NATS_SECURITY_FIELDS, ROUTER_SECURITY_FIELDS } from "./security_schema.ts";
 
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_HOST = "0.0.0.0";
@@ -131,6 +134,7 @@ export const ConfigSchema = v.strictObject({
       bodyLimitBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(2), v.maxValue(64 * 1024 * 1024)), DEFAULT_BODY_LIMIT_BYTES),
       timeoutMs: v.optional(Millis, DEFAULT_TIMEOUT_MS),
       drainTimeoutMs: v.optional(Millis, DEFAULT_DRAIN_TIMEOUT_MS),
+      ...ROUTER_SECURITY_FIELDS,
     }),
     {},
   ),
@@ -140,6 +144,7 @@ export const ConfigSchema = v.strictObject({
       user: v.optional(v.string()),
       pass: v.optional(v.string()),
       token: v.optional(v.string()),
+      ...NATS_SECURITY_FIELDS,
     }),
     {},
   ),
@@ -157,6 +162,10 @@ export const ConfigSchema = v.strictObject({
   ),
   plugins: v.optional(v.record(v.pipe(v.string(), v.regex(/^[a-z][a-z0-9-]{0,62}$/)), PluginPolicySchema), {}),
   resilience: v.optional(ResilienceSchema, {}),
+  /** Authentication and grants at the router (docs/security.md). Off unless set. */
+  auth: v.optional(AuthSchema),
+  /** SHA-256 allow-list of plugin code, checked before an instance starts (docs/security.md). */
+  allowList: v.optional(AllowListSchema),
 });
 
 export type Config = v.InferInput<typeof ConfigSchema>;

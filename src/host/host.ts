@@ -45,6 +45,8 @@ export interface ServePluginOptions {
   weight?: number;
   /** Manifest requirements (plugin → semver range), advertised as `sy.requires` metadata. */
   requires?: Readonly<Record<string, string>>;
+  /** The connection's inbox prefix, for `ctx.call` replies (where permissions pin it). @default "_INBOX" */
+  inboxPrefix?: string;
 }
 
 /** Options of {@linkcode PluginHost.drain}. */
@@ -77,7 +79,7 @@ export async function servePlugin(plugin: Plugin, nc: NatsConnection, options: S
   const logger = (options.logger ?? noopLogger).child({ plugin: plugin.name, version: plugin.version, instance: instanceId });
   const base = versionSubjectBase(prefix, plugin.name, plugin.version);
   const queue = queueGroup(plugin.name, plugin.version);
-  const ownBase = instanceSubjectBase(prefix, instanceId);
+  const ownBase = instanceSubjectBase(prefix, plugin.name, instanceId);
   const started = new Date().toISOString();
 
   const pluginOptions = parsePluginOptions(plugin, options.options);
@@ -105,7 +107,7 @@ export async function servePlugin(plugin: Plugin, nc: NatsConnection, options: S
   }));
   const info: InfoResponse = { type: INFO_RESPONSE, ...identity, description: plugin.description, endpoints };
   const dispatcher = new Dispatcher(plugin, instanceId, logger, pluginOptions);
-  dispatcher.caller = new PluginCaller(nc, { prefix, logger }); // ctx.call; its reply subscription starts on first use
+  dispatcher.caller = new PluginCaller(nc, { prefix, logger, ...(options.inboxPrefix === undefined ? {} : { inboxPrefix: options.inboxPrefix }) }); // ctx.call; its reply subscription starts on first use
   const handle = (_err: unknown, msg: Parameters<Dispatcher["handle"]>[0]) => dispatcher.handle(msg);
 
   const work: Subscription[] = [

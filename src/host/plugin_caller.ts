@@ -67,12 +67,15 @@ export class PluginCaller {
   readonly #policies: ResiliencePolicies;
   readonly #targets = new Map<string, { at: number; target: Promise<Target> }>();
   #mux: RequestMux | undefined;
+  readonly #inboxPrefix: string | undefined;
   readonly #transport: Transport<HostCall> = {
-    send: (call, timeoutMs) => (this.#mux ??= new RequestMux(this.#nc)).request(call.subject, call.data, { headers: call.headers, timeoutMs }),
+    send: (call, timeoutMs) =>
+      (this.#mux ??= new RequestMux(this.#nc, this.#inboxPrefix)).request(call.subject, call.data, { headers: call.headers, timeoutMs }),
   };
 
-  constructor(nc: NatsConnection, options: { prefix: string; logger: Logger }) {
+  constructor(nc: NatsConnection, options: { prefix: string; logger: Logger; inboxPrefix?: string }) {
     this.#nc = nc;
+    this.#inboxPrefix = options.inboxPrefix;
     this.#prefix = options.prefix;
     this.#logger = options.logger;
     this.#policies = new ResiliencePolicies(

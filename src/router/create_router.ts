@@ -12,6 +12,8 @@ import { buildOpenApi } from "./openapi.ts";
 import { LoadBalancer, VersionRules } from "../balancing/mod.ts";
 import { errorResponse } from "./error_response.ts";
 import { createRequestIds } from "./request_id.ts";
+import type { RouterAuth } from "../auth/mod.ts";
+import { guardRoutes } from "./auth_routes.ts";
 
 /** Why the router is not ready, or `undefined` when it is. */
 export type ReadinessCheck = () => string | undefined;
@@ -30,6 +32,8 @@ export interface RouterOptions {
   random?: () => number;
   /** Exposes the balancer, e.g. to read per-instance counters. @default one built from `config` */
   balancer?: LoadBalancer;
+  /** Authentication and grants (`RouterAuth.create(config.auth)`); required when `config.auth` is set. */
+  auth?: RouterAuth;
 }
 
 const JSON_HEADERS = { "content-type": "application/json" };
@@ -47,6 +51,10 @@ export function createRouter(options: RouterOptions): Hono {
   const requestId = createRequestIds();
   const readiness = options.readiness ?? (() => undefined);
   const app = new Hono();
+  if (options.config.auth !== undefined && options.auth === undefined) {
+    throw new TypeError("config.auth is set but no RouterAuth was given: build one with RouterAuth.create(config.auth)");
+  }
+  if (options.auth !== undefined) guardRoutes(app, options.auth, { logger, requestId });
 
   app.get("/health", () => {
     const problem = readiness();

@@ -6,7 +6,8 @@ import type { Clock, Logger } from "../deps.ts";
 import { systemClock } from "../deps.ts";
 import { guardedRequest, ResiliencePolicies } from "../resilience/mod.ts";
 import type { GuardedCall, Transport } from "../resilience/mod.ts";
-import { decodeWireError, H_DEADLINE, H_INSTANCE, H_REQUEST_ID, H_VERSION } from "../bus/mod.ts";
+import { decodeWireError, H_DEADLINE, H_INSTANCE, H_PRINCIPAL, H_REQUEST_ID, H_VERSION } from "../bus/mod.ts";
+import type { Authenticated, PeerInfo, RouterAuth } from "../auth/mod.ts";
 import type { RequestMux, WireError } from "../bus/mod.ts";
 import type { MethodEntry, Registry, VersionEntry } from "../registry/mod.ts";
 import { METHOD_NAME, PLUGIN_NAME } from "../plugin/mod.ts";
@@ -30,6 +31,8 @@ export interface InvokeOptions {
   /** Rate limit, breaker, bulkhead, retry per plugin (src/resilience/). @default built from `config` */
   policies?: ResiliencePolicies;
   clock?: Clock;
+  /** Authentication and grants; without it every caller is anonymous and may call everything. */
+  auth?: RouterAuth | undefined;
 }
 
 /** One routed request, as the resilience pipeline hands it to the balancer. */
@@ -40,7 +43,7 @@ interface RouterCall extends GuardedCall {
   data: Uint8Array;
 }
 
-/** Whose rate-limit bucket a request takes from; auth will supply the principal's id. */
+/** Whose rate-limit bucket a request takes from without auth. */
 const ANONYMOUS_PRINCIPAL = "anonymous";
 /** Requests with this header may be retried even when the method is not idempotent. */
 const IDEMPOTENCY_KEY = "idempotency-key";
@@ -53,6 +56,8 @@ const FALLBACK_HEADERS = { "content-type": "application/json", "x-fallback": "ci
 export function createInvokeHandler(options: InvokeOptions): (c: Context) => Promise<Response> {
   const { registry, config, logger, balancer, versions } = options;
   const limit = config.router.bodyLimitBytes;
+  const bodyTimeoutMs = config.router.requestTimeoutMs;
+  const auth = options.auth;
   const clock = options.clock ?? systemClock;
   const policies = options.policies ?? new ResiliencePolicies(config, { clock, logger });
   // One transport for every request.
@@ -64,21 +69,29 @@ export function createInvokeHandler(options: InvokeOptions): (c: Context) => Pro
     const req = c.req.raw;
     const requestId = options.requestId(req.headers.get("x-request-id"));
     try {
+      // Before anything else, the body above all: an unknown caller costs no read and learns nothing.
+      let who: Authenticated | undefined;
+      if (auth !== undefined) {
+        const found = auth.authenticate(req, c.env as PeerInfo | undefined);
+        who = found instanceof Promise ? await found : found;
+      }
       const plugin = c.req.param("plugin") ?? "";
       const range = req.headers.get("x-plugin-version") ?? versions.rangeFor(registry, plugin) ?? null;
       const { version, method } = route(registry, plugin, c.req.param("method") ?? "", range);
+      if (who !== undefined) auth!.authorize(who, plugin, method.name);
       const guard = policies.plugin(plugin).method(method.name);
       const limiter = guard.plugin.rateLimiter;
       if (limiter !== undefined) {
-        const waitMs = limiter.take(ANONYMOUS_PRINCIPAL);
+        const waitMs = limiter.take(who === undefined ? ANONYMOUS_PRINCIPAL : who.principal.id);
         if (waitMs > 0) throw limiter.rejection(waitMs);
       }
-      const body = await readBody(req, limit);
+      const body = await readBody(req, limit, bodyTimeoutMs);
       checkInput(method, body);
       const deadline = clock.now() + guard.timeoutMs;
       const hdrs: MsgHdrs = natsHeaders();
       hdrs.set(H_REQUEST_ID, requestId);
       hdrs.set(H_DEADLINE, String(deadline));
+      if (who !== undefined) hdrs.set(H_PRINCIPAL, who.header);
       const idempotencyKey = req.headers.get(IDEMPOTENCY_KEY);
       if (idempotencyKey !== null) hdrs.set(IDEMPOTENCY_KEY, idempotencyKey);
       let reply: Msg;

@@ -1,15 +1,47 @@
-import { ErrorCode, SwitchyardError } from "../errors.ts";
+import { ErrorCode, isSwitchyardError, SwitchyardError } from "../errors.ts";
 
 const EMPTY = new Uint8Array(0);
 
 /**
- * Reads a request body of at most `limit` bytes. A declared `Content-Length` over the limit is
- * refused before a byte is read; a chunked body is counted while it streams.
- * @throws {SwitchyardError} `payload_too_large`, `unsupported_media_type`.
+ * Reads a request body of at most `limit` bytes within `timeoutMs` (0: no limit). A declared
+ * `Content-Length` over the limit is refused before a byte is read; a chunked body is counted
+ * while it streams; a body that trickles in too slowly is abandoned.
+ * @throws {SwitchyardError} `payload_too_large`, `unsupported_media_type`, `request_timeout`,
+ *   `invalid_request` (a body that breaks off or is malformed on the wire).
  */
-export async function readBody(req: Request, limit: number): Promise<Uint8Array> {
+export async function readBody(req: Request, limit: number, timeoutMs = 0): Promise<Uint8Array> {
   const length = req.headers.get("content-length");
-  if (length !== null && Number(length) > limit) throw tooLarge(limit);
+  if (length !== null && !(Number(length) <= limit)) {
+    if (!/^\d+$/.test(length.trim())) throw new SwitchyardError(ErrorCode.InvalidRequest, "Content-Length is not a number");
+    throw tooLarge(limit);
+  }
+  if (req.body === null) return EMPTY;
+  if (timeoutMs <= 0) return readWithin(req, limit, length);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      req.body?.cancel().catch(() => {});
+      reject(new SwitchyardError(ErrorCode.RequestTimeout, `The body did not arrive within ${timeoutMs} ms`, { headers: { connection: "close" } }));
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([readWithin(req, limit, length), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function readWithin(req: Request, limit: number, length: string | null): Promise<Uint8Array> {
+  try {
+    return await readAll(req, limit, length);
+  } catch (err) {
+    if (isSwitchyardError(err)) throw err;
+    // The runtime's parser gave up on the body: bad chunking, a connection cut short.
+    throw new SwitchyardError(ErrorCode.InvalidRequest, "The request body is malformed or incomplete", { cause: err, headers: { connection: "close" } });
+  }
+}
+
+async function readAll(req: Request, limit: number, length: string | null): Promise<Uint8Array> {
   if (req.body === null) return EMPTY;
   if (length !== null) {
     const bytes = new Uint8Array(await req.arrayBuffer());

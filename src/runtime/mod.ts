@@ -8,7 +8,7 @@ import type { RuntimeAdapter } from "./types.ts";
 
 export { currentRuntime, parseRuntime, runtimeCommand, RUNTIMES } from "./command.ts";
 export type { RuntimeCommandOptions, RuntimeName } from "./command.ts";
-export type { FetchHandler, RunningServer, RuntimeAdapter, ServeOptions } from "./types.ts";
+export type { FetchHandler, PeerInfo, RunningServer, RuntimeAdapter, ServeOptions, ServerLimits, ServerTls } from "./types.ts";
 
 /** The adapter of the running runtime (only that one is imported). */
 export async function loadRuntimeAdapter(name: RuntimeName = currentRuntime()): Promise<RuntimeAdapter> {

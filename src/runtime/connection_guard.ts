@@ -1,0 +1,219 @@
+/**
+ * A TCP (or TLS) front for HTTP servers that lack connection controls: `Deno.serve` has no header
+ * timeout, no connection cap and no client-certificate API, and `Bun.serve` has neither a
+ * connection cap nor a way to read a client certificate. The guard accepts every connection on the
+ * public address, enforces the header, idle and connection limits, terminates TLS (verifying client
+ * certificates against the client CA), and pipes the bytes to the runtime's own server on a
+ * loopback port. The runtime's handler learns which guarded connection a request came on from the
+ * request's remote port (the guard's end of the loopback connection), so it can report that a
+ * request's headers are complete, and pass on the client certificate.
+ * @module
+ */
+import { connect, createServer as createTcpServer } from "node:net";
+import type { Server, Socket } from "node:net";
+import { createServer as createTlsServer } from "node:tls";
+import type { TLSSocket } from "node:tls";
+import type { FetchHandler, PeerInfo, ServerLimits, ServerTls } from "./types.ts";
+
+const HEADERS = 0;
+const ACTIVE = 1;
+const IDLE = 2;
+
+const OVERLOADED =
+  'HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nconnection: close\r\nretry-after: 1\r\ncontent-length: 86\r\n\r\n{"error":{"code":"overloaded","message":"Too many open connections, try again later"}}';
+const HEADER_TIMEOUT =
+  'HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: 92\r\n\r\n{"error":{"code":"request_timeout","message":"The request headers did not arrive in time"}}';
+
+/** One client connection through the guard; what the runtime's handler sees as the peer. */
+export class GuardedConnection implements PeerInfo {
+  clientCertificate: PeerInfo["clientCertificate"];
+  /** HEADERS, ACTIVE or IDLE. */
+  state = HEADERS;
+  /** Epoch ms after which the sweep closes the connection. */
+  deadline: number;
+  readonly client: Socket;
+  backend: Socket | undefined;
+  readonly #guard: ConnectionGuard;
+
+  constructor(guard: ConnectionGuard, client: Socket, deadline: number) {
+    this.#guard = guard;
+    this.client = client;
+    this.deadline = deadline;
+  }
+
+  /** The handler got this connection's next request: its headers are complete. */
+  requestStarted(): void {
+    this.state = ACTIVE;
+    this.deadline = Infinity;
+  }
+
+  /** The handler answered: the connection idles until the client's next byte. */
+  readonly requestEnded = (): void => {
+    this.state = IDLE;
+    this.deadline = Date.now() + this.#guard.limits.idleTimeoutMs;
+  };
+
+  destroy(): void {
+    this.client.destroy();
+    this.backend?.destroy();
+  }
+}
+
+/** A listening guard in front of a loopback backend. */
+export interface ConnectionGuard {
+  readonly port: number;
+  readonly limits: ServerLimits;
+  /** Open client connections. */
+  readonly connections: number;
+  /** The guarded connection whose loopback end has `remotePort`, if any. */
+  connection(remotePort: number | undefined): GuardedConnection | undefined;
+  /** Stops accepting; open connections finish their requests. */
+  close(): Promise<void>;
+}
+
+/** Options of {@linkcode startConnectionGuard}. */
+export interface ConnectionGuardOptions {
+  hostname: string;
+  port: number;
+  /** The runtime's own server, on 127.0.0.1. */
+  backendPort: number;
+  limits: ServerLimits;
+  tls?: ServerTls | undefined;
+}
+
+/**
+ * Listens on `hostname:port` and guards every connection to the backend: a connection whose
+ * headers are not complete within `headerTimeoutMs` of its first byte (of the connection, or of
+ * the next request on a keep-alive connection) gets 408 and is closed, an idle one is closed after
+ * `idleTimeoutMs`, and past `maxConnections` a new connection gets 503 `overloaded`. One sweep timer
+ * checks every deadline, every `min(250, headerTimeoutMs / 10)` ms; no timer per connection or request.
+ */
+export function startConnectionGuard(options: ConnectionGuardOptions): Promise<ConnectionGuard> {
+  const { limits, tls, backendPort } = options;
+  const byPort = new Map<number, GuardedConnection>();
+  const open = new Set<GuardedConnection>();
+  let guard: ConnectionGuard;
+
+  const onClient = (client: Socket) => {
+    client.setNoDelay(true);
+    if (open.size >= limits.maxConnections) {
+      client.on("error", () => {});
+      client.end(OVERLOADED);
+      return;
+    }
+    const conn = new GuardedConnection(guard, client, Date.now() + limits.headerTimeoutMs);
+    open.add(conn);
+    if (tls?.clientCa !== undefined) conn.clientCertificate = certificateOf(client as TLSSocket);
+    client.pause();
+    const backend = connect({ port: backendPort, host: "127.0.0.1", noDelay: true });
+    conn.backend = backend;
+    let local: number | undefined;
+    backend.once("connect", () => {
+      local = backend.localPort;
+      if (local !== undefined) byPort.set(local, conn);
+      client.pipe(backend);
+      backend.pipe(client);
+      client.resume();
+    });
+    client.on("data", () => {
+      if (conn.state === IDLE) {
+        conn.state = HEADERS;
+        conn.deadline = Date.now() + limits.headerTimeoutMs;
+      }
+    });
+    const close = () => {
+      if (!open.delete(conn)) return;
+      if (local !== undefined) byPort.delete(local);
+      conn.destroy();
+    };
+    client.on("error", close);
+    backend.on("error", close);
+    client.on("close", close);
+    backend.on("close", close);
+  };
+
+  const server: Server = tls === undefined ? createTcpServer(onClient) : createTlsServer(
+    {
+      cert: tls.cert,
+      key: tls.key,
+      handshakeTimeout: limits.headerTimeoutMs,
+      ...(tls.clientCa === undefined ? {} : { ca: tls.clientCa, requestCert: true, rejectUnauthorized: tls.requireClientCert }),
+    },
+    onClient,
+  );
+  server.on("tlsClientError", (_err: Error, socket: Socket) => socket.destroy());
+  server.on("error", () => {});
+
+  const sweepMs = Math.max(10, Math.min(250, Math.floor(limits.headerTimeoutMs / 10)));
+  let closed = false;
+  const sweep = setInterval(() => {
+    if (closed && open.size === 0) clearInterval(sweep);
+    const now = Date.now();
+    for (const conn of open) {
+      if (conn.deadline > now) continue;
+      if (conn.state === HEADERS && conn.client.writable) {
+        conn.backend?.destroy();
+        conn.client.end(HEADER_TIMEOUT);
+        setTimeout(() => conn.client.destroy(), 1_000).unref?.();
+        conn.deadline = Infinity;
+      } else conn.destroy();
+    }
+  }, sweepMs);
+  (sweep as { unref?: () => void }).unref?.();
+
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.hostname, () => {
+      const address = server.address();
+      guard = {
+        port: typeof address === "object" && address !== null ? address.port : options.port,
+        limits,
+        get connections() {
+          return open.size;
+        },
+        connection: (remotePort) => (remotePort === undefined ? undefined : byPort.get(remotePort)),
+        close: () =>
+          new Promise<void>((done) => {
+            closed = true;
+            server.close(() => done());
+            for (const conn of open) if (conn.state !== ACTIVE) conn.destroy();
+          }),
+      };
+      resolve(guard);
+    });
+  });
+}
+
+function certificateOf(socket: TLSSocket): PeerInfo["clientCertificate"] {
+  if (!socket.authorized) return undefined;
+  const cert = socket.getPeerCertificate();
+  if (cert === null || cert === undefined || cert.subject === undefined) return undefined;
+  return { subject: { ...cert.subject } as Record<string, string>, fingerprint256: cert.fingerprint256 };
+}
+
+/**
+ * Runs `fetch` for a request that came through the guard on `conn`, marking its headers complete
+ * and, once answered, the connection idle. A request that bypassed the guard gets 421.
+ */
+export function throughGuard(conn: GuardedConnection | undefined, fetch: FetchHandler, req: Request): Response | Promise<Response> {
+  if (conn === undefined) return bypassedGuard();
+  conn.requestStarted();
+  let out: Response | Promise<Response>;
+  try {
+    out = fetch(req, conn);
+  } catch (err) {
+    conn.requestEnded();
+    throw err;
+  }
+  if (out instanceof Promise) return out.finally(conn.requestEnded);
+  conn.requestEnded();
+  return out;
+}
+
+/** The 421 a backend answers to a request that did not come through the guard. */
+export function bypassedGuard(): Response {
+  return new Response('{"error":{"code":"forbidden","message":"Connect through the router\'s public address"}}', {
+    status: 421,
+    headers: { "content-type": "application/json", connection: "close" },
+  });
+}
