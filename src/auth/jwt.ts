@@ -103,7 +103,7 @@ export class JwtVerifier {
     const id = payload[this.#config.principalClaim];
     if (typeof id !== "string" || id === "") throw new TokenError(`no "${this.#config.principalClaim}" claim`);
     const who = authenticated({ id, scheme: "jwt", roles: rolesOf(payload[this.#config.rolesClaim]), claims: payload });
-    const until = Math.min(this.#clock.now() + this.#ttlMs, (payload.exp ?? 0) * 1000);
+    const until = Math.min(this.#clock.now() + this.#ttlMs, ((payload.exp ?? 0) + this.#config.clockSkewSec) * 1000);
     this.#cache.set(token, who, until);
     return who;
   }

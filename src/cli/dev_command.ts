@@ -3,7 +3,8 @@ import { fileURLToPath } from "node:url";
 import { loadConfig } from "../config/mod.ts";
 import { createLogger } from "../telemetry/logger.ts";
 import { currentRuntime, parseRuntime } from "../runtime/mod.ts";
-import { findPlugins, orderByRequirements, startPluginProcess } from "../supervisor/mod.ts";
+import { findPlugins, orderByRequirements, PluginRefusedError, startPluginProcess } from "../supervisor/mod.ts";
+import { pluginGate } from "./plugin_gate.ts";
 import type { PluginFolder, PluginProcess } from "../supervisor/mod.ts";
 import { startNatsServer } from "../testing/nats_server.ts";
 import type { NatsServer } from "../testing/nats_server.ts";
@@ -21,7 +22,9 @@ export const devCommand: Command = {
 
 Starts an embedded nats-server on a free port (unless NATS_URL is set; the binary comes from
 NATS_SERVER_BIN or PATH), the router, and one instance of every plugin folder (DIR/<name>/mod.ts,
-optional DIR/<name>/plugin.json with "runtime" and "options"). Ctrl-C stops everything.
+optional DIR/<name>/plugin.json with "runtime", "options" and "permissions"). Deno plugins run
+sandboxed with their manifest's permissions. With "allowList" in the config, a plugin whose code
+hash is not listed is not started (SIGHUP re-reads the list). Ctrl-C stops everything.
   --port N            router port (default 8080)
   --host ADDR         router address (default 127.0.0.1)
   --plugins DIR       plugin folders (default ./plugins)
@@ -61,6 +64,7 @@ optional DIR/<name>/plugin.json with "runtime" and "options"). Ctrl-C stops ever
       logger.info("embedded nats-server started", { url: nats.url });
     }
     const natsUrl = config.nats.servers.join(",");
+    const gate = pluginGate(config, logger);
     const router = await startRouter(config, logger.child({ component: "router" }));
     // Dependency order: a plugin starts once the plugins it requires (among these) serve.
     const processes: PluginProcess[] = [];
@@ -70,17 +74,26 @@ optional DIR/<name>/plugin.json with "runtime" and "options"). Ctrl-C stops ever
       if (needs.length > 0 && !await waitUntil(() => needs.every(([name, range]) => router.registry.pick(name, range)), 30_000)) {
         printError(`${folder.name}: its requirements ${JSON.stringify(folder.requires)} did not come up within 30 s; starting it anyway.`);
       }
-      processes.push(startPluginProcess({
-        label: folder.name,
-        runtime: folder.runtime ?? runtime,
-        cli: CLI,
-        module: folder.module,
-        natsUrl,
-        options: folder.options,
-        onLine: (label, line) => print(`[${label}] ${line}`),
-      }));
+      try {
+        processes.push(startPluginProcess({
+          label: folder.name,
+          runtime: folder.runtime ?? runtime,
+          cli: CLI,
+          module: folder.module,
+          natsUrl,
+          options: folder.options,
+          requires: folder.requires,
+          permissions: folder.permissions,
+          ...gate.spec,
+          onLine: (label, line) => print(`[${label}] ${line}`),
+        }));
+      } catch (err) {
+        if (!(err instanceof PluginRefusedError)) throw err;
+        printError(`${folder.name}: ${err.message}`);
+        gate.refused.add(folder.name);
+      }
     }
-    const ready = await waitUntil(() => folders.every((f) => router.registry.pick(f.name, undefined)), 30_000);
+    const ready = await waitUntil(() => folders.every((f) => gate.refused.has(f.name) || router.registry.pick(f.name, undefined)), 30_000);
     if (!ready) printError("Some plugins did not come up within 30 s; see their lines above.");
     const url = `http://${config.router.host}:${router.port}`;
     print(`\nSwitchyard dev is up: router ${url}, NATS ${natsUrl}, plugins: ${folders.map((f) => f.name).join(", ") || "none"}`);

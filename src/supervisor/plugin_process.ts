@@ -61,7 +61,7 @@ export function startPluginProcess(spec: PluginProcessSpec): PluginProcess {
   if (spec.options !== undefined) args.push("--options", JSON.stringify(spec.options));
   if (spec.requires !== undefined) args.push("--requires", JSON.stringify(spec.requires));
   const sandbox = spec.runtime === "deno" && spec.permissions !== undefined
-    ? denoSandboxFlags(spec.permissions, { pluginDir: dirname(spec.module), natsServers: spec.natsUrl.split(","), natsFiles: spec.natsFiles ?? [] })
+    ? denoSandboxFlags(spec.permissions, { pluginDir: dirname(spec.module), module: spec.module, natsServers: spec.natsUrl.split(","), natsFiles: spec.natsFiles ?? [] })
     : undefined;
   const [cmd, ...rest] = runtimeCommand(spec.runtime, spec.cli, args, sandbox === undefined ? {} : { denoPermissions: sandbox });
   // Its own process group, so a terminal's Ctrl-C reaches only the supervisor, which drains the

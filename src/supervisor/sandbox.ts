@@ -37,6 +37,8 @@ export function parsePermissions(raw: unknown, source: string): PluginPermission
 export interface SandboxBase {
   /** The plugin's folder: relative `read`/`write` paths resolve against it. */
   pluginDir: string;
+  /** The entry module: Deno needs read access to it to import it (its own imports need none). */
+  module?: string;
   /** NATS server URLs: each host:port is allowed on the network. */
   natsServers: readonly string[];
   /** NATS credential files the instance reads (creds, nkey seed, TLS CA, cert and key). */
@@ -48,8 +50,8 @@ export const SANDBOX_ENV: readonly string[] = ["OTEL_*", ...NATS_CREDENTIAL_ENV]
 
 /**
  * The Deno flags for `permissions`: exactly the granted kinds, plus what reaching NATS takes (its
- * servers' host:port, its credential files and `NATS_*` credential variables) and the `OTEL_*`
- * variables. Nothing else:
+ * servers' host:port, its credential files and `NATS_*` credential variables), read access to the
+ * entry module (Deno asks it of a dynamic import) and the `OTEL_*` variables. Nothing else:
  * no `--allow-sys`, `--allow-ffi` or `--allow-all`; with `--no-prompt`, anything else throws
  * `NotCapable` inside the plugin. `"all"` gives `-A`.
  */
@@ -62,7 +64,8 @@ export function denoSandboxFlags(permissions: PluginPermissions, base: SandboxBa
     else if (grant !== undefined || extra.length > 0) flags.push(`--allow-${name}=${[...new Set([...(grant ?? []), ...extra])].join(",")}`);
   };
   kind("net", permissions.net, base.natsServers.map(hostPort));
-  kind("read", permissions.read === undefined || permissions.read === true ? permissions.read : paths(permissions.read), base.natsFiles ?? []);
+  const readExtra = [...(base.module === undefined ? [] : [resolve(base.module)]), ...(base.natsFiles ?? [])];
+  kind("read", permissions.read === undefined || permissions.read === true ? permissions.read : paths(permissions.read), readExtra);
   kind("write", permissions.write === undefined || permissions.write === true ? permissions.write : paths(permissions.write));
   kind("env", permissions.env, SANDBOX_ENV);
   kind("run", permissions.run);
