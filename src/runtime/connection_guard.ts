@@ -33,6 +33,8 @@ export class GuardedConnection implements PeerInfo {
   deadline: number;
   readonly client: Socket;
   backend: Socket | undefined;
+  /** The guard's end of the loopback connection, once connected. */
+  localPort: number | undefined;
   readonly #guard: ConnectionGuard;
 
   constructor(guard: ConnectionGuard, client: Socket, deadline: number) {
@@ -92,13 +94,21 @@ export function startConnectionGuard(options: ConnectionGuardOptions): Promise<C
   const { limits, tls, backendPort } = options;
   const byPort = new Map<number, GuardedConnection>();
   const open = new Set<GuardedConnection>();
+  const forget = (conn: GuardedConnection): boolean => {
+    if (!open.delete(conn)) return false;
+    if (conn.localPort !== undefined) byPort.delete(conn.localPort);
+    return true;
+  };
   let guard: ConnectionGuard;
 
   const onClient = (client: Socket) => {
     client.setNoDelay(true);
     if (open.size >= limits.maxConnections) {
+      // Read and drop what it sent (closing with unread bytes would reset the answer away).
       client.on("error", () => {});
+      client.resume();
       client.end(OVERLOADED);
+      setTimeout(() => client.destroy(), 1_000);
       return;
     }
     const conn = new GuardedConnection(guard, client, Date.now() + limits.headerTimeoutMs);
@@ -107,10 +117,9 @@ export function startConnectionGuard(options: ConnectionGuardOptions): Promise<C
     client.pause();
     const backend = connect({ port: backendPort, host: "127.0.0.1", noDelay: true });
     conn.backend = backend;
-    let local: number | undefined;
     backend.once("connect", () => {
-      local = backend.localPort;
-      if (local !== undefined) byPort.set(local, conn);
+      conn.localPort = backend.localPort;
+      if (conn.localPort !== undefined) byPort.set(conn.localPort, conn);
       client.pipe(backend);
       backend.pipe(client);
       client.resume();
@@ -122,9 +131,7 @@ export function startConnectionGuard(options: ConnectionGuardOptions): Promise<C
       }
     });
     const close = () => {
-      if (!open.delete(conn)) return;
-      if (local !== undefined) byPort.delete(local);
-      conn.destroy();
+      if (forget(conn)) conn.destroy();
     };
     client.on("error", close);
     backend.on("error", close);
@@ -152,14 +159,17 @@ export function startConnectionGuard(options: ConnectionGuardOptions): Promise<C
     for (const conn of open) {
       if (conn.deadline > now) continue;
       if (conn.state === HEADERS && conn.client.writable) {
+        // Answer 408, then close: forgotten first, so the backend's close does not cut the answer off.
+        forget(conn);
         conn.backend?.destroy();
+        conn.client.resume();
         conn.client.end(HEADER_TIMEOUT);
-        setTimeout(() => conn.client.destroy(), 1_000).unref?.();
-        conn.deadline = Infinity;
-      } else conn.destroy();
+        setTimeout(() => conn.client.destroy(), 1_000);
+      } else if (forget(conn)) conn.destroy();
     }
   }, sweepMs);
-  (sweep as { unref?: () => void }).unref?.();
+  // Not unref'd: Bun 1.4 may not run an unref'd timer while only sockets keep the loop alive.
+  // The listening server keeps the process alive anyway; close() stops the sweep once all are gone.
 
   return new Promise((resolve, reject) => {
     server.once("error", reject);

@@ -26,6 +26,8 @@ export function applyNodeLimits(server: Server, limits: ServerLimits): void {
   server.headersTimeout = limits.headerTimeoutMs;
   server.requestTimeout = Math.max(limits.requestTimeoutMs, limits.headerTimeoutMs + 1);
   server.keepAliveTimeout = limits.idleTimeoutMs;
+  // Node 24 waits keepAliveTimeoutBuffer (1 s) past the advertised timeout; the limit is the limit.
+  (server as { keepAliveTimeoutBuffer?: number }).keepAliveTimeoutBuffer = 0;
   server.maxConnections = limits.maxConnections;
   (server as { connectionsCheckingInterval?: number }).connectionsCheckingInterval = Math.max(10, Math.min(250, Math.floor(limits.headerTimeoutMs / 10)));
   server.on("connection", (socket: Socket) => {
