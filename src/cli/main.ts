@@ -13,15 +13,27 @@ import { newCommand } from "./new_command.ts";
 import { pingCommand } from "./ping_command.ts";
 import { pluginCommand } from "./plugin_command.ts";
 import { routerCommand } from "./router_command.ts";
+import { hashKeyCommand, hashPasswordCommand, hashPluginCommand } from "./hash_commands.ts";
 
-const COMMANDS: readonly Command[] = [devCommand, routerCommand, pluginCommand, callCommand, lsCommand, pingCommand, newCommand];
+const COMMANDS: readonly Command[] = [
+  devCommand,
+  routerCommand,
+  pluginCommand,
+  callCommand,
+  lsCommand,
+  pingCommand,
+  newCommand,
+  hashKeyCommand,
+  hashPasswordCommand,
+  hashPluginCommand,
+];
 
 const USAGE = `Usage: switchyard <command> [options]
 
 Switchyard runs plugins as NATS services and serves them over HTTP.
 
 Commands:
-${COMMANDS.map((c) => `  ${c.name.padEnd(8)} ${c.summary}`).join("\n")}
+${COMMANDS.map((c) => `  ${c.name.padEnd(13)} ${c.summary}`).join("\n")}
 
 Run "switchyard <command> --help" for a command's options.
 Runs under deno, bun or node (22.18+): e.g. "node src/cli/main.ts dev".`;
