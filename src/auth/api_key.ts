@@ -1,11 +1,18 @@
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { Buffer } from "node:buffer";
+import * as nodeCrypto from "node:crypto";
+import { randomBytes } from "node:crypto";
 import type { Authenticated } from "./principal.ts";
 import { authenticated } from "./principal.ts";
 
+/** One-shot `crypto.hash` (Node 21.7+, Deno, Bun) is 2-3 times faster than `createHash()`. */
+const oneShot = (nodeCrypto as { hash?: (algorithm: string, data: string, encoding: "hex") => string }).hash;
+/** SHA-256 of `text` (UTF-8) in hex. */
+export const sha256Hex: (text: string) => string = oneShot === undefined
+  ? (text: string) => nodeCrypto.createHash("sha256").update(text, "utf8").digest("hex")
+  : (text: string) => oneShot("sha256", text, "hex");
+
 /** `sha256:<hex>` of an API key, as stored in the config. */
 export function hashApiKey(key: string): string {
-  return `sha256:${createHash("sha256").update(key, "utf8").digest("hex")}`;
+  return `sha256:${sha256Hex(key)}`;
 }
 
 /** A new random API key: `sy_` and 32 random bytes in base64url (256 bits). */
@@ -18,25 +25,23 @@ const MAX_KEY_LENGTH = 512;
 
 /**
  * API keys looked up by their SHA-256. Keys are long random strings, so a fast hash is as safe
- * as a slow one (there is no dictionary to try) and costs one hash per request. The lookup
- * compares digests, never the key; the final equality check runs in constant time anyway.
+ * as a slow one (there is no dictionary to try) and costs one hash per request. The key itself is
+ * never compared with anything: the lookup compares digests, and learning how much of a digest
+ * matched tells nothing about a key that would produce it (preimage resistance), so the lookup
+ * has no timing leak worth a constant-time comparison.
  */
 export class ApiKeys {
-  readonly #byHash = new Map<string, { digest: Buffer; who: Authenticated }>();
+  readonly #byHash = new Map<string, Authenticated>();
 
   constructor(keys: readonly { id: string; hash: string; roles: readonly string[] }[]) {
     for (const key of keys) {
-      const hex = key.hash.slice("sha256:".length);
-      this.#byHash.set(hex, { digest: Buffer.from(hex, "hex"), who: authenticated({ id: key.id, scheme: "api_key", roles: key.roles }) });
+      this.#byHash.set(key.hash.slice("sha256:".length), authenticated({ id: key.id, scheme: "api_key", roles: key.roles }));
     }
   }
 
   /** The principal of `key`, or undefined for an unknown key. */
   verify(key: string): Authenticated | undefined {
     if (key.length === 0 || key.length > MAX_KEY_LENGTH) return undefined;
-    const digest = createHash("sha256").update(key, "utf8").digest();
-    const entry = this.#byHash.get(digest.toString("hex"));
-    if (entry === undefined || !timingSafeEqual(entry.digest, digest)) return undefined;
-    return entry.who;
+    return this.#byHash.get(sha256Hex(key));
   }
 }

@@ -41,16 +41,25 @@ export class Authorizer {
 
 function compile(rule: ResolvedRule): CompiledRule {
   const ids = rule.principals && globsMatcher(rule.principals);
-  const roles = rule.roles;
+  const roles = rule.roles && new Set(rule.roles);
   const claims = rule.claims && Object.entries(rule.claims).map(([name, want]) => [name, typeof want === "string" ? [want] : want] as const);
   return {
     plugin: globsMatcher(rule.plugins),
     method: globsMatcher(rule.methods),
-    who: (p) =>
-      (ids === undefined || ids(p.id)) &&
-      (roles === undefined || (p.roles?.some((r) => roles.includes(r)) ?? false)) &&
-      (claims === undefined || claims.every(([name, want]) => claimMatches(p.claims?.[name], want))),
+    who: (p) => (ids === undefined || ids(p.id)) && (roles === undefined || hasRole(p, roles)) && (claims === undefined || claimsMatch(p, claims)),
   };
+}
+
+function hasRole(p: Principal, roles: ReadonlySet<string>): boolean {
+  const mine = p.roles;
+  if (mine === undefined) return false;
+  for (let i = 0; i < mine.length; i++) if (roles.has(mine[i]!)) return true;
+  return false;
+}
+
+function claimsMatch(p: Principal, claims: readonly (readonly [string, readonly string[]])[]): boolean {
+  for (const [name, want] of claims) if (!claimMatches(p.claims?.[name], want)) return false;
+  return true;
 }
 
 function claimMatches(value: unknown, want: readonly string[]): boolean {

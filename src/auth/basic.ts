@@ -1,5 +1,5 @@
 import { Buffer } from "node:buffer";
-import { createHash } from "node:crypto";
+import { sha256Hex } from "./api_key.ts";
 import type { Clock } from "../deps.ts";
 import { ErrorCode, SwitchyardError } from "../errors.ts";
 import type { Authenticated } from "./principal.ts";
@@ -71,5 +71,5 @@ export class BasicUsers {
 }
 
 function digest(text: string): string {
-  return createHash("sha256").update(text).digest("base64");
+  return sha256Hex(text);
 }

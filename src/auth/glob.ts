@@ -15,6 +15,15 @@ export function globToRegExp(glob: string): RegExp {
 /** One matcher for several globs; `*` alone short-cuts to a constant. */
 export function globsMatcher(globs: readonly string[]): (name: string) => boolean {
   if (globs.includes("*")) return () => true;
-  const res = globs.map(globToRegExp);
-  return (name) => res.some((re) => re.test(name));
+  const literal = globs.filter((g) => !/[*?]/.test(g));
+  const res = globs.filter((g) => /[*?]/.test(g)).map(globToRegExp);
+  if (res.length === 0) {
+    const names = new Set(literal);
+    return (name) => names.has(name);
+  }
+  return (name) => {
+    if (literal.includes(name)) return true;
+    for (let i = 0; i < res.length; i++) if (res[i]!.test(name)) return true;
+    return false;
+  };
 }
