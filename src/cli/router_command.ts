@@ -24,7 +24,10 @@ Serves POST /v1/<plugin>/<method>, GET /v1/plugins, GET /health. Plugins are fou
   --port N            listen port (default 8080; 0 picks a free one)
   --host ADDR         listen address (default 0.0.0.0)
 ${NATS_HELP}
-  --log-format F      json (default) or pretty`,
+  --log-format F      json (default) or pretty
+Auth, TLS, timeouts and connection limits are config keys (auth.*, router.tls, router.*TimeoutMs,
+router.maxConnections): see docs/security.md. NATS credentials: nats.* or NATS_USER, NATS_PASSWORD,
+NATS_TOKEN, NATS_NKEY, NATS_CREDS, NATS_CA, NATS_CERT, NATS_KEY, NATS_INBOX_PREFIX.`,
   async run(argv) {
     const { values } = parseFlags(argv, {
       ...NATS_FLAG,

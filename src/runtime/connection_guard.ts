@@ -43,14 +43,19 @@ export class GuardedConnection implements PeerInfo {
     this.deadline = deadline;
   }
 
+  /** Requests the handler is working on (more than one when pipelined or over h2c). */
+  #active = 0;
+
   /** The handler got this connection's next request: its headers are complete. */
   requestStarted(): void {
+    this.#active++;
     this.state = ACTIVE;
     this.deadline = Infinity;
   }
 
-  /** The handler answered: the connection idles until the client's next byte. */
+  /** The handler answered: once no request is left, the connection idles until the client's next byte. */
   readonly requestEnded = (): void => {
+    if (--this.#active > 0) return;
     this.state = IDLE;
     this.deadline = Date.now() + this.#guard.limits.idleTimeoutMs;
   };
@@ -126,6 +131,7 @@ export function startConnectionGuard(options: ConnectionGuardOptions): Promise<C
     });
     client.on("data", () => {
       if (conn.state === IDLE) {
+        // The first byte of the next request: its headers are on the clock now.
         conn.state = HEADERS;
         conn.deadline = Date.now() + limits.headerTimeoutMs;
       }
