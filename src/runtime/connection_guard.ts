@@ -9,6 +9,7 @@
  * request's headers are complete, and pass on the client certificate.
  * @module
  */
+import { Buffer } from "node:buffer";
 import { connect, createServer as createTcpServer } from "node:net";
 import type { Server, Socket } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
@@ -19,10 +20,17 @@ const HEADERS = 0;
 const ACTIVE = 1;
 const IDLE = 2;
 
-const OVERLOADED =
-  'HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nconnection: close\r\nretry-after: 1\r\ncontent-length: 86\r\n\r\n{"error":{"code":"overloaded","message":"Too many open connections, try again later"}}';
-const HEADER_TIMEOUT =
-  'HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: 92\r\n\r\n{"error":{"code":"request_timeout","message":"The request headers did not arrive in time"}}';
+/** A complete HTTP/1.1 JSON error response that closes the connection. */
+function rawJsonResponse(status: string, code: string, message: string, extra = ""): string {
+  const body = JSON.stringify({ error: { code, message } });
+  return `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\nconnection: close\r\n${extra}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+}
+const OVERLOADED = rawJsonResponse("503 Service Unavailable", "overloaded", "Too many open connections, try again later", "retry-after: 1\r\n");
+const HEADER_TIMEOUT = rawJsonResponse("408 Request Timeout", "request_timeout", "The request headers did not arrive in time");
+const HEAD_TOO_LARGE = rawJsonResponse("431 Request Header Fields Too Large", "invalid_request", "The request headers are too large");
+const END_OF_HEAD = Buffer.from("\r\n\r\n");
+/** A first request's head larger than this is refused (Node's default limit is 16 KiB). */
+const MAX_HEAD_BYTES = 64 * 1024;
 
 /** One client connection through the guard; what the runtime's handler sees as the peer. */
 export class GuardedConnection implements PeerInfo {
@@ -119,17 +127,44 @@ export function startConnectionGuard(options: ConnectionGuardOptions): Promise<C
     const conn = new GuardedConnection(guard, client, Date.now() + limits.headerTimeoutMs);
     open.add(conn);
     if (tls?.clientCa !== undefined) conn.clientCertificate = certificateOf(client as TLSSocket);
-    client.pause();
-    const backend = connect({ port: backendPort, host: "127.0.0.1", noDelay: true });
-    conn.backend = backend;
-    backend.once("connect", () => {
-      conn.localPort = backend.localPort;
-      if (conn.localPort !== undefined) byPort.set(conn.localPort, conn);
-      client.pipe(backend);
-      backend.pipe(client);
-      client.resume();
-    });
-    client.on("data", () => {
+    // The first request's head is collected here: a client that never finishes it (a slowloris)
+    // never costs a backend connection, and the backend never parses its trickle.
+    let head: Buffer[] | undefined = [];
+    let headBytes = 0;
+    const openBackend = () => {
+      client.pause();
+      const backend = connect({ port: backendPort, host: "127.0.0.1", noDelay: true });
+      conn.backend = backend;
+      backend.on("error", close);
+      backend.on("close", close);
+      backend.once("connect", () => {
+        conn.localPort = backend.localPort;
+        if (conn.localPort !== undefined) byPort.set(conn.localPort, conn);
+        for (const chunk of head!) backend.write(chunk);
+        head = undefined;
+        client.pipe(backend);
+        backend.pipe(client);
+        client.resume();
+      });
+    };
+    client.on("data", (chunk: Buffer) => {
+      if (head !== undefined) {
+        if (conn.backend !== undefined) {
+          head.push(chunk); // arrived while the backend connects
+          return;
+        }
+        const carry = head.length === 0 ? undefined : head[head.length - 1]!.subarray(-3);
+        head.push(chunk);
+        headBytes += chunk.length;
+        if ((carry === undefined ? chunk : Buffer.concat([carry, chunk])).includes(END_OF_HEAD)) openBackend();
+        else if (headBytes > MAX_HEAD_BYTES) {
+          forget(conn);
+          client.resume();
+          client.end(HEAD_TOO_LARGE);
+          setTimeout(() => client.destroy(), 1_000);
+        }
+        return;
+      }
       if (conn.state === IDLE) {
         // The first byte of the next request: its headers are on the clock now.
         conn.state = HEADERS;
@@ -140,9 +175,7 @@ export function startConnectionGuard(options: ConnectionGuardOptions): Promise<C
       if (forget(conn)) conn.destroy();
     };
     client.on("error", close);
-    backend.on("error", close);
     client.on("close", close);
-    backend.on("close", close);
   };
 
   const server: Server = tls === undefined ? createTcpServer(onClient) : createTlsServer(

@@ -163,6 +163,13 @@ describe("hard input limits at the router", () => {
     assert.ok(Math.min(...closed.map((c) => c.closedAfterMs)) >= HEADER_TIMEOUT_MS - 50, "none was closed before the header timeout");
   });
 
+  test("a slow socket is answered 408 request_timeout before it is closed", async () => {
+    const res = await slowSocket(stack.router.port, 100);
+    assert.ok(res.byServer);
+    assert.match(res.response, /^HTTP\/1\.1 408 /);
+    assert.match(res.response, /"request_timeout"/);
+  });
+
   test("an idle keep-alive connection is closed after the idle timeout", async () => {
     const socket: Socket = connect(stack.router.port, "127.0.0.1");
     let text = "";
