@@ -32,6 +32,9 @@ const END_OF_HEAD = Buffer.from("\r\n\r\n");
 /** A first request's head larger than this is refused (Node's default limit is 16 KiB). */
 const MAX_HEAD_BYTES = 64 * 1024;
 
+/** The limits a server gets when it is given TLS but no limits (the router's config defaults). */
+export const DEFAULT_SERVER_LIMITS: ServerLimits = { headerTimeoutMs: 10_000, idleTimeoutMs: 30_000, requestTimeoutMs: 30_000, maxConnections: 10_000 };
+
 /** One client connection through the guard; what the runtime's handler sees as the peer. */
 export class GuardedConnection implements PeerInfo {
   clientCertificate: PeerInfo["clientCertificate"];

@@ -1,25 +1,13 @@
 import { serve } from "@hono/node-server";
-import type { IncomingMessage, Server } from "node:http";
 import type { FetchHandler, RunningServer, RuntimeAdapter, ServeOptions } from "./types.ts";
-import { applyNodeLimits, nodePeerReader, nodeTlsServerOptions } from "./node_limits.ts";
+import { applyNodeLimits, nodeServeOptions } from "./node_limits.ts";
 
 /** Serves with node:http (node:https with TLS) through `@hono/node-server`; node:http enforces the limits itself. */
 export const nodeAdapter: RuntimeAdapter = {
   name: "node",
   serve(fetch: FetchHandler, options: ServeOptions): Promise<RunningServer> {
-    const tls = options.tls;
-    // Only mTLS needs the connection: without it, the handler is the router's fetch as it is.
-    const readPeer = tls?.clientCa === undefined ? undefined : nodePeerReader();
-    const handler = readPeer === undefined
-      ? fetch
-      : (req: Request, env?: unknown) => fetch(req, readPeer((env as { incoming: IncomingMessage }).incoming));
     return new Promise((resolve, reject) => {
-      const server = serve({
-        fetch: handler as unknown as (req: Request) => Response,
-        port: options.port,
-        hostname: options.hostname,
-        ...(tls === undefined ? {} : nodeTlsServerOptions(tls)),
-      }, (info) => {
+      const server = serve({ ...nodeServeOptions(fetch, options.tls), port: options.port, hostname: options.hostname }, (info) => {
         resolve({
           port: info.port,
           close: () =>
@@ -29,7 +17,7 @@ export const nodeAdapter: RuntimeAdapter = {
             }),
         });
       });
-      if (options.limits !== undefined) applyNodeLimits(server as Server, options.limits);
+      if (options.limits !== undefined) applyNodeLimits(server, options.limits);
       server.once("error", reject);
     });
   },

@@ -11,7 +11,7 @@ import { createServer as createHttpsServer } from "node:https";
 import type { IncomingMessage, Server } from "node:http";
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
-import type { PeerInfo, ServerLimits, ServerTls } from "./types.ts";
+import type { FetchHandler, PeerInfo, ServerLimits, ServerTls } from "./types.ts";
 
 const json = (status: string, code: string, message: string) => {
   const body = JSON.stringify({ error: { code, message } });
@@ -22,7 +22,11 @@ const TIMEOUT = json("408 Request Timeout", "request_timeout", "The request did 
 const TOO_LARGE = json("431 Request Header Fields Too Large", "invalid_request", "The request headers are too large");
 
 /** Applies `limits` to a node:http(s) server. */
-export function applyNodeLimits(server: Server, limits: ServerLimits): void {
+export function applyNodeLimits(server: Server | object, limits: ServerLimits): void {
+  applyLimits(server as Server, limits);
+}
+
+function applyLimits(server: Server, limits: ServerLimits): void {
   server.headersTimeout = limits.headerTimeoutMs;
   server.requestTimeout = Math.max(limits.requestTimeoutMs, limits.headerTimeoutMs + 1);
   server.keepAliveTimeout = limits.idleTimeoutMs;
@@ -43,6 +47,18 @@ export function applyNodeLimits(server: Server, limits: ServerLimits): void {
     const answer = err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? TIMEOUT : err.code === "HPE_HEADER_OVERFLOW" ? TOO_LARGE : BAD_REQUEST;
     socket.end(answer);
   });
+}
+
+/**
+ * The `fetch` and server options for `@hono/node-server`: the router's fetch as it is without
+ * mTLS; with a client CA, a wrapper passing the client certificate (read once per connection).
+ */
+export function nodeServeOptions(fetch: FetchHandler, tls: ServerTls | undefined): { fetch: (req: Request) => Response } {
+  const readPeer = tls?.clientCa === undefined ? undefined : nodePeerReader();
+  const handler = readPeer === undefined
+    ? fetch
+    : (req: Request, env?: unknown) => fetch(req, readPeer((env as { incoming: IncomingMessage }).incoming));
+  return { fetch: handler as unknown as (req: Request) => Response, ...(tls === undefined ? {} : nodeTlsServerOptions(tls)) };
 }
 
 /** `@hono/node-server` options serving HTTPS with `tls`. */

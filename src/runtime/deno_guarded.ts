@@ -1,0 +1,34 @@
+import type { FetchHandler, RunningServer, ServeOptions, ServerLimits } from "./types.ts";
+import { startConnectionGuard, throughGuard } from "./connection_guard.ts";
+import type { ConnectionGuard } from "./connection_guard.ts";
+
+declare const Deno: {
+  serve(
+    options: { port: number; hostname: string; onListen?: (addr: { port: number }) => void },
+    handler: (req: Request, info: { remoteAddr: { port?: number } }) => Response | Promise<Response>,
+  ): { addr: { port: number }; shutdown(): Promise<void>; finished: Promise<void> };
+};
+
+/**
+ * `Deno.serve` on a loopback port behind the connection guard, which adds what it lacks: a header
+ * timeout, an idle timeout, a connection cap and client certificates.
+ */
+export async function serveDenoGuarded(fetch: FetchHandler, options: ServeOptions & { limits: ServerLimits }): Promise<RunningServer> {
+  let guard: ConnectionGuard | undefined;
+  const backend = await new Promise<{ port: number; shutdown(): Promise<void> }>((resolve) => {
+    const server = Deno.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      onListen: (addr) => resolve({ port: addr.port, shutdown: () => server.shutdown() }),
+    }, (req, info) => throughGuard(guard?.connection(info.remoteAddr.port), fetch, req));
+  });
+  guard = await startConnectionGuard({ ...options, backendPort: backend.port });
+  const started = guard;
+  return {
+    port: started.port,
+    close: async () => {
+      await started.close();
+      await backend.shutdown();
+    },
+  };
+}
