@@ -10,6 +10,13 @@ import { waitFor } from "../../src/testing/mod.ts";
 import { pluginPath, startStack } from "./_stack.ts";
 import type { Stack } from "./_stack.ts";
 import { rawHttp } from "./_raw_http.ts";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runtimeCommand } from "../../src/runtime/mod.ts";
+import { spawnProcess } from "../../src/testing/mod.ts";
+import type { ProcessHandle } from "../../src/testing/mod.ts";
+import { CLI } from "./_stack.ts";
 
 const HEADER_TIMEOUT_MS = 1_000;
 const IDLE_TIMEOUT_MS = 1_500;
@@ -123,46 +130,6 @@ describe("hard input limits at the router", () => {
     assert.equal((await stack.post("hello/greet", { name: "still up" })).status, 200);
   });
 
-  test(`${SLOW_SOCKETS} slowloris sockets: normal traffic keeps p99 under 250 ms, and each slow socket is closed within the header timeout`, async () => {
-    const port = stack.router.port;
-    await stack.post("hello/greet", { name: "warm-up" });
-    const slow = Array.from({ length: SLOW_SOCKETS }, () => slowSocket(port, 200));
-    const latencies: number[] = [];
-    const deadline = performance.now() + HEADER_TIMEOUT_MS * 1.5;
-    let errors = 0;
-    const worker = async () => {
-      // Bounded: until the slow sockets should all be gone, and at most 500 requests per worker.
-      for (let i = 0; i < 500 && performance.now() < deadline; i++) {
-        const t0 = performance.now();
-        const res = await fetch(`${stack.url}/v1/hello/greet`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: '{"name":"normal"}',
-        });
-        await res.arrayBuffer();
-        latencies.push(performance.now() - t0);
-        if (res.status !== 200) errors++;
-      }
-    };
-    await Promise.all([worker(), worker(), worker(), worker()]);
-    const closed = await Promise.all(slow);
-    latencies.sort((a, b) => a - b);
-    const p50 = percentile(latencies, 50), p99 = percentile(latencies, 99);
-    const lastClose = Math.max(...closed.map((c) => c.closedAfterMs));
-    const byServer = closed.filter((c) => c.byServer).length;
-    stack.logs.info("slowloris", { runtime: currentRuntime(), requests: latencies.length, p50, p99, lastClose });
-    process.stdout.write(
-      `# slowloris on ${currentRuntime()}: ${latencies.length} normal requests, p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms; ` +
-        `${byServer}/${SLOW_SOCKETS} slow sockets closed by the router, the last after ${lastClose.toFixed(0)} ms\n`,
-    );
-    assert.equal(errors, 0);
-    assert.ok(latencies.length >= 100, `only ${latencies.length} normal requests went through`);
-    assert.ok(p99 < 250, `p99 ${p99.toFixed(1)} ms`);
-    assert.equal(byServer, SLOW_SOCKETS, "every slow socket was closed by the router");
-    assert.ok(lastClose <= HEADER_TIMEOUT_MS + CLOSE_SLACK_MS, `the last slow socket was closed after ${lastClose.toFixed(0)} ms`);
-    assert.ok(Math.min(...closed.map((c) => c.closedAfterMs)) >= HEADER_TIMEOUT_MS - 50, "none was closed before the header timeout");
-  });
-
   test("a slow socket is answered 408 request_timeout before it is closed", async () => {
     const res = await slowSocket(stack.router.port, 100);
     assert.ok(res.byServer);
@@ -210,4 +177,69 @@ describe("hard input limits at the router", () => {
       message: "a slot to free up",
     });
   });
+});
+
+// The router in a process of its own (same runtime), as in production: the attacking sockets and
+// the load generator in this process do not share its event loop.
+describe("slowloris against a router process", () => {
+  let stack: Stack;
+  let router: ProcessHandle;
+  let routerPort: number;
+  let dir: string;
+  before(async () => {
+    stack = await startStack([pluginPath("hello")]);
+    dir = mkdtempSync(join(tmpdir(), "switchyard-limits-"));
+    const config = join(dir, "router.json");
+    writeFileSync(config, JSON.stringify({ router: { headerTimeoutMs: HEADER_TIMEOUT_MS, maxConnections: 1_000 }, log: { level: "info" } }));
+    router = spawnProcess(runtimeCommand(currentRuntime(), CLI, ["router", "--config", config, "--host", "127.0.0.1", "--port", "0", "--nats", stack.nats.url]), { name: "router" });
+    const ready = await router.waitForLine("router ready", 20_000);
+    routerPort = Number(/127\.0\.0\.1:(\d+)/.exec(ready)![1]);
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${routerPort}/v1/plugins/hello`)).status === 200, { timeoutMs: 10_000, message: "the router to discover hello" });
+  });
+  after(async () => {
+    await router?.stop(5_000);
+    await stack[Symbol.asyncDispose]();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test(`${SLOW_SOCKETS} slowloris sockets: normal traffic keeps p99 under 250 ms, and each slow socket is closed within the header timeout`, async () => {
+    const port = routerPort;
+    const url = `http://127.0.0.1:${port}`;
+    assert.equal((await fetch(`${url}/v1/hello/greet`, { method: "POST", headers: { "content-type": "application/json" }, body: "{\"name\":\"warm-up\"}" })).status, 200);
+    const slow = Array.from({ length: SLOW_SOCKETS }, () => slowSocket(port, 200));
+    const latencies: number[] = [];
+    const deadline = performance.now() + HEADER_TIMEOUT_MS * 1.5;
+    let errors = 0;
+    const worker = async () => {
+      // Bounded: until the slow sockets should all be gone, and at most 500 requests per worker.
+      for (let i = 0; i < 500 && performance.now() < deadline; i++) {
+        const t0 = performance.now();
+        const res = await fetch(`${url}/v1/hello/greet`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: '{"name":"normal"}',
+        });
+        await res.arrayBuffer();
+        latencies.push(performance.now() - t0);
+        if (res.status !== 200) errors++;
+      }
+    };
+    await Promise.all([worker(), worker()]);
+    const closed = await Promise.all(slow);
+    latencies.sort((a, b) => a - b);
+    const p50 = percentile(latencies, 50), p99 = percentile(latencies, 99);
+    const lastClose = Math.max(...closed.map((c) => c.closedAfterMs));
+    const byServer = closed.filter((c) => c.byServer).length;
+    process.stdout.write(
+      `# slowloris on ${currentRuntime()}: ${latencies.length} normal requests, p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms; ` +
+        `${byServer}/${SLOW_SOCKETS} slow sockets closed by the router, the last after ${lastClose.toFixed(0)} ms\n`,
+    );
+    assert.equal(errors, 0);
+    assert.ok(latencies.length >= 100, `only ${latencies.length} normal requests went through`);
+    assert.ok(p99 < 250, `p99 ${p99.toFixed(1)} ms`);
+    assert.equal(byServer, SLOW_SOCKETS, "every slow socket was closed by the router");
+    assert.ok(lastClose <= HEADER_TIMEOUT_MS + CLOSE_SLACK_MS, `the last slow socket was closed after ${lastClose.toFixed(0)} ms`);
+    assert.ok(Math.min(...closed.map((c) => c.closedAfterMs)) >= HEADER_TIMEOUT_MS - 50, "none was closed before the header timeout");
+  });
+
 });
