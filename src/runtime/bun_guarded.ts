@@ -25,7 +25,7 @@ declare const Bun: {
  * header and idle timeouts instead, so Bun's own is off.
  */
 export async function serveBunGuarded(fetch: FetchHandler, options: ServeOptions & { limits: ServerLimits }): Promise<RunningServer> {
-  let guard: ConnectionGuard | undefined;
+  let guard: ConnectionGuard | undefined = undefined;
   const backend = Bun.serve({
     port: 0,
     hostname: "127.0.0.1",

@@ -14,7 +14,7 @@ declare const Deno: {
  * timeout, an idle timeout, a connection cap and client certificates.
  */
 export async function serveDenoGuarded(fetch: FetchHandler, options: ServeOptions & { limits: ServerLimits }): Promise<RunningServer> {
-  let guard: ConnectionGuard | undefined;
+  let guard: ConnectionGuard | undefined = undefined;
   const backend = await new Promise<{ port: number; shutdown(): Promise<void> }>((resolve) => {
     const server = Deno.serve({
       port: 0,

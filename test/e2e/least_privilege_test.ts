@@ -56,6 +56,7 @@ describe("the end-to-end core cases against the least-privilege nats-server conf
   const logs = captureLogger();
   const post = async (path: string, body: unknown) => {
     const res = await fetch(`${url}/v1/${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  // deno-lint-ignore no-explicit-any -- JSON bodies of several shapes
     return { status: res.status, headers: res.headers, body: await res.json() as any };
   };
 
@@ -90,6 +91,7 @@ describe("the end-to-end core cases against the least-privilege nats-server conf
 
   test("the router picks instances itself over their instance subjects", async () => {
     for (let i = 0; i < 10; i++) assert.equal((await post("hello/greet", { name: `n${i}` })).status, 200);
+    // deno-lint-ignore no-explicit-any -- the catalog JSON
     const catalog = await (await fetch(`${url}/v1/plugins/hello`)).json() as any;
     assert.equal(catalog.versions[0].instances.length, 1);
   });

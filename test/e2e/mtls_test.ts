@@ -10,6 +10,7 @@ const tlsFile = (name: string) => fileURLToPath(new URL(`../fixtures/tls/${name}
 const pem = (name: string) => readFileSync(tlsFile(name), "utf8");
 
 /** POSTs over HTTPS to the router with an optional client certificate. */
+// deno-lint-ignore no-explicit-any -- JSON bodies of several shapes
 function post(port: number, path: string, client?: "alice" | "rogue"): Promise<{ status: number; body: any }> {
   return new Promise((resolve, reject) => {
     const req = request({
