@@ -31,7 +31,7 @@ process.env.OTEL_EXPORTER_OTLP_ENDPOINT = process.env.DEAD_COLLECTOR === "1" ? "
 process.env.OTEL_TRACES_SAMPLER ??= "always_on";
 // A queue that holds a whole round, so every span is exported and its export counted.
 process.env.OTEL_BSP_MAX_QUEUE_SIZE = String(4 * N);
-const telemetry = startTelemetry(process.env, "telemetry-cost", noopLogger);
+const telemetry = await startTelemetry(process.env, "telemetry-cost", noopLogger);
 const tracer = telemetry.tracer!;
 
 const metrics = createRouterMetrics({ processMetrics: false });

@@ -14,6 +14,7 @@ export const ErrorCode = {
   MethodNotFound: "method_not_found",
   NotFound: "not_found",
   MethodNotAllowed: "method_not_allowed",
+  RequestTimeout: "request_timeout",
   PayloadTooLarge: "payload_too_large",
   UnsupportedMediaType: "unsupported_media_type",
   ValidationFailed: "validation_failed",
@@ -40,6 +41,7 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   method_not_found: 404,
   not_found: 404,
   method_not_allowed: 405,
+  request_timeout: 408,
   payload_too_large: 413,
   unsupported_media_type: 415,
   validation_failed: 422,
@@ -67,6 +69,8 @@ export interface SwitchyardErrorOptions extends ErrorOptions {
   issues?: readonly Issue[];
   /** Seconds, sent as `Retry-After`. */
   retryAfter?: number;
+  /** Extra response headers, e.g. `WWW-Authenticate` on a 401. */
+  headers?: Readonly<Record<string, string>>;
 }
 
 /** An error with a stable code and an HTTP status. */
@@ -77,6 +81,7 @@ export class SwitchyardError extends Error {
   readonly status: number;
   readonly issues: readonly Issue[] | undefined;
   readonly retryAfter: number | undefined;
+  readonly headers: Readonly<Record<string, string>> | undefined;
 
   constructor(code: string, message: string, options: SwitchyardErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -85,6 +90,7 @@ export class SwitchyardError extends Error {
     this.status = options.status ?? ERROR_STATUS[code as ErrorCode] ?? 500;
     this.issues = options.issues;
     this.retryAfter = options.retryAfter;
+    this.headers = options.headers;
   }
 }
 

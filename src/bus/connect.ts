@@ -1,16 +1,15 @@
 import { connect } from "@nats-io/transport-node";
 import { wsconnect } from "@nats-io/nats-core";
 import type { ConnectionOptions, NatsConnection } from "@nats-io/nats-core";
+import { natsAuthOptions } from "./credentials.ts";
+import type { NatsCredentials } from "./credentials.ts";
 
 /** Options of {@linkcode connectBus}. */
-export interface BusConnectOptions {
+export interface BusConnectOptions extends NatsCredentials {
   /** Server URLs: all `nats://` (TCP) or all `ws://`/`wss://` (WebSocket). @default ["nats://127.0.0.1:4222"] */
   servers?: readonly string[];
   /** Connection name, shown by `nats server report connections`. */
   name?: string;
-  user?: string;
-  pass?: string;
-  token?: string;
   /** Keep reconnecting forever (the default) or give up. */
   maxReconnectAttempts?: number;
 }
@@ -75,9 +74,7 @@ export async function connectBus(options: BusConnectOptions = {}): Promise<NatsC
   const opts: ConnectionOptions = {
     servers,
     ...(options.name === undefined ? {} : { name: options.name }),
-    ...(options.user === undefined ? {} : { user: options.user }),
-    ...(options.pass === undefined ? {} : { pass: options.pass }),
-    ...(options.token === undefined ? {} : { token: options.token }),
+    ...natsAuthOptions(options),
     noAsyncTraces: true,
     maxReconnectAttempts: options.maxReconnectAttempts ?? -1,
     reconnectTimeWait: DEFAULT_RECONNECT_TIME_WAIT_MS,

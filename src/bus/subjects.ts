@@ -17,9 +17,12 @@ export function versionSubjectBase(prefix: string, plugin: string, version: stri
   return `${prefix}.${plugin}.${versionToken(version)}`;
 }
 
-/** `<prefix>.$i.<instanceId>`: the base of one instance's own method subjects. */
-export function instanceSubjectBase(prefix: string, instanceId: string): string {
-  return `${prefix}.$i.${instanceId}`;
+/**
+ * `<prefix>.$i.<plugin>.<instanceId>`: the base of one instance's own method subjects. The plugin
+ * name in it lets NATS permissions give each plugin only its own instance subjects (`sy.$i.hello.>`).
+ */
+export function instanceSubjectBase(prefix: string, plugin: string, instanceId: string): string {
+  return `${prefix}.$i.${plugin}.${instanceId}`;
 }
 
 /** `<plugin>@<version>`: the queue group shared by every instance of one version. */
@@ -33,11 +36,12 @@ export function eventsSubject(prefix: string, plugin: string): string {
 }
 
 /**
- * `<prefix>.$ctl.<instanceId>.<verb>`: control requests to one instance (`options`: replace its
- * plugin options). Restrict publishing to it to supervisors with NATS permissions.
+ * `<prefix>.$ctl.<plugin>.<instanceId>.<verb>`: control requests to one instance (`options`: replace
+ * its plugin options). The plugin name lets NATS permissions grant each plugin only its own
+ * (`sy.$ctl.<plugin>.>`); restrict publishing to supervisors.
  */
-export function controlSubject(prefix: string, instanceId: string, verb: string): string {
-  return `${prefix}.$ctl.${instanceId}.${verb}`;
+export function controlSubject(prefix: string, plugin: string, instanceId: string, verb: string): string {
+  return `${prefix}.$ctl.${plugin}.${instanceId}.${verb}`;
 }
 
 /** `<prefix>.$sup.<verb>`: requests to supervisors (`ps`, `reload.<plugin>`). */

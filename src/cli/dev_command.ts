@@ -9,6 +9,8 @@ import { startTelemetry } from "../telemetry/otel_sdk.ts";
 import { currentRuntime, parseRuntime } from "../runtime/mod.ts";
 import { devSpecs, findPlugins, orderByRequirements, serveSupervisorControl, Supervisor, supervisorConfigConsumer } from "../supervisor/mod.ts";
 import type { PluginFolder } from "../supervisor/mod.ts";
+import { pluginGate } from "./plugin_gate.ts";
+import { natsCredentials } from "./router_security.ts";
 import { startNatsServer } from "../testing/nats_server.ts";
 import type { NatsServer } from "../testing/nats_server.ts";
 import { parseFlags, print, printError } from "./command.ts";
@@ -29,6 +31,8 @@ NATS_SERVER_BIN or PATH), the router (with its /admin routes on), and every plug
 under the same supervisor as "switchyard up". A file change under a plugin's folder replaces it
 blue-green (new instances first; if they fail, the old ones keep serving and the error is shown).
 The config file is watched too: router settings, replicas and plugin options apply at once.
+Deno plugins run sandboxed with their manifest's "permissions" ("all" opts out). With "allowList"
+in the config, a plugin whose code hash is not listed is not started (SIGHUP re-reads the list).
 Ctrl-C drains the router, then the plugins, then stops nats-server.
   --port N            router port (default 8080; 0 picks a free one)
   --host ADDR         router address (default 127.0.0.1)
@@ -81,13 +85,14 @@ Ctrl-C drains the router, then the plugins, then stops nats-server.
       logger.info("embedded nats-server started", { url: nats.url });
     }
     const natsUrl = config.nats.servers.join(",");
-    const telemetry = startTelemetry(process.env, "switchyard-router", logger, { activeContext: false });
+    const gate = pluginGate(config, logger);
+    const telemetry = await startTelemetry(process.env, "switchyard-router", logger, { activeContext: false });
     const router = await startRouter(config, logger.child({ component: "router" }), {
       tracer: telemetry.tracer,
       ...(configPath === undefined ? {} : { configPath, fileConfig, adjustConfig }),
     });
     const supervisorLogger = logger.child({ component: "supervisor" });
-    const nc = await connectBus({ servers: config.nats.servers, name: "supervisor#dev" });
+    const nc = await connectBus({ servers: config.nats.servers, name: "supervisor#dev", ...natsCredentials(config, process.env) });
     const supervisor = new Supervisor({
       nc,
       natsUrl,
@@ -98,6 +103,7 @@ Ctrl-C drains the router, then the plugins, then stops nats-server.
       output: (id, line) => print(`[${id}] ${line}`),
       logger: supervisorLogger,
       id: "dev",
+      gate: gate.spec,
     });
     const control = serveSupervisorControl(nc, supervisor, config.prefix, supervisorLogger);
     router.configWatcher?.add(supervisorConfigConsumer(supervisor, specsOf, supervisorLogger));

@@ -17,6 +17,7 @@ import { newCommand } from "./new_command.ts";
 import { pingCommand } from "./ping_command.ts";
 import { pluginCommand } from "./plugin_command.ts";
 import { routerCommand } from "./router_command.ts";
+import { hashKeyCommand, hashPasswordCommand, hashPluginCommand } from "./hash_commands.ts";
 
 const COMMANDS: readonly Command[] = [
   devCommand,
@@ -31,6 +32,9 @@ const COMMANDS: readonly Command[] = [
   psCommand,
   reloadCommand,
   drainCommand,
+  hashKeyCommand,
+  hashPasswordCommand,
+  hashPluginCommand,
 ];
 
 const USAGE = `Usage: switchyard <command> [options]
@@ -38,7 +42,7 @@ const USAGE = `Usage: switchyard <command> [options]
 Switchyard runs plugins as NATS services and serves them over HTTP.
 
 Commands:
-${COMMANDS.map((c) => `  ${c.name.padEnd(8)} ${c.summary}`).join("\n")}
+${COMMANDS.map((c) => `  ${c.name.padEnd(13)} ${c.summary}`).join("\n")}
 
 Run "switchyard <command> --help" for a command's options.
 Runs under deno, bun or node (22.18+): e.g. "node src/cli/main.ts dev".`;

@@ -2,7 +2,8 @@ import { hostname } from "node:os";
 import { dirname, resolve } from "node:path";
 import { readManifest } from "../supervisor/mod.ts";
 import { nuid } from "@nats-io/nats-core";
-import { connectBus, INSTANCE_ID, parseServers } from "../bus/mod.ts";
+import { connectBus, INSTANCE_ID, natsCredentialsFromEnv, parseServers } from "../bus/mod.ts";
+import { sandboxSafe, sandboxSafeEnv } from "./sandbox_safe.ts";
 import { loadPlugin, servePlugin } from "../host/mod.ts";
 import { currentRuntime } from "../runtime/mod.ts";
 import { createLogger, isLogLevel } from "../telemetry/logger.ts";
@@ -23,6 +24,10 @@ ${NATS_HELP}
   --prefix P          subject prefix (default: sy)
   --options JSON      the plugin's options, checked against its options schema
   --weight N          this instance's weight for the "weighted" balancer (default 1)
+  --requires JSON     manifest requirements (default: read from plugin.json beside the module)
+  --parent-pid PID    drain when this supervising process exits
+NATS credentials come from NATS_USER, NATS_PASSWORD, NATS_TOKEN, NATS_NKEY (seed file),
+NATS_CREDS (creds file), NATS_CA, NATS_CERT, NATS_KEY and NATS_INBOX_PREFIX.
   --drain-timeout MS  abort handlers still running after this long (default 10000)
   --log-format F      json (default) or pretty
   --log-level L       debug, info (default), warn or error (env: LOG_LEVEL)
@@ -39,7 +44,10 @@ over OTLP/HTTP; OTEL_SERVICE_NAME defaults to plugin-<name>.`,
       "log-level": { type: "string" },
       options: { type: "string" },
       weight: { type: "string" },
+      requires: { type: "string" },
+      "parent-pid": { type: "string" },
     });
+    const env = sandboxSafeEnv(process.env);
     let pluginOptions: unknown = {};
     try {
       pluginOptions = JSON.parse(values.options ?? "{}");
@@ -50,28 +58,36 @@ over OTLP/HTTP; OTEL_SERVICE_NAME defaults to plugin-<name>.`,
     if (path === undefined) throw new UsageError("Name the plugin module, e.g. switchyard plugin plugins/hello/mod.ts");
     const instanceId = values["instance-id"] ?? nuid.next();
     if (!INSTANCE_ID.test(instanceId)) throw new UsageError(`--instance-id must match ${INSTANCE_ID.source}`);
-    const level = values["log-level"] ?? process.env.LOG_LEVEL?.trim().toLowerCase() ?? "info";
+    const level = values["log-level"] ?? env.LOG_LEVEL?.trim().toLowerCase() ?? "info";
     if (!isLogLevel(level)) throw new UsageError(`--log-level (or LOG_LEVEL) must be debug, info, warn or error, not "${level}"`);
     const logger = createLogger({ level, format: values["log-format"] === "pretty" ? "pretty" : "json" });
     const weight = values.weight === undefined ? undefined : Number(values.weight);
     if (weight !== undefined && !(weight > 0 && Number.isFinite(weight))) throw new UsageError("--weight must be a positive number");
     const plugin = await loadPlugin(path);
-    const requires = readManifest(dirname(resolve(path))).requires;
+    let requires: Record<string, string> | undefined;
+    try {
+      requires = values.requires === undefined ? readManifest(dirname(resolve(path))).requires : JSON.parse(values.requires) as Record<string, string>;
+    } catch (err) {
+      throw new UsageError(`--requires / plugin.json: ${(err as Error).message}`);
+    }
+    const credentials = natsCredentialsFromEnv(env);
     const nc = await connectBus({
-      servers: parseServers(values.nats) ?? parseServers(process.env.NATS_URL) ?? ["nats://127.0.0.1:4222"],
+      servers: parseServers(values.nats) ?? parseServers(env.NATS_URL) ?? ["nats://127.0.0.1:4222"],
       name: `plugin:${plugin.name}@${plugin.version}#${instanceId}`,
+      ...credentials,
     });
-    const telemetry = startTelemetry(process.env, `plugin-${plugin.name}`, logger);
+    const telemetry = await startTelemetry(process.env, `plugin-${plugin.name}`, logger);
     const host = await servePlugin(plugin, nc, {
       instanceId,
       logger,
       tracer: telemetry.tracer,
       runtime: currentRuntime(),
-      host: hostname(),
+      host: sandboxSafe(() => hostname(), ""),
       options: pluginOptions,
       ...(weight === undefined ? {} : { weight }),
       ...(requires === undefined ? {} : { requires }),
       ...(values.prefix === undefined ? {} : { prefix: values.prefix }),
+      ...(credentials.inboxPrefix === undefined ? {} : { inboxPrefix: credentials.inboxPrefix }),
     });
     const drainTimeoutMs = Number(values["drain-timeout"] ?? 10_000);
     return await new Promise<number>((resolve) => {
@@ -83,7 +99,7 @@ over OTLP/HTTP; OTEL_SERVICE_NAME defaults to plugin-<name>.`,
         return 0;
       };
       onShutdownSignal(stop);
-      watchParent(process.env.SWITCHYARD_PARENT_PID, () => {
+      watchParent(values["parent-pid"] ?? env.SWITCHYARD_PARENT_PID, () => {
         logger.warn("the supervisor is gone: draining");
         void stop();
       });
@@ -91,13 +107,22 @@ over OTLP/HTTP; OTEL_SERVICE_NAME defaults to plugin-<name>.`,
   },
 };
 
-/** Calls `gone` once when the supervising process (by pid) has exited. */
+/**
+ * Calls `gone` once when the supervising process (by pid) has exited. A sandbox may forbid
+ * signalling it: then a changed parent pid (the orphan was adopted) tells instead.
+ */
 function watchParent(pid: string | undefined, gone: () => void): void {
   if (pid === undefined || !/^\d+$/.test(pid)) return;
+  const parent = Number(pid);
   const timer = setInterval(() => {
+    let alive: boolean;
     try {
-      process.kill(Number(pid), 0);
-    } catch {
+      process.kill(parent, 0);
+      alive = true;
+    } catch (err) {
+      alive = (err as { code?: string }).code !== "ESRCH" && process.ppid === parent;
+    }
+    if (!alive) {
       clearInterval(timer);
       gone();
     }

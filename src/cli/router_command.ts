@@ -20,6 +20,7 @@ import type { Logger } from "../deps.ts";
 import { NATS_FLAG, NATS_HELP, parseFlags, UsageError } from "./command.ts";
 import type { Command } from "./command.ts";
 import { onShutdownSignal } from "./shutdown.ts";
+import { routerSecurity } from "./router_security.ts";
 
 export const routerCommand: Command = {
   name: "router",
@@ -38,7 +39,10 @@ ${NATS_HELP}
   --log-level L       debug, info (default), warn or error; debug logs every request
 
 Tracing: set OTEL_EXPORTER_OTLP_ENDPOINT (e.g. http://localhost:4318) to export spans over OTLP/HTTP;
-the other standard OTEL_* variables apply (OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER, ...).`,
+the other standard OTEL_* variables apply (OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER, ...).
+Auth, TLS, timeouts and connection limits are config keys (auth.*, router.tls, router.*TimeoutMs,
+router.maxConnections): see docs/security.md. NATS credentials: nats.* or NATS_USER, NATS_PASSWORD,
+NATS_TOKEN, NATS_NKEY, NATS_CREDS, NATS_CA, NATS_CERT, NATS_KEY, NATS_INBOX_PREFIX.`,
   async run(argv) {
     const { values } = parseFlags(argv, {
       ...NATS_FLAG,
@@ -61,7 +65,7 @@ the other standard OTEL_* variables apply (OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLE
     if (servers !== undefined) config.nats.servers = servers;
     if (values["log-format"] === "pretty") config.log.format = "pretty";
     const logger = createLogger({ level: config.log.level, format: config.log.format, base: { component: "router" } });
-    const telemetry = startTelemetry(process.env, "switchyard-router", logger, { activeContext: false });
+    const telemetry = await startTelemetry(process.env, "switchyard-router", logger, { activeContext: false });
     const router = await startRouter(config, logger, {
       tracer: telemetry.tracer,
       ...(values.config === undefined ? {} : { configPath: values.config, fileConfig }),
@@ -121,13 +125,8 @@ export interface StartedRouter {
 /** Wires bus, registry, discovery and Hono app, and serves it with this runtime's adapter. */
 export async function startRouter(config: ResolvedConfig, logger: Logger, options: StartRouterOptions = {}): Promise<StartedRouter> {
   const servers = config.nats.servers ?? ["nats://127.0.0.1:4222"];
-  const nc = await connectBus({
-    servers,
-    name: `router#${hostname()}`,
-    ...(config.nats.user === undefined ? {} : { user: config.nats.user }),
-    ...(config.nats.pass === undefined ? {} : { pass: config.nats.pass }),
-    ...(config.nats.token === undefined ? {} : { token: config.nats.token }),
-  });
+  const security = await routerSecurity(config, process.env, { clock: systemClock, logger });
+  const nc = await connectBus({ servers, name: `router#${hostname()}`, ...security.nats });
   let connected = true;
   const registry = new Registry(config.prefix);
   const deps = { clock: systemClock, logger };
@@ -149,11 +148,11 @@ export async function startRouter(config: ResolvedConfig, logger: Logger, option
       }
     }
   })();
-  const mux = new RequestMux(nc);
+  const mux = new RequestMux(nc, security.nats.inboxPrefix);
   const adapter = await loadRuntimeAdapter();
   // An instance its supervisor saw die: what the router still waits on from it will never come.
   const onLost = (plugin: string, id: string) => {
-    const base = `${instanceSubjectBase(config.prefix, id)}.`;
+    const base = `${instanceSubjectBase(config.prefix, plugin, id)}.`;
     const failed = mux.failWhere((p) => p.subject.startsWith(base), () => new RequestLostError(`The instance of "${plugin}" serving the request died`));
     if (failed > 0) logger.warn("failed the requests in flight to a lost instance", { plugin, instance: id, failed });
   };
@@ -177,6 +176,7 @@ export async function startRouter(config: ResolvedConfig, logger: Logger, option
     balancer,
     versions,
     lifecycle,
+    ...(security.auth === undefined ? {} : { auth: security.auth }),
     telemetry: { ...(metrics === undefined ? {} : { metrics }), tracer: options.tracer },
     readiness: () =>
       lifecycle.shuttingDown ? "draining" : nc.isClosed() ? "NATS connection closed" : connected ? undefined : "NATS disconnected",
@@ -189,9 +189,14 @@ export async function startRouter(config: ResolvedConfig, logger: Logger, option
     consumers: [routerConfigConsumer({ config, policies, balancer, versions }), ...(options.configConsumers ?? [])],
     logger,
   });
-  const server = await adapter.serve(lifecycle.gate(app.fetch), { port: config.router.port, hostname: config.router.host });
+  const server = await adapter.serve(lifecycle.gate(app.fetch), {
+    port: config.router.port,
+    hostname: config.router.host,
+    limits: security.limits,
+    ...(security.tls === undefined ? {} : { tls: security.tls }),
+  });
   const shown = config.router.host === "0.0.0.0" ? "127.0.0.1" : config.router.host;
-  logger.info("router ready", { url: `http://${shown}:${server.port}`, runtime: currentRuntime(), nats: servers });
+  logger.info("router ready", { url: `${security.tls ? "https" : "http"}://${shown}:${server.port}`, runtime: currentRuntime(), nats: servers });
   let finish: (code: number) => void = () => {};
   const done = new Promise<number>((resolve) => finish = resolve);
   let drained: DrainResult | undefined;

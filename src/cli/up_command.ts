@@ -10,6 +10,8 @@ import { createLogger } from "../telemetry/logger.ts";
 import { NATS_FLAG, NATS_HELP, parseFlags, print, printError, UsageError } from "./command.ts";
 import type { Command } from "./command.ts";
 import { onShutdownSignal } from "./shutdown.ts";
+import { pluginGate } from "./plugin_gate.ts";
+import { natsCredentials } from "./router_security.ts";
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), "main.ts");
 
@@ -54,13 +56,7 @@ ${NATS_HELP}
       return 78;
     }
     const natsServers = config.nats.servers ?? ["nats://127.0.0.1:4222"];
-    const nc = await connectBus({
-      servers: natsServers,
-      name: `supervisor#${hostname()}`,
-      ...(config.nats.user === undefined ? {} : { user: config.nats.user }),
-      ...(config.nats.pass === undefined ? {} : { pass: config.nats.pass }),
-      ...(config.nats.token === undefined ? {} : { token: config.nats.token }),
-    });
+    const nc = await connectBus({ servers: natsServers, name: `supervisor#${hostname()}`, ...natsCredentials(config, process.env) });
     const supervisor = new Supervisor({
       nc,
       natsUrl: natsServers.join(","),
@@ -70,6 +66,7 @@ ${NATS_HELP}
       logFormat: format,
       output: (id, line) => print(formatInstanceLine(format, id, line)),
       logger,
+      gate: pluginGate(config, logger).spec,
     });
     const control = serveSupervisorControl(nc, supervisor, config.prefix, logger);
     let finish: (code: number) => void = () => {};

@@ -3,6 +3,9 @@ import semver from "semver";
 import { BalancerNameSchema, BalancingOptionsSchema, CanarySchema } from "../balancing/options.ts";
 import { AdminSchema } from "../lifecycle/options.ts";
 import { SupervisedPluginFields, SupervisorSchema } from "../supervisor/options.ts";
+import { AuthSchema } from "../auth/options.ts";
+import { AllowListSchema } from "../supervisor/allow_list_schema.ts";
+import { NATS_SECURITY_FIELDS, ROUTER_SECURITY_FIELDS } from "./security_schema.ts";
 
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_HOST = "0.0.0.0";
@@ -135,6 +138,7 @@ export const ConfigSchema = v.strictObject({
       bodyLimitBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(2), v.maxValue(64 * 1024 * 1024)), DEFAULT_BODY_LIMIT_BYTES),
       timeoutMs: v.optional(Millis, DEFAULT_TIMEOUT_MS),
       drainTimeoutMs: v.optional(Millis, DEFAULT_DRAIN_TIMEOUT_MS),
+      ...ROUTER_SECURITY_FIELDS,
     }),
     {},
   ),
@@ -144,6 +148,7 @@ export const ConfigSchema = v.strictObject({
       user: v.optional(v.string()),
       pass: v.optional(v.string()),
       token: v.optional(v.string()),
+      ...NATS_SECURITY_FIELDS,
     }),
     {},
   ),
@@ -175,6 +180,10 @@ export const ConfigSchema = v.strictObject({
     }),
     {},
   ),
+  /** Authentication and grants at the router (docs/security.md). Off unless set. */
+  auth: v.optional(AuthSchema),
+  /** SHA-256 allow-list of plugin code, checked before an instance starts (docs/security.md). */
+  allowList: v.optional(AllowListSchema),
 });
 
 export type Config = v.InferInput<typeof ConfigSchema>;

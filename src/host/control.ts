@@ -24,7 +24,7 @@ export function replaceOptions(plugin: Plugin, dispatcher: Dispatcher, raw: unkn
 }
 
 /**
- * Serves `<prefix>.$ctl.<instanceId>.*`: `options` takes a JSON body of new plugin options and
+ * Serves `<prefix>.$ctl.<plugin>.<instanceId>.*`: `options` takes a JSON body of new plugin options and
  * answers `{"ok":true,"changed":[…]}`, or a 422 `validation_failed` error reply.
  */
 export function serveControl(
@@ -32,8 +32,13 @@ export function serveControl(
   options: { prefix: string; instanceId: string; plugin: Plugin; dispatcher: Dispatcher; logger: Logger },
 ): Subscription {
   const { plugin, dispatcher, logger } = options;
-  return nc.subscribe(controlSubject(options.prefix, options.instanceId, "*"), {
-    callback: (_err, msg) => {
+  return nc.subscribe(controlSubject(options.prefix, plugin.name, options.instanceId, "*"), {
+    callback: (err, msg) => {
+      if (err !== null) {
+        // Denied by NATS permissions: the instance serves on; new options reach it at its next start.
+        logger.warn("the control subject is not available: options apply at the next start", { error: err.message });
+        return;
+      }
       const verb = msg.subject.slice(msg.subject.lastIndexOf(".") + 1);
       const fail = (status: number, code: string, message: string) => {
         const { headers, data } = encodeWireError({ status, code, message });

@@ -50,6 +50,8 @@ export interface ServePluginOptions {
   requires?: Readonly<Record<string, string>>;
   /** Makes a server span per request and client spans for `ctx.call`. @default none (tracing off) */
   tracer?: Tracer | undefined;
+  /** The connection's inbox prefix, for `ctx.call` replies (where permissions pin it). @default "_INBOX" */
+  inboxPrefix?: string;
 }
 
 /** Options of {@linkcode PluginHost.drain}. */
@@ -68,7 +70,7 @@ export interface PluginHost {
   drain(options?: DrainOptions): Promise<{ aborted: boolean }>;
   /**
    * Replaces the plugin's options for the requests that start from now on (also reachable over
-   * the bus on `<prefix>.$ctl.<instanceId>.options`).
+   * the bus on `<prefix>.$ctl.<plugin>.<instanceId>.options`).
    * @returns the dotted paths that changed.
    * @throws {TypeError} when they fail the plugin's options schema; the current ones stay.
    */
@@ -89,7 +91,7 @@ export async function servePlugin(plugin: Plugin, nc: NatsConnection, options: S
   const logger = (options.logger ?? noopLogger).child({ plugin: plugin.name, version: plugin.version, instance: instanceId });
   const base = versionSubjectBase(prefix, plugin.name, plugin.version);
   const queue = queueGroup(plugin.name, plugin.version);
-  const ownBase = instanceSubjectBase(prefix, instanceId);
+  const ownBase = instanceSubjectBase(prefix, plugin.name, instanceId);
   const started = new Date().toISOString();
 
   const pluginOptions = parsePluginOptions(plugin, options.options);
@@ -117,7 +119,12 @@ export async function servePlugin(plugin: Plugin, nc: NatsConnection, options: S
   }));
   const info: InfoResponse = { type: INFO_RESPONSE, ...identity, description: plugin.description, endpoints };
   const dispatcher = new Dispatcher(plugin, instanceId, logger, pluginOptions);
-  dispatcher.caller = new PluginCaller(nc, { prefix, logger, tracer: options.tracer }); // ctx.call; its reply subscription starts on first use
+  dispatcher.caller = new PluginCaller(nc, {
+    prefix,
+    logger,
+    tracer: options.tracer,
+    ...(options.inboxPrefix === undefined ? {} : { inboxPrefix: options.inboxPrefix }),
+  }); // ctx.call; its reply subscription starts on first use
   if (options.tracer !== undefined) {
     dispatcher.tracing = new PluginTracing(options.tracer, { plugin: plugin.name, version: plugin.version, instanceId, queue, ownBase });
   }

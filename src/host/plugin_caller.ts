@@ -75,15 +75,17 @@ export class PluginCaller {
   readonly #targets = new Map<string, { at: number; target: Promise<Target> }>();
   readonly #tracer: Tracer | undefined;
   #mux: RequestMux | undefined;
+  readonly #inboxPrefix: string | undefined;
   readonly #transport: Transport<HostCall> = {
     send: (call, timeoutMs) =>
       call.traced === undefined
-        ? (this.#mux ??= new RequestMux(this.#nc)).request(call.subject, call.data, { headers: call.headers, timeoutMs })
+        ? (this.#mux ??= new RequestMux(this.#nc, this.#inboxPrefix)).request(call.subject, call.data, { headers: call.headers, timeoutMs })
         : this.#sendTraced(call, call.traced, timeoutMs),
   };
 
-  constructor(nc: NatsConnection, options: { prefix: string; logger: Logger; tracer?: Tracer | undefined }) {
+  constructor(nc: NatsConnection, options: { prefix: string; logger: Logger; tracer?: Tracer | undefined; inboxPrefix?: string }) {
     this.#nc = nc;
+    this.#inboxPrefix = options.inboxPrefix;
     this.#prefix = options.prefix;
     this.#logger = options.logger;
     this.#tracer = options.tracer;
@@ -154,7 +156,7 @@ export class PluginCaller {
     traced.picked(undefined, call.subject);
     let reply: BusReply | undefined;
     try {
-      reply = await (this.#mux ??= new RequestMux(this.#nc)).request(call.subject, call.data, { headers: call.headers, timeoutMs });
+      reply = await (this.#mux ??= new RequestMux(this.#nc, this.#inboxPrefix)).request(call.subject, call.data, { headers: call.headers, timeoutMs });
       return reply;
     } catch (err) {
       traced.endAttempt(span, undefined, err);

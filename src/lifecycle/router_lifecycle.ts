@@ -135,8 +135,9 @@ export class RouterLifecycle {
    * `/admin/…` gets 503 `draining` with `Connection: close` and `Retry-After`, without reaching the
    * app. Otherwise it costs one property read per request.
    */
-  gate(fetch: (req: Request) => Response | Promise<Response>): (req: Request) => Response | Promise<Response> {
-    return (req) => this.#shuttingDown ? refuse(req, fetch) : fetch(req);
+  gate<P>(fetch: (req: Request, peer?: P) => Response | Promise<Response>): (req: Request, peer?: P) => Response | Promise<Response> {
+    // The peer (the connection's client certificate, behind the connection guard) passes through.
+    return (req, peer) => this.#shuttingDown ? refuse(req, peer, fetch) : fetch(req, peer);
   }
 
   async #drain(traffic: PluginTraffic | undefined, options: PluginDrainOptions, error: () => Error): Promise<DrainResult> {
@@ -199,9 +200,9 @@ function drainingError(message: string): SwitchyardError {
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const REFUSED_HEADERS = { "content-type": "application/json", connection: "close", "retry-after": "1" };
 
-function refuse(req: Request, fetch: (req: Request) => Response | Promise<Response>): Response | Promise<Response> {
+function refuse<P>(req: Request, peer: P | undefined, fetch: (req: Request, peer?: P) => Response | Promise<Response>): Response | Promise<Response> {
   const path = new URL(req.url).pathname;
-  if (path === "/health" || path.startsWith("/admin/")) return fetch(req);
+  if (path === "/health" || path.startsWith("/admin/")) return fetch(req, peer);
   const incoming = req.headers.get("x-request-id");
   const requestId = incoming !== null && REQUEST_ID.test(incoming) ? incoming : `draining-${Math.random().toString(36).slice(2, 10)}`;
   const body = { error: { code: ErrorCode.Draining, message: "The router is shutting down", requestId } };

@@ -4,6 +4,8 @@ import type { Logger } from "../deps.ts";
 /** Who called, as the router authenticated them; `anonymous` until auth is configured. */
 export interface Principal {
   id: string;
+  /** How the router authenticated it. */
+  scheme?: "api_key" | "jwt" | "basic" | "mtls";
   roles?: readonly string[];
   claims?: Readonly<Record<string, unknown>>;
 }

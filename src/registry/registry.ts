@@ -36,7 +36,7 @@ export interface InstanceEntry {
   readonly version: string;
   readonly runtime: string;
   readonly host: string;
-  /** `<prefix>.$i.<id>`: append `.<method>` to address this instance alone. */
+  /** `<prefix>.$i.<plugin>.<id>`: append `.<method>` to address this instance alone. */
   readonly subjectBase: string;
   draining: boolean;
   lastSeen: number;

@@ -18,6 +18,8 @@ import { createAdminRoutes } from "./admin.ts";
 import { trackInflight } from "./inflight_tracking.ts";
 import { routerTelemetry } from "./router_telemetry.ts";
 import type { RouterTelemetryConfig } from "./router_telemetry.ts";
+import type { RouterAuth } from "../auth/mod.ts";
+import { guardRoutes } from "./auth_routes.ts";
 
 /** Why the router is not ready, or `undefined` when it is. */
 export type ReadinessCheck = () => string | undefined;
@@ -44,6 +46,8 @@ export interface RouterOptions {
   lifecycle?: RouterLifecycle;
   /** Metrics (`GET /metrics`) and tracing. @default metrics per `config.metrics`, no tracing */
   telemetry?: RouterTelemetryConfig;
+  /** Authentication and grants (`RouterAuth.create(config.auth)`); required when `config.auth` is set. */
+  auth?: RouterAuth;
 }
 
 const JSON_HEADERS = { "content-type": "application/json" };
@@ -71,6 +75,10 @@ export function createRouter(options: RouterOptions): Hono {
   const requestId = createRequestIds();
   const readiness = options.readiness ?? (() => undefined);
   const app = new Hono();
+  if (options.config.auth !== undefined && options.auth === undefined) {
+    throw new TypeError("config.auth is set but no RouterAuth was given: build one with RouterAuth.create(config.auth)");
+  }
+  if (options.auth !== undefined) guardRoutes(app, options.auth, { logger, requestId });
   const telemetry = routerTelemetry(app, { ...options, policies, logger, clock });
 
   app.get("/health", () => {

@@ -12,6 +12,7 @@ export function errorResponse(err: unknown, requestId: string, logger: Logger, e
     body = { error: { code: err.code, message: err.message, requestId } };
     if (err.issues !== undefined) body.error.issues = err.issues;
     if (err.retryAfter !== undefined) headers["retry-after"] = String(Math.max(1, Math.ceil(err.retryAfter)));
+    if (err.headers !== undefined) Object.assign(headers, err.headers);
   } else {
     logger.error("unexpected error", { requestId, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
     body = { error: { code: ErrorCode.Internal, message: "Internal error", requestId } };

@@ -4,7 +4,8 @@ import type { Clock, Logger } from "../deps.ts";
 import { systemClock } from "../deps.ts";
 import { guardedRequest, ResiliencePolicies } from "../resilience/mod.ts";
 import type { GuardedCall, Transport } from "../resilience/mod.ts";
-import { decodeWireError, H_DEADLINE, H_INSTANCE, H_REQUEST_ID, H_VERSION, WireHeaders } from "../bus/mod.ts";
+import { decodeWireError, H_DEADLINE, H_INSTANCE, H_PRINCIPAL, H_REQUEST_ID, H_VERSION, WireHeaders } from "../bus/mod.ts";
+import type { Authenticated, PeerInfo, RouterAuth } from "../auth/mod.ts";
 import type { BusReply, RequestMux, WireError } from "../bus/mod.ts";
 import type { MethodEntry, Registry, VersionEntry } from "../registry/mod.ts";
 import { METHOD_NAME, PLUGIN_NAME } from "../plugin/mod.ts";
@@ -12,7 +13,7 @@ import type { ResolvedConfig } from "../config/mod.ts";
 import type { LoadBalancer, VersionRules } from "../balancing/mod.ts";
 import { RouterTelemetry } from "../telemetry/mod.ts";
 import type { MethodSeries, RequestTrace } from "../telemetry/mod.ts";
-import { readBody } from "./read_body.ts";
+import { ReadDeadlines, readBody } from "./read_body.ts";
 import { initHeadersResponse } from "../runtime/types.ts";
 import type { ResponseFactory } from "../runtime/types.ts";
 import { errorResponse } from "./error_response.ts";
@@ -36,6 +37,8 @@ export interface InvokeOptions {
   respond?: ResponseFactory;
   /** Metrics, traces and access log (src/telemetry/). @default none: a scratch series, no spans */
   telemetry?: RouterTelemetry;
+  /** Authentication and grants; without it every caller is anonymous and may call everything. */
+  auth?: RouterAuth | undefined;
 }
 
 /** One routed request, as the resilience pipeline hands it to the balancer. */
@@ -48,7 +51,7 @@ interface RouterCall extends GuardedCall {
   trace: RequestTrace | undefined;
 }
 
-/** Whose rate-limit bucket a request takes from; auth will supply the principal's id. */
+/** Whose rate-limit bucket a request takes from without auth. */
 const ANONYMOUS_PRINCIPAL = "anonymous";
 /** Requests with this header may be retried even when the method is not idempotent. */
 const IDEMPOTENCY_KEY = "idempotency-key";
@@ -60,6 +63,8 @@ const FALLBACK_HEADERS = { "content-type": "application/json", "x-fallback": "ci
  */
 export function createInvokeHandler(options: InvokeOptions): (c: Context) => Promise<Response> {
   const { registry, config, logger, balancer, versions } = options;
+  const auth = options.auth;
+  const deadlines = new ReadDeadlines();
   const clock = options.clock ?? systemClock;
   const policies = options.policies ?? new ResiliencePolicies(config, { clock, logger });
   const respond = options.respond ?? initHeadersResponse;
@@ -82,21 +87,30 @@ export function createInvokeHandler(options: InvokeOptions): (c: Context) => Pro
     let code = "";
     let res!: Response;
     try {
+      // Before anything else, the body above all: an unknown caller costs no read and learns nothing.
+      let who: Authenticated | undefined;
+      if (auth !== undefined) {
+        const found = auth.authenticate(req, c.env as PeerInfo | undefined);
+        who = found instanceof Promise ? await found : found;
+      }
       const range = req.headers.get("x-plugin-version") ?? versions.rangeFor(registry, plugin) ?? null;
       const { version, method } = route(registry, plugin, c.req.param("method") ?? "", range);
+      if (who !== undefined) auth!.authorize(who, plugin, method.name);
       series = telemetry.enter(plugin, method.name, trace, version, method);
       const guard = policies.plugin(plugin).method(method.name);
       const limiter = guard.plugin.rateLimiter;
       if (limiter !== undefined) {
-        const waitMs = limiter.take(ANONYMOUS_PRINCIPAL);
+        const waitMs = limiter.take(who === undefined ? ANONYMOUS_PRINCIPAL : who.principal.id);
         if (waitMs > 0) throw limiter.rejection(waitMs);
       }
-      const body = await readBody(req, config.router.bodyLimitBytes); // read per request: a config reload may change it
+      // Read per request: a config reload may change the limit and the timeout.
+      const body = await readBody(req, config.router.bodyLimitBytes, deadlines, config.router.requestTimeoutMs);
       checkInput(method, body);
       const deadline = clock.now() + guard.timeoutMs;
       const hdrs = new WireHeaders();
       hdrs.set(H_REQUEST_ID, requestId);
       hdrs.set(H_DEADLINE, String(deadline));
+      if (who !== undefined) hdrs.set(H_PRINCIPAL, who.header);
       const idempotencyKey = req.headers.get(IDEMPOTENCY_KEY);
       if (idempotencyKey !== null) hdrs.set(IDEMPOTENCY_KEY, idempotencyKey);
       let reply: BusReply | undefined;

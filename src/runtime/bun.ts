@@ -1,5 +1,7 @@
 import { initHeadersResponse } from "./types.ts";
 import type { FetchHandler, RunningServer, RuntimeAdapter, ServeOptions } from "./types.ts";
+import { serveBunGuarded } from "./bun_guarded.ts";
+import { DEFAULT_SERVER_LIMITS } from "./connection_guard.ts";
 
 declare const Bun: {
   serve(options: { port: number; hostname: string; fetch: FetchHandler; error?: (err: Error) => Response }): {
@@ -10,11 +12,12 @@ declare const Bun: {
 
 const DEFAULT_GRACE_MS = 2_000;
 
-/** Serves with `Bun.serve`. */
+/** Serves with `Bun.serve`; with limits or TLS (the router always passes limits), behind the connection guard. */
 export const bunAdapter: RuntimeAdapter = {
   name: "bun",
   respond: initHeadersResponse,
   serve(fetch: FetchHandler, options: ServeOptions): Promise<RunningServer> {
+    if (options.limits !== undefined || options.tls !== undefined) return serveBunGuarded(fetch, { ...options, limits: options.limits ?? DEFAULT_SERVER_LIMITS });
     const server = Bun.serve({
       port: options.port,
       hostname: options.hostname,

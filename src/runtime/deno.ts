@@ -1,4 +1,6 @@
 import type { FetchHandler, ResponseFactory, RunningServer, RuntimeAdapter, ServeOptions } from "./types.ts";
+import { serveDenoGuarded } from "./deno_guarded.ts";
+import { DEFAULT_SERVER_LIMITS } from "./connection_guard.ts";
 
 /** Deno fills init headers through WebIDL record conversion; `set()` on a fresh response is cheaper. */
 const respond: ResponseFactory = (body, headers) => {
@@ -17,11 +19,12 @@ declare const Deno: {
 
 const DEFAULT_GRACE_MS = 2_000;
 
-/** Serves with `Deno.serve`. */
+/** Serves with `Deno.serve`; with limits or TLS (the router always passes limits), behind the connection guard. */
 export const denoAdapter: RuntimeAdapter = {
   name: "deno",
   respond,
   serve(fetch: FetchHandler, options: ServeOptions): Promise<RunningServer> {
+    if (options.limits !== undefined || options.tls !== undefined) return serveDenoGuarded(fetch, { ...options, limits: options.limits ?? DEFAULT_SERVER_LIMITS });
     return new Promise((resolve) => {
       const server = Deno.serve({
         port: options.port,

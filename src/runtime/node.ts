@@ -1,16 +1,17 @@
 import { serve } from "@hono/node-server";
 import { initHeadersResponse } from "./types.ts";
 import type { FetchHandler, RunningServer, RuntimeAdapter, ServeOptions } from "./types.ts";
+import { applyNodeLimits, nodeServeOptions } from "./node_limits.ts";
 
 const DEFAULT_GRACE_MS = 2_000;
 
-/** Serves with node:http through `@hono/node-server`. */
+/** Serves with node:http (node:https with TLS) through `@hono/node-server`; node:http enforces the limits itself. */
 export const nodeAdapter: RuntimeAdapter = {
   name: "node",
   respond: initHeadersResponse,
   serve(fetch: FetchHandler, options: ServeOptions): Promise<RunningServer> {
     return new Promise((resolve, reject) => {
-      const server = serve({ fetch, port: options.port, hostname: options.hostname }, (info) => {
+      const server = serve({ ...nodeServeOptions(fetch, options.tls), port: options.port, hostname: options.hostname }, (info) => {
         resolve({
           port: info.port,
           close: (closeOptions = {}) =>
@@ -29,6 +30,7 @@ export const nodeAdapter: RuntimeAdapter = {
             }),
         });
       });
+      if (options.limits !== undefined) applyNodeLimits(server, options.limits);
       server.once("error", reject);
     });
   },

@@ -2,6 +2,8 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseRuntime } from "../runtime/mod.ts";
 import type { RuntimeName } from "../runtime/mod.ts";
+import { parsePermissions } from "./sandbox.ts";
+import type { PluginPermissions } from "./sandbox.ts";
 
 /** A plugin folder: `<dir>/<name>/mod.ts`, with an optional `plugin.json` manifest. */
 export interface PluginFolder {
@@ -11,6 +13,8 @@ export interface PluginFolder {
   options: unknown;
   /** Plugins this one calls: name → semver range (manifest `requires`). */
   requires: Readonly<Record<string, string>>;
+  /** The Deno sandbox (manifest `permissions`; none declared is the empty sandbox). */
+  permissions: PluginPermissions;
 }
 
 /** What `plugin.json` may say. */
@@ -18,6 +22,8 @@ export interface PluginManifest {
   runtime?: string;
   options?: unknown;
   requires?: Record<string, string>;
+  /** What the plugin's Deno sandbox allows (see `PluginPermissionsSchema`). */
+  permissions?: unknown;
 }
 
 /**
@@ -54,6 +60,7 @@ export function findPlugins(dir: string): PluginFolder[] {
         runtime: manifest.runtime === undefined ? undefined : parseRuntime(manifest.runtime),
         options: manifest.options,
         requires: manifest.requires ?? {},
+        permissions: parsePermissions(manifest.permissions, join(root, e.name, "plugin.json")),
       };
     })
     .sort((a, b) => a.name.localeCompare(b.name));

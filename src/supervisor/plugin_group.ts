@@ -282,6 +282,13 @@ export class PluginGroup {
     if (instance.readyAt !== undefined && !clean) this.#ctx.lost(instance);
     const ranMs = now - instance.startedAt;
     slot.instance = undefined;
+    if (exit.refused === true) {
+      logger.error("not restarted: the allow-list refuses this code; update the list (SIGHUP re-reads it), then reload the plugin", {
+        plugin: this.name,
+        instance: instance.id,
+      });
+      return;
+    }
     let delayMs: number;
     if (clean) {
       // Drained by someone else (a SIGTERM not from us): bring it back, it is not a crash.

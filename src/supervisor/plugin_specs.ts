@@ -1,10 +1,12 @@
 import { existsSync } from "node:fs";
-import { dirname, isAbsolute, resolve } from "node:path";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import type { ResolvedConfig } from "../config/mod.ts";
 import type { RuntimeName } from "../runtime/mod.ts";
 import { readManifest } from "./find_plugins.ts";
 import type { PluginFolder } from "./find_plugins.ts";
 import { DEFAULT_REPLICAS } from "./options.ts";
+import { parsePermissions } from "./sandbox.ts";
+import type { PluginPermissions } from "./sandbox.ts";
 
 /** Everything the supervisor needs to run one plugin's instances. */
 export interface PluginSpec {
@@ -23,6 +25,8 @@ export interface PluginSpec {
   requires: Readonly<Record<string, string>>;
   /** Reload the plugin when a file under this directory changes (dev). */
   watchDir: string | undefined;
+  /** Deno sandbox permissions (manifest `permissions`); `undefined`: full access. */
+  permissions?: PluginPermissions | undefined;
 }
 
 /** What differs between two specs of one plugin, and so what a change needs. */
@@ -37,7 +41,8 @@ export interface SpecChange {
 
 /**
  * The supervised plugins of a config: every `plugins.<name>` with a `module` (relative to the
- * config file's directory). A `plugin.json` beside the module adds `requires`.
+ * config file's directory). A `plugin.json` beside the module adds `requires` and the Deno
+ * sandbox's `permissions`.
  * @throws {TypeError} naming a module that does not exist.
  */
 export function specsFromConfig(config: ResolvedConfig, configPath: string, defaultRuntime: RuntimeName): PluginSpec[] {
@@ -47,6 +52,7 @@ export function specsFromConfig(config: ResolvedConfig, configPath: string, defa
     if (p.module === undefined) continue;
     const module = isAbsolute(p.module) ? p.module : resolve(base, p.module);
     if (!existsSync(module)) throw new TypeError(`plugins.${name}.module: ${module} does not exist`);
+    const manifest = readManifest(dirname(module));
     specs.push({
       name,
       module,
@@ -56,8 +62,9 @@ export function specsFromConfig(config: ResolvedConfig, configPath: string, defa
       args: [...(p.args ?? [])],
       runtimeArgs: [...(p.runtimeArgs ?? [])],
       options: p.options,
-      requires: readManifest(dirname(module)).requires ?? {},
+      requires: manifest.requires ?? {},
       watchDir: undefined,
+      permissions: parsePermissions(manifest.permissions, join(dirname(module), "plugin.json")),
     });
   }
   return specs;
@@ -82,6 +89,7 @@ export function devSpecs(folders: readonly PluginFolder[], config: ResolvedConfi
       options: p?.options ?? f.options,
       requires: f.requires,
       watchDir: dirname(f.module),
+      permissions: f.permissions,
     };
   });
   if (configPath !== undefined) {

@@ -7,7 +7,9 @@ import type { InstanceEvent, StatsResponse } from "../bus/mod.ts";
 import { Instance, newInstanceId } from "./instance.ts";
 import { PluginGroup } from "./plugin_group.ts";
 import type { GroupContext, InstanceView, ReadyResult, ReloadReport } from "./plugin_group.ts";
-import { startPluginProcess } from "./plugin_process.ts";
+import { refusedProcess, startPluginProcess } from "./plugin_process.ts";
+import type { PluginProcess, PluginProcessSpec } from "./plugin_process.ts";
+import { PluginRefusedError } from "./allow_list.ts";
 import { specChange } from "./plugin_specs.ts";
 import type { PluginSpec } from "./plugin_specs.ts";
 import { orderByRequirements } from "./plugin_order.ts";
@@ -31,6 +33,8 @@ export interface SupervisorOptions {
   logFormat?: "json" | "pretty";
   logger?: Logger;
   clock?: Clock;
+  /** The allow-list, audit log and sandbox extras of every start (src/cli/plugin_gate.ts). @default none */
+  gate?: Pick<PluginProcessSpec, "allowList" | "audit" | "natsFiles">;
   /** Shown by `switchyard ps`. @default `<hostname>-<pid>` */
   id?: string;
 }
@@ -194,7 +198,7 @@ export class Supervisor {
     const { output } = this.#options;
     // The output callback may run before the Instance exists (a line printed at once).
     const made: { instance?: Instance } = {};
-    const process = startPluginProcess({
+    const processSpec: PluginProcessSpec = {
       label: id,
       runtime: spec.runtime,
       cli: this.#options.cli,
@@ -208,11 +212,23 @@ export class Supervisor {
       args: spec.args,
       runtimeArgs: spec.runtimeArgs,
       ...(spec.options === undefined ? {} : { options: spec.options }),
+      // Always given: a sandboxed instance may not read its manifest.
+      requires: spec.requires,
+      ...(spec.permissions === undefined ? {} : { permissions: spec.permissions }),
+      ...this.#options.gate,
       onLine: (label, line) => {
         made.instance?.remember(line);
         output(label, line);
       },
-    });
+    };
+    let process: PluginProcess;
+    try {
+      process = startPluginProcess(processSpec);
+    } catch (err) {
+      if (!(err instanceof PluginRefusedError)) throw err;
+      this.#logger.error("plugin refused by the allow-list", { plugin: spec.name, instance: id, reason: err.message });
+      process = refusedProcess(processSpec, err.message);
+    }
     const instance = new Instance({ id, plugin: spec.name, slot, process, startedAt: this.#clock.now(), optionsRevision });
     made.instance = instance;
     this.#logger.info("instance starting", { plugin: spec.name, instance: id, pid: process.child.pid, runtime: spec.runtime });
@@ -267,7 +283,7 @@ export class Supervisor {
   async #pushOptions(instance: Instance, options: unknown): Promise<{ ok: true } | { ok: false; message: string }> {
     try {
       const reply = await this.#options.nc.request(
-        controlSubject(this.#options.prefix, instance.id, "options"),
+        controlSubject(this.#options.prefix, instance.plugin, instance.id, "options"),
         JSON.stringify(options ?? {}),
         { timeout: 2_000 },
       );

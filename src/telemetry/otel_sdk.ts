@@ -5,7 +5,6 @@
  */
 import { diag, DiagLogLevel, trace } from "@opentelemetry/api";
 import type { ContextManager, DiagLogger, Tracer } from "@opentelemetry/api";
-import { NodeSDK } from "@opentelemetry/sdk-node";
 import type { Logger } from "../deps.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -63,8 +62,11 @@ function denoOtel(env: Env): boolean {
  *
  * On Deno with `OTEL_DENO=true`, Deno's built-in OpenTelemetry is the SDK: it registers itself
  * with `@opentelemetry/api`, so no second SDK starts (spans would be exported twice).
+ *
+ * The SDK is imported only when tracing is on: loading it costs start-up time and memory, and it
+ * reads environment variables a Deno sandbox does not grant.
  */
-export function startTelemetry(env: Env, serviceName: string, logger: Logger, options: TelemetryOptions = {}): Telemetry {
+export async function startTelemetry(env: Env, serviceName: string, logger: Logger, options: TelemetryOptions = {}): Promise<Telemetry> {
   // The SDK reads its configuration from process.env itself: a different `env` would disagree with it.
   if (env !== process.env) throw new TypeError("startTelemetry() reads the OTEL_* variables from process.env; pass process.env");
   if (denoOtel(env)) {
@@ -72,6 +74,7 @@ export function startTelemetry(env: Env, serviceName: string, logger: Logger, op
     return { tracer: trace.getTracer("switchyard"), shutdown: () => Promise.resolve() };
   }
   if (!tracingRequested(env)) return OFF;
+  const { NodeSDK } = await import("@opentelemetry/sdk-node");
   const sdk = new NodeSDK({
     // `null` registers no context manager (the SDK's documented switch; its type says only ContextManager).
     ...(options.activeContext === false ? { contextManager: null as unknown as ContextManager } : {}),

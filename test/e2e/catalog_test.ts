@@ -51,7 +51,7 @@ describe("catalog, OpenAPI and health", () => {
   });
 
   test("an instance whose health() says unhealthy takes no traffic until it recovers", async () => {
-    const set = (status: string) => nc.request("sy.$i.h-1.setHealth", JSON.stringify({ status }));
+    const set = (status: string) => nc.request("sy.$i.tunable-health.h-1.setHealth", JSON.stringify({ status }));
     await set("unhealthy");
     try {
       await waitFor(async () => (await instance("tunable-health", "h-1")).health === "unhealthy", { timeoutMs: 3_000 });

@@ -10,7 +10,7 @@ test("a plugin's options change while it runs: setOptions() and the control subj
   assert.deepEqual(h.host.setOptions({ step: 3 }), ["step"]);
   assert.deepEqual(await h.call("increment", { value: 1 }), { count: 5, added: 3 });
 
-  const subject = controlSubject("sy", "counter-1", "options");
+  const subject = controlSubject("sy", "counter", "counter-1", "options");
   const ok = await h.nc.request(subject, JSON.stringify({ step: 10 }), { timeout: 2_000 });
   assert.deepEqual(ok.json(), { ok: true, changed: ["step"] });
   assert.deepEqual(await h.call("increment", { value: 1 }), { count: 15, added: 10 });
@@ -21,6 +21,6 @@ test("a plugin's options change while it runs: setOptions() and the control subj
   assert.match(err!.message, /options\.step: /);
   assert.throws(() => h.host.setOptions({ step: 0 }), /options\.step/);
   assert.deepEqual(await h.call("increment", { value: 1 }), { count: 25, added: 10 }, "the last good options stay");
-  const unknown = await h.nc.request(controlSubject("sy", "counter-1", "restart"), "", { timeout: 2_000 });
+  const unknown = await h.nc.request(controlSubject("sy", "counter", "counter-1", "restart"), "", { timeout: 2_000 });
   assert.equal(decodeWireError(unknown.headers, unknown.data)?.status, 404);
 });

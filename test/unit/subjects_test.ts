@@ -10,7 +10,7 @@ test("versionToken() turns a semver into one subject token", () => {
 
 test("subject builders follow the protocol", () => {
   assert.equal(versionSubjectBase("sy", "hello", "1.2.0"), "sy.hello.1_2_0");
-  assert.equal(instanceSubjectBase("sy", "abc"), "sy.$i.abc");
+  assert.equal(instanceSubjectBase("sy", "hello", "abc"), "sy.$i.hello.abc");
   assert.equal(queueGroup("hello", "1.2.0"), "hello@1.2.0");
   assert.equal(eventsSubject("sy", "hello"), "sy.$events.hello");
 });

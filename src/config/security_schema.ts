@@ -1,0 +1,54 @@
+import * as v from "valibot";
+
+/** How long a client may take to send a request's headers, from its first byte. */
+export const DEFAULT_HEADER_TIMEOUT_MS = 10_000;
+/** How long a keep-alive connection may sit idle between requests. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
+/** How long a client may take to send a whole request, headers and body. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+/** Open client connections at most; more are refused. */
+export const DEFAULT_MAX_CONNECTIONS = 10_000;
+
+const Millis = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(3_600_000));
+const File = v.pipe(v.string(), v.minLength(1));
+
+/** `router.tls`: serve HTTPS; with a client CA, require (or accept) client certificates. */
+export const ServerTlsSchema = v.strictObject({
+  certFile: File,
+  keyFile: File,
+  /** PEM bundle of the CAs that sign client certificates: turns on mTLS. */
+  clientCaFile: v.optional(File),
+  /** Refuse the TLS handshake without a valid client certificate. @default true with clientCaFile */
+  requireClientCert: v.optional(v.boolean()),
+});
+
+/** Fields added to `router`: connection limits and TLS. */
+export const ROUTER_SECURITY_FIELDS = {
+  /** @default 10000 */
+  headerTimeoutMs: v.optional(Millis, DEFAULT_HEADER_TIMEOUT_MS),
+  /** @default 30000 */
+  idleTimeoutMs: v.optional(Millis, DEFAULT_IDLE_TIMEOUT_MS),
+  /** @default 30000 */
+  requestTimeoutMs: v.optional(Millis, DEFAULT_REQUEST_TIMEOUT_MS),
+  /** @default 10000 */
+  maxConnections: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1_000_000)), DEFAULT_MAX_CONNECTIONS),
+  tls: v.optional(ServerTlsSchema),
+};
+
+/** `nats.tls`: a private CA and a client certificate for NATS over TLS. */
+export const NatsTlsSchema = v.strictObject({
+  caFile: v.optional(File),
+  certFile: v.optional(File),
+  keyFile: v.optional(File),
+});
+
+/** Fields added to `nats`: nkey, creds file, TLS and a private inbox prefix. */
+export const NATS_SECURITY_FIELDS = {
+  /** A file holding an nkey seed (`SU…`). */
+  nkeySeedFile: v.optional(File),
+  /** A `.creds` file (user JWT and nkey seed, from `nsc`). */
+  credsFile: v.optional(File),
+  tls: v.optional(NatsTlsSchema),
+  /** Reply subjects start with this; permissions can then pin each user to its own inboxes. @default "_INBOX" */
+  inboxPrefix: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/, "must be NATS subject tokens"))),
+};

@@ -1,0 +1,40 @@
+import type { FetchHandler, RunningServer, ServeOptions, ServerLimits } from "./types.ts";
+import { startConnectionGuard, throughGuard } from "./connection_guard.ts";
+import type { ConnectionGuard } from "./connection_guard.ts";
+
+const DEFAULT_GRACE_MS = 2_000;
+
+declare const Deno: {
+  serve(
+    options: { port: number; hostname: string; onListen?: (addr: { port: number }) => void },
+    handler: (req: Request, info: { remoteAddr: { port?: number } }) => Response | Promise<Response>,
+  ): { addr: { port: number }; shutdown(): Promise<void>; finished: Promise<void> };
+};
+
+/**
+ * `Deno.serve` on a loopback port behind the connection guard, which adds what it lacks: a header
+ * timeout, an idle timeout, a connection cap and client certificates.
+ */
+export async function serveDenoGuarded(fetch: FetchHandler, options: ServeOptions & { limits: ServerLimits }): Promise<RunningServer> {
+  let guard: ConnectionGuard | undefined = undefined;
+  const backend = await new Promise<{ port: number; shutdown(): Promise<void> }>((resolve) => {
+    const server = Deno.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      onListen: (addr) => resolve({ port: addr.port, shutdown: () => server.shutdown() }),
+    }, (req, info) => throughGuard(guard?.connection(info.remoteAddr.port), fetch, req));
+  });
+  guard = await startConnectionGuard({ ...options, backendPort: backend.port });
+  const started = guard;
+  return {
+    port: started.port,
+    // Both at once: the backend's graceful shutdown is what ends the guard's kept-alive connections.
+    close: async (closeOptions = {}) => {
+      const graceMs = closeOptions.graceMs ?? DEFAULT_GRACE_MS;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const grace = new Promise<void>((resolve) => timer = setTimeout(resolve, graceMs));
+      await Promise.all([started.close(graceMs), Promise.race([backend.shutdown(), grace])]);
+      clearTimeout(timer);
+    },
+  };
+}
