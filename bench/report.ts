@@ -13,6 +13,7 @@ const SERVER_COLUMNS: readonly Column[] = ["gateway", "plugin", "nats"];
 /** Pairs of scenarios compared in the ratio table: numerator / denominator. */
 export const RATIOS = [
   { name: "switchyard / floor-http", num: "switchyard", den: "floor-http-mux" },
+  { name: "switchyard (no guard) / floor-http", num: "switchyard/no-guard", den: "floor-http-mux" },
   { name: "switchyard / floor-nats", num: "switchyard", den: "floor-nats" },
   { name: "tracing on / off", num: "switchyard+tracing", den: "switchyard" },
   { name: "dead collector / tracing", num: "switchyard+dead-collector", den: "switchyard+tracing" },

@@ -59,7 +59,7 @@ function floorGateway(ctx: ScenarioContext, mode: "mux" | "request" | "static"):
   return { role: "gateway", script: "bench/floor_http_gateway.ts", args, ready: /gateway ready/ };
 }
 
-function switchyard(ctx: ScenarioContext, env: Record<string, string>, pluginRuntime?: RuntimeName): ProcessSpec[] {
+function switchyard(ctx: ScenarioContext, env: Record<string, string>, pluginRuntime?: RuntimeName, routerArgs: string[] = []): ProcessSpec[] {
   return [
     {
       role: "plugin",
@@ -72,7 +72,7 @@ function switchyard(ctx: ScenarioContext, env: Record<string, string>, pluginRun
     {
       role: "gateway",
       script: "src/cli/main.ts",
-      args: ["router", "--port", String(ctx.httpPort), "--nats", ctx.natsUrl],
+      args: ["router", "--port", String(ctx.httpPort), "--nats", ctx.natsUrl, ...routerArgs],
       env,
       ready: /router ready/,
     },
@@ -164,6 +164,14 @@ export const SCENARIOS: readonly Scenario[] = [
         OTEL_BSP_SCHEDULE_DELAY: "1000",
       }),
     load: HELLO,
+  },
+  {
+    name: "switchyard/no-guard",
+    description: "switchyard router with router.connectionGuard off (behind a proxy): Deno and Bun serve directly",
+    requires: [...SWITCHYARD_FILES, "bench/fixtures/no-guard.config.json"],
+    processes: (ctx) => switchyard(ctx, {}, undefined, ["--config", "bench/fixtures/no-guard.config.json"]),
+    load: HELLO,
+    runsOn: (runtime) => runtime !== "node",
   },
   ...MATRIX_SCENARIOS,
 ];

@@ -193,6 +193,7 @@ export async function startRouter(config: ResolvedConfig, logger: Logger, option
     port: config.router.port,
     hostname: config.router.host,
     limits: security.limits,
+    connectionGuard: config.router.connectionGuard,
     ...(security.tls === undefined ? {} : { tls: security.tls }),
   });
   const shown = config.router.host === "0.0.0.0" ? "127.0.0.1" : config.router.host;

@@ -60,7 +60,7 @@ export async function routerSecurity(
       headerTimeoutMs: router.headerTimeoutMs,
       idleTimeoutMs: router.idleTimeoutMs,
       requestTimeoutMs: router.requestTimeoutMs,
-      maxConnections: router.maxConnections,
+      ...(router.maxConnections === undefined ? {} : { maxConnections: router.maxConnections }),
     },
     nats: natsCredentials(config, env),
   };

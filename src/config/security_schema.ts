@@ -6,8 +6,6 @@ export const DEFAULT_HEADER_TIMEOUT_MS = 10_000;
 export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 /** How long a client may take to send a whole request, headers and body. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
-/** Open client connections at most; more are refused. */
-export const DEFAULT_MAX_CONNECTIONS = 10_000;
 
 const Millis = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(3_600_000));
 const File = v.pipe(v.string(), v.minLength(1));
@@ -30,8 +28,16 @@ export const ROUTER_SECURITY_FIELDS = {
   idleTimeoutMs: v.optional(Millis, DEFAULT_IDLE_TIMEOUT_MS),
   /** @default 30000 */
   requestTimeoutMs: v.optional(Millis, DEFAULT_REQUEST_TIMEOUT_MS),
-  /** @default 10000 */
-  maxConnections: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1_000_000)), DEFAULT_MAX_CONNECTIONS),
+  /** Open client connections at most; more are refused. @default no cap (as node:http) */
+  maxConnections: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1_000_000))),
+  /**
+   * The connection guard in front of Deno's and Bun's servers (docs/security.md): `auto` runs it
+   * where the runtime cannot enforce the settings itself (Deno: always, as Deno.serve has no header
+   * timeout; Bun: with TLS, a connection cap, or a header timeout under Bun's own ~10 s); `off`
+   * when a proxy in front enforces them (it saves a loopback hop per request). Node needs none.
+   * @default "auto"
+   */
+  connectionGuard: v.optional(v.picklist(["auto", "on", "off"]), "auto"),
   tls: v.optional(ServerTlsSchema),
 };
 

@@ -1,26 +1,53 @@
 import { initHeadersResponse } from "./types.ts";
-import type { FetchHandler, RunningServer, RuntimeAdapter, ServeOptions } from "./types.ts";
+import type { FetchHandler, RunningServer, RuntimeAdapter, ServeOptions, ServerLimits } from "./types.ts";
 import { serveBunGuarded } from "./bun_guarded.ts";
 import { DEFAULT_SERVER_LIMITS } from "./connection_guard.ts";
 
 declare const Bun: {
-  serve(options: { port: number; hostname: string; fetch: FetchHandler; error?: (err: Error) => Response }): {
+  serve(options: { port: number; hostname: string; idleTimeout?: number; fetch: FetchHandler; error?: (err: Error) => Response }): {
     port: number;
     stop(closeActiveConnections?: boolean): Promise<void>;
   };
 };
 
 const DEFAULT_GRACE_MS = 2_000;
+/** Bun closes a connection whose headers trickle in after about this long, whatever else is set. */
+export const BUN_NATIVE_HEADER_TIMEOUT_MS = 10_000;
+/** Bun's `idleTimeout` is whole seconds, at most 255. */
+const BUN_MAX_IDLE_S = 255;
 
-/** Serves with `Bun.serve`; with limits or TLS (the router always passes limits), behind the connection guard. */
+/** Whether Bun alone falls short of `options`: TLS (client certificates), a connection cap, a shorter header timeout. */
+export function bunNeedsGuard(options: ServeOptions): boolean {
+  const limits = options.limits;
+  return options.tls !== undefined ||
+    (limits !== undefined && (limits.maxConnections !== undefined || limits.headerTimeoutMs < BUN_NATIVE_HEADER_TIMEOUT_MS));
+}
+
+/** Bun's one `idleTimeout` also bounds a request waiting for its response: the longer of idle and request time. */
+function idleTimeoutS(limits: ServerLimits | undefined): number | undefined {
+  if (limits === undefined) return undefined;
+  return Math.min(BUN_MAX_IDLE_S, Math.max(1, Math.ceil(Math.max(limits.idleTimeoutMs, limits.requestTimeoutMs) / 1000)));
+}
+
+/**
+ * Serves with `Bun.serve`. Behind the connection guard when `connectionGuard` is `on`, or `auto`
+ * and Bun alone cannot enforce the settings ({@linkcode bunNeedsGuard}); otherwise Bun's own
+ * limits hold: its ~10 s header timeout, and `idleTimeout` from the idle and request timeouts.
+ */
 export const bunAdapter: RuntimeAdapter = {
   name: "bun",
   respond: initHeadersResponse,
   serve(fetch: FetchHandler, options: ServeOptions): Promise<RunningServer> {
-    if (options.limits !== undefined || options.tls !== undefined) return serveBunGuarded(fetch, { ...options, limits: options.limits ?? DEFAULT_SERVER_LIMITS });
+    const mode = options.connectionGuard ?? "auto";
+    if (mode === "on" || (mode === "auto" && bunNeedsGuard(options))) {
+      return serveBunGuarded(fetch, { ...options, limits: options.limits ?? DEFAULT_SERVER_LIMITS });
+    }
+    if (options.tls !== undefined) throw new TypeError("router.tls needs the connection guard on Bun: set router.connectionGuard to \"auto\" or \"on\"");
+    const idleTimeout = idleTimeoutS(options.limits);
     const server = Bun.serve({
       port: options.port,
       hostname: options.hostname,
+      ...(idleTimeout === undefined ? {} : { idleTimeout }),
       fetch,
       error: () => new Response('{"error":{"code":"internal","message":"Internal error"}}', { status: 500 }),
     });

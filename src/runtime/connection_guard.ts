@@ -33,7 +33,7 @@ const END_OF_HEAD = Buffer.from("\r\n\r\n");
 const MAX_HEAD_BYTES = 64 * 1024;
 
 /** The limits a server gets when it is given TLS but no limits (the router's config defaults). */
-export const DEFAULT_SERVER_LIMITS: ServerLimits = { headerTimeoutMs: 10_000, idleTimeoutMs: 30_000, requestTimeoutMs: 30_000, maxConnections: 10_000 };
+export const DEFAULT_SERVER_LIMITS: ServerLimits = { headerTimeoutMs: 10_000, idleTimeoutMs: 30_000, requestTimeoutMs: 30_000 };
 
 /** One client connection through the guard; what the runtime's handler sees as the peer. */
 export class GuardedConnection implements PeerInfo {
@@ -123,7 +123,7 @@ export function startConnectionGuard(options: ConnectionGuardOptions): Promise<C
 
   const onClient = (client: Socket) => {
     client.setNoDelay(true);
-    if (open.size >= limits.maxConnections) {
+    if (limits.maxConnections !== undefined && open.size >= limits.maxConnections) {
       // Read and drop what it sent (closing with unread bytes would reset the answer away).
       client.on("error", () => {});
       client.resume();

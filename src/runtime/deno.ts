@@ -19,12 +19,18 @@ declare const Deno: {
 
 const DEFAULT_GRACE_MS = 2_000;
 
-/** Serves with `Deno.serve`; with limits or TLS (the router always passes limits), behind the connection guard. */
+/**
+ * Serves with `Deno.serve`; with limits or TLS (the router always passes limits), behind the
+ * connection guard, unless `connectionGuard` is `off` (Deno.serve then enforces no timeouts).
+ */
 export const denoAdapter: RuntimeAdapter = {
   name: "deno",
   respond,
   serve(fetch: FetchHandler, options: ServeOptions): Promise<RunningServer> {
-    if (options.limits !== undefined || options.tls !== undefined) return serveDenoGuarded(fetch, { ...options, limits: options.limits ?? DEFAULT_SERVER_LIMITS });
+    if (options.connectionGuard !== "off" && (options.limits !== undefined || options.tls !== undefined)) {
+      return serveDenoGuarded(fetch, { ...options, limits: options.limits ?? DEFAULT_SERVER_LIMITS });
+    }
+    if (options.tls !== undefined) throw new TypeError("router.tls needs the connection guard on Deno: set router.connectionGuard to \"auto\" or \"on\"");
     return new Promise((resolve) => {
       const server = Deno.serve({
         port: options.port,

@@ -9,7 +9,7 @@ import type { RuntimeAdapter } from "./types.ts";
 export { currentRuntime, parseRuntime, runtimeCommand, runtimeEnv, RUNTIMES } from "./command.ts";
 export type { RuntimeCommandOptions, RuntimeName } from "./command.ts";
 export { initHeadersResponse } from "./types.ts";
-export type { CloseOptions, FetchHandler, PeerInfo, ResponseFactory, RunningServer, RuntimeAdapter, ServeOptions, ServerLimits, ServerTls } from "./types.ts";
+export type { CloseOptions, ConnectionGuardMode, FetchHandler, PeerInfo, ResponseFactory, RunningServer, RuntimeAdapter, ServeOptions, ServerLimits, ServerTls } from "./types.ts";
 
 /** The adapter of the running runtime (only that one is imported). */
 export async function loadRuntimeAdapter(name: RuntimeName = currentRuntime()): Promise<RuntimeAdapter> {

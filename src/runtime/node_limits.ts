@@ -32,7 +32,7 @@ function applyLimits(server: Server, limits: ServerLimits): void {
   server.keepAliveTimeout = limits.idleTimeoutMs;
   // Node 24 waits keepAliveTimeoutBuffer (1 s) past the advertised timeout; the limit is the limit.
   (server as { keepAliveTimeoutBuffer?: number }).keepAliveTimeoutBuffer = 0;
-  server.maxConnections = limits.maxConnections;
+  if (limits.maxConnections !== undefined) server.maxConnections = limits.maxConnections;
   (server as { connectionsCheckingInterval?: number }).connectionsCheckingInterval = Math.max(10, Math.min(250, Math.floor(limits.headerTimeoutMs / 10)));
   server.on("connection", (socket: Socket) => {
     const timer = setTimeout(() => socket.destroy(), limits.headerTimeoutMs);

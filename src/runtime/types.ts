@@ -10,7 +10,12 @@ export interface ServeOptions {
   limits?: ServerLimits;
   /** Serve HTTPS; with `clientCa`, verify client certificates (mTLS). */
   tls?: ServerTls;
+  /** Deno and Bun: the connection guard (see `router.connectionGuard`). @default "auto" */
+  connectionGuard?: ConnectionGuardMode;
 }
+
+/** Whether Deno and Bun serve behind the connection guard. */
+export type ConnectionGuardMode = "auto" | "on" | "off";
 
 /** What the adapter knows about a request's connection: its verified client certificate. */
 export interface PeerInfo {
@@ -25,8 +30,8 @@ export interface ServerLimits {
   idleTimeoutMs: number;
   /** The whole request, headers and body, must arrive within this (the router also bounds the body). */
   requestTimeoutMs: number;
-  /** More open connections than this are refused. */
-  maxConnections: number;
+  /** More open connections than this are refused. @default no cap */
+  maxConnections?: number | undefined;
 }
 
 /** PEM text of the server's certificate chain and key, and of the CAs of client certificates. */

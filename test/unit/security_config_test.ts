@@ -20,7 +20,7 @@ test("resolveConfig() fills the limit defaults and checks the auth and allowList
   const c = resolveConfig({}, {});
   assert.deepEqual(
     [c.router.headerTimeoutMs, c.router.idleTimeoutMs, c.router.requestTimeoutMs, c.router.maxConnections, c.auth, c.allowList],
-    [10_000, 30_000, 30_000, 10_000, undefined, undefined],
+    [10_000, 30_000, 30_000, undefined, undefined, undefined],
   );
   const text = problems({
     auth: {
