@@ -12,6 +12,10 @@ import type { PluginFolder } from "../supervisor/mod.ts";
 import { pluginGate } from "./plugin_gate.ts";
 import { natsCredentials } from "./router_security.ts";
 import { startNatsServer } from "../testing/nats_server.ts";
+import { probeTcp } from "../testing/_nats_files.ts";
+
+/** Where `switchyard ls`, `call` and `ps` look without `--nats` or `NATS_URL`. */
+const DEFAULT_NATS_PORT = 4222;
 import type { NatsServer } from "../testing/nats_server.ts";
 import { parseFlags, print, printError } from "./command.ts";
 import type { Command } from "./command.ts";
@@ -76,7 +80,8 @@ Ctrl-C drains the router, then the plugins, then stops nats-server.
     let nats: NatsServer | undefined;
     if (config.nats.servers === undefined) {
       try {
-        nats = await startNatsServer();
+        // NATS's usual port when it is free, so `switchyard ls`, `call` and `ps` find it without --nats.
+        nats = await probeTcp(DEFAULT_NATS_PORT) ? await startNatsServer() : await startNatsServer({ port: DEFAULT_NATS_PORT }).catch(() => startNatsServer());
       } catch (err) {
         printError(`switchyard dev: cannot start an embedded nats-server.\n${(err as Error).message}\nOr point NATS_URL at a running server.`);
         return 69;

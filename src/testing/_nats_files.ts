@@ -19,6 +19,8 @@ export interface PortsFile {
 
 /** What goes into the generated config file. */
 export interface ConfigParts {
+  /** The client port. @default -1 (the server picks a free one) */
+  port?: number | undefined;
   dir: string;
   websocket: boolean;
   monitoring: boolean;
@@ -63,7 +65,7 @@ function isExecutable(path: string): boolean {
 
 /** The config text: loopback only, every port picked by the server (-1), ports file in `dir`. */
 export function buildConfig(parts: ConfigParts): string {
-  const lines = ["port: -1", "host: 127.0.0.1", `ports_file_dir: ${JSON.stringify(parts.dir)}`];
+  const lines = [`port: ${parts.port ?? -1}`, "host: 127.0.0.1", `ports_file_dir: ${JSON.stringify(parts.dir)}`];
   if (parts.monitoring) lines.push("http_port: -1");
   if (parts.websocket) lines.push("websocket {", "  host: 127.0.0.1", "  port: -1", "  no_tls: true", "}");
   if (parts.cluster) {

@@ -13,6 +13,8 @@ import { waitFor } from "./wait.ts";
 
 /** Options for {@linkcode startNatsServer}. */
 export interface NatsServerOptions {
+  /** The client port. @default a free one, picked by the server */
+  port?: number;
   /** Config text appended to the generated file (accounts, jetstream, limits…). */
   config?: string;
   /** Also listen for websocket clients (no TLS) on a free loopback port. @default false */
@@ -75,6 +77,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     configFile,
     buildConfig({
       dir,
+      port: options.port,
       websocket: options.websocket ?? false,
       monitoring: options.monitoring ?? false,
       cluster: options.cluster && { name: options.cluster.name, routes: options.cluster.routes ?? [] },

@@ -26,6 +26,12 @@ test("`switchyard dev` starts nats-server, the router and the plugins; Ctrl-C st
     body: '{"value":2}',
   });
   assert.deepEqual(await counter.json(), { count: 2, added: 2 });
+  // On NATS's usual port (when it was free), `switchyard ls` finds the plugins with no --nats.
+  if (dev.lines.some((l) => l.includes("embedded nats-server started") && l.includes("nats://127.0.0.1:4222"))) {
+    await using ls = spawnProcess(runtimeCommand(currentRuntime(), CLI, ["ls"]), { cwd, env: { NATS_URL: undefined }, name: "ls" });
+    assert.equal((await ls.exited).code, 0, ls.lines.join("\n"));
+    for (const plugin of ["hello", "counter", "text"]) assert.ok(ls.lines.some((l) => l.includes(plugin)), ls.lines.join("\n"));
+  }
   dev.kill("SIGINT");
   const status = await dev.exited;
   assert.equal(status.code, 0, dev.lines.slice(-20).join("\n"));
