@@ -17,12 +17,14 @@ const run = async (args: string[], cwd = ROOT) => {
 test("switchyard --help lists every command, and each command has --help", async () => {
   const help = await run(["--help"]);
   assert.equal(help.code, 0);
-  for (const name of ["dev", "router", "plugin", "call", "ls", "ping", "new", "up", "ps", "reload", "drain"]) {
-    assert.match(help.out, new RegExp(`^  ${name} `, "m"));
-    const own = await run([name, "--help"]);
-    assert.equal(own.code, 0);
-    assert.match(own.out, new RegExp(`^Usage: switchyard ${name}`, "m"));
-  }
+  const names = ["dev", "router", "plugin", "call", "ls", "ping", "new", "up", "ps", "reload", "drain", "hash-key", "hash-password", "hash-plugin"];
+  for (const name of names) assert.match(help.out, new RegExp(`^  ${name} `, "m"));
+  // Each in a process of its own, all at once.
+  const own = await Promise.all(names.map((name) => run([name, "--help"])));
+  names.forEach((name, i) => {
+    assert.equal(own[i]!.code, 0, name);
+    assert.match(own[i]!.out, new RegExp(`^Usage: switchyard ${name}`, "m"));
+  });
   const unknown = await run(["frobnicate"]);
   assert.equal(unknown.code, 2);
   assert.match(unknown.out, /Unknown command "frobnicate"/);
