@@ -77,6 +77,17 @@ export class GuardedConnection implements PeerInfo {
   }
 }
 
+/**
+ * Closes a guard and its backend together, the way a `RunningServer` closes: the backend's graceful
+ * shutdown is what ends the guard's kept-alive connections, and past `graceMs` both are cut.
+ */
+export async function closeGuarded(guard: ConnectionGuard, shutdownBackend: () => Promise<void>, graceMs: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const grace = new Promise<void>((resolve) => timer = setTimeout(resolve, graceMs));
+  await Promise.all([guard.close(graceMs), Promise.race([shutdownBackend(), grace])]);
+  clearTimeout(timer);
+}
+
 /** A listening guard in front of a loopback backend. */
 export interface ConnectionGuard {
   readonly port: number;

@@ -1,5 +1,5 @@
 import type { FetchHandler, RunningServer, ServeOptions, ServerLimits } from "./types.ts";
-import { startConnectionGuard, throughGuard } from "./connection_guard.ts";
+import { closeGuarded, startConnectionGuard, throughGuard } from "./connection_guard.ts";
 import type { ConnectionGuard } from "./connection_guard.ts";
 
 const DEFAULT_GRACE_MS = 2_000;
@@ -28,13 +28,6 @@ export async function serveDenoGuarded(fetch: FetchHandler, options: ServeOption
   const started = guard;
   return {
     port: started.port,
-    // Both at once: the backend's graceful shutdown is what ends the guard's kept-alive connections.
-    close: async (closeOptions = {}) => {
-      const graceMs = closeOptions.graceMs ?? DEFAULT_GRACE_MS;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const grace = new Promise<void>((resolve) => timer = setTimeout(resolve, graceMs));
-      await Promise.all([started.close(graceMs), Promise.race([backend.shutdown(), grace])]);
-      clearTimeout(timer);
-    },
+    close: (closeOptions = {}) => closeGuarded(started, () => backend.shutdown(), closeOptions.graceMs ?? DEFAULT_GRACE_MS),
   };
 }

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { connectBus, isRequestLost, RequestLostError, RequestMux } from "../../src/bus/mod.ts";
 import { SwitchyardError } from "../../src/errors.ts";
-import { startNatsServer } from "../../src/testing/mod.ts";
+import { startNatsServer, waitFor } from "../../src/testing/mod.ts";
 
 test("RequestMux.failWhere() rejects only the selected pending requests; block() fails new ones of a tag until unblock()", async () => {
   await using server = await startNatsServer();
@@ -16,10 +16,7 @@ test("RequestMux.failWhere() rejects only the selected pending requests; block()
     const a1 = mux.request("slow.a", data, { timeoutMs: 5_000, tag: "a" });
     const a2 = mux.request("slow.a", data, { timeoutMs: 5_000, tag: "a" });
     const b = mux.request("slow.b", data, { timeoutMs: 5_000, tag: "b" });
-    await new Promise<void>((resolve) => {
-      const check = () => (held.length === 3 ? resolve() : setTimeout(check, 5));
-      check();
-    });
+    await waitFor(() => held.length === 3, { timeoutMs: 5_000, message: "3 requests at the responder" });
     const failed = mux.failWhere((p) => p.tag === "a", () => new RequestLostError("gone"));
     assert.equal(failed, 2);
     for (const p of [a1, a2]) await assert.rejects(p, (err) => isRequestLost(err) && (err as SwitchyardError).code === "plugin_unavailable");
@@ -33,10 +30,7 @@ test("RequestMux.failWhere() rejects only the selected pending requests; block()
     for (const m of held) m.respond(new TextEncoder().encode("ok"));
     assert.equal(new TextDecoder().decode((await b).data), "ok", "the unselected request was answered");
     const again = mux.request("slow.b", data, { timeoutMs: 5_000, tag: "b" });
-    await new Promise<void>((resolve) => {
-      const check = () => (held.length === 4 ? resolve() : setTimeout(check, 5));
-      check();
-    });
+    await waitFor(() => held.length === 4, { timeoutMs: 5_000, message: "4 requests at the responder" });
     held[3]!.respond(new TextEncoder().encode("again"));
     assert.equal(new TextDecoder().decode((await again).data), "again");
   } finally {
