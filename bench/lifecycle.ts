@@ -74,18 +74,19 @@ async function hotSwap(runtime: RuntimeName, natsUrl: string, limitS: number): P
     const url = `http://127.0.0.1:${port}/v1/swap/who`;
     const after: { t: number; v2: boolean }[] = [];
     let readyAt = Infinity;
-    let errors = 0;
+    const failures = new Map<string, number>();
+    const fail = (what: string) => failures.set(what, (failures.get(what) ?? 0) + 1);
     let stopAt = performance.now() + limitS * 1000;
     const client = async () => {
       while (performance.now() < stopAt) {
         try {
           const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
-          const body = await res.json() as { version?: string };
-          if (res.status !== 200) errors++;
+          const body = await res.json() as { version?: string; error?: { code?: string } };
+          if (res.status !== 200) fail(`${res.status} ${body.error?.code ?? "?"}`);
           const t = performance.now();
           if (t > readyAt) after.push({ t: t - readyAt, v2: res.status === 200 && body.version === "1.1.0" });
-        } catch {
-          errors++;
+        } catch (err) {
+          fail(`fetch: ${err instanceof Error ? err.message : String(err)}`);
         }
       }
     };
@@ -97,7 +98,11 @@ async function hotSwap(runtime: RuntimeName, natsUrl: string, limitS: number): P
     readyAt = performance.now();
     stopAt = Math.min(stopAt, readyAt + 2_000);
     await Promise.all(clients);
-    if (errors > 0) throw new Error(`${errors} failed requests during the swap`);
+    if (failures.size > 0) {
+      const total = [...failures.values()].reduce((a, b) => a + b, 0);
+      const detail = [...failures].map(([what, n]) => `${n}× ${what}`).join(", ");
+      throw new Error(`${total} failed requests during the swap (${detail})`);
+    }
     const buckets: { all: number; v2: number }[] = [];
     for (const r of after) {
       const b = (buckets[Math.floor(r.t / BUCKET_MS)] ??= { all: 0, v2: 0 });
