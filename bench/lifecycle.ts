@@ -9,7 +9,7 @@
  */
 import { connect } from "@nats-io/transport-node";
 import { Child } from "./child_procs.ts";
-import { freePort } from "./http_util.ts";
+import { freePort, probeHttp } from "./http_util.ts";
 import { startNatsServer } from "./nats_server.ts";
 import { rssMiB } from "./proc_stats.ts";
 import { runtimeArgv } from "./scenarios.ts";
@@ -72,6 +72,9 @@ async function hotSwap(runtime: RuntimeName, natsUrl: string, limitS: number): P
     children.push(v1);
     await v1.waitFor(/plugin ready/, 20_000);
     const url = `http://127.0.0.1:${port}/v1/swap/who`;
+    // The instance's ready line is not the router's: wait until the router routes to it, so the
+    // load starts on a known plugin (else the first request of each client may race discovery).
+    await probeHttp(url, "{}", 20_000);
     const after: { t: number; v2: boolean }[] = [];
     let readyAt = Infinity;
     const failures = new Map<string, number>();
