@@ -15,11 +15,9 @@ import { parseArgs } from "node:util";
 import { headers as natsHeaders } from "@nats-io/nats-core";
 import type { Msg } from "@nats-io/nats-core";
 import { noopLogger } from "../src/deps.ts";
+import { replyOf } from "../src/bus/mod.ts";
 import { createRouterMetrics, PluginTracing, RouterTelemetry } from "../src/telemetry/mod.ts";
-import type { TracedRouterCall } from "../src/telemetry/mod.ts";
 import { startTelemetry } from "../src/telemetry/otel_sdk.ts";
-import type { LoadBalancer } from "../src/balancing/mod.ts";
-import type { MethodEntry, VersionEntry } from "../src/registry/mod.ts";
 
 const { values } = parseArgs({ args: process.argv.slice(2), options: { requests: { type: "string", default: "20000" } } });
 const N = Number(values.requests);
@@ -37,18 +35,11 @@ const tracer = telemetry.tracer!;
 const metrics = createRouterMetrics({ processMetrics: false });
 const off = new RouterTelemetry({ metrics, logger: noopLogger });
 const on = new RouterTelemetry({ metrics, tracer, logger: noopLogger });
-const version = { version: "1.2.0" } as VersionEntry;
-const method = { name: "greet", subject: "sy.hello.1_2_0.greet" } as MethodEntry;
+// The request pipeline's resolved target, as telemetry reads it.
+const target = { plugin: "hello", method: { name: "greet", subject: "sy.hello.1_2_0.greet" }, version: { version: "1.2.0" } };
 const replyHeaders = natsHeaders();
 replyHeaders.set("sy-instance", "inst-1");
-const reply = { headers: replyHeaders, data: new Uint8Array(24) } as unknown as Msg;
-// The balancer as the trace sees it: picks an instance, answers at once.
-const balancer = {
-  request(_p: string, _v: VersionEntry, _m: MethodEntry, _d: Uint8Array, options: { observer?: { picked(i: string, s: string): void } }) {
-    options.observer?.picked("inst-1", "sy.$i.inst-1.greet");
-    return Promise.resolve(reply);
-  },
-} as unknown as LoadBalancer;
+const reply = replyOf(new Uint8Array(24), replyHeaders);
 const pluginTracing = new PluginTracing(tracer, { plugin: "hello", version: "1.2.0", instanceId: "inst-1", queue: "hello@1.2.0", ownBase: "sy.$i.inst-1" });
 const request = new Request("http://127.0.0.1:8080/v1/hello/greet", {
   method: "POST",
@@ -62,15 +53,17 @@ const response = new Response("{}", { status: 200, headers: { "x-plugin-instance
 async function routerSide(t: RouterTelemetry, i: number): Promise<void> {
   const started = performance.now();
   const trace = t.begin(request, `r-${i}`);
-  const series = t.enter("hello", "greet", trace, version, method);
+  const series = t.enter(target, trace);
   if (trace !== undefined) {
+    // One attempt as the pipeline runs it: span started, instance picked, reply, span ended.
     const hdrs = natsHeaders();
-    const call: TracedRouterCall = { plugin: "hello", version, method, data: reply.data, headers: hdrs };
-    const msg = await trace.send(balancer, call, 1_000);
+    const attempt = trace.startAttempt(hdrs);
+    trace.picked("inst-1", "sy.$i.hello.inst-1.greet");
+    await Promise.resolve();
     // The plugin side of the same hop, continuing the context the attempt wrote.
     const handler = pluginTracing.begin({ subject: "sy.hello.1_2_0.greet", headers: hdrs, data: reply.data } as unknown as Msg, "greet");
     pluginTracing.end(handler, undefined);
-    void msg;
+    trace.endAttempt(attempt, reply, undefined);
   }
   t.finish(series, response, "", started, trace, `r-${i}`);
 }

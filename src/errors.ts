@@ -103,3 +103,21 @@ export function isSwitchyardError(err: unknown): err is SwitchyardError {
 export interface ErrorBody {
   error: { code: string; message: string; requestId?: string; issues?: readonly Issue[] };
 }
+
+/**
+ * The stable code of any error the request path throws: a {@linkcode SwitchyardError}'s, or a bus
+ * error's (`src/bus/bus_errors.ts`, recognised by its brand); `internal` for anything else.
+ */
+export function codeOf(err: unknown): string {
+  if (typeof err === "object" && err !== null) {
+    const e = err as { isSwitchyardError?: unknown; isBusError?: unknown; code?: unknown };
+    if ((e.isSwitchyardError === true || e.isBusError === true) && typeof e.code === "string") return e.code;
+  }
+  return ErrorCode.Internal;
+}
+
+/** The HTTP status of any error: a {@linkcode SwitchyardError}'s own, else its code's in the table. */
+export function statusOf(err: unknown): number {
+  if (isSwitchyardError(err)) return err.status;
+  return ERROR_STATUS[codeOf(err) as ErrorCode] ?? 500;
+}

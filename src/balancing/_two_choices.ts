@@ -11,12 +11,12 @@ export function pickOfTwo(
   ctx: BalanceContext,
   score: (instance: InstanceEntry, now: number) => number,
 ): InstanceEntry | undefined {
-  const n = countAvailable(instances, ctx.now);
-  if (n <= 1) return n === 1 ? nthAvailable(instances, 0, ctx.now) : undefined;
+  const n = countAvailable(instances, ctx);
+  if (n <= 1) return n === 1 ? nthAvailable(instances, 0, ctx) : undefined;
   const a = Math.floor(ctx.random() * n);
   let b = Math.floor(ctx.random() * (n - 1));
   if (b >= a) b++;
-  const first = nthAvailable(instances, a, ctx.now)!;
-  const second = nthAvailable(instances, b, ctx.now)!;
+  const first = nthAvailable(instances, a, ctx)!;
+  const second = nthAvailable(instances, b, ctx)!;
   return score(second, ctx.now) < score(first, ctx.now) ? second : first;
 }

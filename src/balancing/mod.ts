@@ -6,7 +6,7 @@
  * ```ts
  * import { createBalancer } from "./mod.ts";
  * const balancer = createBalancer("least-pending");
- * const instance = balancer.pick(version.live, { now: Date.now(), random: Math.random });
+ * const instance = balancer.pick(version.live, { now: Date.now(), random: Math.random, avoid: undefined });
  * ```
  * @module
  */
@@ -17,7 +17,7 @@ export { createWeightedBalancer } from "./weighted.ts";
 export { createLeastPendingBalancer, DEFAULT_SLOW_START_MS } from "./least_pending.ts";
 export { createLatencyBalancer, EWMA_ALPHA, recordLatency } from "./latency.ts";
 export { OutlierDetector } from "./outlier.ts";
-export { createBalancer, LoadBalancer } from "./load_balancer.ts";
+export { Balancing, createBalancer } from "./balancing.ts";
 export { VersionRules } from "./version_rules.ts";
 export {
   BalancerNameSchema,
@@ -32,6 +32,6 @@ export {
 } from "./options.ts";
 export type { BalanceContext, Balancer, BalancerName } from "./types.ts";
 export type { LeastPendingOptions } from "./least_pending.ts";
-export type { BalancedRequestOptions, BalanceObserver, LoadBalancerOptions, PluginBalancing } from "./load_balancer.ts";
+export type { BalancingSettings, PluginBalancing } from "./balancing.ts";
 export type { PluginVersionRule } from "./version_rules.ts";
 export type { OutlierOptions, ResolvedBalancingOptions, ResolvedOutlierOptions } from "./options.ts";

@@ -21,7 +21,8 @@ export class OutlierDetector {
 
   /**
    * A 5xx, a timeout or no-responders. `peers` are the instance's version's instances.
-   * @param force eject now whatever the count (the instance is gone: no-responders).
+   * @param force eject now whatever the count and the share already out (the instance is gone:
+   * nobody listens on its subject, so keeping it in rotation helps no one).
    * @returns true when this failure ejected it.
    */
   failure(instance: InstanceEntry, peers: readonly InstanceEntry[], now: number, force = false): boolean {
@@ -29,9 +30,11 @@ export class OutlierDetector {
     const { consecutiveFailures, baseEjectionMs, maxEjectionMs, maxEjectionPercent } = this.#options;
     if (consecutiveFailures === 0 || instance.ejectedUntil > now) return false;
     if (!force && instance.failures < consecutiveFailures) return false;
-    let out = 1;
-    for (let i = 0; i < peers.length; i++) if (peers[i] !== instance && peers[i]!.ejectedUntil > now) out++;
-    if ((out * 100) / Math.max(1, peers.length) > maxEjectionPercent) return false;
+    if (!force) {
+      let out = 1;
+      for (let i = 0; i < peers.length; i++) if (peers[i] !== instance && peers[i]!.ejectedUntil > now) out++;
+      if ((out * 100) / Math.max(1, peers.length) > maxEjectionPercent) return false;
+    }
     instance.ejections++;
     instance.ejectedUntil = now + Math.min(baseEjectionMs * instance.ejections, maxEjectionMs);
     instance.failures = 0;

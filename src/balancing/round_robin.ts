@@ -12,7 +12,7 @@ export function createRoundRobinBalancer(): Balancer {
       for (let tried = 0; tried < n; tried++) {
         const instance = instances[next++ % n]!;
         if (next >= 1 << 30) next = 0;
-        if (isAvailable(instance, ctx.now)) return instance;
+        if (isAvailable(instance, ctx)) return instance;
       }
       return undefined;
     },

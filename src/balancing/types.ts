@@ -9,6 +9,8 @@ export interface BalanceContext {
   now: number;
   /** A uniform number in [0, 1); injectable so tests are deterministic. */
   random: () => number;
+  /** An instance not to pick this time (a retry's failed one), unless it is the only one left. */
+  avoid?: InstanceEntry | undefined;
 }
 
 /**
@@ -21,23 +23,23 @@ export interface Balancer {
   pick(instances: readonly InstanceEntry[], ctx: BalanceContext): InstanceEntry | undefined;
 }
 
-/** Takes traffic: not draining, not ejected, not reporting unhealthy. */
-export function isAvailable(instance: InstanceEntry, now: number): boolean {
-  return !instance.draining && instance.ejectedUntil <= now && instance.health !== "unhealthy";
+/** Takes traffic: not draining, not ejected, not reporting unhealthy, not the one to avoid. */
+export function isAvailable(instance: InstanceEntry, ctx: BalanceContext): boolean {
+  return !instance.draining && instance.ejectedUntil <= ctx.now && instance.health !== "unhealthy" && instance !== ctx.avoid;
 }
 
 /** How many of `instances` are available. */
-export function countAvailable(instances: readonly InstanceEntry[], now: number): number {
+export function countAvailable(instances: readonly InstanceEntry[], ctx: BalanceContext): number {
   let n = 0;
-  for (let i = 0; i < instances.length; i++) if (isAvailable(instances[i]!, now)) n++;
+  for (let i = 0; i < instances.length; i++) if (isAvailable(instances[i]!, ctx)) n++;
   return n;
 }
 
 /** The `k`-th available instance (0-based), without building a filtered array. */
-export function nthAvailable(instances: readonly InstanceEntry[], k: number, now: number): InstanceEntry | undefined {
+export function nthAvailable(instances: readonly InstanceEntry[], k: number, ctx: BalanceContext): InstanceEntry | undefined {
   for (let i = 0; i < instances.length; i++) {
     const instance = instances[i]!;
-    if (isAvailable(instance, now) && k-- === 0) return instance;
+    if (isAvailable(instance, ctx) && k-- === 0) return instance;
   }
   return undefined;
 }

@@ -15,14 +15,14 @@ export function createWeightedBalancer(options: { weights?: Readonly<Record<stri
       let total = 0;
       for (let i = 0; i < instances.length; i++) {
         const instance = instances[i]!;
-        if (isAvailable(instance, ctx.now)) total += weightOf(instance);
+        if (isAvailable(instance, ctx)) total += weightOf(instance);
       }
       if (total <= 0) return undefined;
       let point = ctx.random() * total;
       let last: InstanceEntry | undefined;
       for (let i = 0; i < instances.length; i++) {
         const instance = instances[i]!;
-        if (!isAvailable(instance, ctx.now)) continue;
+        if (!isAvailable(instance, ctx)) continue;
         last = instance;
         point -= weightOf(instance);
         if (point < 0) return instance;

@@ -1,7 +1,9 @@
 /**
- * The NATS micro discovery protocol (`$SRV.PING|INFO|STATS`), as Switchyard instances answer it.
+ * The NATS micro discovery protocol (`$SRV.PING|INFO|STATS`), as Switchyard instances answer it,
+ * and the one collector of its replies that the router, `ctx.call` and the CLI share.
  * @module
  */
+import type { NatsConnection } from "@nats-io/nats-core";
 
 export const SRV_PREFIX = "$SRV";
 export type MicroVerb = "PING" | "INFO" | "STATS";
@@ -82,4 +84,49 @@ export interface StatsResponse extends ServiceIdentity {
 export interface InstanceEvent {
   type: "started" | "draining" | "stopped" | "lost";
   info: InfoResponse;
+}
+
+/** How long {@linkcode collectMicro} listens. */
+export interface CollectOptions {
+  /** Stop this long after the last reply. @default 150 */
+  stallMs?: number;
+  /** Stop after this long in any case. @default 1000 */
+  maxWaitMs?: number;
+}
+
+const decoder = new TextDecoder();
+
+/**
+ * Asks `$SRV.<verb>` (of one service name, or one instance, when given) and returns every reply
+ * that is a JSON object. The replies are claims of whoever answered: `$SRV.<verb>` without a name
+ * reaches every service, so a caller that acts on one checks it first (see docs/protocol.md).
+ */
+export async function collectMicro(
+  nc: NatsConnection,
+  verb: MicroVerb,
+  target: { name?: string; id?: string } = {},
+  options: CollectOptions = {},
+): Promise<Record<string, unknown>[]> {
+  let subject = `${SRV_PREFIX}.${verb}`;
+  if (target.name !== undefined) subject += `.${target.name}`;
+  if (target.name !== undefined && target.id !== undefined) subject += `.${target.id}`;
+  const found: Record<string, unknown>[] = [];
+  try {
+    const replies = await nc.requestMany(subject, undefined, {
+      strategy: "stall",
+      stall: options.stallMs ?? 150,
+      maxWait: options.maxWaitMs ?? 1_000,
+    });
+    for await (const msg of replies) {
+      try {
+        const value = JSON.parse(decoder.decode(msg.data)) as unknown;
+        if (typeof value === "object" && value !== null && !Array.isArray(value)) found.push(value as Record<string, unknown>);
+      } catch {
+        // not a JSON reply: not a micro service, or not ours to read
+      }
+    }
+  } catch {
+    // no responders, or the connection closed: nothing answered
+  }
+  return found;
 }

@@ -3,7 +3,9 @@
  * @module
  */
 export { connectBus, DEFAULT_NATS_URL, parseServers } from "./connect.ts";
-export { isRequestLost, RequestLostError, RequestMux } from "./request_mux.ts";
+export { RequestMux } from "./request_mux.ts";
+export { BUS_FAILURE_MESSAGE, BusError, BusTimeoutError, DisconnectedError, isBusError, NoRespondersError, RequestLostError } from "./bus_errors.ts";
+export type { BusFailure } from "./bus_errors.ts";
 export { readHeaders, WireHeaders } from "./wire_headers.ts";
 export { credentialFiles, NATS_CREDENTIAL_ENV, natsAuthOptions, natsCredentialsFromEnv } from "./credentials.ts";
 export type { NatsCredentials } from "./credentials.ts";
@@ -13,6 +15,8 @@ export {
   eventsSubject,
   INSTANCE_ID,
   instanceSubjectBase,
+  METHOD_NAME,
+  PLUGIN_NAME,
   queueGroup,
   supervisorSubject,
   versionSubjectBase,
@@ -29,8 +33,9 @@ export {
   H_SERVICE_ERROR_CODE,
   H_VERSION,
 } from "./headers.ts";
-export { decodeWireError, encodeWireError } from "./wire_error.ts";
+export { decodeWireError, encodeWireError, replyOf, wireErrorOf } from "./wire_error.ts";
 export {
+  collectMicro,
   INFO_RESPONSE,
   META_DESCRIPTION,
   META_HOST,
@@ -50,6 +55,6 @@ export {
   STATS_RESPONSE,
 } from "./micro.ts";
 export type { BusConnectOptions } from "./connect.ts";
-export type { BusReply, MuxRequestOptions, PendingRequest } from "./request_mux.ts";
+export type { BusReply, MuxRequestOptions, PendingRequest, RequestMuxOptions } from "./request_mux.ts";
 export type { WireError } from "./wire_error.ts";
-export type { EndpointInfo, EndpointStats, InfoResponse, InstanceEvent, MicroVerb, StatsResponse } from "./micro.ts";
+export type { CollectOptions, EndpointInfo, EndpointStats, InfoResponse, InstanceEvent, MicroVerb, StatsResponse } from "./micro.ts";

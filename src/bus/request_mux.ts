@@ -1,14 +1,14 @@
 import { setImmediate } from "node:timers";
 import { createInbox } from "@nats-io/nats-core";
 import type { Msg, MsgHdrs, NatsConnection, Subscription } from "@nats-io/nats-core";
-import { ErrorCode, SwitchyardError } from "../errors.ts";
+import type { Clock, TimerId } from "../deps.ts";
+import { systemClock } from "../deps.ts";
 import { readHeaders } from "./wire_headers.ts";
+import { replyOf } from "./wire_error.ts";
+import type { BusReply } from "./wire_error.ts";
+import { BusTimeoutError, DisconnectedError, NoRespondersError } from "./bus_errors.ts";
 
-/** A reply as the mux hands it on: the payload, and the headers decoded once. */
-export interface BusReply {
-  readonly data: Uint8Array;
-  readonly headers: MsgHdrs | undefined;
-}
+export type { BusReply } from "./wire_error.ts";
 
 /** The key of a block on every request. */
 const ALL: unique symbol = Symbol("all requests");
@@ -16,7 +16,7 @@ const ALL: unique symbol = Symbol("all requests");
 interface Pending {
   resolve(reply: BusReply): void;
   reject(err: Error): void;
-  /** Epoch ms after which the sweep fails it as a timeout. */
+  /** Epoch ms (on the mux's clock) after which the sweep fails it as a timeout. */
   deadline: number;
   timeoutMs: number;
   subject: string;
@@ -36,10 +36,10 @@ interface Held {
 
 /** Options of one {@linkcode RequestMux.request}. */
 export interface MuxRequestOptions {
-  headers?: MsgHdrs;
+  headers?: MsgHdrs | undefined;
   timeoutMs: number;
   /** Who the request is for (the router tags requests with the plugin name), for {@linkcode RequestMux.block} and {@linkcode RequestMux.failWhere}. */
-  tag?: string;
+  tag?: string | undefined;
 }
 
 /** What {@linkcode RequestMux.failWhere} may look at to select a pending request. */
@@ -48,29 +48,20 @@ export interface PendingRequest {
   readonly tag: string | undefined;
 }
 
-/**
- * The rejection of a request that was published and whose responder is known to be gone (its
- * process died): it may have run, so it is not sent again the way a no-responders reply is.
- */
-export class RequestLostError extends SwitchyardError {
-  /** Brand, for copies of this class from another bundle. */
-  readonly requestLost = true;
-  constructor(message: string, options?: ErrorOptions) {
-    super(ErrorCode.PluginUnavailable, message, options);
-    this.name = "RequestLostError";
-  }
-}
-
-/** True for a {@linkcode RequestLostError}. */
-export function isRequestLost(err: unknown): boolean {
-  return typeof err === "object" && err !== null && (err as { requestLost?: unknown }).requestLost === true;
+/** Options of {@linkcode RequestMux}. */
+export interface RequestMuxOptions {
+  /** The connection's inbox prefix, where permissions restrict it. @default "_INBOX" */
+  inboxPrefix?: string | undefined;
+  /** Deadlines are on this clock. @default the system clock */
+  clock?: Clock;
 }
 
 /**
  * Request/reply over one shared wildcard reply subscription and a map of pending requests.
  * Cheaper per request than `nc.request()`: no per-request subscription object, iterator, timer or
- * async stack trace, just a map entry and a promise. One interval sweeps expired requests while
- * any are pending (a timer per request costs 1-4 µs to arm and clear, depending on the runtime).
+ * async stack trace, just a map entry and a promise. One timer sweeps expired requests while any
+ * are pending (a timer per request costs 1-4 µs to arm and clear, depending on the runtime).
+ * Failures are typed bus errors (`bus_errors.ts`): no HTTP here.
  */
 export class RequestMux {
   readonly #nc: NatsConnection;
@@ -84,15 +75,16 @@ export class RequestMux {
   /** Requests made during this turn of the event loop, published together at its end. */
   #batch: Held[] = [];
   readonly #flushBatch = () => this.#publishBatch();
-  #sweeper: ReturnType<typeof setInterval> | undefined;
+  readonly #clock: Clock;
+  #sweeper: TimerId | undefined;
   readonly #sweep = () => this.#expire();
   /** Tags whose new requests fail at once; `ALL` blocks every request. Empty on the hot path. */
   readonly #blocked = new Map<string | typeof ALL, () => Error>();
 
-  /** @param inboxPrefix the connection's inbox prefix, where permissions restrict it. @default "_INBOX" */
-  constructor(nc: NatsConnection, inboxPrefix?: string) {
+  constructor(nc: NatsConnection, options: RequestMuxOptions = {}) {
     this.#nc = nc;
-    this.#inbox = `${createInbox(inboxPrefix)}.`;
+    this.#clock = options.clock ?? systemClock;
+    this.#inbox = `${createInbox(options.inboxPrefix)}.`;
     this.#sub = nc.subscribe(`${this.#inbox}*`, { callback: (_err, msg) => this.#onReply(msg) });
     nc.closed().then(() => this.#failAll("the NATS connection closed"));
     void this.#watchDisconnects();
@@ -104,8 +96,9 @@ export class RequestMux {
   }
 
   /**
-   * Publishes `data` to `subject` and resolves with the first reply.
-   * @throws {SwitchyardError} `plugin_unavailable` when no one listens (answered at once), `timeout`.
+   * Publishes `data` to `subject` and resolves with the first reply (error replies included).
+   * @throws {NoRespondersError} when no one listens (answered at once); {@linkcode BusTimeoutError};
+   * {@linkcode DisconnectedError}; what {@linkcode RequestMux.failWhere} or a block gives.
    */
   request(subject: string, data: Uint8Array, options: MuxRequestOptions): Promise<BusReply> {
     if (this.#blocked.size > 0) {
@@ -115,10 +108,10 @@ export class RequestMux {
     const token = (this.#seq++).toString(36);
     const pending = this.#pending;
     const tag = options.tag;
-    this.#sweeper ??= setInterval(this.#sweep, SWEEP_INTERVAL_MS);
+    this.#sweeper ??= this.#clock.setTimeout(this.#sweep, SWEEP_INTERVAL_MS);
     return new Promise<BusReply>((resolve, reject) => {
       const timeoutMs = options.timeoutMs;
-      pending.set(token, { resolve, reject, deadline: Date.now() + timeoutMs, timeoutMs, subject, tag });
+      pending.set(token, { resolve, reject, deadline: this.#clock.now() + timeoutMs, timeoutMs, subject, tag });
       if (this.#down) {
         this.#held.push({ token, subject, data, headers: options.headers });
         return;
@@ -137,7 +130,7 @@ export class RequestMux {
         );
       } catch (err) {
         pending.delete(token);
-        reject(new SwitchyardError(ErrorCode.PluginUnavailable, `Cannot publish to "${subject}"`, { cause: err }));
+        reject(new DisconnectedError(subject, `cannot publish (${err instanceof Error ? err.message : String(err)})`));
       }
     });
   }
@@ -171,11 +164,11 @@ export class RequestMux {
     this.#blocked.delete(tag ?? ALL);
   }
 
-  /** Stops listening; pending requests fail as unavailable. */
+  /** Stops listening; pending requests fail as {@linkcode DisconnectedError}. */
   close(): void {
     this.#sub.unsubscribe();
     this.#failAll("the request mux closed");
-    clearInterval(this.#sweeper);
+    this.#clock.clearTimeout(this.#sweeper);
     this.#sweeper = undefined;
   }
 
@@ -188,10 +181,10 @@ export class RequestMux {
     const headers = readHeaders(msg);
     const data = msg.data;
     if (headers !== undefined && headers.code === 503 && data.length === 0) {
-      p.reject(new SwitchyardError(ErrorCode.PluginUnavailable, `No instance is listening on "${p.subject}"`));
+      p.reject(new NoRespondersError(p.subject));
       return;
     }
-    p.resolve({ data, headers });
+    p.resolve(replyOf(data, headers));
   }
 
   /**
@@ -233,7 +226,7 @@ export class RequestMux {
       this.#nc.publish(h.subject, h.data, h.headers === undefined ? { reply } : { reply, headers: h.headers });
     } catch (err) {
       this.#pending.delete(h.token);
-      p.reject(new SwitchyardError(ErrorCode.PluginUnavailable, `Cannot publish to "${h.subject}"`, { cause: err }));
+      p.reject(new DisconnectedError(h.subject, `cannot publish (${err instanceof Error ? err.message : String(err)})`));
     }
   }
 
@@ -241,16 +234,16 @@ export class RequestMux {
   #expire(): void {
     const pending = this.#pending;
     if (pending.size === 0) {
-      clearInterval(this.#sweeper);
       this.#sweeper = undefined;
       return;
     }
-    const now = Date.now();
+    const now = this.#clock.now();
     for (const [token, p] of pending) {
       if (p.deadline > now) continue;
       pending.delete(token);
-      p.reject(new SwitchyardError(ErrorCode.Timeout, `No reply from "${p.subject}" within ${p.timeoutMs} ms`));
+      p.reject(new BusTimeoutError(p.subject, p.timeoutMs));
     }
+    this.#sweeper = pending.size === 0 ? undefined : this.#clock.setTimeout(this.#sweep, SWEEP_INTERVAL_MS);
   }
 
   #failAll(why: string): void {
@@ -258,7 +251,7 @@ export class RequestMux {
     this.#batch = [];
     for (const [token, p] of this.#pending) {
       this.#pending.delete(token);
-      p.reject(new SwitchyardError(ErrorCode.PluginUnavailable, `Request to "${p.subject}" failed: ${why}`));
+      p.reject(new DisconnectedError(p.subject, why));
     }
   }
 }

@@ -4,6 +4,11 @@
  * @module
  */
 
+/** Plugin names: `^[a-z][a-z0-9-]{0,62}$`. Only names that pass it ever reach a subject. */
+export const PLUGIN_NAME = /^[a-z][a-z0-9-]{0,62}$/;
+/** Method names: `^[a-zA-Z][a-zA-Z0-9_-]{0,62}$`. */
+export const METHOD_NAME = /^[a-zA-Z][a-zA-Z0-9_-]{0,62}$/;
+
 /** The default subject prefix. */
 export const DEFAULT_PREFIX = "sy";
 

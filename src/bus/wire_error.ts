@@ -11,6 +11,29 @@ export interface WireError {
   issues?: readonly Issue[];
 }
 
+/**
+ * A reply as the mux hands it on: the payload, the headers decoded once, and the error status and
+ * code read from them once (`status` 0 and `code` "" for a success), so no caller parses them again.
+ */
+export interface BusReply {
+  readonly data: Uint8Array;
+  readonly headers: MsgHdrs | undefined;
+  /** `Nats-Service-Error-Code` as a number; 0 for a success. */
+  readonly status: number;
+  /** `sy-error-code` (or `plugin_error` when only a status came); "" for a success. */
+  readonly code: string;
+  /** A static answer given instead of a call: the circuit was open and a fallback is configured. */
+  readonly fallback?: true;
+}
+
+/** Reads the error status and code of a reply's headers. */
+export function replyOf(data: Uint8Array, headers: MsgHdrs | undefined): BusReply {
+  if (headers === undefined) return { data, headers, status: 0, code: "" };
+  const statusText = headers.get(H_SERVICE_ERROR_CODE);
+  if (statusText === "") return { data, headers, status: 0, code: "" };
+  return { data, headers, status: Number.parseInt(statusText, 10) || 500, code: headers.get(H_ERROR_CODE) || "plugin_error" };
+}
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -28,14 +51,16 @@ export function encodeWireError(err: WireError, hdrs: MsgHdrs = new WireHeaders(
 
 /** The error in a reply, or `undefined` for a success. Tolerates replies from non-Switchyard services. */
 export function decodeWireError(hdrs: MsgHdrs | undefined, data: Uint8Array): WireError | undefined {
-  if (hdrs === undefined) return undefined;
-  const statusText = hdrs.get(H_SERVICE_ERROR_CODE);
-  if (statusText === "") return undefined;
-  const status = Number.parseInt(statusText, 10) || 500;
-  const err: WireError = { status, code: hdrs.get(H_ERROR_CODE) || "plugin_error", message: hdrs.get(H_SERVICE_ERROR) };
-  if (data.length > 0) {
+  const reply = replyOf(data, hdrs);
+  return reply.status === 0 ? undefined : wireErrorOf(reply);
+}
+
+/** The error of a reply whose `status` is not 0: its code and status as read once, message and issues. */
+export function wireErrorOf(reply: BusReply): WireError {
+  const err: WireError = { status: reply.status, code: reply.code, message: reply.headers?.get(H_SERVICE_ERROR) ?? "" };
+  if (reply.data.length > 0) {
     try {
-      const body = JSON.parse(decoder.decode(data)) as { error?: { issues?: unknown } };
+      const body = JSON.parse(decoder.decode(reply.data)) as { error?: { issues?: unknown } };
       if (Array.isArray(body.error?.issues)) err.issues = body.error.issues as Issue[];
     } catch {
       // The headers carry everything the router needs; a body is optional.

@@ -5,6 +5,7 @@ import { nuid } from "@nats-io/nats-core";
 import { connectBus, INSTANCE_ID, natsCredentialsFromEnv, parseServers } from "../bus/mod.ts";
 import { sandboxSafe, sandboxSafeEnv } from "./sandbox_safe.ts";
 import { loadPlugin, servePlugin } from "../host/mod.ts";
+import { loadConfig, pipelineSettings } from "../config/mod.ts";
 import { currentRuntime } from "../runtime/mod.ts";
 import { createLogger, isLogLevel } from "../telemetry/logger.ts";
 import { startTelemetry } from "../telemetry/otel_sdk.ts";
@@ -25,6 +26,8 @@ ${NATS_HELP}
   --options JSON      the plugin's options, checked against its options schema
   --weight N          this instance's weight for the "weighted" balancer (default 1)
   --requires JSON     manifest requirements (default: read from plugin.json beside the module)
+  --config FILE       how ctx.call routes: the callees' version rules and canaries (plugins.<name>),
+                      resilience and balancing, as the router reads them from the same file
   --parent-pid PID    drain when this supervising process exits
 NATS credentials come from NATS_USER, NATS_PASSWORD, NATS_TOKEN, NATS_NKEY (seed file),
 NATS_CREDS (creds file), NATS_CA, NATS_CERT, NATS_KEY and NATS_INBOX_PREFIX.
@@ -45,6 +48,7 @@ over OTLP/HTTP; OTEL_SERVICE_NAME defaults to plugin-<name>.`,
       options: { type: "string" },
       weight: { type: "string" },
       requires: { type: "string" },
+      config: { type: "string" },
       "parent-pid": { type: "string" },
     });
     const env = sandboxSafeEnv(process.env);
@@ -70,6 +74,8 @@ over OTLP/HTTP; OTEL_SERVICE_NAME defaults to plugin-<name>.`,
     } catch (err) {
       throw new UsageError(`--requires / plugin.json: ${(err as Error).message}`);
     }
+    const routing = values.config === undefined ? undefined : loadConfig(values.config, env);
+    const prefix = values.prefix ?? routing?.prefix;
     const credentials = natsCredentialsFromEnv(env);
     const nc = await connectBus({
       servers: parseServers(values.nats) ?? parseServers(env.NATS_URL) ?? ["nats://127.0.0.1:4222"],
@@ -86,7 +92,8 @@ over OTLP/HTTP; OTEL_SERVICE_NAME defaults to plugin-<name>.`,
       options: pluginOptions,
       ...(weight === undefined ? {} : { weight }),
       ...(requires === undefined ? {} : { requires }),
-      ...(values.prefix === undefined ? {} : { prefix: values.prefix }),
+      ...(routing === undefined ? {} : { routing: pipelineSettings(routing) }),
+      ...(prefix === undefined ? {} : { prefix }),
       ...(credentials.inboxPrefix === undefined ? {} : { inboxPrefix: credentials.inboxPrefix }),
     });
     const drainTimeoutMs = Number(values["drain-timeout"] ?? 10_000);

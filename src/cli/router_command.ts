@@ -2,15 +2,15 @@ import { hostname } from "node:os";
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { Tracer } from "@opentelemetry/api";
 import { systemClock } from "../deps.ts";
-import { connectBus, instanceSubjectBase, parseServers, RequestLostError, RequestMux } from "../bus/mod.ts";
-import { loadConfig } from "../config/mod.ts";
+import { connectBus, parseServers, RequestMux } from "../bus/mod.ts";
+import { loadConfig, pipelineSettings } from "../config/mod.ts";
 import type { ResolvedConfig } from "../config/mod.ts";
 import { Registry, startDiscovery } from "../registry/mod.ts";
-import { createRouter, metricSources, routerConfigConsumer } from "../router/mod.ts";
+import { createRouter, metricSources } from "../router/mod.ts";
 import { currentRuntime, loadRuntimeAdapter } from "../runtime/mod.ts";
-import { LoadBalancer, VersionRules } from "../balancing/mod.ts";
-import { ResiliencePolicies } from "../resilience/mod.ts";
+import { RequestPipeline } from "../pipeline/mod.ts";
 import { ConfigWatcher, RouterLifecycle, ShutdownSequence } from "../lifecycle/mod.ts";
+import { routerConfigConsumer } from "./router_reload.ts";
 import type { ConfigConsumer, DrainResult, PluginDrainOptions } from "../lifecycle/mod.ts";
 import { createRouterMetrics } from "../telemetry/mod.ts";
 import type { RouterMetrics } from "../telemetry/mod.ts";
@@ -130,7 +130,11 @@ export async function startRouter(config: ResolvedConfig, logger: Logger, option
   let connected = true;
   const registry = new Registry(config.prefix);
   const deps = { clock: systemClock, logger };
-  const policies = new ResiliencePolicies(config, deps);
+  const mux = new RequestMux(nc, { inboxPrefix: security.nats.inboxPrefix, clock: systemClock });
+  const pipeline = new RequestPipeline({ registry, mux, settings: pipelineSettings(config), ...deps });
+  const policies = pipeline.policies;
+  // The settings the router reads; a reload replaces the object (see router_reload.ts).
+  let current = config;
   const metrics = config.metrics.enabled
     ? createRouterMetrics({ processMetrics: config.metrics.processMetrics, runtime: currentRuntime(), sources: metricSources(registry, policies, systemClock) })
     : undefined;
@@ -148,33 +152,26 @@ export async function startRouter(config: ResolvedConfig, logger: Logger, option
       }
     }
   })();
-  const mux = new RequestMux(nc, security.nats.inboxPrefix);
   const adapter = await loadRuntimeAdapter();
-  // An instance its supervisor saw die: what the router still waits on from it will never come.
-  const onLost = (plugin: string, id: string) => {
-    const base = `${instanceSubjectBase(config.prefix, plugin, id)}.`;
-    const failed = mux.failWhere((p) => p.subject.startsWith(base), () => new RequestLostError(`The instance of "${plugin}" serving the request died`));
-    if (failed > 0) logger.warn("failed the requests in flight to a lost instance", { plugin, instance: id, failed });
-  };
-  const discovery = startDiscovery(nc, registry, { prefix: config.prefix, intervalMs: config.discovery.intervalMs, onLost }, deps);
+  // An instance that died or reconnected: what the router still waits on from it will never come.
+  const discovery = startDiscovery(nc, registry, {
+    prefix: config.prefix,
+    mux,
+    intervalMs: config.discovery.intervalMs,
+    onGone: (instance, why) => pipeline.instanceGone(instance, why === "lost" ? "its supervisor reported it dead" : "it reconnected"),
+  }, deps);
   await discovery.refresh();
-  const balancer = new LoadBalancer({ mux, balancing: config.balancing, plugins: config.plugins, ...deps });
-  const versions = new VersionRules(config.plugins);
   const lifecycle = new RouterLifecycle({
     known: (name) => registry.get(name) !== undefined,
     requests: mux,
-    drainTimeoutMs: () => config.router.drainTimeoutMs,
+    drainTimeoutMs: () => current.router.drainTimeoutMs,
     ...deps,
   });
   const app = createRouter({
     respond: adapter.respond,
-    registry,
-    mux,
-    config,
+    pipeline,
+    settings: () => current,
     deps,
-    policies,
-    balancer,
-    versions,
     lifecycle,
     ...(security.auth === undefined ? {} : { auth: security.auth }),
     telemetry: { ...(metrics === undefined ? {} : { metrics }), tracer: options.tracer },
@@ -186,7 +183,7 @@ export async function startRouter(config: ResolvedConfig, logger: Logger, option
     env: options.env ?? process.env,
     initial: options.fileConfig ?? config,
     ...(options.adjustConfig === undefined ? {} : { adjust: options.adjustConfig }),
-    consumers: [routerConfigConsumer({ config, policies, balancer, versions }), ...(options.configConsumers ?? [])],
+    consumers: [routerConfigConsumer({ pipeline, swap: (next) => current = next }), ...(options.configConsumers ?? [])],
     logger,
   });
   const server = await adapter.serve(lifecycle.gate(app.fetch), {

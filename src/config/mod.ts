@@ -10,9 +10,9 @@ export {
   DEFAULT_DRAIN_TIMEOUT_MS,
   DEFAULT_HOST,
   DEFAULT_PORT,
-  DEFAULT_TIMEOUT_MS,
   PluginPolicySchema,
 } from "./schema.ts";
 export type { Config, PluginPolicy, ResolvedConfig } from "./schema.ts";
-export { ResilienceSchema } from "./schema.ts";
-export type { MethodPolicy, ResolvedResilience } from "./schema.ts";
+export { DEFAULT_TIMEOUT_MS, ResilienceSchema } from "../resilience/options.ts";
+export type { MethodPolicy, ResolvedResilience } from "../resilience/options.ts";
+export { pipelineSettings } from "./slices.ts";

@@ -6,118 +6,19 @@ import { SupervisedPluginFields, SupervisorSchema } from "../supervisor/options.
 import { AuthSchema } from "../auth/options.ts";
 import { AllowListSchema } from "../supervisor/allow_list_schema.ts";
 import { NATS_SECURITY_FIELDS, ROUTER_SECURITY_FIELDS } from "./security_schema.ts";
+import { DEFAULT_TIMEOUT_MS, Millis, PLUGIN_RESILIENCE_FIELDS, ResilienceSchema } from "../resilience/options.ts";
 
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_HOST = "0.0.0.0";
 /** 1 MiB: well below NATS's default max_payload of 1 MiB plus headers. */
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024 - 16 * 1024;
-export const DEFAULT_TIMEOUT_MS = 10_000;
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 export const DEFAULT_DISCOVERY_INTERVAL_MS = 5_000;
 
-const Millis = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(3_600_000));
-
-// Resilience (docs/resilience.md). Breaker and retries are on by default (retries only for
-// idempotent methods or requests with an Idempotency-Key); bulkhead and rate limit are off.
-export const DEFAULT_RETRY_MAX_ATTEMPTS = 3;
-export const DEFAULT_RETRY_BASE_DELAY_MS = 10;
-export const DEFAULT_RETRY_MAX_DELAY_MS = 1_000;
-export const DEFAULT_RETRY_BUDGET_RATIO = 0.2;
-export const DEFAULT_RETRY_BUDGET_MIN_CONCURRENT = 3;
-export const DEFAULT_BREAKER_CONSECUTIVE_FAILURES = 5;
-export const DEFAULT_BREAKER_FAILURE_RATE = 0.5;
-export const DEFAULT_BREAKER_MIN_REQUESTS = 20;
-export const DEFAULT_BREAKER_WINDOW_MS = 10_000;
-export const DEFAULT_BREAKER_RESET_MS = 10_000;
-export const DEFAULT_BREAKER_HALF_OPEN_PROBES = 1;
-export const DEFAULT_BREAKER_SUCCESS_THRESHOLD = 1;
-export const DEFAULT_BULKHEAD_MAX_QUEUE = 0;
-
-const Count = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1_000_000));
-const DelayMs = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(3_600_000));
-const Ratio = v.pipe(v.number(), v.check((n) => n > 0 && n <= 1, "must be in (0, 1]"));
-
-const retryFields = {
-  /** Attempts in all, the first included; 1 turns retries off. */
-  maxAttempts: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10)),
-  baseDelayMs: DelayMs,
-  maxDelayMs: DelayMs,
-  /** Retries in flight ≤ budgetRatio × requests in flight... */
-  budgetRatio: v.pipe(v.number(), v.minValue(0), v.maxValue(1)),
-  /** ...but always this many. */
-  budgetMinConcurrent: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(10_000)),
-};
-const breakerFields = {
-  enabled: v.boolean(),
-  consecutiveFailures: Count,
-  failureRate: Ratio,
-  minRequests: Count,
-  windowMs: Millis,
-  resetMs: Millis,
-  halfOpenProbes: Count,
-  successThreshold: Count,
-};
-
-export const RetrySchema = v.strictObject({
-  maxAttempts: v.optional(retryFields.maxAttempts, DEFAULT_RETRY_MAX_ATTEMPTS),
-  baseDelayMs: v.optional(retryFields.baseDelayMs, DEFAULT_RETRY_BASE_DELAY_MS),
-  maxDelayMs: v.optional(retryFields.maxDelayMs, DEFAULT_RETRY_MAX_DELAY_MS),
-  budgetRatio: v.optional(retryFields.budgetRatio, DEFAULT_RETRY_BUDGET_RATIO),
-  budgetMinConcurrent: v.optional(retryFields.budgetMinConcurrent, DEFAULT_RETRY_BUDGET_MIN_CONCURRENT),
-});
-export const BreakerSchema = v.strictObject({
-  enabled: v.optional(breakerFields.enabled, true),
-  consecutiveFailures: v.optional(breakerFields.consecutiveFailures, DEFAULT_BREAKER_CONSECUTIVE_FAILURES),
-  failureRate: v.optional(breakerFields.failureRate, DEFAULT_BREAKER_FAILURE_RATE),
-  minRequests: v.optional(breakerFields.minRequests, DEFAULT_BREAKER_MIN_REQUESTS),
-  windowMs: v.optional(breakerFields.windowMs, DEFAULT_BREAKER_WINDOW_MS),
-  resetMs: v.optional(breakerFields.resetMs, DEFAULT_BREAKER_RESET_MS),
-  halfOpenProbes: v.optional(breakerFields.halfOpenProbes, DEFAULT_BREAKER_HALF_OPEN_PROBES),
-  successThreshold: v.optional(breakerFields.successThreshold, DEFAULT_BREAKER_SUCCESS_THRESHOLD),
-});
-export const BulkheadSchema = v.strictObject({
-  maxConcurrent: Count,
-  maxQueue: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1_000_000)), DEFAULT_BULKHEAD_MAX_QUEUE),
-});
-export const RateLimitSchema = v.strictObject({
-  /** Tokens per second, per principal and plugin. */
-  rps: v.pipe(v.number(), v.check((n) => n > 0 && n <= 1_000_000, "must be in (0, 1000000]")),
-  /** Bucket size. @default max(1, ceil(rps)) */
-  burst: v.optional(Count),
-});
-/** Overrides of `resilience.retry` / `.breaker`: every field optional, missing ones inherit. */
-export const RetryOverrideSchema = v.partial(v.strictObject(retryFields));
-export const BreakerOverrideSchema = v.partial(v.strictObject(breakerFields));
-
-export const ResilienceSchema = v.strictObject({
-  retry: v.optional(RetrySchema, {}),
-  breaker: v.optional(BreakerSchema, {}),
-  /** Off unless set. */
-  bulkhead: v.optional(BulkheadSchema),
-  /** Off unless set. */
-  rateLimit: v.optional(RateLimitSchema),
-});
-
-/** Per-method overrides. */
-export const MethodPolicySchema = v.strictObject({
-  timeoutMs: v.optional(Millis),
-  retry: v.optional(RetryOverrideSchema),
-  /** A breaker of this method's own (instead of sharing the plugin's), with these overrides. */
-  breaker: v.optional(BreakerOverrideSchema),
-  /** A static 200 answer while the circuit is open. */
-  fallback: v.optional(v.unknown()),
-});
-
 /** Per-plugin overrides. */
 export const PluginPolicySchema = v.strictObject({
-  /** Request timeout for this plugin's methods. */
-  timeoutMs: v.optional(Millis),
-  /** Resilience overrides (docs/resilience.md); missing fields inherit `resilience.*`. */
-  retry: v.optional(RetryOverrideSchema),
-  breaker: v.optional(BreakerOverrideSchema),
-  bulkhead: v.optional(BulkheadSchema),
-  rateLimit: v.optional(RateLimitSchema),
-  methods: v.optional(v.record(v.pipe(v.string(), v.regex(/^[a-zA-Z][a-zA-Z0-9_-]{0,62}$/)), MethodPolicySchema)),
+  /** Timeout and resilience overrides (docs/resilience.md); missing fields inherit `resilience.*`. */
+  ...PLUGIN_RESILIENCE_FIELDS,
   /** Semver range for requests without `x-plugin-version` (default: the highest stable version). */
   version: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(100), v.check((r) => semver.validRange(r) !== null, "must be a semver range"))),
   /** Canary split for requests without `x-plugin-version`: range → weight, e.g. `{ "1.4.0": 90, "2.1.0": 10 }`. */
@@ -189,5 +90,4 @@ export const ConfigSchema = v.strictObject({
 export type Config = v.InferInput<typeof ConfigSchema>;
 export type ResolvedConfig = v.InferOutput<typeof ConfigSchema>;
 export type PluginPolicy = v.InferOutput<typeof PluginPolicySchema>;
-export type ResolvedResilience = v.InferOutput<typeof ResilienceSchema>;
-export type MethodPolicy = v.InferOutput<typeof MethodPolicySchema>;
+export type { MethodPolicy, ResolvedResilience } from "../resilience/options.ts";

@@ -1,10 +1,10 @@
 import * as v from "valibot";
 import type { Msg, MsgHdrs } from "@nats-io/nats-core";
-import { ErrorCode, isSwitchyardError } from "../errors.ts";
+import { codeOf, ErrorCode, isSwitchyardError, statusOf } from "../errors.ts";
 import type { Issue } from "../errors.ts";
-import type { Logger } from "../deps.ts";
+import type { Clock, Logger } from "../deps.ts";
 import type { MethodDefinition, Plugin, Principal } from "../plugin/mod.ts";
-import { encodeWireError, H_DEADLINE, H_INSTANCE, H_NESTED, H_PRINCIPAL, H_REQUEST_ID, H_VERSION, readHeaders, WireHeaders } from "../bus/mod.ts";
+import { BUS_FAILURE_MESSAGE, encodeWireError, H_DEADLINE, H_INSTANCE, H_NESTED, H_PRINCIPAL, H_REQUEST_ID, H_VERSION, isBusError, readHeaders, WireHeaders } from "../bus/mod.ts";
 import type { WireError } from "../bus/mod.ts";
 import { context } from "@opentelemetry/api";
 import type { HandlerTrace, PluginTracing } from "../telemetry/mod.ts";
@@ -25,6 +25,7 @@ export class Dispatcher {
   readonly #plugin: Plugin;
   readonly #instanceId: string;
   readonly #logger: Logger;
+  readonly #clock: Clock;
   /** The success reply's headers, encoded once for every reply. */
   readonly #okHeaders: WireHeaders;
   /** Replaced whole when options change, so a running handler keeps the options it started with. */
@@ -36,8 +37,9 @@ export class Dispatcher {
   #inflight = 0;
   #idle: (() => void) | undefined;
 
-  constructor(plugin: Plugin, instanceId: string, logger: Logger, options: Readonly<Record<string, unknown>>) {
+  constructor(plugin: Plugin, instanceId: string, logger: Logger, options: Readonly<Record<string, unknown>>, clock: Clock) {
     this.#plugin = plugin;
+    this.#clock = clock;
     this.options = options;
     this.#instanceId = instanceId;
     this.#logger = logger;
@@ -142,7 +144,7 @@ export class Dispatcher {
   #context(msg: Msg, span: HandlerTrace | undefined): RequestContext {
     const hdrs = readHeaders(msg);
     const requestId = hdrs?.get(H_REQUEST_ID) ?? "";
-    const deadline = Number(hdrs?.get(H_DEADLINE)) || Date.now() + DEFAULT_DEADLINE_MS;
+    const deadline = Number(hdrs?.get(H_DEADLINE)) || this.#clock.now() + DEFAULT_DEADLINE_MS;
     const principalText = hdrs?.get(H_PRINCIPAL) ?? "";
     let principal: Principal = ANONYMOUS;
     if (principalText !== "") {
@@ -155,6 +157,7 @@ export class Dispatcher {
     return new RequestContext(
       { instanceId: this.#instanceId, version: this.#plugin.version, requestId, deadline, principal, options: this.options },
       this.#logger,
+      this.#clock,
       this.signals,
       { caller: this.caller, principalHeader: principalText, nested: hdrs?.get(H_NESTED) === "1" },
       span,
@@ -163,6 +166,8 @@ export class Dispatcher {
 
   #handlerError(err: unknown, ctx: RequestContext): WireError {
     if (isSwitchyardError(err)) return { status: err.status, code: err.code, message: err.message };
+    // A ctx.call that got no reply, passed on: its code stands, its message names no subject.
+    if (isBusError(err)) return { status: statusOf(err), code: codeOf(err), message: BUS_FAILURE_MESSAGE[err.failure] };
     // Anything else is a bug in the plugin: log it whole here, send no stack to the caller.
     ctx.logger.error("handler threw", { error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
     return { status: 500, code: ErrorCode.PluginError, message: "The plugin failed to handle the request" };

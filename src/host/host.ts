@@ -1,9 +1,10 @@
 import { nuid } from "@nats-io/nats-core";
-import type { NatsConnection, Subscription } from "@nats-io/nats-core";
+import type { NatsConnection } from "@nats-io/nats-core";
 import type { Tracer } from "@opentelemetry/api";
-import type { Logger } from "../deps.ts";
+import type { Clock, Logger } from "../deps.ts";
 import { PluginTracing } from "../telemetry/mod.ts";
-import { noopLogger } from "../deps.ts";
+import { noopLogger, systemClock } from "../deps.ts";
+import type { PipelineSettings } from "../pipeline/mod.ts";
 import type { Plugin } from "../plugin/mod.ts";
 import {
   DEFAULT_PREFIX,
@@ -52,13 +53,26 @@ export interface ServePluginOptions {
   tracer?: Tracer | undefined;
   /** The connection's inbox prefix, for `ctx.call` replies (where permissions pin it). @default "_INBOX" */
   inboxPrefix?: string;
+  /** How `ctx.call` routes: the callee's version rules, canary, policies (config `plugins`, `resilience`, `balancing`). */
+  routing?: PipelineSettings | undefined;
+  /** Deadlines, health-check and drain timers. @default the system clock */
+  clock?: Clock;
 }
 
 /** Options of {@linkcode PluginHost.drain}. */
 export interface DrainOptions {
   /** After this, running handlers' signals abort and the drain finishes. @default 10000 */
   timeoutMs?: number;
+  /**
+   * The instance subject stays until no request arrived on it for this long: routers stop picking
+   * the instance when they read its `draining` event, and what they sent before that is still served.
+   * @default 200
+   */
+  lingerMs?: number;
 }
+
+/** See {@linkcode DrainOptions.lingerMs}. */
+export const DEFAULT_DRAIN_LINGER_MS = 200;
 
 /** A plugin served on the bus. */
 export interface PluginHost {
@@ -88,6 +102,7 @@ export async function servePlugin(plugin: Plugin, nc: NatsConnection, options: S
   const instanceId = options.instanceId ?? nuid.next();
   if (!INSTANCE_ID.test(instanceId)) throw new TypeError(`Instance id "${instanceId}" must match ${INSTANCE_ID.source}`);
   const prefix = options.prefix ?? DEFAULT_PREFIX;
+  const clock = options.clock ?? systemClock;
   const logger = (options.logger ?? noopLogger).child({ plugin: plugin.name, version: plugin.version, instance: instanceId });
   const base = versionSubjectBase(prefix, plugin.name, plugin.version);
   const queue = queueGroup(plugin.name, plugin.version);
@@ -118,22 +133,22 @@ export async function servePlugin(plugin: Plugin, nc: NatsConnection, options: S
     metadata: endpointMetadata(method),
   }));
   const info: InfoResponse = { type: INFO_RESPONSE, ...identity, description: plugin.description, endpoints };
-  const dispatcher = new Dispatcher(plugin, instanceId, logger, pluginOptions);
-  dispatcher.caller = new PluginCaller(nc, {
-    prefix,
-    logger,
-    tracer: options.tracer,
-    ...(options.inboxPrefix === undefined ? {} : { inboxPrefix: options.inboxPrefix }),
-  }); // ctx.call; its reply subscription starts on first use
+  const dispatcher = new Dispatcher(plugin, instanceId, logger, pluginOptions, clock);
+  // ctx.call; its discovery and reply subscription start on first use
+  dispatcher.caller = new PluginCaller(nc, { prefix, logger, clock, tracer: options.tracer, inboxPrefix: options.inboxPrefix, settings: options.routing });
   if (options.tracer !== undefined) {
     dispatcher.tracing = new PluginTracing(options.tracer, { plugin: plugin.name, version: plugin.version, instanceId, queue, ownBase });
   }
   const handle = (_err: unknown, msg: Parameters<Dispatcher["handle"]>[0]) => dispatcher.handle(msg);
-
-  const work: Subscription[] = [
-    nc.subscribe(`${base}.*`, { queue, callback: handle }),
-    nc.subscribe(`${ownBase}.*`, { callback: handle }),
-  ];
+  /** When the last request came on the instance subject: a drain keeps it until routers are quiet. */
+  let lastOwnAt = 0;
+  const queueSub = nc.subscribe(`${base}.*`, { queue, callback: handle });
+  const ownSub = nc.subscribe(`${ownBase}.*`, {
+    callback: (err, msg) => {
+      lastOwnAt = clock.now();
+      handle(err, msg);
+    },
+  });
   const infoBytes = encoder.encode(JSON.stringify(info));
   const pingBytes = encoder.encode(JSON.stringify({ type: PING_RESPONSE, ...identity }));
   const answer = (verb: MicroVerb, health?: StatsResponse["health"]): Uint8Array => {
@@ -153,16 +168,16 @@ export async function servePlugin(plugin: Plugin, nc: NatsConnection, options: S
   // STATS carries the plugin's health() answer; a throw or a hang past 1 s reads as unhealthy.
   const checkHealth = async (): Promise<StatsResponse["health"]> => {
     if (plugin.health === undefined) return { status: "ok" };
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timer: unknown;
     try {
       return await Promise.race([
         Promise.resolve(plugin.health()),
-        new Promise<never>((_, reject) => timer = setTimeout(() => reject(new Error("health() took over 1 s")), 1_000)),
+        new Promise<never>((_, reject) => timer = clock.setTimeout(() => reject(new Error("health() took over 1 s")), 1_000)),
       ]);
     } catch (err) {
       return { status: "unhealthy", detail: err instanceof Error ? err.message : String(err) };
     } finally {
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
     }
   };
   const discovery = (["PING", "INFO", "STATS"] as const).flatMap((verb) =>
@@ -184,29 +199,39 @@ export async function servePlugin(plugin: Plugin, nc: NatsConnection, options: S
   logger.info("plugin ready", { subject: `${base}.*`, queue });
 
   let draining: Promise<{ aborted: boolean }> | undefined;
-  const drain = async (timeoutMs: number): Promise<{ aborted: boolean }> => {
+  // After a reconnect (its NATS server died, or the network came back), say so at once: routers
+  // learn that what they had in flight here is lost, and that this instance serves again.
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === "reconnect" && draining === undefined) {
+        announce("started");
+        logger.info("reconnected: announced again", { server: s.server });
+      }
+    }
+  })();
+  const drain = async (timeoutMs: number, lingerMs: number): Promise<{ aborted: boolean }> => {
     announce("draining");
     logger.info("draining", { inflight: dispatcher.inflight });
     dispatcher.tracing?.draining();
-    const deadline = Date.now() + timeoutMs;
-    const idleBeforeDeadline = async (): Promise<boolean> => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const idle = await Promise.race([
-        dispatcher.idle().then(() => true),
-        new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()))),
-      ]);
-      clearTimeout(timer);
-      return idle;
+    const deadline = clock.now() + timeoutMs;
+    const waitBeforeDeadline = (done: Promise<unknown>): Promise<boolean> => {
+      let timer: unknown;
+      return Promise.race([
+        done.then(() => true),
+        new Promise<boolean>((resolve) => timer = clock.setTimeout(() => resolve(false), Math.max(0, deadline - clock.now()))),
+      ]).finally(() => clock.clearTimeout(timer));
     };
     // The queue subscription goes at once, so NATS stops handing this instance new requests (a
     // drained subscription still delivers what the server had routed to it before the UNSUB).
-    const [queueSub, ownSub] = work as [Subscription, Subscription];
     await queueSub.drain();
-    // The instance subject stays until the running handlers are done: routers stopped picking this
-    // instance at the draining event, and what they sent before it still arrives and is answered.
-    let aborted = !await idleBeforeDeadline();
+    // The instance subject stays while routers may still send on it: until the running handlers are
+    // done and no request came on it for `lingerMs` (routers stop picking this instance when they
+    // read the draining event; what they sent before is answered, not refused).
+    lastOwnAt = Math.max(lastOwnAt, clock.now());
+    let aborted = !await waitBeforeDeadline(dispatcher.idle());
+    if (!aborted) aborted = !await waitBeforeDeadline(quiet(clock, () => lastOwnAt, lingerMs));
     await ownSub.drain();
-    if (!aborted) aborted = !await idleBeforeDeadline();
+    if (!aborted) aborted = !await waitBeforeDeadline(dispatcher.idle());
     if (aborted) {
       logger.warn("drain timed out: aborting running handlers", { inflight: dispatcher.inflight });
       dispatcher.tracing?.aborted();
@@ -230,7 +255,19 @@ export async function servePlugin(plugin: Plugin, nc: NatsConnection, options: S
     get inflight() {
       return dispatcher.inflight;
     },
-    drain: (drainOptions = {}) => draining ??= drain(drainOptions.timeoutMs ?? 10_000),
+    drain: (drainOptions = {}) => draining ??= drain(drainOptions.timeoutMs ?? 10_000, drainOptions.lingerMs ?? DEFAULT_DRAIN_LINGER_MS),
     setOptions: (raw) => replaceOptions(plugin, dispatcher, raw),
   };
+}
+
+/** Resolves once `last()` lies `quietMs` in the past (it may move on while waiting). */
+function quiet(clock: Clock, last: () => number, quietMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const check = () => {
+      const left = last() + quietMs - clock.now();
+      if (left <= 0) resolve();
+      else clock.setTimeout(check, left);
+    };
+    check();
+  });
 }

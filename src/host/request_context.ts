@@ -1,5 +1,5 @@
 import type { Span } from "@opentelemetry/api";
-import type { Logger } from "../deps.ts";
+import type { Clock, Logger } from "../deps.ts";
 import { NOOP_SPAN } from "../telemetry/mod.ts";
 import type { HandlerTrace } from "../telemetry/mod.ts";
 import { ErrorCode, SwitchyardError } from "../errors.ts";
@@ -43,12 +43,13 @@ export class RequestContext implements PluginContext {
   readonly principal: Principal;
   readonly options: Readonly<Record<string, unknown>>;
   readonly #baseLogger: Logger;
+  readonly #clock: Clock;
   readonly #signals: SignalSet;
   readonly #calls: CallOptions | undefined;
   readonly #trace: HandlerTrace | undefined;
   #logger: Logger | undefined;
   #controller: AbortController | undefined;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timer: unknown;
   #expired = false;
 
   constructor(
@@ -61,6 +62,7 @@ export class RequestContext implements PluginContext {
       options: Readonly<Record<string, unknown>>;
     },
     logger: Logger,
+    clock: Clock,
     signals: SignalSet,
     calls?: CallOptions,
     trace?: HandlerTrace,
@@ -72,6 +74,7 @@ export class RequestContext implements PluginContext {
     this.principal = init.principal;
     this.options = init.options;
     this.#baseLogger = logger;
+    this.#clock = clock;
     this.#signals = signals;
     this.#calls = calls;
     this.#trace = trace;
@@ -83,7 +86,7 @@ export class RequestContext implements PluginContext {
   }
 
   /** Calls another plugin over the bus with this request's deadline, id and principal. */
-  call<T = unknown>(plugin: string, method: string, input?: unknown): Promise<T> {
+  call<T = unknown>(plugin: string, method: string, input?: unknown, options?: { version?: string }): Promise<T> {
     const calls = this.#calls;
     if (calls?.caller === undefined) {
       return Promise.reject(new SwitchyardError(ErrorCode.PluginUnavailable, "ctx.call is not available in this host"));
@@ -92,8 +95,10 @@ export class RequestContext implements PluginContext {
       requestId: this.requestId,
       deadline: this.deadline,
       principalHeader: calls.principalHeader,
+      principalId: this.principal.id,
       nested: calls.nested,
       trace: this.#trace,
+      version: options?.version,
     }) as Promise<T>;
   }
 
@@ -109,12 +114,12 @@ export class RequestContext implements PluginContext {
       const controller = new AbortController();
       this.#controller = controller;
       this.#signals.add(controller);
-      const left = this.deadline - Date.now();
+      const left = this.deadline - this.#clock.now();
       if (left <= 0) {
         this.#expired = true;
         controller.abort(new Error("deadline exceeded"));
       } else {
-        this.#timer = setTimeout(() => {
+        this.#timer = this.#clock.setTimeout(() => {
           this.#expired = true;
           controller.abort(new Error("deadline exceeded"));
         }, left);
@@ -125,16 +130,16 @@ export class RequestContext implements PluginContext {
 
   /**
    * True once the deadline passed: by the clock, or by the signal's timer (which may fire a
-   * millisecond before `Date.now()` reaches the deadline).
+   * millisecond before the clock reaches the deadline).
    */
   get expired(): boolean {
-    return this.#expired || Date.now() >= this.deadline;
+    return this.#expired || this.#clock.now() >= this.deadline;
   }
 
   /** Releases the timer; called when the handler settles. */
   dispose(): void {
     if (this.#controller === undefined) return;
-    clearTimeout(this.#timer);
+    this.#clock.clearTimeout(this.#timer);
     this.#signals.delete(this.#controller);
   }
 }

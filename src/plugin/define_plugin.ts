@@ -1,13 +1,11 @@
 import type * as v from "valibot";
 import type { HealthStatus, InitContext, PluginContext } from "./context.ts";
+// The grammar file has no imports of its own: the SDK stays free of NATS.
+import { METHOD_NAME, PLUGIN_NAME } from "../bus/subjects.ts";
 
 /** Any valibot schema. */
 export type AnySchema = v.GenericSchema;
 
-/** Plugin names: `^[a-z][a-z0-9-]{0,62}$`. */
-export const PLUGIN_NAME = /^[a-z][a-z0-9-]{0,62}$/;
-/** Method names: `^[a-zA-Z][a-zA-Z0-9_-]{0,62}$`. */
-export const METHOD_NAME = /^[a-zA-Z][a-zA-Z0-9_-]{0,62}$/;
 /** Semver 2.0 (the official pattern, without a leading `v`). */
 const SEMVER =
   /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;

@@ -21,7 +21,8 @@
  * ```
  * @module
  */
-export { definePlugin, isPlugin, METHOD_NAME, PLUGIN_NAME } from "./define_plugin.ts";
+export { definePlugin, isPlugin } from "./define_plugin.ts";
+export { METHOD_NAME, PLUGIN_NAME } from "../bus/subjects.ts";
 export { PluginError } from "./plugin_error.ts";
 export type { AnySchema, MethodDefinition, Plugin, PluginDefinition } from "./define_plugin.ts";
 export type { PluginErrorOptions } from "./plugin_error.ts";

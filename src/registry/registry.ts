@@ -1,20 +1,24 @@
 import semver from "semver";
 import {
   INSTANCE_ID,
+  instanceSubjectBase,
   META_DESCRIPTION,
   META_HOST,
   META_IDEMPOTENT,
   META_INPUT_SCHEMA,
   META_INSTANCE_SUBJECT,
   META_OUTPUT_SCHEMA,
+  META_PREFIX,
   META_PROTOCOL,
   META_REQUIRES,
   META_RUNTIME,
   META_WEIGHT,
+  METHOD_NAME,
+  PLUGIN_NAME,
+  PROTOCOL_VERSION,
   versionSubjectBase,
 } from "../bus/mod.ts";
 import type { InfoResponse } from "../bus/mod.ts";
-import { METHOD_NAME, PLUGIN_NAME } from "../plugin/mod.ts";
 import { createInputValidator } from "./input_validator.ts";
 import type { InputValidator } from "./input_validator.ts";
 
@@ -33,10 +37,11 @@ export interface MethodEntry {
 /** One running instance. */
 export interface InstanceEntry {
   readonly id: string;
+  readonly plugin: string;
   readonly version: string;
   readonly runtime: string;
   readonly host: string;
-  /** `<prefix>.$i.<plugin>.<id>`: append `.<method>` to address this instance alone. */
+  /** `<prefix>.$i.<plugin>.<id>`, derived from the names: append `.<method>` to address this instance alone. */
   readonly subjectBase: string;
   draining: boolean;
   lastSeen: number;
@@ -51,6 +56,8 @@ export interface InstanceEntry {
   ewmaMs: number;
   /** Consecutive 5xx, timeouts or no-responders. */
   failures: number;
+  /** When it last answered without a 5xx (ms since the epoch; 0: never). */
+  lastOkAt: number;
   /** How many times it was ejected; each ejection lasts longer. */
   ejections: number;
   /** Ejected until this time (ms since the epoch); 0 when never ejected. */
@@ -76,9 +83,16 @@ export interface PluginEntry {
   readonly versions: Map<string, VersionEntry>;
 }
 
+/** Why {@linkcode Registry.admit} refused an INFO: said once per instance in a log line. */
+export type Refusal = { reason: string };
+
+/** The protocol versions this router speaks (`sy.protocol`). */
+export const KNOWN_PROTOCOLS: ReadonlySet<string> = new Set([PROTOCOL_VERSION]);
+
 /**
  * What the router knows of the plugins on the bus, fed by discovery. Only names that pass the
- * grammars get in, so every subject the router builds from an entry is safe.
+ * grammars get in, and every subject is derived from those names here: nothing an instance
+ * announces chooses where a request goes.
  */
 export class Registry {
   readonly #plugins = new Map<string, PluginEntry>();
@@ -90,6 +104,11 @@ export class Registry {
     this.#prefix = prefix;
   }
 
+  /** The subject prefix every derived subject starts with. */
+  get prefix(): string {
+    return this.#prefix;
+  }
+
   get(plugin: string): PluginEntry | undefined {
     return this.#plugins.get(plugin);
   }
@@ -98,31 +117,47 @@ export class Registry {
     return this.#plugins.values();
   }
 
-  /** Adds or refreshes an instance from its INFO; ignores services that are not Switchyard plugins. */
-  upsert(info: InfoResponse, now: number): boolean {
-    if (info.metadata?.[META_PROTOCOL] === undefined) return false;
-    if (!PLUGIN_NAME.test(info.name) || !INSTANCE_ID.test(info.id) || semver.valid(info.version) !== info.version) return false;
+  /** The instance `id` of `plugin`, in whichever version it runs. */
+  instance(plugin: string, id: string): InstanceEntry | undefined {
+    for (const version of this.#plugins.get(plugin)?.versions.values() ?? []) {
+      const instance = version.instances.get(id);
+      if (instance !== undefined) return instance;
+    }
+    return undefined;
+  }
+
+  /**
+   * Adds an instance from its INFO. Call it only with an INFO the instance gave on its own
+   * `$SRV.INFO.<name>.<id>` subject (see `discovery.ts`): that is the proof of who it is.
+   * @returns the new entry; `undefined` when it was known already (its `lastSeen` is refreshed);
+   * a {@linkcode Refusal} for an INFO that breaks the protocol.
+   */
+  admit(info: InfoResponse, now: number): InstanceEntry | undefined | Refusal {
+    const refusal = this.#check(info);
+    if (refusal !== undefined) return { reason: refusal };
     let plugin = this.#plugins.get(info.name);
     if (plugin === undefined) {
       plugin = { name: info.name, versions: new Map() };
       this.#plugins.set(info.name, plugin);
+    }
+    const known = this.instance(info.name, info.id);
+    if (known !== undefined) {
+      known.lastSeen = now;
+      return undefined;
     }
     let version = plugin.versions.get(info.version);
     if (version === undefined) {
       version = { version: info.version, methods: this.#methods(info), instances: new Map(), live: [], requires: parseRequires(info.metadata[META_REQUIRES]) };
       plugin.versions.set(info.version, version);
     }
-    const known = version.instances.get(info.id);
-    if (known !== undefined) {
-      known.lastSeen = now;
-      return false;
-    }
-    version.instances.set(info.id, {
+    const subjectBase = instanceSubjectBase(this.#prefix, info.name, info.id);
+    const entry: InstanceEntry = {
       id: info.id,
+      plugin: info.name,
       version: info.version,
-      runtime: info.metadata[META_RUNTIME] ?? "",
-      host: info.metadata[META_HOST] ?? "",
-      subjectBase: info.metadata[META_INSTANCE_SUBJECT] ?? "",
+      runtime: text(info.metadata[META_RUNTIME], 32),
+      host: text(info.metadata[META_HOST], 255),
+      subjectBase,
       draining: false,
       lastSeen: now,
       joinedAt: now,
@@ -130,37 +165,67 @@ export class Registry {
       pending: 0,
       ewmaMs: 0,
       failures: 0,
+      lastOkAt: 0,
       ejections: 0,
       ejectedUntil: 0,
       health: "unknown",
       subjects: new Map(),
-    });
+    };
+    version.instances.set(info.id, entry);
     this.#changed();
-    return true;
+    return entry;
+  }
+
+  /** Why `info` cannot enter, or `undefined` when it may. */
+  #check(info: InfoResponse): string | undefined {
+    const meta = info.metadata;
+    if (typeof meta !== "object" || meta === null) return "no metadata";
+    const protocol = meta[META_PROTOCOL];
+    if (!KNOWN_PROTOCOLS.has(protocol as string)) return `unknown protocol version "${String(protocol).slice(0, 16)}"`;
+    if (typeof info.name !== "string" || !PLUGIN_NAME.test(info.name)) return "malformed plugin name";
+    if (typeof info.id !== "string" || !INSTANCE_ID.test(info.id)) return "malformed instance id";
+    if (typeof info.version !== "string" || semver.valid(info.version) !== info.version) return "version is not semver";
+    if ((meta[META_PREFIX] ?? this.#prefix) !== this.#prefix) return `serves under another subject prefix`;
+    const own = instanceSubjectBase(this.#prefix, info.name, info.id);
+    const claimed = meta[META_INSTANCE_SUBJECT];
+    if (claimed !== undefined && claimed !== own) return `claims instance subject "${String(claimed).slice(0, 100)}", not its own "${own}"`;
+    const base = versionSubjectBase(this.#prefix, info.name, info.version);
+    for (const endpoint of Array.isArray(info.endpoints) ? info.endpoints : []) {
+      if (typeof endpoint?.name !== "string" || !METHOD_NAME.test(endpoint.name)) continue;
+      if (endpoint.subject !== undefined && endpoint.subject !== `${base}.${endpoint.name}`) {
+        return `endpoint "${endpoint.name}" claims subject "${String(endpoint.subject).slice(0, 100)}", not "${base}.${endpoint.name}"`;
+      }
+    }
+    return undefined;
   }
 
   /** Marks an instance as draining: it takes no new requests. */
-  markDraining(plugin: string, id: string): void {
-    for (const version of this.#plugins.get(plugin)?.versions.values() ?? []) {
-      const instance = version.instances.get(id);
-      if (instance !== undefined && !instance.draining) {
-        instance.draining = true;
-        this.#changed();
-      }
+  markDraining(plugin: string, id: string): InstanceEntry | undefined {
+    const instance = this.instance(plugin, id);
+    if (instance !== undefined && !instance.draining) {
+      instance.draining = true;
+      this.#changed();
     }
+    return instance;
   }
 
   /**
-   * Forgets an instance. Its version stays known with no instances, so callers get 503
-   * `plugin_unavailable` rather than 404 while a plugin is down.
+   * Forgets an instance, and its version once no instance of it is left (a request for that version
+   * then gets `no_matching_version`). The plugin stays known with no versions, so callers get 503
+   * `plugin_unavailable` rather than 404 while it is down.
+   * @returns the instance removed, if it was known.
    */
-  remove(plugin: string, id: string): boolean {
-    let removed = false;
-    for (const version of this.#plugins.get(plugin)?.versions.values() ?? []) {
-      removed = version.instances.delete(id) || removed;
+  remove(plugin: string, id: string): InstanceEntry | undefined {
+    const entry = this.#plugins.get(plugin);
+    for (const version of entry?.versions.values() ?? []) {
+      const instance = version.instances.get(id);
+      if (instance === undefined) continue;
+      version.instances.delete(id);
+      if (version.instances.size === 0) entry!.versions.delete(version.version);
+      this.#changed();
+      return instance;
     }
-    if (removed) this.#changed();
-    return removed;
+    return undefined;
   }
 
   /** True when some known version of `plugin`, running or not, satisfies `range`. */
@@ -175,7 +240,7 @@ export class Registry {
     for (const plugin of [...this.#plugins.values()]) {
       for (const version of [...plugin.versions.values()]) {
         for (const instance of [...version.instances.values()]) {
-          if (instance.lastSeen < before && this.remove(plugin.name, instance.id)) n++;
+          if (instance.lastSeen < before && this.remove(plugin.name, instance.id) !== undefined) n++;
         }
       }
     }
@@ -185,16 +250,17 @@ export class Registry {
   /**
    * The version a request goes to: the highest stable one with a live instance (or the highest
    * prerelease when there is no stable one), or the highest matching `range`.
+   * @param exclude versions found empty since (a resend after no responders); uncached.
    * @returns `null` when nothing matches; `undefined` for an unknown plugin.
    * @throws {TypeError} for a malformed range.
    */
-  pick(plugin: string, range: string | undefined): VersionEntry | null | undefined {
+  pick(plugin: string, range: string | undefined, exclude?: VersionEntry): VersionEntry | null | undefined {
     const entry = this.#plugins.get(plugin);
     if (entry === undefined) return undefined;
     const key = `${plugin}\u0000${range ?? ""}`;
-    const cached = this.#picks.get(key);
+    const cached = exclude === undefined ? this.#picks.get(key) : undefined;
     if (cached !== undefined) return cached;
-    const live = [...entry.versions.values()].filter((v) => [...v.instances.values()].some((i) => !i.draining));
+    const live = [...entry.versions.values()].filter((v) => v !== exclude && v.live.length > 0);
     const versions = live.map((v) => v.version);
     let chosen: string | null;
     if (range === undefined) {
@@ -205,21 +271,18 @@ export class Registry {
       chosen = semver.maxSatisfying(versions, range);
     }
     const picked = chosen === null ? null : entry.versions.get(chosen) ?? null;
+    if (exclude !== undefined) return picked;
     if (this.#picks.size > 10_000) this.#picks.clear();
     this.#picks.set(key, picked);
     return picked;
   }
 
-  /** Records an instance's `health()` status from `$SRV.STATS`; also counts as a sign of life. */
-  setHealth(plugin: string, id: string, status: InstanceEntry["health"], now: number): void {
-    for (const version of this.#plugins.get(plugin)?.versions.values() ?? []) {
-      const instance = version.instances.get(id);
-      if (instance === undefined) continue;
-      instance.lastSeen = now;
-      if (instance.health !== status) {
-        instance.health = status;
-        this.#changed();
-      }
+  /** Records an instance's `health()` status from its own `$SRV.STATS`; also a sign of life. */
+  setHealth(instance: InstanceEntry, status: InstanceEntry["health"], now: number): void {
+    instance.lastSeen = now;
+    if (instance.health !== status) {
+      instance.health = status;
+      this.#changed();
     }
   }
 
@@ -235,15 +298,15 @@ export class Registry {
   #methods(info: InfoResponse): Map<string, MethodEntry> {
     const base = versionSubjectBase(this.#prefix, info.name, info.version);
     const methods = new Map<string, MethodEntry>();
-    for (const endpoint of info.endpoints ?? []) {
-      if (!METHOD_NAME.test(endpoint.name)) continue;
+    for (const endpoint of Array.isArray(info.endpoints) ? info.endpoints : []) {
+      if (typeof endpoint?.name !== "string" || !METHOD_NAME.test(endpoint.name)) continue;
       const inputSchema = parseSchema(endpoint.metadata?.[META_INPUT_SCHEMA]);
       let validate: InputValidator | undefined;
       methods.set(endpoint.name, {
         name: endpoint.name,
         subject: `${base}.${endpoint.name}`,
         idempotent: endpoint.metadata?.[META_IDEMPOTENT] === "true",
-        description: endpoint.metadata?.[META_DESCRIPTION] ?? "",
+        description: text(endpoint.metadata?.[META_DESCRIPTION], 1000),
         inputSchema,
         outputSchema: parseSchema(endpoint.metadata?.[META_OUTPUT_SCHEMA]),
         // Compiled on first use: most routers never see most methods.
@@ -267,6 +330,11 @@ function parseRequires(text: string | undefined): Record<string, string> {
     // a malformed manifest requirement is ignored, not fatal
   }
   return out;
+}
+
+/** A metadata string for display, cut to `max` characters. */
+function text(value: unknown, max: number): string {
+  return typeof value === "string" ? value.slice(0, max) : "";
 }
 
 function positiveNumber(text: string | undefined): number | undefined {

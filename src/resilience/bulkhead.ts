@@ -1,8 +1,6 @@
 import type { Clock } from "../deps.ts";
 import { systemClock } from "../deps.ts";
 import { ErrorCode, SwitchyardError } from "../errors.ts";
-import type { Policy } from "./policy.ts";
-import { abortError, NEVER } from "./policy.ts";
 
 /** Resolved bulkhead settings (see `resilience.bulkhead` in the config). */
 export interface BulkheadSettings {
@@ -23,7 +21,7 @@ interface Waiter {
  * a finishing call to the oldest waiter. The hot path uses {@linkcode Bulkhead.tryAcquire} (no
  * allocation); only a queued call costs a promise and, with a deadline, a timer.
  */
-export class Bulkhead implements Policy {
+export class Bulkhead {
   readonly name: string;
   readonly settings: Readonly<BulkheadSettings>;
   readonly #clock: Clock;
@@ -63,9 +61,9 @@ export class Bulkhead implements Policy {
 
   /**
    * Waits for a slot (call after `tryAcquire()` failed and `canQueue()` held). Rejects with
-   * `timeout` at `deadline` (epoch ms on the clock) or when `signal` aborts.
+   * `timeout` at `deadline` (epoch ms on the clock).
    */
-  wait(deadline: number, signal?: AbortSignal): Promise<void> {
+  wait(deadline: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = { resolve, reject, timer: undefined };
       const leave = (err: Error) => {
@@ -81,9 +79,6 @@ export class Bulkhead implements Policy {
           deadline - this.#clock.now(),
         );
       }
-      if (signal !== undefined && signal !== NEVER) {
-        signal.addEventListener("abort", () => leave(abortError(signal)), { once: true });
-      }
       this.#queue.push(waiter);
     });
   }
@@ -97,17 +92,5 @@ export class Bulkhead implements Policy {
     }
     this.#clock.clearTimeout(next.timer);
     next.resolve();
-  }
-
-  async execute<T>(fn: (signal: AbortSignal) => Promise<T>, signal: AbortSignal = NEVER): Promise<T> {
-    if (!this.tryAcquire()) {
-      if (!this.canQueue()) throw this.rejection();
-      await this.wait(Infinity, signal);
-    }
-    try {
-      return await fn(signal);
-    } finally {
-      this.release();
-    }
   }
 }

@@ -1,8 +1,8 @@
 import type { Clock, Logger } from "../deps.ts";
 import { noopLogger, systemClock } from "../deps.ts";
 import { ErrorCode, SwitchyardError } from "../errors.ts";
-import type { Outcome, Policy } from "./policy.ts";
-import { NEVER, outcomeOf } from "./policy.ts";
+/** How an outcome moves a breaker: 5xx, timeouts and no-responders fail; 4xx are the caller's fault. */
+export type Outcome = "success" | "failure" | "ignored";
 
 export type CircuitState = "closed" | "open" | "half_open";
 
@@ -50,10 +50,10 @@ const BUCKETS = 10;
  * when the state is next read. Half-open: up to `halfOpenProbes` calls in flight; a failed probe
  * re-opens, `successThreshold` successes close. 4xx outcomes (`"ignored"`) never move it.
  *
- * The hot path uses {@linkcode CircuitBreaker.tryAcquire} and {@linkcode CircuitBreaker.record}
- * (no allocation); {@linkcode CircuitBreaker.execute} wraps them for composition.
+ * Used as {@linkcode CircuitBreaker.tryAcquire} before a call and {@linkcode CircuitBreaker.record}
+ * after it (no allocation); the request pipeline (`src/pipeline/`) decides what an outcome is.
  */
-export class CircuitBreaker implements Policy {
+export class CircuitBreaker {
   readonly name: string;
   readonly settings: Readonly<BreakerSettings>;
   readonly #clock: Clock;
@@ -130,18 +130,6 @@ export class CircuitBreaker implements Policy {
     this.#failures[i]!++;
     this.#consecutive++;
     if (this.#consecutive >= this.settings.consecutiveFailures || this.#rateTripped()) this.#open();
-  }
-
-  async execute<T>(fn: (signal: AbortSignal) => Promise<T>, signal: AbortSignal = NEVER): Promise<T> {
-    if (!this.tryAcquire()) throw this.rejection();
-    try {
-      const value = await fn(signal);
-      this.record("success");
-      return value;
-    } catch (err) {
-      this.record(outcomeOf(err));
-      throw err;
-    }
   }
 
   /** For the catalog: state, and while open, seconds until a probe. */

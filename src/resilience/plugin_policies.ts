@@ -1,6 +1,6 @@
 import type { Clock, Logger } from "../deps.ts";
 import { systemClock, noopLogger } from "../deps.ts";
-import type { ResolvedConfig, ResolvedResilience } from "../config/mod.ts";
+import type { PluginResilience, ResolvedResilience } from "./options.ts";
 import { CircuitBreaker } from "./circuit_breaker.ts";
 import type { BreakerSettings, CircuitState, CircuitTransition } from "./circuit_breaker.ts";
 import { RetryPolicy } from "./retry.ts";
@@ -30,7 +30,14 @@ export interface PolicyDeps {
   onStateChange?: (event: CircuitTransition) => void;
 }
 
-type PluginConfig = ResolvedConfig["plugins"][string];
+/** What the policies are built from: a slice of the config, replaced whole on a reload. */
+export interface PolicySettings {
+  /** The default deadline of a request (`router.timeoutMs`). */
+  readonly timeoutMs: number;
+  readonly resilience: ResolvedResilience;
+  /** Per-plugin overrides (`plugins.<name>`); extra keys are ignored. */
+  readonly plugins: Readonly<Record<string, PluginResilience>>;
+}
 
 /** `base` with the fields `over` sets (an override's missing fields inherit). */
 function merge<T extends object>(base: T, over: { [K in keyof T]?: T[K] | undefined } | undefined): T {
@@ -73,7 +80,7 @@ export class PluginPolicies {
     name: string,
     defaults: ResolvedResilience,
     timeoutMs: number,
-    plugin: PluginConfig | undefined,
+    plugin: PluginResilience | undefined,
     deps: PolicyDeps,
     previous?: PluginPolicies,
   ) {
@@ -117,9 +124,9 @@ export class PluginPolicies {
       ? previous!.rateLimiter
       : rate === undefined
       ? undefined
-      : new RateLimiter(name, { rps: rate.rps, burst: rate.burst ?? Math.max(1, Math.ceil(rate.rps)) }, { clock });
+      : new RateLimiter(name, { rps: rate.rps, burst: rate.burst ?? Math.max(1, Math.ceil(rate.rps)) }, clock);
     const retryPolicy = (settings: typeof retry) =>
-      new RetryPolicy({ settings, budget: this.budget, clock, ...(deps.random === undefined ? {} : { random: deps.random }) });
+      new RetryPolicy({ settings, budget: this.budget, ...(deps.random === undefined ? {} : { random: deps.random }) });
     const pluginTimeout = plugin?.timeoutMs ?? timeoutMs;
     this.#default = { plugin: this, timeoutMs: pluginTimeout, retry: retryPolicy(retry), breaker: this.breaker, fallback: undefined };
     for (const [method, m] of Object.entries(plugin?.methods ?? {})) {
@@ -180,12 +187,12 @@ export class PluginPolicies {
  * built on its first request and kept, so breaker state and buckets live across requests.
  */
 export class ResiliencePolicies {
-  readonly #config: Pick<ResolvedConfig, "plugins" | "resilience"> & { router: { timeoutMs: number } };
+  #settings: PolicySettings;
   readonly #deps: PolicyDeps;
   readonly #plugins = new Map<string, PluginPolicies>();
 
-  constructor(config: Pick<ResolvedConfig, "plugins" | "resilience"> & { router: { timeoutMs: number } }, deps: PolicyDeps = {}) {
-    this.#config = config;
+  constructor(settings: PolicySettings, deps: PolicyDeps = {}) {
+    this.#settings = settings;
     this.#deps = deps;
   }
 
@@ -193,8 +200,8 @@ export class ResiliencePolicies {
   plugin(plugin: string): PluginPolicies {
     let p = this.#plugins.get(plugin);
     if (p === undefined) {
-      const config = this.#config;
-      p = new PluginPolicies(plugin, config.resilience, config.router.timeoutMs, config.plugins[plugin], this.#deps);
+      const settings = this.#settings;
+      p = new PluginPolicies(plugin, settings.resilience, settings.timeoutMs, settings.plugins[plugin], this.#deps);
       this.#plugins.set(plugin, p);
     }
     return p;
@@ -206,14 +213,13 @@ export class ResiliencePolicies {
   }
 
   /**
-   * Rebuilds every plugin's policies from the config object given to the constructor, after its
-   * `plugins`, `resilience` or `router.timeoutMs` changed (a config reload). Parts whose settings
-   * are unchanged carry over with their state; requests already running finish on the old parts.
+   * Rebuilds every plugin's policies from new settings (a config reload). Parts whose settings are
+   * unchanged carry over with their state; requests already running finish on the old parts.
    */
-  reconfigure(): void {
-    const config = this.#config;
+  reconfigure(settings: PolicySettings): void {
+    this.#settings = settings;
     for (const [name, previous] of this.#plugins) {
-      this.#plugins.set(name, new PluginPolicies(name, config.resilience, config.router.timeoutMs, config.plugins[name], this.#deps, previous));
+      this.#plugins.set(name, new PluginPolicies(name, settings.resilience, settings.timeoutMs, settings.plugins[name], this.#deps, previous));
     }
   }
 }

@@ -1,8 +1,6 @@
 import type { Clock } from "../deps.ts";
 import { systemClock } from "../deps.ts";
 import { ErrorCode, SwitchyardError } from "../errors.ts";
-import type { Policy } from "./policy.ts";
-import { NEVER } from "./policy.ts";
 
 /** Resolved rate-limit settings (see `resilience.rateLimit` in the config). */
 export interface RateLimitSettings {
@@ -25,19 +23,16 @@ const MAX_KEYS = 10_000;
  * lazily from the clock on each take: no timers. A refused call gets 429 `rate_limited` with
  * `retryAfter` seconds until the next token.
  */
-export class RateLimiter implements Policy {
+export class RateLimiter {
   readonly name: string;
   readonly settings: Readonly<RateLimitSettings>;
   readonly #clock: Clock;
   readonly #buckets = new Map<string, Bucket>();
-  /** The key {@linkcode RateLimiter.execute} takes from. */
-  readonly key: string;
 
-  constructor(name: string, settings: RateLimitSettings, options: { clock?: Clock; key?: string } = {}) {
+  constructor(name: string, settings: RateLimitSettings, clock: Clock = systemClock) {
     this.name = name;
     this.settings = settings;
-    this.#clock = options.clock ?? systemClock;
-    this.key = options.key ?? "anonymous";
+    this.#clock = clock;
   }
 
   /** Takes one token for `key`: 0 when granted, else milliseconds until one is available. */
@@ -65,11 +60,6 @@ export class RateLimiter implements Policy {
     return new SwitchyardError(ErrorCode.RateLimited, `Too many calls to "${this.name}"`, {
       retryAfter: Math.max(1, Math.ceil(waitMs / 1000)),
     });
-  }
-
-  execute<T>(fn: (signal: AbortSignal) => Promise<T>, signal: AbortSignal = NEVER): Promise<T> {
-    const wait = this.take(this.key);
-    return wait === 0 ? fn(signal) : Promise.reject(this.rejection(wait));
   }
 
   /** Drops buckets that have refilled: they hold no state worth keeping. */

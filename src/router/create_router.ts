@@ -2,15 +2,12 @@ import { Hono } from "hono";
 import type { Deps } from "../deps.ts";
 import { defaultDeps } from "../deps.ts";
 import { ErrorCode, SwitchyardError } from "../errors.ts";
-import type { RequestMux } from "../bus/mod.ts";
-import type { Registry } from "../registry/mod.ts";
-import type { ResolvedConfig } from "../config/mod.ts";
+import type { RequestPipeline } from "../pipeline/mod.ts";
 import { createInvokeHandler } from "./invoke.ts";
-import { ResiliencePolicies } from "../resilience/mod.ts";
 import { describePlugin } from "./catalog.ts";
 import { buildOpenApi } from "./openapi.ts";
-import { LoadBalancer, VersionRules } from "../balancing/mod.ts";
 import { errorResponse } from "./error_response.ts";
+import type { RouterAppSettings } from "./options.ts";
 import { createRequestIds } from "./request_id.ts";
 import type { ResponseFactory } from "../runtime/types.ts";
 import { RouterLifecycle } from "../lifecycle/mod.ts";
@@ -26,27 +23,20 @@ export type ReadinessCheck = () => string | undefined;
 
 /** Options of {@linkcode createRouter}. */
 export interface RouterOptions {
-  registry: Registry;
-  mux: RequestMux;
-  config: ResolvedConfig;
+  /** Where requests go: the registry, the policies, the balancers (src/pipeline/). */
+  pipeline: RequestPipeline;
+  /** The settings in force, read per request: a reload swaps the object this returns. */
+  settings: () => RouterAppSettings;
   /** Drives `GET /health`. @default always ready */
   readiness?: ReadinessCheck;
   deps?: Partial<Deps>;
-  /** Rate limit, breaker, bulkhead and retry per plugin. @default built from `config` */
-  policies?: ResiliencePolicies;
-  /** Uniform in [0, 1): drives canary splits and random balancer choices. @default Math.random */
-  random?: () => number;
-  /** Exposes the balancer, e.g. to read per-instance counters. @default one built from `config` */
-  balancer?: LoadBalancer;
   /** Builds the 200 responses; the CLI passes its runtime adapter's. @default headers in the init */
   respond?: ResponseFactory;
-  /** Version rules, given to swap them on a config reload. @default built from `config` */
-  versions?: VersionRules;
-  /** In-flight tracking, plugin drains, the shutdown gate (src/lifecycle/). @default one over `mux` */
+  /** In-flight tracking, plugin drains, the shutdown gate. @default one over the pipeline's mux */
   lifecycle?: RouterLifecycle;
-  /** Metrics (`GET /metrics`) and tracing. @default metrics per `config.metrics`, no tracing */
+  /** Metrics (`GET /metrics`) and tracing. @default metrics per `settings().metrics`, no tracing */
   telemetry?: RouterTelemetryConfig;
-  /** Authentication and grants (`RouterAuth.create(config.auth)`); required when `config.auth` is set. */
+  /** Authentication and grants (`RouterAuth.create(config.auth)`); required when `settings().auth` is set. */
   auth?: RouterAuth;
 }
 
@@ -56,30 +46,27 @@ const PLUGIN_ROUTE = /^\/v1\/[^/]+\/[^/]+\/?$/;
 
 /** The router as a Hono app: serve it with any runtime adapter, or test it with `app.request()`. */
 export function createRouter(options: RouterOptions): Hono {
-  const { logger, clock } = defaultDeps(options.deps);
-  const policies = options.policies ?? new ResiliencePolicies(options.config, { clock, logger });
-  // In-flight count and drain state (src/lifecycle/), then breaker and bulkhead state.
+  const { logger } = defaultDeps(options.deps);
+  const { pipeline, settings } = options;
+  const { registry, policies, clock } = pipeline;
+  // In-flight count and drain state, then breaker and bulkhead state.
   const resilience = (name: string) => ({ ...lifecycle.describe(name), resilience: policies.peek(name)?.describe() ?? {} });
-  const random = options.random ?? Math.random;
-  const balancer = options.balancer ??
-    new LoadBalancer({ mux: options.mux, balancing: options.config.balancing, plugins: options.config.plugins, clock, logger, random });
-  const versions = options.versions ?? new VersionRules(options.config.plugins, random);
   const lifecycle = options.lifecycle ?? new RouterLifecycle({
-    known: (name) => options.registry.get(name) !== undefined,
-    requests: options.mux,
-    drainTimeoutMs: () => options.config.router.drainTimeoutMs,
+    known: (name) => registry.get(name) !== undefined,
+    requests: pipeline.mux,
+    drainTimeoutMs: () => settings().router.drainTimeoutMs,
     clock,
     logger,
   });
-  const catalog = (name: string) => ({ registry: options.registry, now: clock.now(), balancer: balancer.balancerFor(name).name });
+  const catalog = (name: string) => ({ registry, now: clock.now(), balancer: pipeline.balancing.balancerFor(name).name });
   const requestId = createRequestIds();
   const readiness = options.readiness ?? (() => undefined);
   const app = new Hono();
-  if (options.config.auth !== undefined && options.auth === undefined) {
+  if (settings().auth !== undefined && options.auth === undefined) {
     throw new TypeError("config.auth is set but no RouterAuth was given: build one with RouterAuth.create(config.auth)");
   }
   if (options.auth !== undefined) guardRoutes(app, options.auth, { logger, requestId });
-  const telemetry = routerTelemetry(app, { ...options, policies, logger, clock });
+  const telemetry = routerTelemetry(app, { settings: settings(), registry, policies, logger, clock, telemetry: options.telemetry });
 
   app.get("/health", () => {
     const problem = readiness();
@@ -87,17 +74,26 @@ export function createRouter(options: RouterOptions): Hono {
       ? new Response('{"status":"ok"}', { status: 200, headers: JSON_HEADERS })
       : new Response(JSON.stringify({ status: "unavailable", reason: problem }), { status: 503, headers: JSON_HEADERS });
   });
-  app.get("/v1/plugins", (c) => c.json({ plugins: [...options.registry.plugins()].map((p) => ({ ...describePlugin(p, catalog(p.name)), ...resilience(p.name) })) }));
-  app.get("/openapi.json", (c) => c.json(buildOpenApi(options.registry)));
+  app.get("/v1/plugins", (c) => c.json({ plugins: [...registry.plugins()].map((p) => ({ ...describePlugin(p, catalog(p.name)), ...resilience(p.name) })) }));
+  app.get("/openapi.json", (c) => c.json(buildOpenApi(registry)));
   app.get("/v1/plugins/:name", (c) => {
-    const plugin = options.registry.get(c.req.param("name"));
+    const plugin = registry.get(c.req.param("name"));
     if (plugin === undefined) {
       return errorResponse(new SwitchyardError(ErrorCode.PluginNotFound, "No such plugin"), requestId(null), logger);
     }
     return c.json({ ...describePlugin(plugin, catalog(plugin.name)), ...resilience(plugin.name) });
   });
-  app.post("/v1/:plugin/:method", trackInflight(lifecycle, createInvokeHandler({ ...options, logger, requestId, policies, clock, balancer, versions, telemetry }), requestId, logger));
-  app.route("/admin", createAdminRoutes({ lifecycle, settings: () => options.config.admin, requestId, logger }));
+  const invoke = createInvokeHandler({
+    pipeline,
+    settings: () => settings().router,
+    logger,
+    requestId,
+    telemetry,
+    ...(options.respond === undefined ? {} : { respond: options.respond }),
+    ...(options.auth === undefined ? {} : { auth: options.auth }),
+  });
+  app.post("/v1/:plugin/:method", trackInflight(lifecycle, invoke, requestId, logger));
+  app.route("/admin", createAdminRoutes({ lifecycle, settings: () => settings().admin, requestId, logger }));
   // 405 for other methods on a plugin route is answered here rather than by an `app.all()` route:
   // a second route on the same path pushes Hono's SmartRouter off its RegExpRouter onto the
   // TrieRouter, which costs the hot POST route 3-10 µs per request.

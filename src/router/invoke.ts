@@ -1,54 +1,31 @@
 import type { Context } from "hono";
-import { ErrorCode, isSwitchyardError, SwitchyardError } from "../errors.ts";
-import type { Clock, Logger } from "../deps.ts";
-import { systemClock } from "../deps.ts";
-import { guardedRequest, ResiliencePolicies } from "../resilience/mod.ts";
-import type { GuardedCall, Transport } from "../resilience/mod.ts";
-import { decodeWireError, H_DEADLINE, H_INSTANCE, H_PRINCIPAL, H_REQUEST_ID, H_VERSION, WireHeaders } from "../bus/mod.ts";
+import { codeOf, ErrorCode, SwitchyardError } from "../errors.ts";
+import type { Logger } from "../deps.ts";
+import { H_DEADLINE, H_INSTANCE, H_PRINCIPAL, H_REQUEST_ID, H_VERSION, WireHeaders, wireErrorOf } from "../bus/mod.ts";
+import type { BusReply } from "../bus/mod.ts";
 import type { Authenticated, PeerInfo, RouterAuth } from "../auth/mod.ts";
-import type { BusReply, RequestMux, WireError } from "../bus/mod.ts";
-import type { MethodEntry, Registry, VersionEntry } from "../registry/mod.ts";
-import { METHOD_NAME, PLUGIN_NAME } from "../plugin/mod.ts";
-import type { ResolvedConfig } from "../config/mod.ts";
-import type { LoadBalancer, VersionRules } from "../balancing/mod.ts";
+import type { RequestPipeline, Target } from "../pipeline/mod.ts";
+import type { MethodEntry } from "../registry/mod.ts";
 import { RouterTelemetry } from "../telemetry/mod.ts";
-import type { MethodSeries, RequestTrace } from "../telemetry/mod.ts";
+import type { MethodSeries } from "../telemetry/mod.ts";
 import { ReadDeadlines, readBody } from "./read_body.ts";
 import { initHeadersResponse } from "../runtime/types.ts";
 import type { ResponseFactory } from "../runtime/types.ts";
 import { errorResponse } from "./error_response.ts";
-
-const decoder = new TextDecoder();
+import type { RouterSettings } from "./options.ts";
 
 export interface InvokeOptions {
-  registry: Registry;
-  mux: RequestMux;
-  config: ResolvedConfig;
+  pipeline: RequestPipeline;
+  /** The router's own settings, read per request (a reload replaces them). */
+  settings: () => RouterSettings;
   logger: Logger;
   requestId: (incoming: string | null) => string;
-  /** Picks the instance and keeps per-instance counters (src/balancing/). */
-  balancer: LoadBalancer;
-  /** Config version rules and canary splits for requests without `x-plugin-version`. */
-  versions: VersionRules;
-  /** Rate limit, breaker, bulkhead, retry per plugin (src/resilience/). @default built from `config` */
-  policies?: ResiliencePolicies;
-  clock?: Clock;
   /** Builds the 200 responses. @default headers in the init */
   respond?: ResponseFactory;
   /** Metrics, traces and access log (src/telemetry/). @default none: a scratch series, no spans */
   telemetry?: RouterTelemetry;
   /** Authentication and grants; without it every caller is anonymous and may call everything. */
   auth?: RouterAuth | undefined;
-}
-
-/** One routed request, as the resilience pipeline hands it to the balancer. */
-interface RouterCall extends GuardedCall {
-  plugin: string;
-  version: VersionEntry;
-  method: MethodEntry;
-  data: Uint8Array;
-  /** Present when tracing is on: each attempt gets a client span. */
-  trace: RequestTrace | undefined;
 }
 
 /** Whose rate-limit bucket a request takes from without auth. */
@@ -58,24 +35,16 @@ const IDEMPOTENCY_KEY = "idempotency-key";
 const FALLBACK_HEADERS = { "content-type": "application/json", "x-fallback": "circuit_open" };
 
 /**
- * `POST /v1/:plugin/:method`: checks names against the registry, reads and validates the body,
- * and forwards the original bytes over NATS; the plugin's reply bytes go back untouched.
+ * `POST /v1/:plugin/:method`: HTTP in, the request pipeline's steps (resolve, admit, send), HTTP
+ * out. The body is read and validated between admission and sending, so a refused caller costs no
+ * read; the original bytes go over NATS and the plugin's reply bytes come back untouched.
  */
 export function createInvokeHandler(options: InvokeOptions): (c: Context) => Promise<Response> {
-  const { registry, config, logger, balancer, versions } = options;
-  const auth = options.auth;
+  const { pipeline, logger, auth } = options;
   const deadlines = new ReadDeadlines();
-  const clock = options.clock ?? systemClock;
-  const policies = options.policies ?? new ResiliencePolicies(config, { clock, logger });
+  const clock = pipeline.clock;
   const respond = options.respond ?? initHeadersResponse;
   const telemetry = options.telemetry ?? new RouterTelemetry({ logger });
-  // One transport for every request; the tag lets a plugin drain find its requests in the mux.
-  const transport: Transport<RouterCall> = {
-    send: (call, timeoutMs) =>
-      call.trace === undefined
-        ? balancer.request(call.plugin, call.version, call.method, call.data, { headers: call.headers, timeoutMs, tag: call.plugin })
-        : call.trace.send(balancer, call, timeoutMs),
-  };
 
   return async function invoke(c: Context): Promise<Response> {
     const started = performance.now();
@@ -85,7 +54,7 @@ export function createInvokeHandler(options: InvokeOptions): (c: Context) => Pro
     const plugin = c.req.param("plugin") ?? "";
     let series: MethodSeries | undefined;
     let code = "";
-    let res!: Response;
+    let res: Response;
     try {
       // Before anything else, the body above all: an unknown caller costs no read and learns nothing.
       let who: Authenticated | undefined;
@@ -93,105 +62,40 @@ export function createInvokeHandler(options: InvokeOptions): (c: Context) => Pro
         const found = auth.authenticate(req, c.env as PeerInfo | undefined);
         who = found instanceof Promise ? await found : found;
       }
-      const range = req.headers.get("x-plugin-version") ?? versions.rangeFor(registry, plugin) ?? null;
-      const { version, method } = route(registry, plugin, c.req.param("method") ?? "", range);
-      if (who !== undefined) auth!.authorize(who, plugin, method.name);
-      series = telemetry.enter(plugin, method.name, trace, version, method);
-      const guard = policies.plugin(plugin).method(method.name);
-      const limiter = guard.plugin.rateLimiter;
-      if (limiter !== undefined) {
-        const waitMs = limiter.take(who === undefined ? ANONYMOUS_PRINCIPAL : who.principal.id);
-        if (waitMs > 0) throw limiter.rejection(waitMs);
-      }
-      // Read per request: a config reload may change the limit and the timeout.
-      const body = await readBody(req, config.router.bodyLimitBytes, deadlines, config.router.requestTimeoutMs);
-      checkInput(method, body);
-      const deadline = clock.now() + guard.timeoutMs;
-      const hdrs = new WireHeaders();
-      hdrs.set(H_REQUEST_ID, requestId);
-      hdrs.set(H_DEADLINE, String(deadline));
-      if (who !== undefined) hdrs.set(H_PRINCIPAL, who.header);
+      const target = pipeline.resolve(plugin, c.req.param("method") ?? "", req.headers.get("x-plugin-version") ?? undefined);
+      if (who !== undefined) auth!.authorize(who, plugin, target.method.name);
+      series = telemetry.enter(target, trace);
+      pipeline.admit(target, who === undefined ? ANONYMOUS_PRINCIPAL : who.principal.id);
+      const settings = options.settings();
+      const body = await readBody(req, settings.bodyLimitBytes, deadlines, settings.requestTimeoutMs);
+      checkInput(target.method, body);
       const idempotencyKey = req.headers.get(IDEMPOTENCY_KEY);
-      if (idempotencyKey !== null) hdrs.set(IDEMPOTENCY_KEY, idempotencyKey);
-      let reply: BusReply | undefined;
-      try {
-        reply = await guardedRequest(
-          transport,
-          guard,
-          {
-            headers: hdrs,
-            deadline,
-            mayRetry: method.idempotent || idempotencyKey !== null,
-            observer: trace ?? series.plugin,
-            plugin,
-            version,
-            method,
-            data: body,
-            trace,
-          },
-          clock,
-        );
-      } catch (err) {
-        if (guard.fallback !== undefined && isSwitchyardError(err) && err.code === ErrorCode.CircuitOpen) {
-          res = new Response(guard.fallback as Uint8Array<ArrayBuffer>, { status: 200, headers: { ...FALLBACK_HEADERS, "x-request-id": requestId } });
-        } else throw err;
-      }
-      if (reply !== undefined) {
-        const replyHeaders = reply.headers;
-        const servedVersion = replyHeaders?.get(H_VERSION) || version.version;
-        const servedInstance = replyHeaders?.get(H_INSTANCE) ?? "";
-        const failure = decodeWireError(replyHeaders, reply.data);
-        if (failure !== undefined) {
-          code = failure.code;
-          const served = { "x-plugin-version": servedVersion, "x-plugin-instance": servedInstance };
-          res = errorResponse(fromPlugin(failure), requestId, logger, served);
-        } else {
-          res = respond(reply.data, {
-            "content-type": "application/json",
-            "x-request-id": requestId,
-            "x-plugin-version": servedVersion,
-            "x-plugin-instance": servedInstance,
-          });
-        }
-      }
+      const deadline = clock.now() + target.policies.timeoutMs;
+      const headers = new WireHeaders();
+      headers.set(H_REQUEST_ID, requestId);
+      headers.set(H_DEADLINE, String(deadline));
+      if (who !== undefined) headers.set(H_PRINCIPAL, who.header);
+      if (idempotencyKey !== null) headers.set(IDEMPOTENCY_KEY, idempotencyKey);
+      const reply = await pipeline.send(target, {
+        data: body,
+        headers,
+        deadline,
+        mayRetry: target.method.idempotent || idempotencyKey !== null,
+        observer: trace ?? series.plugin,
+      });
+      code = reply.code;
+      res = toResponse(reply, target, requestId, respond, logger);
     } catch (err) {
-      code = isSwitchyardError(err) ? err.code : ErrorCode.Internal;
+      code = codeOf(err);
       res = errorResponse(err, requestId, trace === undefined ? logger : logger.child({ traceId: trace.span.spanContext().traceId }));
     }
-    series ??= telemetry.unrouted(plugin, registry.get(plugin) !== undefined);
+    series ??= telemetry.unrouted(plugin, pipeline.registry.get(plugin) !== undefined);
     telemetry.finish(series, res, code, started, trace, requestId);
     return res;
   };
 }
 
-/** Finds the version and method; names that fail the grammars can't be registered, so they are not found. */
-function route(
-  registry: Registry,
-  plugin: string,
-  methodName: string,
-  range: string | null,
-): { version: VersionEntry; method: MethodEntry } {
-  if (!PLUGIN_NAME.test(plugin)) throw new SwitchyardError(ErrorCode.PluginNotFound, "No such plugin");
-  let version: VersionEntry | null | undefined;
-  try {
-    version = registry.pick(plugin, range ?? undefined);
-  } catch (err) {
-    throw new SwitchyardError(ErrorCode.InvalidRequest, `x-plugin-version: ${(err as Error).message}`);
-  }
-  if (version === undefined) throw new SwitchyardError(ErrorCode.PluginNotFound, `No plugin "${plugin}"`);
-  if (version === null) {
-    if (range === null || registry.knows(plugin, range)) {
-      throw new SwitchyardError(ErrorCode.PluginUnavailable, `No instance of "${plugin}" is available`);
-    }
-    throw new SwitchyardError(ErrorCode.NoMatchingVersion, `No version of "${plugin}" matches "${range.slice(0, 100)}"`);
-  }
-  const method = METHOD_NAME.test(methodName) ? version.methods.get(methodName) : undefined;
-  if (method === undefined) {
-    const shown = METHOD_NAME.test(methodName) ? ` "${methodName}"` : " of that name";
-    throw new SwitchyardError(ErrorCode.MethodNotFound, `Plugin "${plugin}" has no method${shown}`);
-  }
-  return { version, method };
-}
+const decoder = new TextDecoder();
 
 /** Parses and validates the body at the edge, so a bad input never reaches a plugin. */
 function checkInput(method: MethodEntry, body: Uint8Array): void {
@@ -209,11 +113,23 @@ function checkInput(method: MethodEntry, body: Uint8Array): void {
   }
 }
 
-/** A plugin's error reply as the client sees it: 4xx, 503 and 504 keep their status, the rest is 502. */
-function fromPlugin(err: WireError): SwitchyardError {
-  const status = (err.status >= 400 && err.status < 500) || err.status === 503 || err.status === 504 ? err.status : 502;
-  return new SwitchyardError(err.code, err.message || "The plugin failed", {
+/** The plugin's reply as HTTP: its bytes on success; an error reply with the plugin's status and code. */
+function toResponse(reply: BusReply, target: Target, requestId: string, respond: ResponseFactory, logger: Logger): Response {
+  if (reply.fallback) {
+    return new Response(reply.data as Uint8Array<ArrayBuffer>, { status: 200, headers: { ...FALLBACK_HEADERS, "x-request-id": requestId } });
+  }
+  const h = reply.headers;
+  const version = h?.get(H_VERSION) || target.version.version;
+  const instance = h?.get(H_INSTANCE) ?? "";
+  if (reply.status === 0) {
+    return respond(reply.data, { "content-type": "application/json", "x-request-id": requestId, "x-plugin-version": version, "x-plugin-instance": instance });
+  }
+  const failure = wireErrorOf(reply);
+  // 4xx, 503 and 504 keep their status; anything else a plugin answers is a 502.
+  const status = (failure.status >= 400 && failure.status < 500) || failure.status === 503 || failure.status === 504 ? failure.status : 502;
+  const err = new SwitchyardError(failure.code, failure.message || "The plugin failed", {
     status,
-    ...(err.issues === undefined ? {} : { issues: err.issues }),
+    ...(failure.issues === undefined ? {} : { issues: failure.issues }),
   });
+  return errorResponse(err, requestId, logger, { "x-plugin-version": version, "x-plugin-instance": instance });
 }

@@ -4,10 +4,9 @@
  */
 export { createRouter } from "./create_router.ts";
 export { isJsonType, readBody } from "./read_body.ts";
-export { routerConfigConsumer } from "./reconfigure.ts";
 export { createAdminRoutes } from "./admin.ts";
 export type { ReadinessCheck, RouterOptions } from "./create_router.ts";
-export type { ReconfigurableRouter } from "./reconfigure.ts";
+export type { MetricsSettings, RouterAppSettings, RouterSettings } from "./options.ts";
 export type { AdminRoutesOptions } from "./admin.ts";
 export { metricSources } from "./router_telemetry.ts";
 export type { RouterTelemetryConfig } from "./router_telemetry.ts";

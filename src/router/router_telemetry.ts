@@ -1,7 +1,7 @@
 import type { Tracer } from "@opentelemetry/api";
 import type { Hono } from "hono";
 import type { Clock, Logger } from "../deps.ts";
-import type { ResolvedConfig } from "../config/mod.ts";
+import type { RouterAppSettings } from "./options.ts";
 import type { Registry } from "../registry/mod.ts";
 import type { CircuitState, ResiliencePolicies } from "../resilience/mod.ts";
 import { createRouterMetrics, RouterTelemetry } from "../telemetry/mod.ts";
@@ -16,7 +16,7 @@ export interface RouterTelemetryConfig {
 }
 
 interface Parts {
-  config: ResolvedConfig;
+  settings: RouterAppSettings;
   registry: Registry;
   policies: ResiliencePolicies;
   logger: Logger;
@@ -26,7 +26,7 @@ interface Parts {
 
 /** Builds the router's telemetry and, when metrics are on, serves `GET /metrics` on `app`. */
 export function routerTelemetry(app: Hono, parts: Parts): RouterTelemetry {
-  const { config, registry, policies, clock } = parts;
+  const { settings: config, registry, policies, clock } = parts;
   let metrics = parts.telemetry?.metrics;
   if (metrics === undefined && config.metrics.enabled) {
     metrics = createRouterMetrics({

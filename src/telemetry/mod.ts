@@ -21,6 +21,6 @@ export { ATTR, TracedCall } from "./traced_call.ts";
 export { NOOP_SPAN, PluginTracing } from "./plugin_tracing.ts";
 export type { LoggerOptions } from "./logger.ts";
 export type { MetricSources, RouterMetrics, RouterMetricsOptions } from "./metrics.ts";
-export type { RouterTelemetryOptions, TracedRouterCall } from "./router_telemetry.ts";
+export type { RouterTelemetryOptions } from "./router_telemetry.ts";
 export type { CallTarget, RetryRefusal } from "./traced_call.ts";
 export type { HandlerTrace, PluginIdentity } from "./plugin_tracing.ts";

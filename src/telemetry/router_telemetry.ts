@@ -3,14 +3,11 @@ import type { Context, Span, Tracer } from "@opentelemetry/api";
 import type { MsgHdrs } from "@nats-io/nats-core";
 import type { Logger } from "../deps.ts";
 import type { BusReply } from "../bus/mod.ts";
-import type { BalanceObserver, LoadBalancer } from "../balancing/mod.ts";
-import type { CallObserver } from "../resilience/mod.ts";
-import type { MethodEntry, VersionEntry } from "../registry/mod.ts";
 import { MethodSeries, PluginSeries, UNKNOWN_LABEL } from "./metrics.ts";
 import type { RouterMetrics } from "./metrics.ts";
 import { httpHeaderGetter } from "./propagation.ts";
 import { ATTR, TracedCall } from "./traced_call.ts";
-import type { RetryRefusal } from "./traced_call.ts";
+import type { CallTarget, RetryRefusal } from "./traced_call.ts";
 
 /** Options of {@linkcode RouterTelemetry}. */
 export interface RouterTelemetryOptions {
@@ -21,15 +18,6 @@ export interface RouterTelemetryOptions {
   logger: Logger;
   /** One `debug` line per request (method, status, code, ms, request and trace ids). @default false */
   accessLog?: boolean;
-}
-
-/** One routed request as the transport sends it. */
-export interface TracedRouterCall {
-  plugin: string;
-  version: VersionEntry;
-  method: MethodEntry;
-  data: Uint8Array;
-  headers: MsgHdrs;
 }
 
 /**
@@ -61,10 +49,10 @@ export class RouterTelemetry {
   }
 
   /** The request was routed to a registered method: its series, counted in flight until {@linkcode finish}. */
-  enter(plugin: string, method: string, trace: RequestTrace | undefined, version: VersionEntry, entry: MethodEntry): MethodSeries {
-    const series = this.#metrics?.series(plugin, method) ?? this.#scratch;
+  enter(route: CallTarget, trace: RequestTrace | undefined): MethodSeries {
+    const series = this.#metrics?.series(route.plugin, route.method.name) ?? this.#scratch;
     series.plugin.inflight++;
-    trace?.routed(series.plugin, plugin, version, entry);
+    trace?.routed(series.plugin, route);
     return series;
   }
 
@@ -101,10 +89,10 @@ export class RouterTelemetry {
 
 /**
  * The trace of one router request: the SERVER span (HTTP semantic conventions), a CLIENT span
- * per NATS attempt under it, retry and ejection events. Also the request's retry observer, so
- * retry metrics and span events come from one place.
+ * per NATS attempt under it, retry and ejection events. Also the request's observer in the request
+ * pipeline, so retry metrics and span events come from one place.
  */
-export class RequestTrace implements CallObserver, BalanceObserver {
+export class RequestTrace {
   readonly span: Span;
   readonly #call: TracedCall;
   #series: PluginSeries | undefined;
@@ -136,30 +124,24 @@ export class RequestTrace implements CallObserver, BalanceObserver {
     this.#call = new TracedCall(tracer, trace.setSpan(parent, this.span), this.span);
   }
 
-  /** Names the span after the plugin method once the registry resolved it. */
-  routed(series: PluginSeries, plugin: string, version: VersionEntry, method: MethodEntry): void {
+  /** Names the span after the plugin method once the request was resolved. */
+  routed(series: PluginSeries, route: CallTarget): void {
     this.#series = series;
-    this.#call.target({ plugin, method: method.name, version: version.version, subject: method.subject });
+    this.#call.target(route);
     if (!this.span.isRecording()) return;
-    const route = `/v1/${plugin}/${method.name}`;
-    this.span.updateName(`POST ${route}`);
-    this.#route = route;
-    this.span.setAttributes({ [ATTR.plugin]: plugin, [ATTR.method]: method.name });
+    const path = `/v1/${route.plugin}/${route.method.name}`;
+    this.span.updateName(`POST ${path}`);
+    this.#route = path;
+    this.span.setAttributes({ [ATTR.plugin]: route.plugin, [ATTR.method]: route.method.name });
   }
 
-  /** One attempt over the balancer, in its own CLIENT span. */
-  async send(balancer: LoadBalancer, call: TracedRouterCall, timeoutMs: number): Promise<BusReply> {
-    const span = this.#call.startAttempt(call.headers);
-    let reply: BusReply | undefined;
-    try {
-      reply = await balancer.request(call.plugin, call.version, call.method, call.data, { headers: call.headers, timeoutMs, tag: call.plugin, observer: this });
-      return reply;
-    } catch (err) {
-      this.#call.endAttempt(span, undefined, err);
-      throw err;
-    } finally {
-      if (reply !== undefined) this.#call.endAttempt(span, reply, undefined);
-    }
+  /** An attempt starts: its CLIENT span, whose context goes into `headers`. */
+  startAttempt(headers: MsgHdrs): unknown {
+    return this.#call.startAttempt(headers);
+  }
+
+  endAttempt(handle: unknown, reply: BusReply | undefined, err: unknown): void {
+    this.#call.endAttempt(handle, reply, err);
   }
 
   picked(instance: string | undefined, subject: string): void {

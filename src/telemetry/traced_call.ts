@@ -1,8 +1,8 @@
 import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
 import type { Attributes, Context, Span, Tracer } from "@opentelemetry/api";
 import type { MsgHdrs } from "@nats-io/nats-core";
-import { isSwitchyardError } from "../errors.ts";
-import { H_ERROR_CODE, H_INSTANCE, H_SERVICE_ERROR_CODE } from "../bus/mod.ts";
+import { codeOf } from "../errors.ts";
+import { H_INSTANCE } from "../bus/mod.ts";
 import type { BusReply } from "../bus/mod.ts";
 import { injectTraceContext } from "./w3c.ts";
 
@@ -19,14 +19,15 @@ export const ATTR = {
   draining: "switchyard.draining",
 } as const;
 
-/** Which plugin method a call goes to. */
+/**
+ * Which plugin method a call goes to: the shape of the request pipeline's resolved target, read
+ * as is (no copy per request).
+ */
 export interface CallTarget {
-  plugin: string;
-  method: string;
-  /** The version picked (the router knows it; `ctx.call` knows the discovered one). */
-  version: string;
-  /** The version's queue subject, also the span name's destination template. */
-  subject: string;
+  readonly plugin: string;
+  readonly method: { readonly name: string; readonly subject: string };
+  /** The version picked. */
+  readonly version: { readonly version: string };
 }
 
 /** Why a retry was not made: the budget was spent, the deadline too near, or the circuit opened. */
@@ -66,7 +67,7 @@ export class TracedCall {
    * are on the parent and child spans already. The built-in samplers do not look at attributes.
    */
   startAttempt(headers: MsgHdrs): Span {
-    const subject = this.#target?.subject ?? "";
+    const subject = this.#target?.method.subject ?? "";
     const attempt = ++this.#attempt;
     const span = this.#tracer.startSpan(`send ${subject}`, { kind: SpanKind.CLIENT }, this.#parent);
     if (span.isRecording()) {
@@ -84,8 +85,9 @@ export class TracedCall {
     return span;
   }
 
-  /** Ends an attempt's span from its reply (an error reply included) or the error it threw. */
-  endAttempt(span: Span, reply: BusReply | undefined, err: unknown): void {
+  /** Ends an attempt's span (from {@linkcode TracedCall.startAttempt}) from its reply (an error reply included) or the error it threw. */
+  endAttempt(handle: unknown, reply: BusReply | undefined, err: unknown): void {
+    const span = handle as Span;
     if (!span.isRecording()) {
       // Not sampled: nothing to record.
     } else if (reply !== undefined) {
@@ -94,9 +96,9 @@ export class TracedCall {
         const instance = h?.get(H_INSTANCE);
         if (instance) span.setAttribute(ATTR.instance, instance);
       }
-      const status = Number(h?.get(H_SERVICE_ERROR_CODE) || 0);
+      const status = reply.status;
       if (status > 0) {
-        const code = h?.get(H_ERROR_CODE) || String(status);
+        const code = reply.code || String(status);
         span.setAttribute(ATTR.errorCode, code);
         if (status >= 500) {
           span.setAttribute("error.type", code);
@@ -104,7 +106,7 @@ export class TracedCall {
         }
       }
     } else {
-      const code = isSwitchyardError(err) ? err.code : "error";
+      const code = codeOf(err);
       span.setAttributes({ [ATTR.errorCode]: code, "error.type": code });
       span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : code });
     }
@@ -116,21 +118,21 @@ export class TracedCall {
   picked(instance: string | undefined, subject: string): void {
     const span = this.#current;
     if (span === undefined) return;
-    if (subject !== this.#target?.subject) span.setAttribute("messaging.destination.name", subject);
+    if (subject !== this.#target?.method.subject) span.setAttribute("messaging.destination.name", subject);
     if (instance !== undefined) {
       span.setAttribute(ATTR.instance, instance);
       this.#picked = true;
     }
   }
 
-  /** The attempt's instance was ejected as an outlier. */
+  /** The attempt's instance was ejected as an outlier (an event on the caller's span: the attempt's has ended). */
   ejected(instance: string, reason: string, forMs: number): void {
-    this.#current?.addEvent("instance ejected", { [ATTR.instance]: instance, "switchyard.ejection.reason": reason, "switchyard.ejection.ms": forMs });
+    this.#owner.addEvent("instance ejected", { [ATTR.instance]: instance, "switchyard.ejection.reason": reason, "switchyard.ejection.ms": forMs });
   }
 
-  /** The instance had no responders: the same attempt goes to the queue group. */
+  /** Nobody listened on `subject`: the attempt is sent again elsewhere (it ran nowhere). */
   resent(subject: string): void {
-    this.#current?.addEvent("no responders: resent to the queue group", { "messaging.destination.name": subject });
+    this.#owner.addEvent("no responders: resent", { "messaging.destination.name": subject });
   }
 
   /** A retry starts after `delayMs` of backoff. */

@@ -7,7 +7,10 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { connect } from "@nats-io/transport-node";
 import type { MsgHdrs } from "@nats-io/nats-core";
-import { resolveConfig } from "../../src/config/mod.ts";
+import { pipelineSettings, resolveConfig } from "../../src/config/mod.ts";
+import type { ResolvedConfig } from "../../src/config/mod.ts";
+import { RequestPipeline } from "../../src/pipeline/mod.ts";
+import { noopLogger, systemClock } from "../../src/deps.ts";
 import { RequestMux } from "../../src/bus/mod.ts";
 import { Registry } from "../../src/registry/mod.ts";
 import { createRouter } from "../../src/router/mod.ts";
@@ -152,18 +155,17 @@ describe("GET /metrics", () => {
 
   test("metrics.enabled: false serves no /metrics; metrics.path moves it", async () => {
     const mux = new RequestMux(stack.router.nc);
+    const pipelineOf = (m: RequestMux, c: ResolvedConfig) =>
+      new RequestPipeline({ registry: new Registry("sy"), mux: m, settings: pipelineSettings(c), clock: systemClock, logger: noopLogger });
     try {
-      const off = createRouter({ registry: new Registry("sy"), mux, config: resolveConfig({ metrics: { enabled: false } }, {}) });
+      const offConfig = resolveConfig({ metrics: { enabled: false } }, {});
+      const off = createRouter({ pipeline: pipelineOf(mux, offConfig), settings: () => offConfig });
       const res = await off.request("/metrics");
       assert.equal(res.status, 404);
       assert.equal((await res.json()).error.code, "not_found");
       const logs = captureLogger();
-      const moved = createRouter({
-        registry: new Registry("sy"),
-        mux,
-        config: resolveConfig({ metrics: { path: "/internal/metrics", processMetrics: false }, log: { level: "debug" } }, {}),
-        deps: { logger: logs },
-      });
+      const movedConfig = resolveConfig({ metrics: { path: "/internal/metrics", processMetrics: false }, log: { level: "debug" } }, {});
+      const moved = createRouter({ pipeline: pipelineOf(mux, movedConfig), settings: () => movedConfig, deps: { logger: logs } });
       const miss = await moved.request("/v1/ghost/x", { method: "POST", headers: { "content-type": "application/json", "x-request-id": "acc-1" }, body: "{}" });
       assert.equal(miss.status, 404);
       const line = logs.entries.find((e) => e.msg === "request");

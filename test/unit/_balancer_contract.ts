@@ -7,6 +7,7 @@ import type { InstanceEntry } from "../../src/registry/mod.ts";
 export function instance(id: string, fields: Partial<InstanceEntry> = {}): InstanceEntry {
   return {
     id,
+    plugin: "p",
     version: "1.0.0",
     runtime: "node",
     host: "h",
@@ -18,6 +19,7 @@ export function instance(id: string, fields: Partial<InstanceEntry> = {}): Insta
     pending: 0,
     ewmaMs: 0,
     failures: 0,
+    lastOkAt: 0,
     ejections: 0,
     ejectedUntil: 0,
     health: "ok",

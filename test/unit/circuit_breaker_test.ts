@@ -1,8 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { CircuitBreaker } from "../../src/resilience/mod.ts";
-import type { BreakerSettings, CircuitTransition } from "../../src/resilience/mod.ts";
-import { SwitchyardError } from "../../src/errors.ts";
+import type { BreakerSettings, CircuitTransition, Outcome } from "../../src/resilience/mod.ts";
+import type { SwitchyardError } from "../../src/errors.ts";
 import { captureLogger, FakeClock } from "../../src/testing/mod.ts";
 
 const SETTINGS: BreakerSettings = {
@@ -23,24 +23,31 @@ function breaker(settings: Partial<BreakerSettings> = {}) {
   return { b, clock, logger, events };
 }
 
-const fail = () => Promise.reject(new SwitchyardError("unavailable", "down", { status: 503 }));
-const teapot = () => Promise.reject(new SwitchyardError("teapot", "no", { status: 418 }));
+/**
+ * One call as the request pipeline makes it: permission first, then the outcome it classified
+ * (5xx and timeouts fail, 4xx are ignored). "refused" when the breaker did not let it through.
+ */
+function call(b: CircuitBreaker, outcome: Outcome): Outcome | "refused" {
+  if (!b.tryAcquire()) return "refused";
+  b.record(outcome);
+  return outcome;
+}
+const fail = "failure" as const;
+const ok = "success" as const;
+const teapot = "ignored" as const;
 
-test("opens after 5 consecutive failures and refuses with circuit_open and retryAfter, without calling", async () => {
+test("opens after 5 consecutive failures and refuses with circuit_open and retryAfter", async () => {
   const { b, clock, logger, events } = breaker();
-  for (let i = 0; i < 4; i++) await assert.rejects(b.execute(fail), { code: "unavailable" });
+  for (let i = 0; i < 4; i++) assert.equal(call(b, fail), fail);
   assert.equal(b.state, "closed");
-  await assert.rejects(b.execute(fail), { code: "unavailable" });
+  assert.equal(call(b, fail), fail);
   assert.equal(b.state, "open");
-  let calls = 0;
   clock.tick(400);
-  await assert.rejects(b.execute(async () => void calls++), (err: SwitchyardError) => {
-    assert.equal(err.code, "circuit_open");
-    assert.equal(err.status, 503);
-    assert.equal(err.retryAfter, 1); // 600 ms left, rounded up
-    return true;
-  });
-  assert.equal(calls, 0);
+  assert.equal(call(b, ok), "refused");
+  const err: SwitchyardError = b.rejection();
+  assert.equal(err.code, "circuit_open");
+  assert.equal(err.status, 503);
+  assert.equal(err.retryAfter, 1); // 600 ms left, rounded up
   assert.deepEqual(events, [{ type: "circuit", name: "orders", from: "closed", to: "open" }]);
   assert.equal(logger.entries[0]!.level, "warn");
   assert.deepEqual({ ...logger.entries[0]!.attrs, retryAfter: undefined }, { plugin: "orders", from: "closed", to: "open", retryAfter: undefined });
@@ -48,15 +55,15 @@ test("opens after 5 consecutive failures and refuses with circuit_open and retry
 
 test("a success resets the consecutive count", async () => {
   const { b } = breaker();
-  for (let i = 0; i < 4; i++) await assert.rejects(b.execute(fail));
-  await b.execute(async () => "ok");
-  for (let i = 0; i < 4; i++) await assert.rejects(b.execute(fail));
+  for (let i = 0; i < 4; i++) assert.equal(call(b, fail), fail);
+  assert.equal(call(b, ok), ok);
+  for (let i = 0; i < 4; i++) assert.equal(call(b, fail), fail);
   assert.equal(b.state, "closed");
 });
 
 test("after the reset interval it turns half-open lazily, lets exactly one probe through; success closes", async () => {
   const { b, clock, events } = breaker();
-  for (let i = 0; i < 5; i++) await assert.rejects(b.execute(fail));
+  for (let i = 0; i < 5; i++) assert.equal(call(b, fail), fail);
   clock.tick(999);
   assert.equal(b.state, "open");
   clock.tick(1);
@@ -71,20 +78,20 @@ test("after the reset interval it turns half-open lazily, lets exactly one probe
 
 test("a failed probe re-opens for another full reset interval", async () => {
   const { b, clock } = breaker();
-  for (let i = 0; i < 5; i++) await assert.rejects(b.execute(fail));
+  for (let i = 0; i < 5; i++) assert.equal(call(b, fail), fail);
   clock.tick(1_000);
-  await assert.rejects(b.execute(fail), { code: "unavailable" });
+  assert.equal(call(b, fail), fail);
   assert.equal(b.state, "open");
   clock.tick(999);
-  await assert.rejects(b.execute(async () => "x"), { code: "circuit_open" });
+  assert.equal(call(b, ok), "refused");
   clock.tick(1);
-  assert.equal(await b.execute(async () => "x"), "x");
+  assert.equal(call(b, ok), ok);
   assert.equal(b.state, "closed");
 });
 
 test("halfOpenProbes and successThreshold: N probes at once, closes after the threshold", async () => {
   const { b, clock } = breaker({ halfOpenProbes: 2, successThreshold: 3 });
-  for (let i = 0; i < 5; i++) await assert.rejects(b.execute(fail));
+  for (let i = 0; i < 5; i++) assert.equal(call(b, fail), fail);
   clock.tick(1_000);
   assert.equal(b.tryAcquire(), true);
   assert.equal(b.tryAcquire(), true);
@@ -99,11 +106,11 @@ test("halfOpenProbes and successThreshold: N probes at once, closes after the th
 
 test("4xx never move it: not in closed, and a 4xx probe only frees its slot", async () => {
   const { b, clock } = breaker();
-  for (let i = 0; i < 50; i++) await assert.rejects(b.execute(teapot), { code: "teapot" });
+  for (let i = 0; i < 50; i++) assert.equal(call(b, teapot), teapot);
   assert.equal(b.state, "closed");
-  for (let i = 0; i < 5; i++) await assert.rejects(b.execute(fail));
+  for (let i = 0; i < 5; i++) assert.equal(call(b, fail), fail);
   clock.tick(1_000);
-  await assert.rejects(b.execute(teapot), { code: "teapot" });
+  assert.equal(call(b, teapot), teapot);
   assert.equal(b.state, "half_open");
   assert.equal(b.tryAcquire(), true, "the probe slot was given back");
 });
@@ -111,22 +118,23 @@ test("4xx never move it: not in closed, and a 4xx probe only frees its slot", as
 test("opens on the failure rate once the window holds minRequests; old buckets roll out", async () => {
   const { b, clock } = breaker({ consecutiveFailures: 1_000, minRequests: 10, failureRate: 0.5, windowMs: 1_000 });
   // 4 failures, 5 successes: 9 < minRequests
-  for (let i = 0; i < 5; i++) await b.execute(async () => 1);
-  for (let i = 0; i < 4; i++) await assert.rejects(b.execute(fail));
+  for (let i = 0; i < 5; i++) call(b, ok);
+  for (let i = 0; i < 4; i++) assert.equal(call(b, fail), fail);
   assert.equal(b.state, "closed");
   // the window moves on: those 9 expire
   clock.tick(1_500);
-  for (let i = 0; i < 6; i++) await b.execute(async () => 1);
-  for (let i = 0; i < 4; i++) await assert.rejects(b.execute(fail));
+  for (let i = 0; i < 6; i++) call(b, ok);
+  for (let i = 0; i < 4; i++) assert.equal(call(b, fail), fail);
   assert.equal(b.state, "closed", "4/10 < 50 %");
-  await assert.rejects(b.execute(fail));
-  await assert.rejects(b.execute(fail));
+  assert.equal(call(b, fail), fail);
+  assert.equal(call(b, fail), fail);
   assert.equal(b.state, "open", "6/12 ≥ 50 %");
 });
 
-test("a non-Switchyard error counts as a failure", async () => {
+test("describe() gives the state and, while open, the seconds until a probe", () => {
   const { b } = breaker({ consecutiveFailures: 1 });
-  await assert.rejects(b.execute(() => Promise.reject(new Error("boom"))));
+  assert.deepEqual(b.describe(), { state: "closed" });
+  call(b, fail);
   assert.equal(b.state, "open");
   assert.deepEqual(b.describe(), { state: "open", retryAfter: 1 });
 });

@@ -3,12 +3,11 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync, renameSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { resolveConfig } from "../../src/config/mod.ts";
+import { pipelineSettings, resolveConfig } from "../../src/config/mod.ts";
 import { ConfigWatcher, diffConfig, isSupervisorPath } from "../../src/lifecycle/mod.ts";
 import type { ConfigConsumer } from "../../src/lifecycle/mod.ts";
-import { captureLogger, startNatsServer, waitFor } from "../../src/testing/mod.ts";
-import { connectBus, RequestMux } from "../../src/bus/mod.ts";
-import { LoadBalancer, VersionRules } from "../../src/balancing/mod.ts";
+import { captureLogger, waitFor } from "../../src/testing/mod.ts";
+import { Balancing, VersionRules } from "../../src/balancing/mod.ts";
 import { Registry } from "../../src/registry/mod.ts";
 import { ResiliencePolicies } from "../../src/resilience/mod.ts";
 import { FakeClock } from "../../src/testing/mod.ts";
@@ -69,13 +68,13 @@ test("ConfigWatcher applies a valid edit with an audit line, keeps the config on
 test("ResiliencePolicies.reconfigure() keeps an open breaker whose settings did not change, and rebuilds one whose settings did", () => {
   const clock = new FakeClock(1_000);
   const config = resolveConfig({ plugins: { a: { timeoutMs: 100 }, b: { breaker: { consecutiveFailures: 2 } } } }, {});
-  const policies = new ResiliencePolicies(config, { clock });
+  const policies = new ResiliencePolicies(pipelineSettings(config), { clock });
   const a = policies.plugin("a");
   const b = policies.plugin("b");
   for (let i = 0; i < 5; i++) a.breaker!.record("failure");
   assert.equal(a.breaker!.state, "open");
-  config.plugins = { a: { timeoutMs: 200 }, b: { breaker: { consecutiveFailures: 3 } } };
-  policies.reconfigure();
+  const next = resolveConfig({ plugins: { a: { timeoutMs: 200 }, b: { breaker: { consecutiveFailures: 3 } } } }, {});
+  policies.reconfigure(pipelineSettings(next));
   const a2 = policies.plugin("a");
   assert.notEqual(a2, a);
   assert.equal(a2.method("any").timeoutMs, 200, "the new timeout");
@@ -86,27 +85,21 @@ test("ResiliencePolicies.reconfigure() keeps an open breaker whose settings did 
   assert.equal(policies.plugin("b").breaker!.settings.consecutiveFailures, 3);
 });
 
-test("LoadBalancer.reconfigure() and VersionRules.reconfigure(): new strategies and rules apply, an unchanged strategy keeps its state", async () => {
-  await using server = await startNatsServer();
-  const nc = await connectBus({ servers: [server.url] });
-  try {
-    const config = resolveConfig({ plugins: { a: { balancer: "round-robin" }, b: { balancer: "round-robin" }, c: { version: "^1" } } }, {});
-    const balancer = new LoadBalancer({ mux: new RequestMux(nc), balancing: config.balancing, plugins: config.plugins, clock: new FakeClock(), logger: captureLogger() });
-    const a = balancer.balancerFor("a");
-    const b = balancer.balancerFor("b");
-    assert.equal(a.name, "round-robin");
-    const next = resolveConfig({ balancing: { balancer: "latency" }, plugins: { a: { balancer: "round-robin" }, b: { balancer: "weighted" } } }, {});
-    balancer.reconfigure(next.balancing, next.plugins);
-    assert.equal(balancer.balancerFor("a"), a, "unchanged: the same object, round-robin position kept");
-    assert.notEqual(balancer.balancerFor("b"), b);
-    assert.equal(balancer.balancerFor("b").name, "weighted");
-    assert.equal(balancer.balancerFor("other").name, "latency", "the new default");
-    const registry = new Registry("sy");
-    const rules = new VersionRules(config.plugins);
-    assert.equal(rules.rangeFor(registry, "c"), "^1");
-    rules.reconfigure(next.plugins);
-    assert.equal(rules.rangeFor(registry, "c"), undefined);
-  } finally {
-    await nc.close();
-  }
+test("Balancing.reconfigure() and VersionRules.reconfigure(): new strategies and rules apply, an unchanged strategy keeps its state", () => {
+  const config = resolveConfig({ plugins: { a: { balancer: "round-robin" }, b: { balancer: "round-robin" }, c: { version: "^1" } } }, {});
+  const balancing = new Balancing(pipelineSettings(config));
+  const a = balancing.balancerFor("a");
+  const b = balancing.balancerFor("b");
+  assert.equal(a.name, "round-robin");
+  const next = resolveConfig({ balancing: { balancer: "latency" }, plugins: { a: { balancer: "round-robin" }, b: { balancer: "weighted" } } }, {});
+  balancing.reconfigure(pipelineSettings(next));
+  assert.equal(balancing.balancerFor("a"), a, "unchanged: the same object, round-robin position kept");
+  assert.notEqual(balancing.balancerFor("b"), b);
+  assert.equal(balancing.balancerFor("b").name, "weighted");
+  assert.equal(balancing.balancerFor("other").name, "latency", "the new default");
+  const registry = new Registry("sy");
+  const rules = new VersionRules(config.plugins);
+  assert.equal(rules.rangeFor(registry, "c"), "^1");
+  rules.reconfigure(next.plugins);
+  assert.equal(rules.rangeFor(registry, "c"), undefined);
 });

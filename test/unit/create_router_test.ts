@@ -1,12 +1,16 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createRouter } from "../../src/router/mod.ts";
-import { resolveConfig } from "../../src/config/mod.ts";
+import { pipelineSettings, resolveConfig } from "../../src/config/mod.ts";
 import { Registry } from "../../src/registry/mod.ts";
+import { RequestPipeline } from "../../src/pipeline/mod.ts";
+import { noopLogger, systemClock } from "../../src/deps.ts";
 import type { RequestMux } from "../../src/bus/mod.ts";
 
 // No request here reaches the bus: every one is answered from the (empty) registry or the route table.
-const app = createRouter({ registry: new Registry("sy"), mux: {} as RequestMux, config: resolveConfig({}, {}) });
+const config = resolveConfig({}, {});
+const pipeline = new RequestPipeline({ registry: new Registry("sy"), mux: {} as RequestMux, settings: pipelineSettings(config), clock: systemClock, logger: noopLogger });
+const app = createRouter({ pipeline, settings: () => config });
 
 test("createRouter() keeps Hono on its RegExpRouter (a route table the TrieRouter would serve is slower per request)", async () => {
   await app.request("/v1/hello/greet", { method: "POST", body: "{}", headers: { "content-type": "application/json" } });

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { connectBus, isRequestLost, RequestLostError, RequestMux } from "../../src/bus/mod.ts";
+import { connectBus, isBusError, RequestLostError, RequestMux } from "../../src/bus/mod.ts";
 import { SwitchyardError } from "../../src/errors.ts";
 import { startNatsServer, waitFor } from "../../src/testing/mod.ts";
 
@@ -17,9 +17,9 @@ test("RequestMux.failWhere() rejects only the selected pending requests; block()
     const a2 = mux.request("slow.a", data, { timeoutMs: 5_000, tag: "a" });
     const b = mux.request("slow.b", data, { timeoutMs: 5_000, tag: "b" });
     await waitFor(() => held.length === 3, { timeoutMs: 5_000, message: "3 requests at the responder" });
-    const failed = mux.failWhere((p) => p.tag === "a", () => new RequestLostError("gone"));
+    const failed = mux.failWhere((p) => p.tag === "a", (p) => new RequestLostError(p.subject, "gone"));
     assert.equal(failed, 2);
-    for (const p of [a1, a2]) await assert.rejects(p, (err) => isRequestLost(err) && (err as SwitchyardError).code === "plugin_unavailable");
+    for (const p of [a1, a2]) await assert.rejects(p, (err) => isBusError(err) && err.failure === "lost" && err.code === "plugin_unavailable" && !err.unsent);
     assert.equal(mux.size, 1);
     mux.block("b", () => new SwitchyardError("draining", "no"));
     await assert.rejects(mux.request("slow.b", data, { timeoutMs: 5_000, tag: "b" }), (err: SwitchyardError) => err.code === "draining");

@@ -1,0 +1,20 @@
+/**
+ * The one request pipeline shared by the router and `ctx.call`: resolve the version and method,
+ * admit (rate limit), send (breaker, bulkhead, instance pick, attempts, retries), with the reply
+ * decoded once. See docs/resilience.md and docs/balancing.md.
+ *
+ * @example
+ * ```ts
+ * import { RequestPipeline } from "./mod.ts";
+ * const pipeline = new RequestPipeline({ registry, mux, settings, clock, logger });
+ * const target = pipeline.resolve("hello", "greet", undefined);
+ * pipeline.admit(target, "anonymous");
+ * const reply = await pipeline.send(target, { data, headers, deadline: Date.now() + 5_000, mayRetry: true });
+ * ```
+ * @module
+ */
+export { RequestPipeline } from "./pipeline.ts";
+export { isRetryableStatus } from "./send.ts";
+export type { Call, RequestPipelineOptions, Target } from "./pipeline.ts";
+export type { CallObserver, RetryRefusal } from "./observer.ts";
+export type { PipelinePluginSettings, PipelineSettings } from "./settings.ts";

@@ -1,0 +1,171 @@
+import type { MsgHdrs } from "@nats-io/nats-core";
+import type { Clock, Logger } from "../deps.ts";
+import { ErrorCode, SwitchyardError } from "../errors.ts";
+import { METHOD_NAME, PLUGIN_NAME, RequestLostError } from "../bus/mod.ts";
+import type { BusReply, RequestMux } from "../bus/mod.ts";
+import type { InstanceEntry, MethodEntry, Registry, VersionEntry } from "../registry/mod.ts";
+import { Balancing, VersionRules } from "../balancing/mod.ts";
+import { ResiliencePolicies } from "../resilience/mod.ts";
+import type { CircuitTransition, MethodPolicies } from "../resilience/mod.ts";
+import type { CallObserver } from "./observer.ts";
+import type { PipelineSettings } from "./settings.ts";
+import { sendWithRetries } from "./send.ts";
+
+/** Where one request goes, resolved from the plugin and method names and a version range. */
+export interface Target {
+  readonly plugin: string;
+  readonly method: MethodEntry;
+  /** The version picked; a resend after no responders may move to another one the range allows. */
+  readonly version: VersionEntry;
+  /** The range asked for (`x-plugin-version`, a `ctx.call` option, or the config's rule); `undefined`: the highest stable. */
+  readonly range: string | undefined;
+  readonly policies: MethodPolicies;
+}
+
+/** One request to send. */
+export interface Call {
+  readonly data: Uint8Array;
+  /** Sent with every attempt (a tracer rewrites its trace context per attempt). */
+  readonly headers: MsgHdrs;
+  /** Epoch ms on the pipeline's clock: every attempt and backoff ends by then. */
+  readonly deadline: number;
+  /** Idempotent method or an `Idempotency-Key`, and not nested: retries allowed. */
+  readonly mayRetry: boolean;
+  readonly observer?: CallObserver | undefined;
+}
+
+/** Options of {@linkcode RequestPipeline}. */
+export interface RequestPipelineOptions {
+  registry: Registry;
+  mux: RequestMux;
+  settings: PipelineSettings;
+  clock: Clock;
+  logger: Logger;
+  /** Uniform in [0, 1): canary splits, balancer choices, backoff jitter. @default Math.random */
+  random?: () => number;
+  /** Told of every breaker transition (metrics, logs). */
+  onBreakerChange?: (event: CircuitTransition) => void;
+}
+
+/** Header values echoed in error messages are cut to this many characters. */
+const ECHO_MAX = 100;
+
+/**
+ * The one request pipeline, for the router and for `ctx.call` alike. They differ only in where a
+ * request comes from and where its answer goes; each runs the same named steps:
+ * {@linkcode RequestPipeline.resolve} (version rules and canary, then the method),
+ * {@linkcode RequestPipeline.admit} (rate limit), and {@linkcode RequestPipeline.send} (breaker,
+ * bulkhead, instance pick with outlier ejection, attempts with deadline, retries under the budget,
+ * the reply decoded once). The balancer only picks; the pipeline sends.
+ */
+export class RequestPipeline {
+  readonly registry: Registry;
+  readonly mux: RequestMux;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly policies: ResiliencePolicies;
+  readonly balancing: Balancing;
+  readonly versions: VersionRules;
+  #settings: PipelineSettings;
+
+  constructor(options: RequestPipelineOptions) {
+    this.registry = options.registry;
+    this.mux = options.mux;
+    this.clock = options.clock;
+    this.logger = options.logger;
+    this.#settings = options.settings;
+    const random = options.random ?? Math.random;
+    this.policies = new ResiliencePolicies(options.settings, {
+      clock: options.clock,
+      logger: options.logger,
+      random,
+      ...(options.onBreakerChange === undefined ? {} : { onStateChange: options.onBreakerChange }),
+    });
+    this.balancing = new Balancing(options.settings, random);
+    this.versions = new VersionRules(options.settings.plugins, random);
+  }
+
+  /** The settings in force. */
+  get settings(): PipelineSettings {
+    return this.#settings;
+  }
+
+  /**
+   * Applies new settings (a config reload): policies, balancers and version rules are rebuilt from
+   * them; stateful parts whose settings did not change keep their state. Requests already running
+   * finish with what they started with.
+   */
+  reconfigure(settings: PipelineSettings): void {
+    this.#settings = settings;
+    this.policies.reconfigure(settings);
+    this.balancing.reconfigure(settings);
+    this.versions.reconfigure(settings.plugins);
+  }
+
+  /**
+   * Step 1: the version and method a request goes to. `range` is what the caller asked for; without
+   * one, the config's rule (a canary split, a range) decides, else the highest stable version.
+   * @throws {SwitchyardError} `plugin_not_found`, `method_not_found`, `no_matching_version`,
+   * `plugin_unavailable`, or `invalid_request` for a malformed range.
+   */
+  resolve(plugin: string, methodName: string, range: string | undefined): Target {
+    if (!PLUGIN_NAME.test(plugin)) throw new SwitchyardError(ErrorCode.PluginNotFound, "No such plugin");
+    const registry = this.registry;
+    const chosen = range ?? this.versions.rangeFor(registry, plugin);
+    let version: VersionEntry | null | undefined;
+    try {
+      version = registry.pick(plugin, chosen);
+    } catch {
+      const shown = chosen!.length > ECHO_MAX ? `${chosen!.slice(0, ECHO_MAX)}…` : chosen;
+      throw new SwitchyardError(ErrorCode.InvalidRequest, `x-plugin-version: "${shown}" is not a semver range`);
+    }
+    if (version === undefined) throw new SwitchyardError(ErrorCode.PluginNotFound, `No plugin "${plugin}"`);
+    if (version === null) {
+      if (chosen === undefined || registry.knows(plugin, chosen)) {
+        throw new SwitchyardError(ErrorCode.PluginUnavailable, `No instance of "${plugin}" is available`);
+      }
+      const shown = chosen.length > ECHO_MAX ? `${chosen.slice(0, ECHO_MAX)}…` : chosen;
+      throw new SwitchyardError(ErrorCode.NoMatchingVersion, `No version of "${plugin}" matches "${shown}"`);
+    }
+    const method = METHOD_NAME.test(methodName) ? version.methods.get(methodName) : undefined;
+    if (method === undefined) {
+      const shown = METHOD_NAME.test(methodName) ? ` "${methodName}"` : " of that name";
+      throw new SwitchyardError(ErrorCode.MethodNotFound, `Plugin "${plugin}" has no method${shown}`);
+    }
+    return { plugin, method, version, range: chosen, policies: this.policies.plugin(plugin).method(method.name) };
+  }
+
+  /**
+   * Step 2: admission. Takes a token from the plugin's rate limit for `principal`.
+   * @throws {SwitchyardError} `rate_limited` with `retryAfter`.
+   */
+  admit(target: Target, principal: string): void {
+    const limiter = target.policies.plugin.rateLimiter;
+    if (limiter === undefined) return;
+    const waitMs = limiter.take(principal);
+    if (waitMs > 0) throw limiter.rejection(waitMs);
+  }
+
+  /**
+   * Step 3: sends the call and resolves with the reply, an error reply included (`reply.status`
+   * and `reply.code` are read once); a configured fallback answers while the circuit is open.
+   * @throws {SwitchyardError} `circuit_open`, `overloaded`, `draining`; a bus error
+   * (`NoRespondersError`, `BusTimeoutError`, `RequestLostError`, `DisconnectedError`).
+   */
+  send(target: Target, call: Call): Promise<BusReply> {
+    return sendWithRetries(this, target, call);
+  }
+
+  /**
+   * An instance is known to be gone (no responders, a `lost` or repeated `started` event): the
+   * requests still waiting on it fail at once with {@linkcode RequestLostError} (retried when
+   * idempotent) instead of each waiting for its deadline.
+   * @returns how many failed.
+   */
+  instanceGone(instance: InstanceEntry, why: string): number {
+    const base = `${instance.subjectBase}.`;
+    const failed = this.mux.failWhere((p) => p.subject.startsWith(base), (p) => new RequestLostError(p.subject, why));
+    if (failed > 0) this.logger.warn("failed the requests in flight to a gone instance", { plugin: instance.plugin, instance: instance.id, failed, why });
+    return failed;
+  }
+}

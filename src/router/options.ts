@@ -1,0 +1,29 @@
+import type { ResolvedAdminOptions } from "../lifecycle/mod.ts";
+
+/** The router's own request settings (`router.*`), read per request so a reload applies. */
+export interface RouterSettings {
+  readonly bodyLimitBytes: number;
+  /** Reading a request's body ends by then. */
+  readonly requestTimeoutMs: number;
+  readonly drainTimeoutMs: number;
+}
+
+/** `metrics.*`: what `GET /metrics` serves. */
+export interface MetricsSettings {
+  readonly enabled: boolean;
+  readonly path: string;
+  readonly processMetrics: boolean;
+}
+
+/**
+ * What the router app reads of the config. The config's resolved type satisfies it as is; the
+ * router names only what it uses, and a reload hands it a new object, never a changed one.
+ */
+export interface RouterAppSettings {
+  readonly router: RouterSettings;
+  readonly admin: ResolvedAdminOptions;
+  readonly metrics: MetricsSettings;
+  readonly log: { readonly level: string };
+  /** Present when authentication is configured. */
+  readonly auth?: unknown;
+}
