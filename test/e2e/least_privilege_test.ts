@@ -1,52 +1,14 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { connectBus } from "../../src/bus/mod.ts";
-import type { NatsConnection } from "@nats-io/nats-core";
 import { PermissionViolationError } from "@nats-io/nats-core";
 import { resolveConfig } from "../../src/config/mod.ts";
 import { startRouter } from "../../src/cli/router_command.ts";
 import type { StartedRouter } from "../../src/cli/router_command.ts";
-import { currentRuntime, runtimeCommand } from "../../src/runtime/mod.ts";
-import { captureLogger, spawnProcess, startNatsServer, waitFor } from "../../src/testing/mod.ts";
+import { captureLogger, startNatsServer, waitFor } from "../../src/testing/mod.ts";
 import type { NatsServer, ProcessHandle } from "../../src/testing/mod.ts";
-import { CLI, fixturePath, pluginPath } from "./_stack.ts";
-
-/** The nats-server config of docs/security.md, exactly as written there. */
-function documentedConfig(): string {
-  const doc = readFileSync(fileURLToPath(new URL("../../docs/security.md", import.meta.url)), "utf8");
-  const block = /<!-- least-privilege-nats-config -->\s*```[a-z]*\n([\s\S]*?)```/.exec(doc);
-  assert.ok(block, "docs/security.md holds the least-privilege config block");
-  return block[1]!;
-}
-
-/** Each connection as the docs describe it: its user, password and inbox prefix. */
-const users = {
-  router: { user: "router", pass: "router-secret", inboxPrefix: "_INBOX_router" },
-  hello: { user: "hello", pass: "hello-secret", inboxPrefix: "_INBOX_hello" },
-  relay: { user: "relay", pass: "relay-secret", inboxPrefix: "_INBOX_relay" },
-};
-
-function startPluginAs(module: string, natsUrl: string, who: typeof users.hello): Promise<ProcessHandle> {
-  const proc = spawnProcess(runtimeCommand(currentRuntime(), CLI, ["plugin", module, "--nats", natsUrl]), {
-    name: module,
-    env: { NATS_USER: who.user, NATS_PASSWORD: who.pass, NATS_INBOX_PREFIX: who.inboxPrefix },
-  });
-  return proc.waitForLine("plugin ready", 20_000).then(() => proc);
-}
-
-/** The first permission violation the server reports on `nc` within `ms`. */
-async function violation(nc: NatsConnection, act: () => void, ms = 2_000): Promise<PermissionViolationError | undefined> {
-  const seen = (async () => {
-    for await (const s of nc.status()) {
-      if (s.type === "error" && s.error instanceof PermissionViolationError) return s.error;
-    }
-    return undefined;
-  })();
-  act();
-  return await Promise.race([seen, new Promise<undefined>((r) => setTimeout(() => r(undefined), ms))]);
-}
+import { fixturePath, pluginPath } from "./_stack.ts";
+import { documentedConfig, startPluginAs, users, violation } from "./_least_privilege.ts";
 
 describe("the end-to-end core cases against the least-privilege nats-server config of docs/security.md", () => {
   let nats: NatsServer;
@@ -117,8 +79,8 @@ describe("the end-to-end core cases against the least-privilege nats-server conf
         const err = await violation(hello, () => hello.publish(subject, "{}"));
         assert.equal(err?.operation, "publish", `hello may not publish to ${subject}`);
       }
-      // The router can't forge plugin events, nor touch the system account.
-      for (const subject of ["sy.$events.hello", "$SYS.REQ.SERVER.PING"]) {
+      // The router can't forge plugin events, drive the control plane, nor touch the system account.
+      for (const subject of ["sy.$events.hello", "sy.$ctl.hello.x.options", "sy.$sup.ps", "$SYS.REQ.SERVER.PING"]) {
         const err = await violation(routerLike, () => routerLike.publish(subject, "{}"));
         assert.equal(err?.operation, "publish", `router may not publish to ${subject}`);
       }
