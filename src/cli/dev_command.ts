@@ -137,6 +137,9 @@ Ctrl-C drains the router, then the plugins, then stops nats-server.
 
     const ready = await supervisor.start(specs);
     if (!ready) printError("Some plugins did not come up; see their lines above.");
+    // Up means routed: the router admits an instance once it has proven it (docs/protocol.md).
+    const routed = await until(() => specs.every((s) => router.registry.pick(s.name, undefined)), 5_000);
+    if (ready && !routed) printError("The router has not found every plugin yet; see `curl /v1/plugins`.");
     if (!values["no-watch"]) {
       for (const spec of specs) {
         if (spec.watchDir === undefined) continue;
@@ -157,3 +160,13 @@ Ctrl-C drains the router, then the plugins, then stops nats-server.
     return await done;
   },
 };
+
+/** Polls `check` every 10 ms until it holds (true) or `ms` passed (false). */
+async function until(check: () => unknown, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return true;
+}

@@ -210,7 +210,10 @@ export async function startRouter(config: ResolvedConfig, logger: Logger, option
     },
     { name: "stop watching the config", run: () => configWatcher?.close() },
     { name: "close the HTTP server", run: () => server.close() },
-    { name: "stop discovery", run: () => discovery.stop() },
+    { name: "stop discovery", run: () => {
+      discovery.stop();
+      pipeline.close();
+    } },
     // Span flushing belongs here, before the bus goes away.
     { name: "drain the NATS connection", run: () => nc.isClosed() ? undefined : nc.drain() },
   ]);

@@ -244,6 +244,7 @@ export async function servePlugin(plugin: Plugin, nc: NatsConnection, options: S
     }
     announce("stopped");
     for (const sub of discovery) sub.unsubscribe();
+    dispatcher.caller?.close();
     await nc.flush();
     logger.info("drained", { aborted });
     return { aborted };

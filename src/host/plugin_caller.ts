@@ -128,6 +128,7 @@ export class PluginCaller {
   /** Stops discovery and the reply subscription. */
   close(): void {
     this.#parts?.discovery.stop();
+    this.#parts?.pipeline.close();
     this.#parts?.pipeline.mux.close();
   }
 

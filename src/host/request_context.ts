@@ -23,7 +23,7 @@ export class SignalSet {
 }
 
 /** What `ctx.call` needs from the incoming request. */
-export interface CallOptions {
+export interface CallerOptions {
   caller: PluginCaller | undefined;
   /** The incoming `sy-principal` header ("" for none). */
   principalHeader: string;
@@ -45,7 +45,7 @@ export class RequestContext implements PluginContext {
   readonly #baseLogger: Logger;
   readonly #clock: Clock;
   readonly #signals: SignalSet;
-  readonly #calls: CallOptions | undefined;
+  readonly #calls: CallerOptions | undefined;
   readonly #trace: HandlerTrace | undefined;
   #logger: Logger | undefined;
   #controller: AbortController | undefined;
@@ -64,7 +64,7 @@ export class RequestContext implements PluginContext {
     logger: Logger,
     clock: Clock,
     signals: SignalSet,
-    calls?: CallOptions,
+    calls?: CallerOptions,
     trace?: HandlerTrace,
   ) {
     this.instanceId = init.instanceId;

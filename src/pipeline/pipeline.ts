@@ -10,6 +10,7 @@ import type { CircuitTransition, MethodPolicies } from "../resilience/mod.ts";
 import type { CallObserver } from "./observer.ts";
 import type { PipelineSettings } from "./settings.ts";
 import { sendWithRetries } from "./send.ts";
+import { StallWatch } from "./stall_watch.ts";
 
 /** Where one request goes, resolved from the plugin and method names and a version range. */
 export interface Target {
@@ -66,6 +67,8 @@ export class RequestPipeline {
   readonly policies: ResiliencePolicies;
   readonly balancing: Balancing;
   readonly versions: VersionRules;
+  /** Finds instances that died with requests in flight (see {@linkcode StallWatch}). */
+  readonly stalls: StallWatch;
   #settings: PipelineSettings;
 
   constructor(options: RequestPipelineOptions) {
@@ -83,6 +86,18 @@ export class RequestPipeline {
     });
     this.balancing = new Balancing(options.settings, random);
     this.versions = new VersionRules(options.settings.plugins, random);
+    this.stalls = new StallWatch(options.clock, options.mux, (instance) => {
+      const now = options.clock.now();
+      const version = this.registry.get(instance.plugin)?.versions.get(instance.version);
+      this.balancing.outliers.failure(instance, version?.live ?? [], now, true);
+      this.logger.warn("instance ejected", { plugin: instance.plugin, version: instance.version, instance: instance.id, ejections: instance.ejections, forMs: instance.ejectedUntil - now, reason: "silent with requests in flight, no responders" });
+      this.instanceGone(instance, "it stopped answering and nobody listens on its subject");
+    });
+  }
+
+  /** Stops the stall watch's timer (the router's shutdown, a caller's close). */
+  close(): void {
+    this.stalls.stop();
   }
 
   /** The settings in force. */

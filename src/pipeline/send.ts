@@ -103,7 +103,10 @@ async function attempts(pipeline: RequestPipeline, target: Target, call: Call): 
         if (err === undefined) {
           const handle = observer?.startAttempt?.(call.headers);
           observer?.picked?.(instance?.id, subject);
-          if (instance !== undefined) instance.pending++;
+          if (instance !== undefined) {
+            instance.pending++;
+            pipeline.stalls.watch(instance);
+          }
           try {
             reply = await mux.request(subject, call.data, { headers: call.headers, timeoutMs: left, tag: plugin });
           } catch (e) {
@@ -123,6 +126,7 @@ async function attempts(pipeline: RequestPipeline, target: Target, call: Call): 
       if (reply !== undefined) {
         const failed = reply.status >= 500 && reply.code !== ErrorCode.Draining;
         if (instance !== undefined) {
+          instance.lastReplyAt = settled;
           recordLatency(instance, settled - startedAt);
           if (failed) instanceFailed(pipeline, target, version, instance, settled, false, observer);
           else {

@@ -37,10 +37,18 @@ export interface PluginContext {
   /**
    * Calls `plugin.method` over the bus with this request's deadline, request id and principal,
    * under the same breaker and retry rules as the router (no retries when this request is itself
-   * a nested call). Resolves with the output.
-   * @throws {SwitchyardError} with the callee's code and status, or `timeout`, `circuit_open`, `plugin_unavailable`.
+   * a nested call). Resolves with the output. `options.version` is a semver range for the callee, as
+   * `x-plugin-version` is for an HTTP call; without it the config's rules for the callee apply.
+   * @throws {SwitchyardError} with the callee's code and status, or `timeout`, `circuit_open`,
+   * `plugin_unavailable`, `no_matching_version`, `validation_failed`.
    */
-  call<T = unknown>(plugin: string, method: string, input?: unknown): Promise<T>;
+  call<T = unknown>(plugin: string, method: string, input?: unknown, options?: CallOptions): Promise<T>;
+}
+
+/** Options of one `ctx.call`. */
+export interface CallOptions {
+  /** A semver range the callee's version must satisfy. */
+  version?: string;
 }
 
 /** What `init` gets. */

@@ -26,5 +26,5 @@ export { METHOD_NAME, PLUGIN_NAME } from "../bus/subjects.ts";
 export { PluginError } from "./plugin_error.ts";
 export type { AnySchema, MethodDefinition, Plugin, PluginDefinition } from "./define_plugin.ts";
 export type { PluginErrorOptions } from "./plugin_error.ts";
-export type { HealthStatus, InitContext, PluginContext, Principal } from "./context.ts";
+export type { CallOptions, HealthStatus, InitContext, PluginContext, Principal } from "./context.ts";
 export type { Logger } from "../deps.ts";

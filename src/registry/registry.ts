@@ -58,6 +58,8 @@ export interface InstanceEntry {
   failures: number;
   /** When it last answered without a 5xx (ms since the epoch; 0: never). */
   lastOkAt: number;
+  /** When it last answered at all (ms since the epoch; 0: never). */
+  lastReplyAt: number;
   /** How many times it was ejected; each ejection lasts longer. */
   ejections: number;
   /** Ejected until this time (ms since the epoch); 0 when never ejected. */
@@ -166,6 +168,7 @@ export class Registry {
       ewmaMs: 0,
       failures: 0,
       lastOkAt: 0,
+      lastReplyAt: 0,
       ejections: 0,
       ejectedUntil: 0,
       health: "unknown",

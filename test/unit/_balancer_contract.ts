@@ -20,6 +20,7 @@ export function instance(id: string, fields: Partial<InstanceEntry> = {}): Insta
     ewmaMs: 0,
     failures: 0,
     lastOkAt: 0,
+    lastReplyAt: 0,
     ejections: 0,
     ejectedUntil: 0,
     health: "ok",
