@@ -5,7 +5,7 @@
 export { connectBus, DEFAULT_NATS_URL, parseServers } from "./connect.ts";
 export { isRequestLost, RequestLostError, RequestMux } from "./request_mux.ts";
 export { readHeaders, WireHeaders } from "./wire_headers.ts";
-export { credentialFiles, NATS_CREDENTIAL_ENV, natsAuthOptions, natsCredentialsFromEnv } from "./credentials.ts";
+export { credentialFiles, credentialsInUrls, NATS_CREDENTIAL_ENV, natsAuthOptions, natsCredentialsFromEnv } from "./credentials.ts";
 export type { NatsCredentials } from "./credentials.ts";
 export {
   controlSubject,

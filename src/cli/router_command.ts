@@ -15,6 +15,7 @@ import type { ConfigConsumer, DrainResult, PluginDrainOptions } from "../lifecyc
 import { createRouterMetrics } from "../telemetry/mod.ts";
 import type { RouterMetrics } from "../telemetry/mod.ts";
 import { startTelemetry } from "../telemetry/otel_sdk.ts";
+import { redactUrl } from "../telemetry/redact.ts";
 import { createLogger, isLogLevel } from "../telemetry/logger.ts";
 import type { Logger } from "../deps.ts";
 import { NATS_FLAG, NATS_HELP, parseFlags, UsageError } from "./command.ts";
@@ -139,12 +140,12 @@ export async function startRouter(config: ResolvedConfig, logger: Logger, option
       if (s.type === "disconnect") {
         connected = false;
         metrics?.natsConnected(false);
-        logger.warn("NATS disconnected", { server: s.server });
+        logger.warn("NATS disconnected", { server: redactUrl(s.server) });
       } else if (s.type === "reconnect") {
         connected = true;
         metrics?.natsConnected(true);
         metrics?.natsReconnect();
-        logger.info("NATS reconnected", { server: s.server });
+        logger.info("NATS reconnected", { server: redactUrl(s.server) });
       }
     }
   })();
@@ -197,7 +198,7 @@ export async function startRouter(config: ResolvedConfig, logger: Logger, option
     ...(security.tls === undefined ? {} : { tls: security.tls }),
   });
   const shown = config.router.host === "0.0.0.0" ? "127.0.0.1" : config.router.host;
-  logger.info("router ready", { url: `${security.tls ? "https" : "http"}://${shown}:${server.port}`, runtime: currentRuntime(), nats: servers });
+  logger.info("router ready", { url: `${security.tls ? "https" : "http"}://${shown}:${server.port}`, runtime: currentRuntime(), nats: servers.map(redactUrl) });
   let finish: (code: number) => void = () => {};
   const done = new Promise<number>((resolve) => finish = resolve);
   let drained: DrainResult | undefined;
