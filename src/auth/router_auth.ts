@@ -6,14 +6,20 @@ import { Authorizer } from "./authorizer.ts";
 import type { ResolvedAuthOptions } from "./options.ts";
 import type { Authenticated } from "./principal.ts";
 
-/** Authentication and authorization as the router uses them. */
+/**
+ * Authentication and authorization as the router uses them. {@linkcode RouterAuth.reconfigure}
+ * swaps both for a reloaded config at once: the next request sees only the new keys, users, JWT
+ * keys and rules, and nothing verified under the old ones is remembered.
+ */
 export class RouterAuth {
-  readonly #authenticator: Authenticator;
-  readonly #authorizer: Authorizer;
+  #authenticator: Authenticator;
+  #authorizer: Authorizer;
+  readonly #deps: { clock: Clock; logger: Logger } | undefined;
 
-  constructor(authenticator: Authenticator, authorizer: Authorizer) {
+  constructor(authenticator: Authenticator, authorizer: Authorizer, deps?: { clock: Clock; logger: Logger }) {
     this.#authenticator = authenticator;
     this.#authorizer = authorizer;
+    this.#deps = deps;
   }
 
   /**
@@ -21,7 +27,26 @@ export class RouterAuth {
    * @throws {Error} when a key or file of the config cannot be read.
    */
   static async create(options: ResolvedAuthOptions, deps: { clock: Clock; logger: Logger }): Promise<RouterAuth> {
-    return new RouterAuth(await createAuthenticator(options, deps), new Authorizer(options.rules, options.adminRoles));
+    return new RouterAuth(await createAuthenticator(options, deps), new Authorizer(options.rules, options.adminRoles), deps);
+  }
+
+  /**
+   * Replaces credentials and grants with those of `options` (a reloaded config). Everything is
+   * built first (keys imported, files read), then swapped in one step; the caches of verified
+   * tokens and passwords go with the old authenticator, so a removed key, user or JWT key fails
+   * from the next request on.
+   * @throws {Error} when a key or file cannot be read; the running settings then stay.
+   */
+  async reconfigure(options: ResolvedAuthOptions): Promise<void> {
+    if (this.#deps === undefined) throw new TypeError("RouterAuth.reconfigure() needs an instance from RouterAuth.create()");
+    const authenticator = await createAuthenticator(options, this.#deps);
+    this.#authorizer = new Authorizer(options.rules, options.adminRoles);
+    this.#authenticator = authenticator;
+  }
+
+  /** The `WWW-Authenticate` value of a 401. */
+  get challenge(): string {
+    return this.#authenticator.challenge;
   }
 
   /** @see Authenticator.authenticate */

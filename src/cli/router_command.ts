@@ -6,7 +6,7 @@ import { connectBus, instanceSubjectBase, parseServers, RequestLostError, Reques
 import { loadConfig } from "../config/mod.ts";
 import type { ResolvedConfig } from "../config/mod.ts";
 import { Registry, startDiscovery } from "../registry/mod.ts";
-import { createRouter, metricSources, routerConfigConsumer } from "../router/mod.ts";
+import { createRouter, metricSources, ROUTER_RESTART_PATHS, routerConfigConsumer } from "../router/mod.ts";
 import { currentRuntime, loadRuntimeAdapter } from "../runtime/mod.ts";
 import { LoadBalancer, VersionRules } from "../balancing/mod.ts";
 import { ResiliencePolicies } from "../resilience/mod.ts";
@@ -29,8 +29,11 @@ export const routerCommand: Command = {
   usage: `Usage: switchyard router [--config FILE] [--port 8080] [--host 0.0.0.0] [--nats URL]
 
 Serves POST /v1/<plugin>/<method>, GET /v1/plugins, GET /health, GET /metrics. Plugins are found on the bus.
-The config file is watched: valid changes apply without a restart, invalid ones are logged and
-ignored. SIGTERM/SIGINT drains: /health turns 503, new requests get 503 draining, in-flight
+The config file is watched. Applied at once: auth (API keys, JWT keys, Basic users, rules: a
+removed key fails from the next request), timeouts, body limit, plugins, resilience, balancing,
+admin, metrics.token and metrics.roles. Logged at warn as needsRestart, applied only by a restart:
+  ${ROUTER_RESTART_PATHS}.
+Invalid files are logged and ignored. SIGTERM/SIGINT drains: /health turns 503, new requests get 503 draining, in-flight
 requests finish (up to router.drainTimeoutMs, then they are aborted and the exit code is 75).
   --config FILE       switchyard.config.json or .yaml (env: NATS_URL, PORT, LOG_LEVEL override it)
   --port N            listen port (default 8080; 0 picks a free one)
@@ -187,7 +190,7 @@ export async function startRouter(config: ResolvedConfig, logger: Logger, option
     env: options.env ?? process.env,
     initial: options.fileConfig ?? config,
     ...(options.adjustConfig === undefined ? {} : { adjust: options.adjustConfig }),
-    consumers: [routerConfigConsumer({ config, policies, balancer, versions }), ...(options.configConsumers ?? [])],
+    consumers: [routerConfigConsumer({ config, policies, balancer, versions, auth: security.auth, logger }), ...(options.configConsumers ?? [])],
     logger,
   });
   const server = await adapter.serve(lifecycle.gate(app.fetch), {

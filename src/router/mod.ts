@@ -4,7 +4,7 @@
  */
 export { createRouter } from "./create_router.ts";
 export { isJsonType, readBody } from "./read_body.ts";
-export { routerConfigConsumer } from "./reconfigure.ts";
+export { ROUTER_RESTART_PATHS, routerConfigConsumer } from "./reconfigure.ts";
 export { createAdminRoutes } from "./admin.ts";
 export type { ReadinessCheck, RouterOptions } from "./create_router.ts";
 export type { ReconfigurableRouter } from "./reconfigure.ts";
