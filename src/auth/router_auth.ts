@@ -54,11 +54,27 @@ export class RouterAuth {
     return this.#authenticator.authenticate(req, peer);
   }
 
-  /** @throws {SwitchyardError} 403 `forbidden` unless a rule grants `plugin.method`. */
-  authorize(who: Authenticated, plugin: string, method: string): void {
-    if (!this.#authorizer.allows(who.principal, plugin, method)) {
-      throw new SwitchyardError(ErrorCode.Forbidden, `"${who.principal.id}" may not call "${plugin}.${method}"`);
-    }
+  /** Whether a rule grants `who` the method `plugin.method`. */
+  mayCall(who: Authenticated, plugin: string, method: string): boolean {
+    return this.#authorizer.allows(who.principal, plugin, method);
+  }
+
+  /**
+   * Whether a rule grants `who` any method of `plugin`. The router answers a plugin `who` may not
+   * see exactly like one that does not exist (404), and leaves it out of the catalog.
+   */
+  maySee(who: Authenticated, plugin: string): boolean {
+    return this.#authorizer.grantsPlugin(who.principal, plugin);
+  }
+
+  /** Whether `who` has an admin role (`auth.adminRoles`). */
+  isAdmin(who: Authenticated): boolean {
+    return this.#authorizer.isAdmin(who.principal);
+  }
+
+  /** Whether `who` has one of `roles` or an admin role. */
+  hasRoleOrAdmin(who: Authenticated, roles: readonly string[]): boolean {
+    return this.#authorizer.hasAnyRole(who.principal, roles) || this.#authorizer.isAdmin(who.principal);
   }
 
   /** @throws {SwitchyardError} 403 `forbidden` without an admin role. */

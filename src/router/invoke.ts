@@ -17,6 +17,7 @@ import { ReadDeadlines, readBody } from "./read_body.ts";
 import { initHeadersResponse } from "../runtime/types.ts";
 import type { ResponseFactory } from "../runtime/types.ts";
 import { errorResponse } from "./error_response.ts";
+import { methodNotFound, pluginNotFound } from "./not_found.ts";
 
 const decoder = new TextDecoder();
 
@@ -93,9 +94,11 @@ export function createInvokeHandler(options: InvokeOptions): (c: Context) => Pro
         const found = auth.authenticate(req, c.env as PeerInfo | undefined);
         who = found instanceof Promise ? await found : found;
       }
+      // A plugin or method the caller may not call answers exactly as one that does not exist.
+      if (who !== undefined && !auth!.maySee(who, plugin)) throw pluginNotFound(plugin);
       const range = req.headers.get("x-plugin-version") ?? versions.rangeFor(registry, plugin) ?? null;
       const { version, method } = route(registry, plugin, c.req.param("method") ?? "", range);
-      if (who !== undefined) auth!.authorize(who, plugin, method.name);
+      if (who !== undefined && !auth!.mayCall(who, plugin, method.name)) throw methodNotFound(plugin, method.name);
       series = telemetry.enter(plugin, method.name, trace, version, method);
       const guard = policies.plugin(plugin).method(method.name);
       const limiter = guard.plugin.rateLimiter;
@@ -171,14 +174,14 @@ function route(
   methodName: string,
   range: string | null,
 ): { version: VersionEntry; method: MethodEntry } {
-  if (!PLUGIN_NAME.test(plugin)) throw new SwitchyardError(ErrorCode.PluginNotFound, "No such plugin");
+  if (!PLUGIN_NAME.test(plugin)) throw pluginNotFound(plugin);
   let version: VersionEntry | null | undefined;
   try {
     version = registry.pick(plugin, range ?? undefined);
   } catch (err) {
     throw new SwitchyardError(ErrorCode.InvalidRequest, `x-plugin-version: ${(err as Error).message}`);
   }
-  if (version === undefined) throw new SwitchyardError(ErrorCode.PluginNotFound, `No plugin "${plugin}"`);
+  if (version === undefined) throw pluginNotFound(plugin);
   if (version === null) {
     if (range === null || registry.knows(plugin, range)) {
       throw new SwitchyardError(ErrorCode.PluginUnavailable, `No instance of "${plugin}" is available`);
@@ -186,10 +189,7 @@ function route(
     throw new SwitchyardError(ErrorCode.NoMatchingVersion, `No version of "${plugin}" matches "${range.slice(0, 100)}"`);
   }
   const method = METHOD_NAME.test(methodName) ? version.methods.get(methodName) : undefined;
-  if (method === undefined) {
-    const shown = METHOD_NAME.test(methodName) ? ` "${methodName}"` : " of that name";
-    throw new SwitchyardError(ErrorCode.MethodNotFound, `Plugin "${plugin}" has no method${shown}`);
-  }
+  if (method === undefined) throw methodNotFound(plugin, methodName);
   return { version, method };
 }
 
