@@ -27,6 +27,7 @@ const REMOVED = generateApiKey();
 const ADDED = generateApiKey();
 const SECRET_1 = "jwt-secret-one-0123456789abcdef0123456789";
 const SECRET_2 = "jwt-secret-two-0123456789abcdef0123456789";
+const METRICS_TOKEN = "metrics-token-0123456789abcdef0123456789";
 
 describe("auth hot reload", () => {
   let nats: NatsServer;
@@ -149,10 +150,17 @@ describe("auth hot reload", () => {
       assert.equal(await call(headers), 200, JSON.stringify(headers));
     }
     assert.equal(await call(key(ADDED)), 401, "not configured yet");
+    const scrape = async () => {
+      const res = await fetch(`http://127.0.0.1:${router.port}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+      await res.arrayBuffer();
+      return res.status;
+    };
+    assert.equal(await scrape(), 401, "no metrics token yet");
     const port = router.port;
     const auth = base.auth!;
     const writtenAt = write({
       ...base,
+      metrics: { token: METRICS_TOKEN },
       auth: {
         ...auth,
         apiKeys: {
@@ -178,17 +186,18 @@ describe("auth hot reload", () => {
     for (const headers of [key(KEEP), basic("bob", "bob-pw"), keptToken]) {
       assert.equal(await call(headers), 200, JSON.stringify(headers));
     }
+    assert.equal(await scrape(), 200, "the new metrics token");
     assert.equal(router.port, port, "the same router, no restart");
     const audit = logs.entries.filter((e) => e.msg === "config reloaded").at(-1)!;
     assert.equal(audit.level, "info");
-    assert.deepEqual(audit.attrs.applied, ["auth.apiKeys.keys", "auth.basic.users", "auth.jwt.keys"]);
+    assert.deepEqual(audit.attrs.applied, ["auth.apiKeys.keys", "auth.basic.users", "auth.jwt.keys", "metrics.token"]);
     assert.equal(audit.attrs.needsRestart, undefined);
   });
 
   test("what cannot apply without a restart is logged at warn as needsRestart; removing the auth section opens nothing", async () => {
     const before = logs.entries.filter((e) => e.msg === "config reloaded").length;
     const { auth: _auth, ...withoutAuth } = base;
-    write({ ...withoutAuth, router: { ...base.router, headerTimeoutMs: 5_000 } });
+    write({ ...withoutAuth, metrics: { token: METRICS_TOKEN }, router: { ...base.router, headerTimeoutMs: 5_000 } });
     await waitFor(() => logs.entries.filter((e) => e.msg === "config reloaded").length > before, {
       timeoutMs: 5_000,
       message: "the reload",
