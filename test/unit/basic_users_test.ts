@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { FairQueue } from "../../src/auth/fair_queue.ts";
-import { BasicUsers, hashPassword } from "../../src/auth/mod.ts";
+import { BasicUsers, hashPassword, parsePasswordHash, verifyPassword } from "../../src/auth/mod.ts";
 import { deferred, FakeClock, waitFor } from "../../src/testing/mod.ts";
 import type { Deferred } from "../../src/testing/mod.ts";
 
@@ -81,3 +81,25 @@ test("BasicUsers.verify() remembers a refusal, and shares one check among identi
   clock.tick(60_000);
   assert.equal(await users.verify(wrong), undefined, "checked again after the TTL");
 });
+
+test("BasicUsers: an unknown username costs what a known one costs (the decoy has the users' scrypt cost)", async () => {
+  const clock = new FakeClock(Date.now());
+  const users = new BasicUsers([{ username: "alice", hash: await hashPassword("wonderland", 10), roles: [] }], { clock, ttlMs: 0, cacheSize: 0 });
+  const creds = (u: string) => Buffer.from(`${u}:${Math.random()}`).toString("base64");
+  const median = async (fn: () => Promise<unknown>) => {
+    const times: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const t0 = performance.now();
+      await fn();
+      times.push(performance.now() - t0);
+    }
+    return times.sort((a, b) => a - b)[3]!;
+  };
+  const known = await median(() => users.verify(creds("alice")));
+  const unknown = await median(() => users.verify(creds("nobody")));
+  const atDefaultCost = await median(async () => verifyPassword("x", parsePasswordHash(await defaultHash)));
+  // ln=10 is 1/32 of the default ln=15: a decoy at the default cost would be about as slow as the last.
+  assert.ok(unknown < atDefaultCost / 4, `unknown ${unknown.toFixed(1)} ms vs ${atDefaultCost.toFixed(1)} ms at ln=15`);
+  assert.ok(unknown < known * 4 + 5 && known < unknown * 4 + 5, `unknown ${unknown.toFixed(1)} ms, known ${known.toFixed(1)} ms`);
+});
+const defaultHash = hashPassword("x");
