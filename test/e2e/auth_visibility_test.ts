@@ -23,6 +23,16 @@ const STRANGER = generateApiKey();
 const SCRAPER = generateApiKey();
 const METRICS_TOKEN = "metrics-token-0123456789abcdef-0123456789";
 
+/** A plugin of the catalog, as far as these tests read it. */
+interface CatalogPlugin {
+  name: string;
+  versions: { version: string; methods: { name: string; input?: unknown }[]; instances?: { id: string }[] }[];
+}
+/** An error reply's body. */
+interface ErrorBody {
+  error: { code: string; message: string; requestId: string };
+}
+
 describe("authentication first, and only what the principal may call", () => {
   let stack: Stack;
   const key = (k: string) => ({ "x-api-key": k });
@@ -32,7 +42,7 @@ describe("authentication first, and only what the principal may call", () => {
     return { status: res.status, headers: res.headers, body: text.startsWith("{") ? JSON.parse(text) : text };
   };
   /** The error body without its request id, and the headers a client could compare. */
-  const shape = (res: { status: number; headers: Headers; body: any }) => ({
+  const shape = (res: { status: number; headers: Headers; body: ErrorBody }) => ({
     status: res.status,
     error: { ...res.body.error, requestId: "-" },
     headers: [...res.headers.keys()].filter((h) => h !== "date").sort(),
@@ -151,10 +161,10 @@ describe("authentication first, and only what the principal may call", () => {
   test("the catalog shows a principal only the plugins and methods it may call, without instances; admins see everything", async () => {
     const caller = await get("/v1/plugins", key(CALLER));
     assert.equal(caller.status, 200);
-    const byName = Object.fromEntries(caller.body.plugins.map((p: any) => [p.name, p]));
+    const byName = Object.fromEntries((caller.body.plugins as CatalogPlugin[]).map((p) => [p.name, p]));
     assert.deepEqual(Object.keys(byName).sort(), ["hello", "whoami"]);
-    assert.deepEqual(byName.whoami.versions.flatMap((v: any) => v.methods.map((m: any) => m.name)), ["me"]);
-    assert.ok(byName.hello.versions[0].methods.some((m: any) => m.name === "greet" && m.input));
+    assert.deepEqual(byName.whoami!.versions.flatMap((v) => v.methods.map((m) => m.name)), ["me"]);
+    assert.ok(byName.hello!.versions[0]!.methods.some((m) => m.name === "greet" && m.input));
     assert.ok(!JSON.stringify(caller.body).includes('"instances"'), "no instance ids, hosts or load");
     const stranger = await get("/v1/plugins", key(STRANGER));
     assert.deepEqual(stranger.body, { plugins: [] });
@@ -164,12 +174,12 @@ describe("authentication first, and only what the principal may call", () => {
     assert.deepEqual(shape(hidden).headers, shape(absent).headers);
     assert.equal(hidden.body.error.code, absent.body.error.code);
     const one = await get("/v1/plugins/whoami", key(CALLER));
-    assert.deepEqual(one.body.versions[0].methods.map((m: any) => m.name), ["me"]);
+    assert.deepEqual((one.body as CatalogPlugin).versions[0]!.methods.map((m) => m.name), ["me"]);
     const admin = await get("/v1/plugins", key(ADMIN));
-    const whoami = admin.body.plugins.find((p: any) => p.name === "whoami");
-    assert.deepEqual(whoami.versions[0].methods.map((m: any) => m.name).sort(), ["calls", "me", "secret"]);
+    const whoami = (admin.body.plugins as CatalogPlugin[]).find((p) => p.name === "whoami")!;
+    assert.deepEqual(whoami.versions[0]!.methods.map((m) => m.name).sort(), ["calls", "me", "secret"]);
     assert.ok(
-      whoami.versions[0].instances.length >= 1 && whoami.versions[0].instances[0].id,
+      (whoami.versions[0]?.instances?.length ?? 0) >= 1 && whoami.versions[0]?.instances?.[0]?.id,
       "admins see instances",
     );
   });
