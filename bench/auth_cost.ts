@@ -48,7 +48,7 @@ process.stdout.write(`auth cost on ${typeof (globalThis as { Deno?: unknown }).D
 await time("API key (1000 keys)", () => who = auth.authenticate(requests.apiKey, undefined) as Authenticated);
 await time("JWT RS256, cached", () => auth.authenticate(requests.jwt, undefined));
 await time("Basic scrypt, cached", () => auth.authenticate(requests.basic, undefined));
-await time("grant check (2 rules)", () => auth.authorize(who!, "hello", "greet"));
+await time("grant check (2 rules)", () => auth.mayCall(who!, "hello", "greet"));
 const fresh = await Promise.all(Array.from({ length: 200 }, (_, i) =>
   new SignJWT({ sub: `u${i}`, aud: "switchyard", exp: Math.floor(Date.now() / 1000) + 3600 }).setProtectedHeader({ alg: "RS256" }).sign(rsa.privateKey)
 ));

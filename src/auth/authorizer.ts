@@ -33,6 +33,24 @@ export class Authorizer {
     return false;
   }
 
+  /**
+   * Whether some rule grants `principal` any method of `plugin`: for that principal the plugin
+   * exists (a plugin no rule grants it is answered as if there were none).
+   */
+  grantsPlugin(principal: Principal, plugin: string): boolean {
+    const rules = this.#rules;
+    if (rules === undefined) return true;
+    for (const rule of rules) {
+      if (rule.plugin(plugin) && rule.who(principal)) return true;
+    }
+    return false;
+  }
+
+  /** Whether `principal` has one of `roles`. */
+  hasAnyRole(principal: Principal, roles: readonly string[]): boolean {
+    return principal.roles?.some((r) => roles.includes(r)) ?? false;
+  }
+
   /** Whether `principal` has an admin role. */
   isAdmin(principal: Principal): boolean {
     return principal.roles?.some((r) => this.#adminRoles.includes(r)) ?? false;

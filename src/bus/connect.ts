@@ -1,7 +1,7 @@
 import { connect } from "@nats-io/transport-node";
 import { wsconnect } from "@nats-io/nats-core";
 import type { ConnectionOptions, NatsConnection } from "@nats-io/nats-core";
-import { natsAuthOptions } from "./credentials.ts";
+import { credentialsInUrls, natsAuthOptions } from "./credentials.ts";
 import type { NatsCredentials } from "./credentials.ts";
 
 /** Options of {@linkcode connectBus}. */
@@ -62,7 +62,8 @@ const open: Record<BusTransport, number> = { tcp: 0, websocket: 0 };
  *   open connection over the other transport.
  */
 export async function connectBus(options: BusConnectOptions = {}): Promise<NatsConnection> {
-  const servers = [...(options.servers ?? [DEFAULT_NATS_URL])];
+  // Credentials in a URL (`nats://user:pass@host`) apply unless given explicitly.
+  const { servers, credentials } = credentialsInUrls(options.servers ?? [DEFAULT_NATS_URL]);
   const transport = busTransport(servers);
   const other: BusTransport = transport === "tcp" ? "websocket" : "tcp";
   if (open[other] > 0) {
@@ -74,7 +75,7 @@ export async function connectBus(options: BusConnectOptions = {}): Promise<NatsC
   const opts: ConnectionOptions = {
     servers,
     ...(options.name === undefined ? {} : { name: options.name }),
-    ...natsAuthOptions(options),
+    ...natsAuthOptions(options.user === undefined && options.token === undefined ? { ...credentials, ...options } : options),
     noAsyncTraces: true,
     maxReconnectAttempts: options.maxReconnectAttempts ?? -1,
     reconnectTimeWait: DEFAULT_RECONNECT_TIME_WAIT_MS,

@@ -94,3 +94,34 @@ export function natsAuthOptions(creds: NatsCredentials): { user?: string; pass?:
   if (creds.inboxPrefix !== undefined) out.inboxPrefix = creds.inboxPrefix;
   return out;
 }
+
+const URL_USERINFO = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)?([^\s/?#@]+)@/;
+
+/**
+ * Server URLs without their userinfo, and the credentials it held: `nats://user:pass@host` gives
+ * user and password, `nats://token@host` a token (as the Go client and the `nats` CLI read them;
+ * nats.js ignores them). The first URL with credentials wins.
+ */
+export function credentialsInUrls(servers: readonly string[]): { servers: string[]; credentials: NatsCredentials } {
+  let credentials: NatsCredentials | undefined;
+  const stripped = servers.map((server) =>
+    server.replace(URL_USERINFO, (_all, scheme: string | undefined, userinfo: string) => {
+      if (credentials === undefined) {
+        const colon = userinfo.indexOf(":");
+        credentials = colon === -1
+          ? { token: decode(userinfo) }
+          : { user: decode(userinfo.slice(0, colon)), pass: decode(userinfo.slice(colon + 1)) };
+      }
+      return scheme ?? "";
+    })
+  );
+  return { servers: stripped, credentials: credentials ?? {} };
+}
+
+function decode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}

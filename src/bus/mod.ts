@@ -7,7 +7,7 @@ export { RequestMux } from "./request_mux.ts";
 export { BUS_FAILURE_MESSAGE, BusError, BusTimeoutError, DisconnectedError, isBusError, NoRespondersError, RequestLostError } from "./bus_errors.ts";
 export type { BusFailure } from "./bus_errors.ts";
 export { readHeaders, WireHeaders } from "./wire_headers.ts";
-export { credentialFiles, NATS_CREDENTIAL_ENV, natsAuthOptions, natsCredentialsFromEnv } from "./credentials.ts";
+export { credentialFiles, credentialsInUrls, NATS_CREDENTIAL_ENV, natsAuthOptions, natsCredentialsFromEnv } from "./credentials.ts";
 export type { NatsCredentials } from "./credentials.ts";
 export {
   controlSubject,

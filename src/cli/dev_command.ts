@@ -21,6 +21,7 @@ import { parseFlags, print, printError } from "./command.ts";
 import type { Command } from "./command.ts";
 import { startRouter } from "./router_command.ts";
 import { onShutdownSignal } from "./shutdown.ts";
+import { redactUrl } from "../telemetry/redact.ts";
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), "main.ts");
 
@@ -154,9 +155,9 @@ Ctrl-C drains the router, then the plugins, then stops nats-server.
       }
     }
     const url = `http://${config.router.host}:${router.port}`;
-    print(`\nSwitchyard dev is up: router ${url}, NATS ${natsUrl}, plugins: ${specs.map((s) => s.name).join(", ") || "none"}`);
+    print(`\nSwitchyard dev is up: router ${url}, NATS ${redactUrl(natsUrl)}, plugins: ${specs.map((s) => s.name).join(", ") || "none"}`);
     print(`Try:  curl -s -XPOST ${url}/v1/hello/greet -H 'content-type: application/json' -d '{"name":"World"}'`);
-    print(`List: curl -s ${url}/v1/plugins   Instances: switchyard ps --nats ${natsUrl}   (Ctrl-C stops everything)\n`);
+    print(`List: curl -s ${url}/v1/plugins   Instances: switchyard ps --nats ${redactUrl(natsUrl)}   (Ctrl-C stops everything)\n`);
     return await done;
   },
 };

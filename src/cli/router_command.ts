@@ -10,11 +10,12 @@ import { createRouter, metricSources } from "../router/mod.ts";
 import { currentRuntime, loadRuntimeAdapter } from "../runtime/mod.ts";
 import { RequestPipeline } from "../pipeline/mod.ts";
 import { ConfigWatcher, RouterLifecycle, ShutdownSequence } from "../lifecycle/mod.ts";
-import { routerConfigConsumer } from "./router_reload.ts";
+import { ROUTER_RESTART_PATHS, routerConfigConsumer } from "./router_reload.ts";
 import type { ConfigConsumer, DrainResult, PluginDrainOptions } from "../lifecycle/mod.ts";
 import { createRouterMetrics } from "../telemetry/mod.ts";
 import type { RouterMetrics } from "../telemetry/mod.ts";
 import { startTelemetry } from "../telemetry/otel_sdk.ts";
+import { redactUrl } from "../telemetry/redact.ts";
 import { createLogger, isLogLevel } from "../telemetry/logger.ts";
 import type { Logger } from "../deps.ts";
 import { NATS_FLAG, NATS_HELP, parseFlags, UsageError } from "./command.ts";
@@ -28,8 +29,11 @@ export const routerCommand: Command = {
   usage: `Usage: switchyard router [--config FILE] [--port 8080] [--host 0.0.0.0] [--nats URL]
 
 Serves POST /v1/<plugin>/<method>, GET /v1/plugins, GET /health, GET /metrics. Plugins are found on the bus.
-The config file is watched: valid changes apply without a restart, invalid ones are logged and
-ignored. SIGTERM/SIGINT drains: /health turns 503, new requests get 503 draining, in-flight
+The config file is watched. Applied at once: auth (API keys, JWT keys, Basic users, rules: a
+removed key fails from the next request), timeouts, body limit, plugins, resilience, balancing,
+admin, metrics.token and metrics.roles. Logged at warn as needsRestart, applied only by a restart:
+  ${ROUTER_RESTART_PATHS}.
+Invalid files are logged and ignored. SIGTERM/SIGINT drains: /health turns 503, new requests get 503 draining, in-flight
 requests finish (up to router.drainTimeoutMs, then they are aborted and the exit code is 75).
   --config FILE       switchyard.config.json or .yaml (env: NATS_URL, PORT, LOG_LEVEL override it)
   --port N            listen port (default 8080; 0 picks a free one)
@@ -143,12 +147,12 @@ export async function startRouter(config: ResolvedConfig, logger: Logger, option
       if (s.type === "disconnect") {
         connected = false;
         metrics?.natsConnected(false);
-        logger.warn("NATS disconnected", { server: s.server });
+        logger.warn("NATS disconnected", { server: redactUrl(s.server) });
       } else if (s.type === "reconnect") {
         connected = true;
         metrics?.natsConnected(true);
         metrics?.natsReconnect();
-        logger.info("NATS reconnected", { server: s.server });
+        logger.info("NATS reconnected", { server: redactUrl(s.server) });
       }
     }
   })();
@@ -183,7 +187,10 @@ export async function startRouter(config: ResolvedConfig, logger: Logger, option
     env: options.env ?? process.env,
     initial: options.fileConfig ?? config,
     ...(options.adjustConfig === undefined ? {} : { adjust: options.adjustConfig }),
-    consumers: [routerConfigConsumer({ pipeline, swap: (next) => current = next }), ...(options.configConsumers ?? [])],
+    consumers: [
+      routerConfigConsumer({ pipeline, current: () => current, swap: (next) => current = next, auth: security.auth, logger }),
+      ...(options.configConsumers ?? []),
+    ],
     logger,
   });
   const server = await adapter.serve(lifecycle.gate(app.fetch), {
@@ -194,7 +201,7 @@ export async function startRouter(config: ResolvedConfig, logger: Logger, option
     ...(security.tls === undefined ? {} : { tls: security.tls }),
   });
   const shown = config.router.host === "0.0.0.0" ? "127.0.0.1" : config.router.host;
-  logger.info("router ready", { url: `${security.tls ? "https" : "http"}://${shown}:${server.port}`, runtime: currentRuntime(), nats: servers });
+  logger.info("router ready", { url: `${security.tls ? "https" : "http"}://${shown}:${server.port}`, runtime: currentRuntime(), nats: servers.map(redactUrl) });
   let finish: (code: number) => void = () => {};
   const done = new Promise<number>((resolve) => finish = resolve);
   let drained: DrainResult | undefined;

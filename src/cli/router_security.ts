@@ -51,7 +51,8 @@ export async function routerSecurity(
       throw new ConfigError("config", [(err as Error).message]);
     }
   } else {
-    deps.logger.warn("auth is off: every caller may call every plugin and /admin routes are open (see docs/security.md)");
+    const open = ["every plugin", ...(config.admin.enabled ? ["/admin"] : []), ...(config.metrics.enabled && config.metrics.token === undefined ? ["/metrics"] : [])];
+    deps.logger.warn(`auth is off: every caller may use ${open.join(", ")} (see docs/security.md)`);
   }
   return {
     auth,

@@ -12,6 +12,7 @@ import type { Command } from "./command.ts";
 import { onShutdownSignal } from "./shutdown.ts";
 import { pluginGate } from "./plugin_gate.ts";
 import { natsCredentials } from "./router_security.ts";
+import { redactUrl } from "../telemetry/redact.ts";
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), "main.ts");
 
@@ -90,7 +91,7 @@ ${NATS_HELP}
       plugins: specs.map((s) => `${s.name}×${s.replicas}`),
       ready,
       config: path,
-      nats: natsServers,
+      nats: natsServers.map(redactUrl),
     });
     return await done;
   },

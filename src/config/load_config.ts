@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import * as v from "valibot";
 import { parse as parseYaml } from "yaml";
+import { isSecretName } from "../telemetry/redact.ts";
 import { ConfigSchema } from "./schema.ts";
 import type { ResolvedConfig } from "./schema.ts";
 
@@ -41,7 +42,12 @@ export function resolveConfig(raw: unknown, env: Readonly<Record<string, string 
   if (!result.success) {
     throw new ConfigError(
       source,
-      result.issues.map((i) => `${v.getDotPath(i) ?? "(root)"}: ${i.expected === "never" ? "unknown key" : i.message}`),
+      result.issues.map((i) => {
+        const path = v.getDotPath(i) ?? "(root)";
+        if (i.expected === "never") return `${path}: unknown key`;
+        // A problem is logged (and reloads log it too): never echo what a secret field holds.
+        return `${path}: ${path.split(".").some(isSecretName) ? i.message.replace(/ but received [^]*$/, "") : i.message}`;
+      }),
     );
   }
   const config = result.output;

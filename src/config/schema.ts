@@ -5,7 +5,7 @@ import { AdminSchema } from "../lifecycle/options.ts";
 import { SupervisedPluginFields, SupervisorSchema } from "../supervisor/options.ts";
 import { AuthSchema } from "../auth/options.ts";
 import { AllowListSchema } from "../supervisor/allow_list_schema.ts";
-import { NATS_SECURITY_FIELDS, ROUTER_SECURITY_FIELDS } from "./security_schema.ts";
+import { METRICS_SECURITY_FIELDS, NATS_SECURITY_FIELDS, ROUTER_SECURITY_FIELDS } from "./security_schema.ts";
 import { DEFAULT_TIMEOUT_MS, Millis, PLUGIN_RESILIENCE_FIELDS, ResilienceSchema } from "../resilience/options.ts";
 
 export const DEFAULT_PORT = 8080;
@@ -78,6 +78,7 @@ export const ConfigSchema = v.strictObject({
       path: v.optional(v.pipe(v.string(), v.regex(/^\/[A-Za-z0-9._\/-]{0,100}$/), v.check((p) => !p.startsWith("/v1/"), "must not be under /v1/")), "/metrics"),
       /** Process, heap, GC and event-loop metrics. */
       processMetrics: v.optional(v.boolean(), true),
+      ...METRICS_SECURITY_FIELDS,
     }),
     {},
   ),

@@ -58,3 +58,17 @@ export const NATS_SECURITY_FIELDS = {
   /** Reply subjects start with this; permissions can then pin each user to its own inboxes. @default "_INBOX" */
   inboxPrefix: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/, "must be NATS subject tokens"))),
 };
+
+/** Roles that may read `/metrics` when `auth` is on (besides `auth.adminRoles`). */
+export const DEFAULT_METRICS_ROLES = ["metrics"] as const;
+
+/** Fields added to `metrics`: who may scrape `/metrics` (docs/security.md#metrics). */
+export const METRICS_SECURITY_FIELDS = {
+  /**
+   * A bearer token for scrapers: `Authorization: Bearer <token>` reads `/metrics`, with or without
+   * `auth`. Without `auth` and without a token, `/metrics` is open (the router warns at start).
+   */
+  token: v.optional(v.pipe(v.string(), v.minLength(32, "must be at least 32 characters"), v.regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces"))),
+  /** With `auth` on: principals with one of these roles (or an admin role) may read `/metrics`. @default ["metrics"] */
+  roles: v.optional(v.pipe(v.array(v.pipe(v.string(), v.minLength(1), v.maxLength(100))), v.minLength(1)), [...DEFAULT_METRICS_ROLES]),
+};

@@ -166,7 +166,8 @@ export class ConfigWatcher {
       applied: [...applied].sort(),
       needsRestart: [...needsRestart].filter((p) => !applied.has(p)).sort(),
     };
-    logger.info("config reloaded", {
+    // A change that waits for a restart is a warning: the file says one thing, the process does another.
+    logger[outcome.needsRestart.length > 0 ? "warn" : "info"]("config reloaded", {
       file: path,
       sha256,
       previousSha256,

@@ -10,6 +10,7 @@ import type { CircuitTransition, MethodPolicies } from "../resilience/mod.ts";
 import type { CallObserver } from "./observer.ts";
 import type { PipelineSettings } from "./settings.ts";
 import { sendWithRetries } from "./send.ts";
+import { methodNotFound, pluginNotFound } from "./not_found.ts";
 import { StallWatch } from "./stall_watch.ts";
 
 /** Where one request goes, resolved from the plugin and method names and a version range. */
@@ -124,7 +125,7 @@ export class RequestPipeline {
    * `plugin_unavailable`, or `invalid_request` for a malformed range.
    */
   resolve(plugin: string, methodName: string, range: string | undefined): Target {
-    if (!PLUGIN_NAME.test(plugin)) throw new SwitchyardError(ErrorCode.PluginNotFound, "No such plugin");
+    if (!PLUGIN_NAME.test(plugin)) throw pluginNotFound(plugin);
     const registry = this.registry;
     const chosen = range ?? this.versions.rangeFor(registry, plugin);
     let version: VersionEntry | null | undefined;
@@ -134,7 +135,7 @@ export class RequestPipeline {
       const shown = chosen!.length > ECHO_MAX ? `${chosen!.slice(0, ECHO_MAX)}…` : chosen;
       throw new SwitchyardError(ErrorCode.InvalidRequest, `x-plugin-version: "${shown}" is not a semver range`);
     }
-    if (version === undefined) throw new SwitchyardError(ErrorCode.PluginNotFound, `No plugin "${plugin}"`);
+    if (version === undefined) throw pluginNotFound(plugin);
     if (version === null) {
       if (chosen === undefined || registry.knows(plugin, chosen)) {
         throw new SwitchyardError(ErrorCode.PluginUnavailable, `No instance of "${plugin}" is available`);
@@ -143,10 +144,7 @@ export class RequestPipeline {
       throw new SwitchyardError(ErrorCode.NoMatchingVersion, `No version of "${plugin}" matches "${shown}"`);
     }
     const method = METHOD_NAME.test(methodName) ? version.methods.get(methodName) : undefined;
-    if (method === undefined) {
-      const shown = METHOD_NAME.test(methodName) ? ` "${methodName}"` : " of that name";
-      throw new SwitchyardError(ErrorCode.MethodNotFound, `Plugin "${plugin}" has no method${shown}`);
-    }
+    if (method === undefined) throw methodNotFound(plugin, methodName);
     return { plugin, method, version, range: chosen, policies: this.policies.plugin(plugin).method(method.name) };
   }
 

@@ -44,3 +44,24 @@ export function describePlugin(plugin: PluginEntry, view?: CatalogView) {
     })),
   };
 }
+
+/**
+ * What a caller who is not an admin sees of one plugin in `GET /v1/plugins`: its versions and the
+ * methods it may call, with their schemas. Instances (ids, hosts, load), balancing, dependencies and
+ * drain state are for admins: they describe the deployment, not the API.
+ */
+export function describeForCaller(plugin: PluginEntry, mayCall: (method: string) => boolean) {
+  return {
+    name: plugin.name,
+    versions: [...plugin.versions.values()].map((v) => ({
+      version: v.version,
+      methods: [...v.methods.values()].filter((m) => mayCall(m.name)).map((m) => ({
+        name: m.name,
+        description: m.description,
+        idempotent: m.idempotent,
+        input: m.inputSchema,
+        output: m.outputSchema,
+      })),
+    })),
+  };
+}

@@ -1,11 +1,12 @@
 import { Hono } from "hono";
+import type { Context } from "hono";
 import type { Deps } from "../deps.ts";
 import { defaultDeps } from "../deps.ts";
 import { ErrorCode, SwitchyardError } from "../errors.ts";
 import type { RequestPipeline } from "../pipeline/mod.ts";
 import { createInvokeHandler } from "./invoke.ts";
 import { describePlugin } from "./catalog.ts";
-import { buildOpenApi } from "./openapi.ts";
+import { serveCatalog } from "./catalog_routes.ts";
 import { errorResponse } from "./error_response.ts";
 import type { RouterAppSettings } from "./options.ts";
 import { createRequestIds } from "./request_id.ts";
@@ -16,7 +17,7 @@ import { trackInflight } from "./inflight_tracking.ts";
 import { routerTelemetry } from "./router_telemetry.ts";
 import type { RouterTelemetryConfig } from "./router_telemetry.ts";
 import type { RouterAuth } from "../auth/mod.ts";
-import { guardRoutes } from "./auth_routes.ts";
+import { authFirst, guardRoutes } from "./auth_routes.ts";
 
 /** Why the router is not ready, or `undefined` when it is. */
 export type ReadinessCheck = () => string | undefined;
@@ -65,8 +66,9 @@ export function createRouter(options: RouterOptions): Hono {
   if (settings().auth !== undefined && options.auth === undefined) {
     throw new TypeError("config.auth is set but no RouterAuth was given: build one with RouterAuth.create(config.auth)");
   }
-  if (options.auth !== undefined) guardRoutes(app, options.auth, { logger, requestId });
-  const telemetry = routerTelemetry(app, { settings: settings(), registry, policies, logger, clock, telemetry: options.telemetry });
+  const auth = options.auth;
+  const principalOf = auth === undefined ? () => undefined : guardRoutes(app, auth, { logger, requestId });
+  const telemetry = routerTelemetry(app, { settings, registry, policies, logger, clock, requestId, telemetry: options.telemetry, auth });
 
   app.get("/health", () => {
     const problem = readiness();
@@ -74,14 +76,14 @@ export function createRouter(options: RouterOptions): Hono {
       ? new Response('{"status":"ok"}', { status: 200, headers: JSON_HEADERS })
       : new Response(JSON.stringify({ status: "unavailable", reason: problem }), { status: 503, headers: JSON_HEADERS });
   });
-  app.get("/v1/plugins", (c) => c.json({ plugins: [...registry.plugins()].map((p) => ({ ...describePlugin(p, catalog(p.name)), ...resilience(p.name) })) }));
-  app.get("/openapi.json", (c) => c.json(buildOpenApi(registry)));
-  app.get("/v1/plugins/:name", (c) => {
-    const plugin = registry.get(c.req.param("name"));
-    if (plugin === undefined) {
-      return errorResponse(new SwitchyardError(ErrorCode.PluginNotFound, "No such plugin"), requestId(null), logger);
-    }
-    return c.json({ ...describePlugin(plugin, catalog(plugin.name)), ...resilience(plugin.name) });
+  serveCatalog(app, {
+    registry,
+    settings,
+    describe: (p) => ({ ...describePlugin(p, catalog(p.name)), ...resilience(p.name) }),
+    auth,
+    principalOf,
+    requestId,
+    logger,
   });
   const invoke = createInvokeHandler({
     pipeline,
@@ -90,21 +92,22 @@ export function createRouter(options: RouterOptions): Hono {
     requestId,
     telemetry,
     ...(options.respond === undefined ? {} : { respond: options.respond }),
-    ...(options.auth === undefined ? {} : { auth: options.auth }),
+    ...(auth === undefined ? {} : { auth }),
   });
-  app.post("/v1/:plugin/:method", trackInflight(lifecycle, invoke, requestId, logger));
+  app.post("/v1/:plugin/:method", trackInflight(lifecycle, invoke, requestId, logger, auth));
   app.route("/admin", createAdminRoutes({ lifecycle, settings: () => settings().admin, requestId, logger }));
   // 405 for other methods on a plugin route is answered here rather than by an `app.all()` route:
   // a second route on the same path pushes Hono's SmartRouter off its RegExpRouter onto the
   // TrieRouter, which costs the hot POST route 3-10 µs per request.
-  app.notFound((c) => {
+  const notFound = (c: Context) => {
     const id = requestId(c.req.header("x-request-id") ?? null);
     if (c.req.method !== "POST" && PLUGIN_ROUTE.test(c.req.path)) {
       const err = new SwitchyardError(ErrorCode.MethodNotAllowed, `Use POST to call a plugin method (not ${c.req.method.slice(0, 16)})`);
       return errorResponse(err, id, logger, { allow: "POST" });
     }
     return errorResponse(new SwitchyardError(ErrorCode.NotFound, "No such route"), id, logger);
-  });
+  };
+  app.notFound(auth === undefined ? notFound : authFirst(auth, notFound, { logger, requestId }));
   app.onError((err, c) => errorResponse(err, requestId(c.req.header("x-request-id") ?? null), logger));
   return app;
 }

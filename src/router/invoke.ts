@@ -4,6 +4,7 @@ import type { Logger } from "../deps.ts";
 import { H_DEADLINE, H_INSTANCE, H_PRINCIPAL, H_REQUEST_ID, H_VERSION, WireHeaders, wireErrorOf } from "../bus/mod.ts";
 import type { BusReply } from "../bus/mod.ts";
 import type { Authenticated, PeerInfo, RouterAuth } from "../auth/mod.ts";
+import { methodNotFound, pluginNotFound } from "../pipeline/mod.ts";
 import type { RequestPipeline, Target } from "../pipeline/mod.ts";
 import type { MethodEntry } from "../registry/mod.ts";
 import { RouterTelemetry } from "../telemetry/mod.ts";
@@ -62,8 +63,10 @@ export function createInvokeHandler(options: InvokeOptions): (c: Context) => Pro
         const found = auth.authenticate(req, c.env as PeerInfo | undefined);
         who = found instanceof Promise ? await found : found;
       }
+      // A plugin or method the caller may not call answers exactly as one that does not exist.
+      if (who !== undefined && !auth!.maySee(who, plugin)) throw pluginNotFound(plugin);
       const target = pipeline.resolve(plugin, c.req.param("method") ?? "", req.headers.get("x-plugin-version") ?? undefined);
-      if (who !== undefined) auth!.authorize(who, plugin, target.method.name);
+      if (who !== undefined && !auth!.mayCall(who, plugin, target.method.name)) throw methodNotFound(plugin, target.method.name);
       series = telemetry.enter(target, trace);
       pipeline.admit(target, who === undefined ? ANONYMOUS_PRINCIPAL : who.principal.id);
       const settings = options.settings();

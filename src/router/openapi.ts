@@ -1,4 +1,5 @@
 import type { MethodEntry, Registry, VersionEntry } from "../registry/mod.ts";
+import type { ResolvedAuthOptions } from "../auth/mod.ts";
 
 /** Options of {@linkcode buildOpenApi}. */
 export interface OpenApiOptions {
@@ -6,6 +7,10 @@ export interface OpenApiOptions {
   title?: string;
   /** `info.version`. @default "0.0.0" */
   version?: string;
+  /** Only these plugin methods are described (what the caller may call). @default every one */
+  mayCall?: (plugin: string, method: string) => boolean;
+  /** The router's `auth` settings: each configured scheme becomes a security scheme. @default no security */
+  auth?: ResolvedAuthOptions | undefined;
 }
 
 const ERROR_SCHEMA = {
@@ -42,23 +47,38 @@ export function buildOpenApi(registry: Registry, options: OpenApiOptions = {}): 
   for (const plugin of plugins) {
     const version = registry.pick(plugin.name, undefined) ?? newest(plugin.versions);
     if (version === undefined) continue;
+    const methods = [...version.methods.values()].filter((m) => options.mayCall?.(plugin.name, m.name) ?? true);
+    if (methods.length === 0) continue;
     const versions = [...plugin.versions.keys()].join(", ");
     tags.push({ name: plugin.name, description: `Versions known: ${versions}; described: ${version.version}` });
-    for (const method of [...version.methods.values()].sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const method of methods.sort((a, b) => a.name.localeCompare(b.name))) {
       const key = `${plugin.name}.${method.name}`;
       schemas[`${key}.input`] = method.inputSchema;
       schemas[`${key}.output`] = method.outputSchema;
       paths[`/v1/${plugin.name}/${method.name}`] = { post: operation(plugin.name, version, method, key) };
     }
   }
+  const securitySchemes = options.auth === undefined ? undefined : securitySchemesOf(options.auth);
   return {
     openapi: "3.1.0",
     info: { title: options.title ?? "Switchyard", version: options.version ?? "0.0.0" },
     jsonSchemaDialect: "https://json-schema.org/draft/2020-12/schema",
+    // Any one of the schemes will do: each is an alternative of its own.
+    ...(securitySchemes === undefined ? {} : { security: Object.keys(securitySchemes).map((name) => ({ [name]: [] })) }),
     tags,
     paths,
-    components: { schemas },
+    components: { schemas, ...(securitySchemes === undefined ? {} : { securitySchemes }) },
   };
+}
+
+/** OpenAPI security schemes for the configured authentication schemes. */
+export function securitySchemesOf(auth: ResolvedAuthOptions): Record<string, Record<string, string>> {
+  const schemes: Record<string, Record<string, string>> = {};
+  if (auth.apiKeys !== undefined) schemes.apiKey = { type: "apiKey", in: "header", name: auth.apiKeys.header };
+  if (auth.jwt !== undefined) schemes.bearer = { type: "http", scheme: "bearer", bearerFormat: "JWT" };
+  if (auth.basic !== undefined) schemes.basic = { type: "http", scheme: "basic" };
+  if (auth.mtls !== undefined) schemes.mutualTLS = { type: "mutualTLS" };
+  return schemes;
 }
 
 function operation(plugin: string, version: VersionEntry, method: MethodEntry, key: string): Record<string, unknown> {

@@ -1,4 +1,5 @@
 import type { ResolvedAdminOptions } from "../lifecycle/mod.ts";
+import type { ResolvedAuthOptions } from "../auth/mod.ts";
 
 /** The router's own request settings (`router.*`), read per request so a reload applies. */
 export interface RouterSettings {
@@ -13,6 +14,10 @@ export interface MetricsSettings {
   readonly enabled: boolean;
   readonly path: string;
   readonly processMetrics: boolean;
+  /** A bearer token that may read `/metrics`. */
+  readonly token?: string | undefined;
+  /** With auth on: roles that may read `/metrics`. */
+  readonly roles: readonly string[];
 }
 
 /**
@@ -25,5 +30,5 @@ export interface RouterAppSettings {
   readonly metrics: MetricsSettings;
   readonly log: { readonly level: string };
   /** Present when authentication is configured. */
-  readonly auth?: unknown;
+  readonly auth?: ResolvedAuthOptions | undefined;
 }

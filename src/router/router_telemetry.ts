@@ -6,6 +6,8 @@ import type { Registry } from "../registry/mod.ts";
 import type { CircuitState, ResiliencePolicies } from "../resilience/mod.ts";
 import { createRouterMetrics, RouterTelemetry } from "../telemetry/mod.ts";
 import type { RouterMetrics } from "../telemetry/mod.ts";
+import type { RouterAuth } from "../auth/mod.ts";
+import { metricsAccess } from "./auth_routes.ts";
 
 /** Telemetry a router is given. */
 export interface RouterTelemetryConfig {
@@ -16,17 +18,24 @@ export interface RouterTelemetryConfig {
 }
 
 interface Parts {
-  settings: RouterAppSettings;
+  settings: () => RouterAppSettings;
   registry: Registry;
   policies: ResiliencePolicies;
   logger: Logger;
   clock: Clock;
   telemetry?: RouterTelemetryConfig | undefined;
+  /** With auth on, `/metrics` needs a principal with a metrics or admin role (or `metrics.token`). */
+  auth?: RouterAuth | undefined;
+  requestId: (incoming: string | null) => string;
 }
 
-/** Builds the router's telemetry and, when metrics are on, serves `GET /metrics` on `app`. */
+/**
+ * Builds the router's telemetry and, when metrics are on, serves `GET /metrics` on `app`: behind
+ * `metrics.token` and, with auth on, a metrics or admin role (see {@linkcode metricsAccess}).
+ */
 export function routerTelemetry(app: Hono, parts: Parts): RouterTelemetry {
-  const { settings: config, registry, policies, clock } = parts;
+  const { registry, policies, clock } = parts;
+  const config = parts.settings();
   let metrics = parts.telemetry?.metrics;
   if (metrics === undefined && config.metrics.enabled) {
     metrics = createRouterMetrics({
@@ -36,7 +45,13 @@ export function routerTelemetry(app: Hono, parts: Parts): RouterTelemetry {
   }
   if (metrics !== undefined) {
     const served = metrics;
-    app.get(config.metrics.path, async () => new Response(await served.render(), { headers: { "content-type": served.contentType } }));
+    // Read per scrape, so a reloaded token or role list applies.
+    const access = { settings: () => parts.settings().metrics, auth: parts.auth, requestId: parts.requestId, logger: parts.logger };
+    app.get(config.metrics.path, async (c) => {
+      const refused = await metricsAccess(c, access);
+      if (refused !== undefined) return refused;
+      return new Response(await served.render(), { headers: { "content-type": served.contentType } });
+    });
   }
   return new RouterTelemetry({ metrics, tracer: parts.telemetry?.tracer, logger: parts.logger, accessLog: config.log.level === "debug" });
 }

@@ -24,3 +24,4 @@ export type { MetricSources, RouterMetrics, RouterMetricsOptions } from "./metri
 export type { RouterTelemetryOptions } from "./router_telemetry.ts";
 export type { CallTarget, RetryRefusal } from "./traced_call.ts";
 export type { HandlerTrace, PluginIdentity } from "./plugin_tracing.ts";
+export { isSecretName, REDACTED, redactArgs, redactJson, redactUrl } from "./redact.ts";

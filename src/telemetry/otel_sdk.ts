@@ -5,7 +5,9 @@
  */
 import { diag, DiagLogLevel, trace } from "@opentelemetry/api";
 import type { ContextManager, DiagLogger, Tracer } from "@opentelemetry/api";
+import type { ResourceDetector } from "@opentelemetry/resources";
 import type { Logger } from "../deps.ts";
+import { redactArgs, redactUrl } from "./redact.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -75,7 +77,9 @@ export async function startTelemetry(env: Env, serviceName: string, logger: Logg
   }
   if (!tracingRequested(env)) return OFF;
   const { NodeSDK } = await import("@opentelemetry/sdk-node");
+  const resourceDetectors = await redactingDetectors(env);
   const sdk = new NodeSDK({
+    resourceDetectors,
     // `null` registers no context manager (the SDK's documented switch; its type says only ContextManager).
     ...(options.activeContext === false ? { contextManager: null as unknown as ContextManager } : {}),
     serviceName: env.OTEL_SERVICE_NAME?.trim() || serviceName,
@@ -86,7 +90,7 @@ export async function startTelemetry(env: Env, serviceName: string, logger: Logg
   diag.setLogger(diagToLogger(logger), { logLevel: diagLevel(env.OTEL_LOG_LEVEL), suppressOverrideMessage: true });
   sdk.start();
   logger.info("tracing on", {
-    endpoint: env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT || "http://localhost:4318",
+    endpoint: redactUrl(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT || "http://localhost:4318"),
     protocol: env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL || env.OTEL_EXPORTER_OTLP_PROTOCOL || "http/protobuf",
     sampler: env.OTEL_TRACES_SAMPLER || "parentbased_always_on",
     service: env.OTEL_SERVICE_NAME?.trim() || serviceName,
@@ -105,6 +109,43 @@ export async function startTelemetry(env: Env, serviceName: string, logger: Logg
         diag.disable();
       })(),
   };
+}
+
+/** The resource attributes holding the command line (semantic conventions). */
+const COMMAND_ATTRIBUTES = ["process.command_args", "process.command_line"] as const;
+
+/**
+ * The SDK's resource detectors (as `OTEL_NODE_RESOURCE_DETECTORS` picks them, in the SDK's order),
+ * with the process detector's command line redacted: `process.command_args` is `process.argv`, and
+ * a `--nats nats://user:pass@host` or `--options '{"apiKey":…}'` would otherwise be exported with
+ * every span batch.
+ */
+async function redactingDetectors(env: Env): Promise<ResourceDetector[]> {
+  const { envDetector, hostDetector, osDetector, processDetector, serviceInstanceIdDetector } = await import("@opentelemetry/resources");
+  const redactedProcess: ResourceDetector = {
+    detect(config) {
+      const detected = processDetector.detect(config);
+      const attributes = { ...detected.attributes };
+      for (const name of COMMAND_ATTRIBUTES) {
+        const value = attributes[name];
+        if (Array.isArray(value)) attributes[name] = redactArgs(value.map(String));
+        else if (typeof value === "string") attributes[name] = redactArgs(value.split(" ")).join(" ");
+      }
+      return { ...detected, attributes };
+    },
+  };
+  const byName = new Map<string, ResourceDetector>([
+    ["host", hostDetector],
+    ["os", osDetector],
+    ["serviceinstance", serviceInstanceIdDetector],
+    ["process", redactedProcess],
+    ["env", envDetector],
+  ]);
+  const listed = env.OTEL_NODE_RESOURCE_DETECTORS?.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  if (listed === undefined || listed.length === 0) return [serviceInstanceIdDetector, redactedProcess, hostDetector, osDetector, envDetector];
+  if (listed.includes("all")) return [...byName.values()];
+  if (listed.includes("none")) return [];
+  return listed.flatMap((name) => byName.get(name) ?? []);
 }
 
 function diagLevel(value: string | undefined): DiagLogLevel {

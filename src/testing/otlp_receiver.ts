@@ -9,7 +9,8 @@ import protobuf from "protobufjs";
  */
 const OTLP_TRACE_PROTO = `
 syntax = "proto3";
-message AnyValue { oneof value { string string_value = 1; bool bool_value = 2; int64 int_value = 3; double double_value = 4; } }
+message AnyValue { oneof value { string string_value = 1; bool bool_value = 2; int64 int_value = 3; double double_value = 4; ArrayValue array_value = 5; } }
+message ArrayValue { repeated AnyValue values = 1; }
 message KeyValue { string key = 1; AnyValue value = 2; }
 message Resource { repeated KeyValue attributes = 1; }
 message Status { string message = 2; int32 code = 3; }
@@ -55,6 +56,8 @@ export interface OtlpReceiver extends AsyncDisposable {
   readonly spans: ReceivedSpan[];
   /** Export requests received. */
   readonly exports: number;
+  /** The resource attributes of each export's resources, in order (array values as string lists). */
+  readonly resources: ResourceAttributes[];
   /** The spans of one trace. */
   trace(traceId: string): ReceivedSpan[];
   close(): Promise<void>;
@@ -66,6 +69,7 @@ const Request = root.lookupType("ExportTraceServiceRequest");
 /** Starts a receiver for `POST /v1/traces` with `application/x-protobuf` or `application/json` bodies. */
 export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = [];
+  const resources: ResourceAttributes[] = [];
   let exports = 0;
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -78,10 +82,13 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
           res.writeHead(404).end();
         } else if (type.includes("protobuf")) {
           spans.push(...decodeTraces(body));
+          resources.push(...decodeResources(body));
           exports++;
           res.writeHead(200, { "content-type": "application/x-protobuf" }).end();
         } else if (type.includes("json")) {
-          spans.push(...decodeJsonTraces(JSON.parse(new TextDecoder().decode(body))));
+          const msg = JSON.parse(new TextDecoder().decode(body));
+          spans.push(...decodeJsonTraces(msg));
+          resources.push(...(msg.resourceSpans ?? []).map((rs: { resource?: { attributes?: Kv[] } }) => resourceAttrs(rs.resource?.attributes ?? [])));
           exports++;
           res.writeHead(200, { "content-type": "application/json" }).end("{}");
         } else {
@@ -102,6 +109,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   return {
     url: `http://127.0.0.1:${port}`,
     spans,
+    resources,
     get exports() {
       return exports;
     },
@@ -109,6 +117,17 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     close,
     [Symbol.asyncDispose]: close,
   };
+}
+
+/** Resource attributes; array values (`process.command_args`) as lists of strings. */
+export type ResourceAttributes = Record<string, string | number | boolean | string[]>;
+
+/** The resource attributes of each `ResourceSpans` of an `ExportTraceServiceRequest`. */
+export function decodeResources(bytes: Uint8Array): ResourceAttributes[] {
+  const msg = Request.toObject(Request.decode(bytes), { longs: Number, bytes: Array, defaults: true }) as {
+    resourceSpans: { resource?: { attributes: Kv[] } }[];
+  };
+  return msg.resourceSpans.map((rs) => resourceAttrs(rs.resource?.attributes ?? []));
 }
 
 /** Decodes an `ExportTraceServiceRequest`. */
@@ -179,7 +198,14 @@ interface JsonSpan {
 
 interface Kv {
   key: string;
-  value?: { stringValue?: string; boolValue?: boolean; intValue?: number | string; doubleValue?: number };
+  value?: AnyValue;
+}
+interface AnyValue {
+  stringValue?: string;
+  boolValue?: boolean;
+  intValue?: number | string;
+  doubleValue?: number;
+  arrayValue?: { values?: AnyValue[] };
 }
 interface RawSpan {
   traceId: number[];
@@ -199,6 +225,14 @@ function attrs(list: Kv[]): Record<string, string | number | boolean> {
   for (const { key, value } of list) {
     const v = value?.stringValue ?? value?.intValue ?? value?.doubleValue ?? value?.boolValue;
     if (v !== undefined) out[key] = value?.intValue !== undefined ? Number(v) : v;
+  }
+  return out;
+}
+
+function resourceAttrs(list: Kv[]): ResourceAttributes {
+  const out: ResourceAttributes = attrs(list);
+  for (const { key, value } of list) {
+    if (value?.arrayValue !== undefined) out[key] = (value.arrayValue.values ?? []).map((item) => String(item.stringValue ?? item.intValue ?? item.doubleValue ?? item.boolValue ?? ""));
   }
   return out;
 }

@@ -119,13 +119,15 @@ describe("router authentication and authorization", () => {
     assert.equal(bad.body.error.code, "unauthorized");
   });
 
-  test("a principal without a grant gets 403 forbidden, and the plugin is not called", async () => {
+  test("a principal without a grant gets the 404 of a plugin (or method) that does not exist, and the plugin is not called", async () => {
     const before = await calls();
     const stranger = await stack.post("whoami/me", {}, key(NO_GRANTS));
-    assert.equal(stranger.status, 403);
-    assert.equal(stranger.body.error.code, "forbidden");
+    assert.equal(stranger.status, 404);
+    assert.deepEqual(stranger.body.error, { ...(await stack.post("whoamj/me", {}, key(NO_GRANTS))).body.error, message: 'No plugin "whoami"', requestId: stranger.body.error.requestId });
     const ungranted = await stack.post("whoami/secret", {}, key(CALLER));
-    assert.equal(ungranted.status, 403, "caller has whoami/me, not whoami/secret");
+    assert.equal(ungranted.status, 404, "caller has whoami/me, not whoami/secret");
+    assert.equal(ungranted.body.error.code, "method_not_found");
+    assert.equal(ungranted.body.error.message, 'Plugin "whoami" has no method "secret"');
     assert.equal(await calls(), before);
     assert.equal((await stack.post("whoami/secret", {}, key(ADMIN))).status, 200, "admin has every plugin");
   });

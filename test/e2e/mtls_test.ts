@@ -52,8 +52,9 @@ describe("mTLS: the router verifies client certificates and takes the principal 
     assert.deepEqual(res.body.principal.roles, ["caller"]);
     assert.match(res.body.principal.claims.subject, /CN=alice/);
     assert.match(res.body.principal.claims.fingerprint256, /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
-    const forbidden = await post(stack.router.port, "/v1/whoami/secret", "alice");
-    assert.equal(forbidden.status, 403);
+    const notGranted = await post(stack.router.port, "/v1/whoami/secret", "alice");
+    assert.equal(notGranted.status, 404, "a method alice may not call looks like one that does not exist");
+    assert.equal(notGranted.body.error.code, "method_not_found");
   });
 
   test("no client certificate, or one the CA did not sign, fails the handshake", async () => {

@@ -34,6 +34,6 @@ test("resolveConfig() names every problem by dotted path", () => {
 test("resolveConfig() takes LOG_LEVEL over log.level, refuses a bad one, and defaults metrics on", () => {
   assert.equal(resolveConfig({ log: { level: "warn" } }, { LOG_LEVEL: "DEBUG" }).log.level, "debug");
   assert.throws(() => resolveConfig({}, { LOG_LEVEL: "loud" }), (err: unknown) => err instanceof ConfigError && err.problems[0]!.startsWith("LOG_LEVEL"));
-  assert.deepEqual(resolveConfig({}, {}).metrics, { enabled: true, path: "/metrics", processMetrics: true });
+  assert.deepEqual(resolveConfig({}, {}).metrics, { enabled: true, path: "/metrics", processMetrics: true, roles: ["metrics"] });
   assert.throws(() => resolveConfig({ metrics: { path: "/v1/x/y" } }, {}), (err: unknown) => err instanceof ConfigError && err.problems[0]!.startsWith("metrics.path"));
 });
