@@ -1,6 +1,6 @@
 import semver from "semver";
 import { decodeWireError, H_INSTANCE, versionSubjectBase } from "../bus/mod.ts";
-import { METHOD_NAME, PLUGIN_NAME } from "../plugin/mod.ts";
+import { METHOD_NAME, PLUGIN_NAME } from "../bus/mod.ts";
 import { NATS_FLAG, NATS_HELP, parseFlags, print, printError, UsageError } from "./command.ts";
 import type { Command } from "./command.ts";
 import { collectInstances, connectClient } from "./bus_client.ts";

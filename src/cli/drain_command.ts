@@ -1,4 +1,4 @@
-import { PLUGIN_NAME } from "../plugin/mod.ts";
+import { PLUGIN_NAME } from "../bus/mod.ts";
 import { parseFlags, print, printError, UsageError } from "./command.ts";
 import type { Command } from "./command.ts";
 

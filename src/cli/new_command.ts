@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { PLUGIN_NAME } from "../plugin/mod.ts";
+import { PLUGIN_NAME } from "../bus/mod.ts";
 import { parseFlags, print, UsageError } from "./command.ts";
 import type { Command } from "./command.ts";
 

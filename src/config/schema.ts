@@ -1,7 +1,7 @@
 import * as v from "valibot";
 import semver from "semver";
 import { BalancerNameSchema, BalancingOptionsSchema, CanarySchema } from "../balancing/options.ts";
-import { AdminSchema } from "../lifecycle/options.ts";
+import { AdminSchema } from "../router/admin_options.ts";
 import { SupervisedPluginFields, SupervisorSchema } from "../supervisor/options.ts";
 import { AuthSchema } from "../auth/options.ts";
 import { AllowListSchema } from "../supervisor/allow_list_schema.ts";

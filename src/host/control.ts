@@ -3,7 +3,7 @@ import type { Logger } from "../deps.ts";
 import { ErrorCode } from "../errors.ts";
 import { controlSubject, encodeWireError } from "../bus/mod.ts";
 import type { Plugin } from "../plugin/mod.ts";
-import { diffConfig } from "../lifecycle/mod.ts";
+import { diffConfig } from "../diff.ts";
 import type { Dispatcher } from "./dispatch.ts";
 import { parsePluginOptions } from "./plugin_options.ts";
 

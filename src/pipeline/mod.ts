@@ -16,6 +16,7 @@
 export { RequestPipeline } from "./pipeline.ts";
 export { isRetryableStatus } from "./send.ts";
 export { methodNotFound, pluginNotFound } from "./not_found.ts";
-export type { Call, RequestPipelineOptions, Target } from "./pipeline.ts";
+export type { RequestPipelineOptions } from "./pipeline.ts";
+export type { Call, SendContext, Target } from "./types.ts";
 export type { CallObserver, RetryRefusal } from "./observer.ts";
 export type { PipelinePluginSettings, PipelineSettings } from "./settings.ts";

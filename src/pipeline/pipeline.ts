@@ -1,40 +1,16 @@
-import type { MsgHdrs } from "@nats-io/nats-core";
 import type { Clock, Logger } from "../deps.ts";
 import { ErrorCode, SwitchyardError } from "../errors.ts";
 import { METHOD_NAME, PLUGIN_NAME, RequestLostError } from "../bus/mod.ts";
 import type { BusReply, RequestMux } from "../bus/mod.ts";
-import type { InstanceEntry, MethodEntry, Registry, VersionEntry } from "../registry/mod.ts";
+import type { InstanceEntry, Registry, VersionEntry } from "../registry/mod.ts";
 import { Balancing, VersionRules } from "../balancing/mod.ts";
 import { ResiliencePolicies } from "../resilience/mod.ts";
-import type { CircuitTransition, MethodPolicies } from "../resilience/mod.ts";
-import type { CallObserver } from "./observer.ts";
+import type { CircuitTransition } from "../resilience/mod.ts";
 import type { PipelineSettings } from "./settings.ts";
+import type { Call, SendContext, Target } from "./types.ts";
 import { sendWithRetries } from "./send.ts";
 import { methodNotFound, pluginNotFound } from "./not_found.ts";
 import { StallWatch } from "./stall_watch.ts";
-
-/** Where one request goes, resolved from the plugin and method names and a version range. */
-export interface Target {
-  readonly plugin: string;
-  readonly method: MethodEntry;
-  /** The version picked; a resend after no responders may move to another one the range allows. */
-  readonly version: VersionEntry;
-  /** The range asked for (`x-plugin-version`, a `ctx.call` option, or the config's rule); `undefined`: the highest stable. */
-  readonly range: string | undefined;
-  readonly policies: MethodPolicies;
-}
-
-/** One request to send. */
-export interface Call {
-  readonly data: Uint8Array;
-  /** Sent with every attempt (a tracer rewrites its trace context per attempt). */
-  readonly headers: MsgHdrs;
-  /** Epoch ms on the pipeline's clock: every attempt and backoff ends by then. */
-  readonly deadline: number;
-  /** Idempotent method or an `Idempotency-Key`, and not nested: retries allowed. */
-  readonly mayRetry: boolean;
-  readonly observer?: CallObserver | undefined;
-}
 
 /** Options of {@linkcode RequestPipeline}. */
 export interface RequestPipelineOptions {
@@ -60,7 +36,7 @@ const ECHO_MAX = 100;
  * bulkhead, instance pick with outlier ejection, attempts with deadline, retries under the budget,
  * the reply decoded once). The balancer only picks; the pipeline sends.
  */
-export class RequestPipeline {
+export class RequestPipeline implements SendContext {
   readonly registry: Registry;
   readonly mux: RequestMux;
   readonly clock: Clock;

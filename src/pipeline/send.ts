@@ -5,7 +5,7 @@ import type { BusReply } from "../bus/mod.ts";
 import type { InstanceEntry, VersionEntry } from "../registry/mod.ts";
 import { isAvailable, recordLatency } from "../balancing/mod.ts";
 import type { Outcome } from "../resilience/mod.ts";
-import type { Call, RequestPipeline, Target } from "./pipeline.ts";
+import type { Call, SendContext, Target } from "./types.ts";
 
 /** No responders costs nothing to resend (the request ran nowhere), but not forever. */
 const MAX_RESENDS = 4;
@@ -23,7 +23,7 @@ export function sleep(clock: Clock, ms: number): Promise<void> {
 }
 
 /**
- * The send step of {@linkcode RequestPipeline}: breaker check → bulkhead → attempts, all within
+ * The send step of `RequestPipeline`: breaker check → bulkhead → attempts, all within
  * `call.deadline`, without closures or timers of its own on the success path.
  *
  * How an attempt's outcome counts:
@@ -37,7 +37,7 @@ export function sleep(clock: Clock, ms: number): Promise<void> {
  *   range allows, else a breaker failure;
  * - lost with its instance, or with this side's connection: not the plugin's fault; retried when allowed.
  */
-export async function sendWithRetries(pipeline: RequestPipeline, target: Target, call: Call): Promise<BusReply> {
+export async function sendWithRetries(pipeline: SendContext, target: Target, call: Call): Promise<BusReply> {
   const policies = target.policies;
   const breaker = policies.breaker;
   if (breaker !== undefined && !breaker.tryAcquire()) {
@@ -66,7 +66,7 @@ export async function sendWithRetries(pipeline: RequestPipeline, target: Target,
   }
 }
 
-async function attempts(pipeline: RequestPipeline, target: Target, call: Call): Promise<BusReply> {
+async function attempts(pipeline: SendContext, target: Target, call: Call): Promise<BusReply> {
   const { clock, mux, balancing, registry } = pipeline;
   const { policies, plugin, method } = target;
   const { breaker, retry } = policies;
@@ -219,7 +219,7 @@ function instanceSubject(instance: InstanceEntry, method: string): string {
 
 /** Reports a failure to the outlier policy and logs an ejection. */
 function instanceFailed(
-  pipeline: RequestPipeline,
+  pipeline: SendContext,
   target: Target,
   version: VersionEntry,
   instance: InstanceEntry,

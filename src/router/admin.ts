@@ -2,8 +2,9 @@ import { Hono } from "hono";
 import * as v from "valibot";
 import type { Logger } from "../deps.ts";
 import { ErrorCode, SwitchyardError } from "../errors.ts";
-import type { DrainProgress, DrainResult, ResolvedAdminOptions, RouterLifecycle } from "../lifecycle/mod.ts";
-import { PLUGIN_NAME } from "../plugin/mod.ts";
+import type { DrainProgress, DrainResult, RouterLifecycle } from "./router_lifecycle.ts";
+import type { ResolvedAdminOptions } from "./admin_options.ts";
+import { PLUGIN_NAME } from "../bus/mod.ts";
 import { errorResponse } from "./error_response.ts";
 import { readBody } from "./read_body.ts";
 

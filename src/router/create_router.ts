@@ -11,7 +11,7 @@ import { errorResponse } from "./error_response.ts";
 import type { RouterAppSettings } from "./options.ts";
 import { createRequestIds } from "./request_id.ts";
 import type { ResponseFactory } from "../runtime/types.ts";
-import { RouterLifecycle } from "../lifecycle/mod.ts";
+import { RouterLifecycle } from "./router_lifecycle.ts";
 import { createAdminRoutes } from "./admin.ts";
 import { trackInflight } from "./inflight_tracking.ts";
 import { routerTelemetry } from "./router_telemetry.ts";

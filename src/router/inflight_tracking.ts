@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import type { Logger } from "../deps.ts";
 import { ErrorCode, SwitchyardError } from "../errors.ts";
-import type { RouterLifecycle } from "../lifecycle/mod.ts";
+import type { RouterLifecycle } from "./router_lifecycle.ts";
 import type { PeerInfo, RouterAuth } from "../auth/mod.ts";
 import { errorResponse } from "./error_response.ts";
 import { pluginNotFound } from "../pipeline/mod.ts";

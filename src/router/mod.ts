@@ -10,3 +10,8 @@ export type { MetricsSettings, RouterAppSettings, RouterSettings } from "./optio
 export type { AdminRoutesOptions } from "./admin.ts";
 export { metricSources } from "./router_telemetry.ts";
 export type { RouterTelemetryConfig } from "./router_telemetry.ts";
+export { ABORT_GRACE_MS, DEFAULT_PROGRESS_INTERVAL_MS, RouterLifecycle } from "./router_lifecycle.ts";
+export type { AbortableRequests, DrainProgress, DrainResult, PluginDrainOptions, RouterLifecycleOptions } from "./router_lifecycle.ts";
+export { InflightTracker, PluginTraffic } from "./inflight.ts";
+export { AdminSchema } from "./admin_options.ts";
+export type { ResolvedAdminOptions } from "./admin_options.ts";

@@ -1,4 +1,4 @@
-import type { ResolvedAdminOptions } from "../lifecycle/mod.ts";
+import type { ResolvedAdminOptions } from "./admin_options.ts";
 import type { ResolvedAuthOptions } from "../auth/mod.ts";
 
 /** The router's own request settings (`router.*`), read per request so a reload applies. */

@@ -31,7 +31,6 @@ export type { ResolvedSupervisorOptions } from "./options.ts";
 export { requestPs, requestReload, serveSupervisorControl } from "./control.ts";
 export { formatInstanceLine } from "./log_lines.ts";
 export type { ReloadReply } from "./control.ts";
-export { supervisorConfigConsumer } from "./config_consumer.ts";
 export { admitPlugin, AllowList, PluginRefusedError, pluginNameOf } from "./allow_list.ts";
 export { AllowListSchema, CODE_HASH } from "./allow_list_schema.ts";
 export type { AllowListOptions, ResolvedAllowListOptions } from "./allow_list_schema.ts";

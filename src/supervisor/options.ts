@@ -32,6 +32,9 @@ export const SupervisedPluginFields = {
   options: v.optional(v.unknown()),
 };
 
+/** One plugin's supervisor fields (`plugins.<name>.module`, `.runtime`, ...), as resolved. */
+export type SupervisedPlugin = v.InferOutput<v.ObjectSchema<typeof SupervisedPluginFields, undefined>>;
+
 /** Top-level `supervisor`: restarts, crash loops, start and drain deadlines. */
 export const SupervisorSchema = v.strictObject({
   restart: v.optional(

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
-import type { ResolvedConfig } from "../config/mod.ts";
+import type { SupervisedPlugin } from "./options.ts";
 import type { RuntimeName } from "../runtime/mod.ts";
 import { readManifest } from "./find_plugins.ts";
 import type { PluginFolder } from "./find_plugins.ts";
@@ -29,6 +29,11 @@ export interface PluginSpec {
   permissions?: PluginPermissions | undefined;
 }
 
+/** The supervisor's slice of a config: each plugin's `module`, `runtime`, `replicas`, ... */
+export interface SupervisedPlugins {
+  readonly plugins: Readonly<Record<string, SupervisedPlugin>>;
+}
+
 /** What differs between two specs of one plugin, and so what a change needs. */
 export interface SpecChange {
   /** The instances must be replaced (blue-green): module, runtime, env, args or runtime flags changed. */
@@ -45,7 +50,7 @@ export interface SpecChange {
  * sandbox's `permissions`.
  * @throws {TypeError} naming a module that does not exist.
  */
-export function specsFromConfig(config: ResolvedConfig, configPath: string, defaultRuntime: RuntimeName): PluginSpec[] {
+export function specsFromConfig(config: SupervisedPlugins, configPath: string, defaultRuntime: RuntimeName): PluginSpec[] {
   const base = dirname(resolve(configPath));
   const specs: PluginSpec[] = [];
   for (const [name, p] of Object.entries(config.plugins)) {
@@ -75,7 +80,7 @@ export function specsFromConfig(config: ResolvedConfig, configPath: string, defa
  * config's `plugins.<name>` on top (replicas, env, args, and options, which replace the
  * manifest's), plus the config's plugins with a `module` of their own.
  */
-export function devSpecs(folders: readonly PluginFolder[], config: ResolvedConfig, configPath: string | undefined, defaultRuntime: RuntimeName): PluginSpec[] {
+export function devSpecs(folders: readonly PluginFolder[], config: SupervisedPlugins, configPath: string | undefined, defaultRuntime: RuntimeName): PluginSpec[] {
   const specs: PluginSpec[] = folders.map((f) => {
     const p = config.plugins[f.name];
     return {

@@ -1,5 +1,6 @@
 import client from "prom-client";
-import type { CircuitState } from "../resilience/mod.ts";
+/** A circuit breaker's state, as the breakers report it. */
+type CircuitState = "closed" | "open" | "half_open";
 
 /** Label value for names the registry does not know, so scans of random paths add no series. */
 export const UNKNOWN_LABEL = "_unknown";

@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { InflightTracker, RouterLifecycle, ShutdownSequence } from "../../src/lifecycle/mod.ts";
-import type { AbortableRequests, DrainProgress } from "../../src/lifecycle/mod.ts";
+import { InflightTracker, RouterLifecycle } from "../../src/router/mod.ts";
+import { ShutdownSequence } from "../../src/cli/shutdown_sequence.ts";
+import type { AbortableRequests, DrainProgress } from "../../src/router/mod.ts";
 import type { PendingRequest } from "../../src/bus/mod.ts";
 import { captureLogger, FakeClock } from "../../src/testing/mod.ts";
 

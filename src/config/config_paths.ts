@@ -1,4 +1,4 @@
-import { isUnder } from "./config_diff.ts";
+import { isUnder } from "../diff.ts";
 
 /** Keys of `plugins.<name>` that belong to the supervisor (the others are the router's). */
 export const SUPERVISOR_PLUGIN_KEYS: ReadonlySet<string> = new Set(["module", "runtime", "replicas", "env", "args", "runtimeArgs", "options"]);

@@ -1,9 +1,8 @@
 import type { Logger } from "../deps.ts";
 import type { ResolvedConfig } from "../config/mod.ts";
-import { isSupervisorPath, isUnder } from "../lifecycle/mod.ts";
-import type { ConfigConsumer } from "../lifecycle/mod.ts";
-import type { PluginSpec } from "./plugin_specs.ts";
-import type { Supervisor } from "./supervisor.ts";
+import { isSupervisorPath, isUnder } from "../config/mod.ts";
+import type { ConfigConsumer } from "../config/mod.ts";
+import type { PluginSpec, Supervisor } from "../supervisor/mod.ts";
 
 /**
  * Applies reloaded config to a running supervisor: plugins added or removed, module, runtime,

@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Logger } from "../deps.ts";
-import { ConfigError, parseConfigText, resolveConfig } from "../config/mod.ts";
-import type { ResolvedConfig } from "../config/mod.ts";
-import { diffConfig } from "./config_diff.ts";
+import { ConfigError, parseConfigText, resolveConfig } from "./load_config.ts";
+import type { ResolvedConfig } from "./schema.ts";
+import { diffConfig } from "../diff.ts";
 import { watchPath } from "./file_watcher.ts";
 import type { PathWatch } from "./file_watcher.ts";
 

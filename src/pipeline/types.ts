@@ -1,0 +1,43 @@
+import type { MsgHdrs } from "@nats-io/nats-core";
+import type { Clock, Logger } from "../deps.ts";
+import type { RequestMux } from "../bus/mod.ts";
+import type { InstanceEntry, MethodEntry, Registry, VersionEntry } from "../registry/mod.ts";
+import type { Balancing } from "../balancing/mod.ts";
+import type { MethodPolicies } from "../resilience/mod.ts";
+import type { CallObserver } from "./observer.ts";
+import type { StallWatch } from "./stall_watch.ts";
+
+/** Where one request goes, resolved from the plugin and method names and a version range. */
+export interface Target {
+  readonly plugin: string;
+  readonly method: MethodEntry;
+  /** The version picked; a resend after no responders may move to another one the range allows. */
+  readonly version: VersionEntry;
+  /** The range asked for (`x-plugin-version`, a `ctx.call` option, or the config's rule); `undefined`: the highest stable. */
+  readonly range: string | undefined;
+  readonly policies: MethodPolicies;
+}
+
+/** One request to send. */
+export interface Call {
+  readonly data: Uint8Array;
+  /** Sent with every attempt (a tracer rewrites its trace context per attempt). */
+  readonly headers: MsgHdrs;
+  /** Epoch ms on the pipeline's clock: every attempt and backoff ends by then. */
+  readonly deadline: number;
+  /** Idempotent method or an `Idempotency-Key`, and not nested: retries allowed. */
+  readonly mayRetry: boolean;
+  readonly observer?: CallObserver | undefined;
+}
+
+/** What the send step works with: the pipeline's parts. */
+export interface SendContext {
+  readonly registry: Registry;
+  readonly mux: RequestMux;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly balancing: Balancing;
+  readonly stalls: StallWatch;
+  /** Fails the requests waiting on a gone instance (see `RequestPipeline.instanceGone`). */
+  instanceGone(instance: InstanceEntry, why: string): number;
+}
