@@ -9,7 +9,7 @@ import { startTelemetry } from "../telemetry/otel_sdk.ts";
 import { currentRuntime, parseRuntime } from "../runtime/mod.ts";
 import { devSpecs, findPlugins, orderByRequirements, serveSupervisorControl, Supervisor, supervisorConfigConsumer } from "../supervisor/mod.ts";
 import type { PluginFolder } from "../supervisor/mod.ts";
-import { pluginGate } from "./plugin_gate.ts";
+import { pluginGate, warnAnonymousPlugins } from "./plugin_gate.ts";
 import { natsCredentials } from "./router_security.ts";
 import { startNatsServer } from "../testing/nats_server.ts";
 import { probeTcp } from "../testing/_nats_files.ts";
@@ -91,6 +91,7 @@ Ctrl-C drains the router, then the plugins, then stops nats-server.
     }
     const natsUrl = config.nats.servers.join(",");
     const gate = pluginGate(config, logger);
+    warnAnonymousPlugins(specs, config, logger);
     const telemetry = await startTelemetry(process.env, "switchyard-router", logger, { activeContext: false });
     const router = await startRouter(config, logger.child({ component: "router" }), {
       tracer: telemetry.tracer,

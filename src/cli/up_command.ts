@@ -10,7 +10,7 @@ import { createLogger } from "../telemetry/logger.ts";
 import { NATS_FLAG, NATS_HELP, parseFlags, print, printError, UsageError } from "./command.ts";
 import type { Command } from "./command.ts";
 import { onShutdownSignal } from "./shutdown.ts";
-import { pluginGate } from "./plugin_gate.ts";
+import { pluginGate, warnAnonymousPlugins } from "./plugin_gate.ts";
 import { natsCredentials } from "./router_security.ts";
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), "main.ts");
@@ -55,6 +55,7 @@ ${NATS_HELP}
       printError(`switchyard up: no plugin in ${path} has a "module" to run (plugins.<name>.module)`);
       return 78;
     }
+    warnAnonymousPlugins(specs, config, logger);
     const natsServers = config.nats.servers ?? ["nats://127.0.0.1:4222"];
     const nc = await connectBus({ servers: natsServers, name: `supervisor#${hostname()}`, ...natsCredentials(config, process.env) });
     const supervisor = new Supervisor({

@@ -283,7 +283,7 @@ export class PluginGroup {
     const ranMs = now - instance.startedAt;
     slot.instance = undefined;
     if (exit.refused === true) {
-      logger.error("not restarted: the allow-list refuses this code; update the list (SIGHUP re-reads it), then reload the plugin", {
+      logger.error("not restarted: it was refused (the reason is logged above); fix that (SIGHUP re-reads the allow-list), then reload the plugin", {
         plugin: this.name,
         instance: instance.id,
       });

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
-import type { ResolvedConfig } from "../config/mod.ts";
+import type { NatsCredentials } from "../bus/credentials.ts";
+import type { PluginPolicy, ResolvedConfig } from "../config/mod.ts";
 import type { RuntimeName } from "../runtime/mod.ts";
 import { readManifest } from "./find_plugins.ts";
 import type { PluginFolder } from "./find_plugins.ts";
@@ -27,11 +28,13 @@ export interface PluginSpec {
   watchDir: string | undefined;
   /** Deno sandbox permissions (manifest `permissions`); `undefined`: full access. */
   permissions?: PluginPermissions | undefined;
+  /** Its own NATS credentials (`plugins.<name>.nats`, files absolute); `undefined`: none. */
+  nats?: NatsCredentials | undefined;
 }
 
 /** What differs between two specs of one plugin, and so what a change needs. */
 export interface SpecChange {
-  /** The instances must be replaced (blue-green): module, runtime, env, args or runtime flags changed. */
+  /** The instances must be replaced (blue-green): module, runtime, env, args, runtime flags, NATS credentials or manifest permissions changed. */
   replace: boolean;
   /** The options changed: pushed to the running instances. */
   options: boolean;
@@ -65,6 +68,7 @@ export function specsFromConfig(config: ResolvedConfig, configPath: string, defa
       requires: manifest.requires ?? {},
       watchDir: undefined,
       permissions: parsePermissions(manifest.permissions, join(dirname(module), "plugin.json")),
+      nats: pluginNats(name, p.nats, base),
     });
   }
   return specs;
@@ -90,6 +94,7 @@ export function devSpecs(folders: readonly PluginFolder[], config: ResolvedConfi
       requires: f.requires,
       watchDir: dirname(f.module),
       permissions: f.permissions,
+      nats: configPath === undefined ? undefined : pluginNats(f.name, p?.nats, dirname(resolve(configPath))),
     };
   });
   if (configPath !== undefined) {
@@ -106,8 +111,36 @@ export function specChange(before: PluginSpec, after: PluginSpec): SpecChange {
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
   return {
     replace: before.module !== after.module || before.runtime !== after.runtime || !same(before.env, after.env) ||
-      !same(before.args, after.args) || !same(before.runtimeArgs, after.runtimeArgs),
+      !same(before.args, after.args) || !same(before.runtimeArgs, after.runtimeArgs) || !same(before.nats, after.nats) ||
+      !same(before.permissions, after.permissions) || !same(before.requires, after.requires),
     options: !same(before.options, after.options),
     replicas: before.replicas !== after.replicas,
   };
+}
+
+/**
+ * `plugins.<name>.nats` with its files made absolute (relative to `base`, the config file's folder).
+ * @throws {TypeError} naming a credential file that does not exist.
+ */
+function pluginNats(name: string, nats: PluginPolicy["nats"], base: string): NatsCredentials | undefined {
+  if (nats === undefined) return undefined;
+  const file = (key: string, path: string | undefined) => {
+    if (path === undefined) return undefined;
+    const absolute = isAbsolute(path) ? path : resolve(base, path);
+    if (!existsSync(absolute)) throw new TypeError(`plugins.${name}.nats.${key}: ${absolute} does not exist`);
+    return absolute;
+  };
+  const out: NatsCredentials = {};
+  if (nats.user !== undefined) out.user = nats.user;
+  if (nats.pass !== undefined) out.pass = nats.pass;
+  if (nats.token !== undefined) out.token = nats.token;
+  if (nats.inboxPrefix !== undefined) out.inboxPrefix = nats.inboxPrefix;
+  const nkeySeedFile = file("nkeySeedFile", nats.nkeySeedFile);
+  if (nkeySeedFile !== undefined) out.nkeySeedFile = nkeySeedFile;
+  const credsFile = file("credsFile", nats.credsFile);
+  if (credsFile !== undefined) out.credsFile = credsFile;
+  if (nats.tls !== undefined) {
+    out.tls = { caFile: file("tls.caFile", nats.tls.caFile), certFile: file("tls.certFile", nats.tls.certFile), keyFile: file("tls.keyFile", nats.tls.keyFile) };
+  }
+  return out;
 }

@@ -34,7 +34,7 @@ export interface SupervisorOptions {
   logger?: Logger;
   clock?: Clock;
   /** The allow-list, audit log and sandbox extras of every start (src/cli/plugin_gate.ts). @default none */
-  gate?: Pick<PluginProcessSpec, "allowList" | "audit" | "natsFiles">;
+  gate?: Pick<PluginProcessSpec, "allowList" | "audit" | "codeCache" | "serverCaFile">;
   /** Shown by `switchyard ps`. @default `<hostname>-<pid>` */
   id?: string;
 }
@@ -215,6 +215,7 @@ export class Supervisor {
       // Always given: a sandboxed instance may not read its manifest.
       requires: spec.requires,
       ...(spec.permissions === undefined ? {} : { permissions: spec.permissions }),
+      ...(spec.nats === undefined ? {} : { natsCredentials: spec.nats }),
       ...this.#options.gate,
       onLine: (label, line) => {
         made.instance?.remember(line);
@@ -226,7 +227,7 @@ export class Supervisor {
       process = startPluginProcess(processSpec);
     } catch (err) {
       if (!(err instanceof PluginRefusedError)) throw err;
-      this.#logger.error("plugin refused by the allow-list", { plugin: spec.name, instance: id, reason: err.message });
+      this.#logger.error("plugin refused", { plugin: spec.name, instance: id, reason: err.message });
       process = refusedProcess(processSpec, err.message);
     }
     const instance = new Instance({ id, plugin: spec.name, slot, process, startedAt: this.#clock.now(), optionsRevision });

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { currentRuntime, runtimeCommand } from "../../src/runtime/mod.ts";
 import { hashPluginCode } from "../../src/supervisor/mod.ts";
@@ -17,7 +17,8 @@ test("`switchyard dev` with an allow-list starts the listed plugin, refuses the 
     for (const name of ["hello", "counter"]) {
       cpSync(join(ROOT, "plugins", name), join(dir, "plugins", name), { recursive: true });
       const module = join(dir, "plugins", name, "mod.ts");
-      writeFileSync(module, readFileSync(module, "utf8").replaceAll(/from "(\.\.\/)+src\//g, `from "${join(ROOT, "src/")}`));
+      // The SDK by a relative path: an allow-list refuses absolute imports (they would leave the verified copy).
+      writeFileSync(module, readFileSync(module, "utf8").replaceAll(/from "(\.\.\/)+src\//g, `from "${relative(dirname(module), join(ROOT, "src"))}/`));
     }
     const audit = join(dir, "audit.jsonl");
     const config = join(dir, "switchyard.config.json");
