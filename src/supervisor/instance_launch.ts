@@ -7,7 +7,7 @@ import { readManifest } from "./find_plugins.ts";
 import { grantProblems } from "./grant_paths.ts";
 import { writeInstanceCredentials } from "./instance_credentials.ts";
 import type { InstanceSecrets } from "./instance_credentials.ts";
-import { instanceEnv } from "./instance_env.ts";
+import { instanceEnv, WITHHELD_ENV } from "./instance_env.ts";
 import type { PluginProcessSpec } from "./plugin_process.ts";
 import { denoSandboxFlags, parsePermissions } from "./sandbox.ts";
 import type { PluginPermissions } from "./sandbox.ts";
@@ -27,6 +27,11 @@ export interface Launch {
   readonly sandbox: readonly string[] | undefined;
   /** The instance's credentials folder: remove it when the instance exits. */
   readonly secrets: InstanceSecrets | undefined;
+  /**
+   * Variables the manifest asks for that were not passed on: without an allow-list the manifest is
+   * an unverified claim of the plugin's, and never `WITHHELD_ENV`.
+   */
+  readonly unpassed: readonly string[];
 }
 
 const SCRIPT = /\.(?:[cm]?[jt]s|[jt]sx)$/;
@@ -117,15 +122,21 @@ export function prepareLaunch(spec: PluginProcessSpec, plugin: string): Launch {
     ...(spec.runtimeArgs === undefined ? {} : { runtimeArgs: spec.runtimeArgs }),
   });
   const parent = spec.inheritEnv ?? process.env;
+  // The manifest's requests count only once the allow-list approved the manifest with the code.
+  const asked = requestedEnv(permissions) ?? [];
+  const requested = spec.allowList === undefined ? [] : asked;
   const env = {
     ...runtimeEnv(spec.runtime, parent, join(tmpdir(), "switchyard-node-compile-cache")),
     ...instanceEnv(parent, {
       env: spec.env,
-      requested: requestedEnv(permissions),
+      requested,
       extra: { SWITCHYARD_PARENT_PID: String(process.pid) },
     }),
   };
-  return { argv, env, module, digest, codeDir, sandbox, secrets };
+  const unpassed = asked.filter((name) =>
+    spec.allowList === undefined || WITHHELD_ENV.test(name.replace(/\*$/, ""))
+  );
+  return { argv, env, module, digest, codeDir, sandbox, secrets, unpassed };
 }
 
 /** The variables a manifest asks for by name (`permissions.env` as a list). */

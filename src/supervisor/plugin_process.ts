@@ -108,6 +108,10 @@ export function startPluginProcess(spec: PluginProcessSpec): PluginProcess {
     pid: child.pid,
     sandbox: launch.sandbox ?? "none",
   });
+  if (launch.unpassed.length > 0) {
+    const why = spec.allowList === undefined ? "without an allow-list the manifest is not verified; set them in plugins.<name>.env" : "the supervisor's own";
+    spec.onLine(spec.label, `supervisor: not passed on although the manifest asks for them: ${launch.unpassed.join(", ")} (${why})`);
+  }
   for (const stream of [child.stdout, child.stderr]) {
     createInterface({ input: stream! }).on("line", (line) => spec.onLine(spec.label, line));
   }
