@@ -59,7 +59,8 @@ export class Supervisor {
   readonly #groups = new Map<string, PluginGroup>();
   /** Start order (dependencies first); stop runs it backwards. */
   #order: string[] = [];
-  readonly #waiting = new Map<string, (info: InstanceEvent["info"]) => void>();
+  /** Instances not ready yet, by id: the plugin each was started as, and what to call when it is. */
+  readonly #waiting = new Map<string, { plugin: string; ready: (info: InstanceEvent["info"]) => void; warned: boolean }>();
   readonly #events: Subscription;
   readonly #startedAt = new Date();
   #settings: ResolvedSupervisorOptions;
@@ -72,14 +73,7 @@ export class Supervisor {
     this.#settings = options.settings;
     this.id = options.id ?? `${hostname()}-${process.pid}`;
     this.#events = options.nc.subscribe(eventsSubject(options.prefix, "*"), {
-      callback: (_err, msg) => {
-        try {
-          const event = JSON.parse(decoder.decode(msg.data)) as InstanceEvent;
-          if (event.type === "started" && typeof event.info?.id === "string") this.#waiting.get(event.info.id)?.(event.info);
-        } catch {
-          // not an event
-        }
-      },
+      callback: (_err, msg) => this.#onEvent(msg.subject, msg.data),
     });
   }
 
@@ -174,6 +168,36 @@ export class Supervisor {
     })();
   }
 
+  /**
+   * A `started` event counts only when it came on `<prefix>.$events.<plugin>` of the plugin the
+   * supervisor started that instance id as, and names that plugin: any process may publish on its
+   * own plugin's events subject, so an event there about another plugin's instance is a forgery
+   * (or a plugin whose own name differs from its config key). It is logged once per instance.
+   */
+  #onEvent(subject: string, data: Uint8Array): void {
+    let event: InstanceEvent;
+    try {
+      event = JSON.parse(decoder.decode(data)) as InstanceEvent;
+    } catch {
+      return;
+    }
+    if (event?.type !== "started" || typeof event.info?.id !== "string") return;
+    const waiting = this.#waiting.get(event.info.id);
+    if (waiting === undefined) return;
+    if (subject === eventsSubject(this.#options.prefix, waiting.plugin) && event.info.name === waiting.plugin) {
+      waiting.ready(event.info);
+      return;
+    }
+    if (waiting.warned) return;
+    waiting.warned = true;
+    this.#logger.warn("instance event ignored: it does not come from the plugin that instance was started as", {
+      instance: event.info.id,
+      plugin: waiting.plugin,
+      subject: subject.slice(0, 200),
+      claims: typeof event.info.name === "string" ? event.info.name.slice(0, 64) : undefined,
+    });
+  }
+
   #add(spec: PluginSpec): PluginGroup {
     const group = new PluginGroup(spec, this.#context());
     this.#groups.set(spec.name, group);
@@ -241,7 +265,7 @@ export class Supervisor {
     const timeoutMs = this.#settings.startTimeoutMs;
     let timer: unknown;
     const started = await new Promise<ReadyResult>((resolve) => {
-      this.#waiting.set(instance.id, (info) => resolve({ ok: true, version: info.version }));
+      this.#waiting.set(instance.id, { plugin: instance.plugin, ready: (info) => resolve({ ok: true, version: String(info.version) }), warned: false });
       timer = this.#clock.setTimeout(() => resolve({ ok: false, reason: `not ready within ${timeoutMs} ms` }), timeoutMs);
       void instance.process.exit.then((exit) =>
         resolve({
