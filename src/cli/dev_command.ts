@@ -1,4 +1,5 @@
-import { dirname, join, relative } from "node:path";
+import { existsSync } from "node:fs";
+import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { connectBus } from "../bus/mod.ts";
 import { loadConfig } from "../config/mod.ts";
@@ -7,8 +8,8 @@ import type { PathWatch } from "../lifecycle/mod.ts";
 import { createLogger } from "../telemetry/logger.ts";
 import { startTelemetry } from "../telemetry/otel_sdk.ts";
 import { currentRuntime, parseRuntime } from "../runtime/mod.ts";
-import { devSpecs, findPlugins, orderByRequirements, serveSupervisorControl, Supervisor, supervisorConfigConsumer } from "../supervisor/mod.ts";
-import type { PluginFolder } from "../supervisor/mod.ts";
+import { devSpecs, findPlugins, folderSpec, followPluginFolders, orderByRequirements, serveSupervisorControl, Supervisor, supervisorConfigConsumer } from "../supervisor/mod.ts";
+import { printFolderEvent, printReload } from "./dev_reports.ts";
 import { pluginGate, warnAnonymousPlugins } from "./plugin_gate.ts";
 import { natsCredentials } from "./router_security.ts";
 import { startNatsServer } from "../testing/nats_server.ts";
@@ -34,7 +35,11 @@ NATS_SERVER_BIN or PATH), the router (with its /admin routes on), and every plug
 (DIR/<name>/mod.ts, optional DIR/<name>/plugin.json with "runtime", "options" and "requires"),
 under the same supervisor as "switchyard up". A file change under a plugin's folder replaces it
 blue-green (new instances first; if they fail, the old ones keep serving and the error is shown).
-The config file is watched too: router settings, replicas and plugin options apply at once.
+A change to a plugin.json alone applies like a config change: new options reach the running
+instances (they keep their state; options the plugin refuses are not applied and the reason is
+shown), new permissions or requires replace them; an invalid plugin.json is refused. A new plugin
+folder is started, a removed one drained. The config file is watched too: router settings,
+replicas and plugin options apply at once.
 Deno plugins run sandboxed with their manifest's "permissions" ("all" opts out). With "allowList"
 in the config, a plugin whose code hash is not listed is not started (SIGHUP re-reads the list).
 Ctrl-C drains the router, then the plugins, then stops nats-server.
@@ -65,11 +70,10 @@ Ctrl-C drains the router, then the plugins, then stops nats-server.
     const logger = createLogger({ level: config.log.level, format: "pretty" });
     const runtime = values.runtime === undefined ? currentRuntime() : parseRuntime(values.runtime);
     const pluginsDir = values.plugins ?? "plugins";
-    let folders: PluginFolder[];
     let specs;
-    const specsOf = (c: typeof config) => devSpecs(folders, c, configPath, runtime);
+    // The folders as they are now: one added while dev runs is kept by a config reload.
+    const specsOf = (c: typeof config) => devSpecs(orderByRequirements(findPlugins(pluginsDir)), c, configPath, runtime);
     try {
-      folders = orderByRequirements(findPlugins(pluginsDir));
       specs = specsOf(config);
     } catch (err) {
       printError(`switchyard dev: ${(err as Error).message}`);
@@ -139,15 +143,22 @@ Ctrl-C drains the router, then the plugins, then stops nats-server.
     const ready = await supervisor.start(specs);
     if (!ready) printError("Some plugins did not come up; see their lines above.");
     if (!values["no-watch"]) {
+      const dir = resolve(pluginsDir);
+      if (existsSync(dir)) {
+        watches.push(followPluginFolders({
+          dir,
+          supervisor,
+          specOf: (folder) => folderSpec(folder, router.configWatcher?.current ?? fileConfig, configPath, runtime),
+          onEvent: printFolderEvent,
+        }));
+      }
       for (const spec of specs) {
-        if (spec.watchDir === undefined) continue;
+        // Folders under the plugins folder are followed above; these are the config's own modules.
+        if (spec.watchDir === undefined || resolve(spec.watchDir).startsWith(dir + sep)) continue;
         const name = spec.name;
         watches.push(watchPath(spec.watchDir, (burst) => {
           const what = burst.paths.filter((p) => p !== "").slice(0, 3).join(", ") || relative(process.cwd(), spec.watchDir!);
-          void supervisor.reload(name, `${what} changed`, burst.firstAt).then((r) => {
-            if (r.ok) print(`\n↻ ${name} reloaded${r.version === undefined ? "" : ` (${r.version})`}: file change → new instances ready ${r.readyMs} ms, → all traffic on them ${r.switchMs} ms\n`);
-            else printError(`\n✗ ${name}: the new code did not come up, the old instances keep serving.\n  ${r.error}\n`);
-          });
+          void supervisor.reload(name, `${what} changed`, burst.firstAt).then((r) => printReload(name, r));
         }, { recursive: true, debounceMs: 100 }));
       }
     }

@@ -12,17 +12,21 @@
  * @module
  */
 export { startPluginProcess } from "./plugin_process.ts";
-export { findPlugins, readManifest } from "./find_plugins.ts";
+export { findPlugins, pluginFolderNames, readManifest, readPluginFolder } from "./find_plugins.ts";
+export { followPluginFolders } from "./plugin_folders.ts";
+export type { FolderEvent, FollowOptions } from "./plugin_folders.ts";
+export { ignoredOptions } from "./options_outcome.ts";
+export type { OptionsOutcome } from "./options_outcome.ts";
 export { orderByRequirements } from "./plugin_order.ts";
 export { Supervisor } from "./supervisor.ts";
 export { PluginGroup } from "./plugin_group.ts";
 export { Instance, newInstanceId } from "./instance.ts";
 export { RestartPolicy } from "./restart_policy.ts";
-export { devSpecs, specChange, specsFromConfig } from "./plugin_specs.ts";
+export { devSpecs, folderSpec, specChange, specsFromConfig } from "./plugin_specs.ts";
 export { SupervisedPluginFields, SupervisorSchema } from "./options.ts";
 export type { PluginExit, PluginProcess, PluginProcessSpec } from "./plugin_process.ts";
 export type { PluginFolder, PluginManifest } from "./find_plugins.ts";
-export type { SupervisorOptions, SupervisorSnapshot } from "./supervisor.ts";
+export type { PluginUpdate, SupervisorOptions, SupervisorSnapshot } from "./supervisor.ts";
 export type { GroupContext, InstanceView, ReadyResult, ReloadReport } from "./plugin_group.ts";
 export type { InstanceState } from "./instance.ts";
 export type { CrashDecision, RestartSettings } from "./restart_policy.ts";

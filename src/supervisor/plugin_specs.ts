@@ -80,23 +80,7 @@ export function specsFromConfig(config: ResolvedConfig, configPath: string, defa
  * manifest's), plus the config's plugins with a `module` of their own.
  */
 export function devSpecs(folders: readonly PluginFolder[], config: ResolvedConfig, configPath: string | undefined, defaultRuntime: RuntimeName): PluginSpec[] {
-  const specs: PluginSpec[] = folders.map((f) => {
-    const p = config.plugins[f.name];
-    return {
-      name: f.name,
-      module: f.module,
-      runtime: p?.runtime ?? f.runtime ?? defaultRuntime,
-      replicas: p?.replicas ?? DEFAULT_REPLICAS,
-      env: { ...p?.env },
-      args: [...(p?.args ?? [])],
-      runtimeArgs: [...(p?.runtimeArgs ?? [])],
-      options: p?.options ?? f.options,
-      requires: f.requires,
-      watchDir: dirname(f.module),
-      permissions: f.permissions,
-      nats: configPath === undefined ? undefined : pluginNats(f.name, p?.nats, dirname(resolve(configPath))),
-    };
-  });
+  const specs: PluginSpec[] = folders.map((f) => folderSpec(f, config, configPath, defaultRuntime));
   if (configPath !== undefined) {
     const inFolders = new Set(folders.map((f) => f.name));
     for (const spec of specsFromConfig(config, configPath, defaultRuntime)) {
@@ -104,6 +88,29 @@ export function devSpecs(folders: readonly PluginFolder[], config: ResolvedConfi
     }
   }
   return specs;
+}
+
+/**
+ * The spec of one plugin folder, with the config's `plugins.<name>` on top (its `options` replace
+ * the manifest's).
+ * @throws {TypeError} naming a NATS credential file of the config that does not exist.
+ */
+export function folderSpec(f: PluginFolder, config: ResolvedConfig, configPath: string | undefined, defaultRuntime: RuntimeName): PluginSpec {
+  const p = config.plugins[f.name];
+  return {
+    name: f.name,
+    module: f.module,
+    runtime: p?.runtime ?? f.runtime ?? defaultRuntime,
+    replicas: p?.replicas ?? DEFAULT_REPLICAS,
+    env: { ...p?.env },
+    args: [...(p?.args ?? [])],
+    runtimeArgs: [...(p?.runtimeArgs ?? [])],
+    options: p?.options ?? f.options,
+    requires: f.requires,
+    watchDir: dirname(f.module),
+    permissions: f.permissions,
+    nats: pluginNats(f.name, p?.nats, configPath === undefined ? process.cwd() : dirname(resolve(configPath))),
+  };
 }
 
 /** What changed from `before` to `after` (the same plugin). */
