@@ -8,7 +8,18 @@ import type { PathWatch } from "../lifecycle/mod.ts";
 import { createLogger } from "../telemetry/logger.ts";
 import { startTelemetry } from "../telemetry/otel_sdk.ts";
 import { currentRuntime, parseRuntime } from "../runtime/mod.ts";
-import { devSpecs, findPlugins, folderSpec, followPluginFolders, orderByRequirements, serveSupervisorControl, Supervisor, supervisorConfigConsumer } from "../supervisor/mod.ts";
+import {
+  devSpecs,
+  findPlugins,
+  folderSpec,
+  followPluginFolders,
+  hashPluginCode,
+  orderByRequirements,
+  pluginNameOf,
+  serveSupervisorControl,
+  Supervisor,
+  supervisorConfigConsumer,
+} from "../supervisor/mod.ts";
 import { printFolderEvent, printReload } from "./dev_reports.ts";
 import { pluginGate, warnAnonymousPlugins } from "./plugin_gate.ts";
 import { natsCredentials } from "./router_security.ts";
@@ -144,12 +155,14 @@ Ctrl-C drains the router, then the plugins, then stops nats-server.
     if (!ready) printError("Some plugins did not come up; see their lines above.");
     if (!values["no-watch"]) {
       const dir = resolve(pluginsDir);
+      const allowList = gate.spec.allowList;
       if (existsSync(dir)) {
         watches.push(followPluginFolders({
           dir,
           supervisor,
           specOf: (folder) => folderSpec(folder, router.configWatcher?.current ?? fileConfig, configPath, runtime),
           onEvent: printFolderEvent,
+          ...(allowList === undefined ? {} : { refusal: (folder) => allowList.refusal(pluginNameOf(folder.module), hashPluginCode(folder.module).digest) }),
         }));
       }
       for (const spec of specs) {

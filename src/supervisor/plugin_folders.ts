@@ -31,6 +31,12 @@ export interface FollowOptions {
    */
   specOf: (folder: PluginFolder) => PluginSpec;
   onEvent: (event: FolderEvent) => void;
+  /**
+   * Why a folder's code (its manifest included) may not run, before a manifest change is pushed to
+   * running instances: with an allow-list, a new manifest is a new code hash. (Code changes and new
+   * folders are checked when their instances start.) @default everything may run
+   */
+  refusal?: (folder: PluginFolder) => string | undefined;
   /** @default 100 */
   debounceMs?: number;
 }
@@ -64,8 +70,10 @@ export function followPluginFolders(options: FollowOptions): PathWatch {
       return;
     }
     let spec: PluginSpec;
+    let folder: PluginFolder;
     try {
-      spec = options.specOf(readPluginFolder(dir, name));
+      folder = readPluginFolder(dir, name);
+      spec = options.specOf(folder);
     } catch (err) {
       onEvent({ type: "refused", plugin: name, error: (err as Error).message });
       return;
@@ -81,6 +89,8 @@ export function followPluginFolders(options: FollowOptions): PathWatch {
       return;
     }
     if (files.length > 0 && files.every((f) => f === "plugin.json")) {
+      const refused = options.refusal?.(folder);
+      if (refused !== undefined) return onEvent({ type: "refused", plugin: name, error: refused });
       onEvent({ type: "manifest", plugin: name, update: await supervisor.update(spec) });
       return;
     }
