@@ -146,6 +146,7 @@ describe("least privilege: what a probe plugin started by `switchyard up` can se
     const whole: string[] = [];
     for (const plugin of ["probe", "probe-deno"]) {
       const { all, named } = await call(plugin, "env", { names });
+      // deno-lint-ignore no-console
       console.log(`${plugin} sees: ${JSON.stringify(all ?? named)}`);
       assert.equal(named.NATS_NKEY, null, `${plugin}: the supervisor's NATS_NKEY`);
       assert.equal(named.NATS_URL, null);

@@ -4,7 +4,13 @@ import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { resolveConfig } from "../../src/config/mod.ts";
-import { instanceEnv, readCredentialsFile, specChange, specsFromConfig, writeInstanceCredentials } from "../../src/supervisor/mod.ts";
+import {
+  instanceEnv,
+  readCredentialsFile,
+  specChange,
+  specsFromConfig,
+  writeInstanceCredentials,
+} from "../../src/supervisor/mod.ts";
 
 const SUPERVISOR_ENV = {
   PATH: "/usr/bin",
@@ -98,11 +104,23 @@ test("specsFromConfig() takes plugins.<name>.nats with files relative to the con
     writeFileSync(join(dir, "mod.ts"), "export default {};\n");
     writeFileSync(join(dir, "hello.nk"), "SU…");
     const config = (nats: unknown) => resolveConfig({ plugins: { hello: { module: "mod.ts", nats } } }, {});
-    const [spec] = specsFromConfig(config({ nkeySeedFile: "hello.nk", inboxPrefix: "_INBOX_hello" }), join(dir, "switchyard.config.json"), "node");
+    const [spec] = specsFromConfig(
+      config({ nkeySeedFile: "hello.nk", inboxPrefix: "_INBOX_hello" }),
+      join(dir, "switchyard.config.json"),
+      "node",
+    );
     assert.deepEqual(spec!.nats, { inboxPrefix: "_INBOX_hello", nkeySeedFile: join(dir, "hello.nk") });
-    assert.throws(() => specsFromConfig(config({ credsFile: "missing.creds" }), join(dir, "switchyard.config.json"), "node"), /plugins\.hello\.nats\.credsFile: .*missing\.creds does not exist/);
+    assert.throws(
+      () =>
+        specsFromConfig(config({ credsFile: "missing.creds" }), join(dir, "switchyard.config.json"), "node"),
+      /plugins\.hello\.nats\.credsFile: .*missing\.creds does not exist/,
+    );
     assert.throws(() => config({ password: "x" }), /plugins\.hello\.nats\.password: unknown key/);
-    const [other] = specsFromConfig(config({ user: "hello", pass: "p" }), join(dir, "switchyard.config.json"), "node");
+    const [other] = specsFromConfig(
+      config({ user: "hello", pass: "p" }),
+      join(dir, "switchyard.config.json"),
+      "node",
+    );
     assert.equal(specChange(spec!, other!).replace, true);
   } finally {
     rmSync(dir, { recursive: true, force: true });
