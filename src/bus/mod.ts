@@ -58,3 +58,5 @@ export type { BusConnectOptions } from "./connect.ts";
 export type { BusReply, MuxRequestOptions, PendingRequest, RequestMuxOptions } from "./request_mux.ts";
 export type { WireError } from "./wire_error.ts";
 export type { CollectOptions, EndpointInfo, EndpointStats, InfoResponse, InstanceEvent, MicroVerb, StatsResponse } from "./micro.ts";
+export { NATS_SECURITY_FIELDS, NatsOptionsSchema, NatsTlsSchema } from "./options.ts";
+export type { ResolvedNatsOptions } from "./options.ts";

@@ -1,16 +1,27 @@
-import { dirname, join, relative } from "node:path";
+import { existsSync } from "node:fs";
+import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { connectBus } from "../bus/mod.ts";
 import { loadConfig } from "../config/mod.ts";
-import { watchPath } from "../config/mod.ts";
-import type { PathWatch } from "../config/mod.ts";
+import { watchPath } from "../runtime/mod.ts";
+import type { PathWatch } from "../runtime/mod.ts";
 import { createLogger } from "../telemetry/logger.ts";
 import { startTelemetry } from "../telemetry/otel_sdk.ts";
 import { currentRuntime, parseRuntime } from "../runtime/mod.ts";
-import { devSpecs, findPlugins, orderByRequirements, serveSupervisorControl, Supervisor } from "../supervisor/mod.ts";
+import {
+  devSpecs,
+  findPlugins,
+  folderSpec,
+  followPluginFolders,
+  hashPluginCode,
+  orderByRequirements,
+  pluginNameOf,
+  serveSupervisorControl,
+  Supervisor,
+} from "../supervisor/mod.ts";
 import { supervisorConfigConsumer } from "./supervisor_reload.ts";
-import type { PluginFolder } from "../supervisor/mod.ts";
-import { pluginGate } from "./plugin_gate.ts";
+import { printFolderEvent, printReload } from "./dev_reports.ts";
+import { pluginGate, warnAnonymousPlugins } from "./plugin_gate.ts";
 import { natsCredentials } from "./router_security.ts";
 import { startNatsServer } from "../testing/nats_server.ts";
 import { probeTcp } from "../testing/_nats_files.ts";
@@ -36,7 +47,11 @@ NATS_SERVER_BIN or PATH), the router (with its /admin routes on), and every plug
 (DIR/<name>/mod.ts, optional DIR/<name>/plugin.json with "runtime", "options" and "requires"),
 under the same supervisor as "switchyard up". A file change under a plugin's folder replaces it
 blue-green (new instances first; if they fail, the old ones keep serving and the error is shown).
-The config file is watched too: router settings, replicas and plugin options apply at once.
+A change to a plugin.json alone applies like a config change: new options reach the running
+instances (they keep their state; options the plugin refuses are not applied and the reason is
+shown), new permissions or requires replace them; an invalid plugin.json is refused. A new plugin
+folder is started, a removed one drained. The config file is watched too: router settings,
+replicas and plugin options apply at once.
 Deno plugins run sandboxed with their manifest's "permissions" ("all" opts out). With "allowList"
 in the config, a plugin whose code hash is not listed is not started (SIGHUP re-reads the list).
 Ctrl-C drains the router, then the plugins, then stops nats-server.
@@ -67,11 +82,10 @@ Ctrl-C drains the router, then the plugins, then stops nats-server.
     const logger = createLogger({ level: config.log.level, format: "pretty" });
     const runtime = values.runtime === undefined ? currentRuntime() : parseRuntime(values.runtime);
     const pluginsDir = values.plugins ?? "plugins";
-    let folders: PluginFolder[];
     let specs;
-    const specsOf = (c: typeof config) => devSpecs(folders, c, configPath, runtime);
+    // The folders as they are now: one added while dev runs is kept by a config reload.
+    const specsOf = (c: typeof config) => devSpecs(orderByRequirements(findPlugins(pluginsDir)), c, configPath, runtime);
     try {
-      folders = orderByRequirements(findPlugins(pluginsDir));
       specs = specsOf(config);
     } catch (err) {
       printError(`switchyard dev: ${(err as Error).message}`);
@@ -93,6 +107,7 @@ Ctrl-C drains the router, then the plugins, then stops nats-server.
     }
     const natsUrl = config.nats.servers.join(",");
     const gate = pluginGate(config, logger);
+    warnAnonymousPlugins(specs, config, logger);
     const telemetry = await startTelemetry(process.env, "switchyard-router", logger, { activeContext: false });
     const router = await startRouter(config, logger.child({ component: "router" }), {
       tracer: telemetry.tracer,
@@ -143,15 +158,24 @@ Ctrl-C drains the router, then the plugins, then stops nats-server.
     const routed = await until(() => specs.every((s) => router.registry.pick(s.name, undefined)), 5_000);
     if (ready && !routed) printError("The router has not found every plugin yet; see `curl /v1/plugins`.");
     if (!values["no-watch"]) {
+      const dir = resolve(pluginsDir);
+      const allowList = gate.spec.allowList;
+      if (existsSync(dir)) {
+        watches.push(followPluginFolders({
+          dir,
+          supervisor,
+          specOf: (folder) => folderSpec(folder, router.configWatcher?.current ?? fileConfig, configPath, runtime),
+          onEvent: printFolderEvent,
+          ...(allowList === undefined ? {} : { refusal: (folder) => allowList.refusal(pluginNameOf(folder.module), hashPluginCode(folder.module).digest) }),
+        }));
+      }
       for (const spec of specs) {
-        if (spec.watchDir === undefined) continue;
+        // Folders under the plugins folder are followed above; these are the config's own modules.
+        if (spec.watchDir === undefined || resolve(spec.watchDir).startsWith(dir + sep)) continue;
         const name = spec.name;
         watches.push(watchPath(spec.watchDir, (burst) => {
           const what = burst.paths.filter((p) => p !== "").slice(0, 3).join(", ") || relative(process.cwd(), spec.watchDir!);
-          void supervisor.reload(name, `${what} changed`, burst.firstAt).then((r) => {
-            if (r.ok) print(`\n↻ ${name} reloaded${r.version === undefined ? "" : ` (${r.version})`}: file change → new instances ready ${r.readyMs} ms, → all traffic on them ${r.switchMs} ms\n`);
-            else printError(`\n✗ ${name}: the new code did not come up, the old instances keep serving.\n  ${r.error}\n`);
-          });
+          void supervisor.reload(name, `${what} changed`, burst.firstAt).then((r) => printReload(name, r));
         }, { recursive: true, debounceMs: 100 }));
       }
     }

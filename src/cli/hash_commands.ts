@@ -1,7 +1,7 @@
 import { Buffer } from "node:buffer";
 import { generateApiKey, hashApiKey, hashPassword } from "../auth/mod.ts";
 import { hashPluginCode, pluginNameOf } from "../supervisor/mod.ts";
-import { parseFlags, print, UsageError } from "./command.ts";
+import { parseFlags, print, printError, UsageError } from "./command.ts";
 import type { Command } from "./command.ts";
 
 /** Reads all of standard input (a password piped in), without the trailing newline. */
@@ -57,6 +57,9 @@ export const hashPluginCommand: Command = {
 
 Prints "<plugin> sha256:<hex>" for each module: the SHA-256 over the module, every module it
 imports by relative path, and its plugin.json (see docs/security.md). Put it in allowList.plugins.
+Code the hash cannot fully cover (imports without their file extension, import() of a computed
+name, absolute imports, a node_modules of its own) is named on standard error: an allow-list
+refuses it.
   --files    also list the files the hash covers`,
   run(argv) {
     const { values, positionals } = parseFlags(argv, { files: { type: "boolean" } });
@@ -65,6 +68,7 @@ imports by relative path, and its plugin.json (see docs/security.md). Put it in 
       const hash = hashPluginCode(module);
       print(`${pluginNameOf(module)} ${hash.digest}`);
       if (values.files) for (const f of hash.files) print(`  ${f}`);
+      for (const problem of hash.problems) printError(`warning: ${pluginNameOf(module)}: an allow-list refuses it: ${problem}`);
     }
     return Promise.resolve(0);
   },

@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import { dirname, resolve } from "node:path";
-import { readManifest } from "../supervisor/mod.ts";
+import { readCredentialsFile, readManifest } from "../supervisor/mod.ts";
 import { nuid } from "@nats-io/nats-core";
 import { connectBus, INSTANCE_ID, natsCredentialsFromEnv, parseServers } from "../bus/mod.ts";
 import { sandboxSafe, sandboxSafeEnv } from "./sandbox_safe.ts";
@@ -29,8 +29,10 @@ ${NATS_HELP}
   --config FILE       how ctx.call routes: the callees' version rules and canaries (plugins.<name>),
                       resilience and balancing, as the router reads them from the same file
   --parent-pid PID    drain when this supervising process exits
-NATS credentials come from NATS_USER, NATS_PASSWORD, NATS_TOKEN, NATS_NKEY (seed file),
-NATS_CREDS (creds file), NATS_CA, NATS_CERT, NATS_KEY and NATS_INBOX_PREFIX.
+  --nats-credentials FILE  NATS credentials as JSON (user, pass, token, nkeySeedFile, credsFile,
+                      tls, inboxPrefix): how the supervisor hands each instance its own
+NATS credentials also come from NATS_USER, NATS_PASSWORD, NATS_TOKEN, NATS_NKEY (seed file),
+NATS_CREDS (creds file), NATS_CA, NATS_CERT, NATS_KEY and NATS_INBOX_PREFIX (over the file's).
   --drain-timeout MS  abort handlers still running after this long (default 10000)
   --log-format F      json (default) or pretty
   --log-level L       debug, info (default), warn or error (env: LOG_LEVEL)
@@ -50,6 +52,7 @@ over OTLP/HTTP; OTEL_SERVICE_NAME defaults to plugin-<name>.`,
       requires: { type: "string" },
       config: { type: "string" },
       "parent-pid": { type: "string" },
+      "nats-credentials": { type: "string" },
     });
     const env = sandboxSafeEnv(process.env);
     let pluginOptions: unknown = {};
@@ -76,7 +79,15 @@ over OTLP/HTTP; OTEL_SERVICE_NAME defaults to plugin-<name>.`,
     }
     const routing = values.config === undefined ? undefined : loadConfig(values.config, env);
     const prefix = values.prefix ?? routing?.prefix;
-    const credentials = natsCredentialsFromEnv(env);
+    let fromFile = {};
+    if (values["nats-credentials"] !== undefined) {
+      try {
+        fromFile = readCredentialsFile(values["nats-credentials"]);
+      } catch (err) {
+        throw new UsageError(`--nats-credentials: ${(err as Error).message}`);
+      }
+    }
+    const credentials = natsCredentialsFromEnv(env, fromFile);
     const nc = await connectBus({
       servers: parseServers(values.nats) ?? parseServers(env.NATS_URL) ?? ["nats://127.0.0.1:4222"],
       name: `plugin:${plugin.name}@${plugin.version}#${instanceId}`,

@@ -11,7 +11,7 @@ import { createLogger } from "../telemetry/logger.ts";
 import { NATS_FLAG, NATS_HELP, parseFlags, print, printError, UsageError } from "./command.ts";
 import type { Command } from "./command.ts";
 import { onShutdownSignal } from "./shutdown.ts";
-import { pluginGate } from "./plugin_gate.ts";
+import { pluginGate, warnAnonymousPlugins } from "./plugin_gate.ts";
 import { natsCredentials } from "./router_security.ts";
 import { redactUrl } from "../telemetry/redact.ts";
 
@@ -23,8 +23,12 @@ export const upCommand: Command = {
   usage: `Usage: switchyard up --config FILE [--nats URL] [--log-format json|pretty]
 
 Runs every plugin of the config file that has a "module" (plugins.<name>.module, relative to the
-file), with its runtime (deno, bun, node), replicas, env, args, runtimeArgs and options:
-  {"plugins": {"hello": {"module": "plugins/hello/mod.ts", "runtime": "deno", "replicas": 3}}}
+file), with its runtime (deno, bun, node), replicas, env, args, runtimeArgs, options and its own
+NATS credentials (nats: user/pass, token, nkeySeedFile, credsFile, tls, inboxPrefix):
+  {"plugins": {"hello": {"module": "plugins/hello/mod.ts", "runtime": "deno", "replicas": 3,
+                         "nats": {"user": "hello", "pass": "hello-secret"}}}}
+Instances start with a clean environment (PATH, HOME, locale, OTEL_*; never this process's NATS_*)
+and get their credentials in a file of their own (docs/security.md).
 Crashed instances restart with exponential backoff; crash loops are reported. Each instance's
 lines are prefixed with its id. The file is watched: replicas, options (pushed to the running
 instances), module, runtime, env and args (blue-green replacement) apply without a restart.
@@ -57,6 +61,7 @@ ${NATS_HELP}
       printError(`switchyard up: no plugin in ${path} has a "module" to run (plugins.<name>.module)`);
       return 78;
     }
+    warnAnonymousPlugins(specs, config, logger);
     const natsServers = config.nats.servers ?? ["nats://127.0.0.1:4222"];
     const nc = await connectBus({ servers: natsServers, name: `supervisor#${hostname()}`, ...natsCredentials(config, process.env) });
     const supervisor = new Supervisor({

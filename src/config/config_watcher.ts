@@ -4,8 +4,8 @@ import type { Logger } from "../deps.ts";
 import { ConfigError, parseConfigText, resolveConfig } from "./load_config.ts";
 import type { ResolvedConfig } from "./schema.ts";
 import { diffConfig } from "../diff.ts";
-import { watchPath } from "./file_watcher.ts";
-import type { PathWatch } from "./file_watcher.ts";
+import { watchPath } from "../runtime/mod.ts";
+import type { PathWatch } from "../runtime/mod.ts";
 
 /** What one part of a process does with a new config. */
 export interface ConfigConsumer {
@@ -22,12 +22,14 @@ export interface ConfigConsumer {
 export interface ConsumerResult {
   applied: readonly string[];
   needsRestart?: readonly string[];
+  /** Changed paths it tried and could not apply (refused options, a replacement that did not come up). */
+  rejected?: readonly string[];
 }
 
 /** The outcome of one {@linkcode ConfigWatcher.reload}. */
 export type ReloadOutcome =
   | { status: "unchanged"; sha256: string }
-  | { status: "applied"; sha256: string; previousSha256: string; changed: string[]; applied: string[]; needsRestart: string[] }
+  | { status: "applied"; sha256: string; previousSha256: string; changed: string[]; applied: string[]; needsRestart: string[]; notApplied: string[] }
   | { status: "rejected"; sha256: string; problems: string[] }
   | { status: "unreadable"; error: string };
 
@@ -149,11 +151,13 @@ export class ConfigWatcher {
     this.#sha256 = sha256;
     const applied = new Set<string>();
     const needsRestart = new Set<string>();
+    const rejected = new Set<string>();
     for (const consumer of this.#consumers) {
       try {
         const result = await consumer.apply(next, changed);
         for (const p of result.applied) applied.add(p);
         for (const p of result.needsRestart ?? []) needsRestart.add(p);
+        for (const p of result.rejected ?? []) rejected.add(p);
       } catch (err) {
         logger.error("config consumer failed", { consumer: consumer.name, error: err instanceof Error ? err.message : String(err) });
       }
@@ -165,6 +169,7 @@ export class ConfigWatcher {
       changed,
       applied: [...applied].sort(),
       needsRestart: [...needsRestart].filter((p) => !applied.has(p)).sort(),
+      notApplied: [...rejected].filter((p) => !applied.has(p)).sort(),
     };
     // A change that waits for a restart is a warning: the file says one thing, the process does another.
     logger[outcome.needsRestart.length > 0 ? "warn" : "info"]("config reloaded", {
@@ -174,6 +179,7 @@ export class ConfigWatcher {
       changed,
       applied: outcome.applied,
       ...(outcome.needsRestart.length > 0 ? { needsRestart: outcome.needsRestart } : {}),
+      ...(outcome.notApplied.length > 0 ? { notApplied: outcome.notApplied } : {}),
     });
     return outcome;
   }

@@ -25,7 +25,8 @@ export function replaceOptions(plugin: Plugin, dispatcher: Dispatcher, raw: unkn
 
 /**
  * Serves `<prefix>.$ctl.<plugin>.<instanceId>.*`: `options` takes a JSON body of new plugin options and
- * answers `{"ok":true,"changed":[…]}`, or a 422 `validation_failed` error reply.
+ * answers `{"ok":true,"changed":[…],"options":{…}}` (the options now in force, defaults applied and
+ * keys the schema does not know dropped), or a 422 `validation_failed` error reply.
  */
 export function serveControl(
   nc: NatsConnection,
@@ -54,7 +55,7 @@ export function serveControl(
       try {
         const changed = replaceOptions(plugin, dispatcher, raw);
         logger.info("options replaced", { changed });
-        msg.respond(encoder.encode(JSON.stringify({ ok: true, changed })));
+        msg.respond(encoder.encode(JSON.stringify({ ok: true, changed, options: dispatcher.options })));
       } catch (err) {
         logger.warn("options rejected: keeping the current ones", { error: (err as Error).message });
         fail(422, ErrorCode.ValidationFailed, (err as Error).message);

@@ -15,3 +15,11 @@ export type { AbortableRequests, DrainProgress, DrainResult, PluginDrainOptions,
 export { InflightTracker, PluginTraffic } from "./inflight.ts";
 export { AdminSchema } from "./admin_options.ts";
 export type { ResolvedAdminOptions } from "./admin_options.ts";
+export {
+  DEFAULT_BODY_LIMIT_BYTES,
+  DEFAULT_DRAIN_TIMEOUT_MS,
+  DEFAULT_HOST,
+  DEFAULT_PORT,
+  MetricsOptionsSchema,
+  RouterOptionsSchema,
+} from "./options.ts";

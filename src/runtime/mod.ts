@@ -22,3 +22,5 @@ export async function loadRuntimeAdapter(name: RuntimeName = currentRuntime()): 
       return (await import("./node.ts")).nodeAdapter;
   }
 }
+export { isNoise, watchPath } from "./file_watcher.ts";
+export type { ChangeBurst, PathWatch, WatchOptions } from "./file_watcher.ts";

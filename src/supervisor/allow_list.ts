@@ -4,7 +4,10 @@ import * as v from "valibot";
 import { AllowListEntriesSchema } from "./allow_list_schema.ts";
 import type { ResolvedAllowListOptions } from "./allow_list_schema.ts";
 import type { AuditLog } from "./audit_log.ts";
-import { hashPluginCode } from "./code_hash.ts";
+import { readPluginCode } from "./code_hash.ts";
+import type { PluginCode } from "./code_hash.ts";
+import { defaultCodeCache, verifiedCopy } from "./code_copy.ts";
+import type { VerifiedCode } from "./code_copy.ts";
 
 /** A plugin the allow-list refused to start. */
 export class PluginRefusedError extends Error {
@@ -84,25 +87,40 @@ export function pluginNameOf(module: string): string {
   return basename(dirname(resolve(module)));
 }
 
+/** What {@linkcode admitPlugin} checks a plugin against. */
+export interface CodeGate {
+  allowList: AllowList;
+  /** Gets a `plugin_refused` line for each refusal. */
+  audit?: AuditLog | undefined;
+  /** Where verified copies go. @default {@linkcode defaultCodeCache} */
+  codeCache?: string | undefined;
+}
+
 /**
- * Hashes the plugin's code and checks it against `allowList`, writing a `plugin_refused` line to
- * `audit` when it may not run.
- * @returns the code's digest.
- * @throws {PluginRefusedError} when the allow-list refuses it (or the code cannot be read).
+ * Reads the plugin's code once, checks its digest against the allow-list, refuses code the hash
+ * cannot fully cover (see `PluginCode.problems`), and writes the approved bytes to a read-only,
+ * content-addressed copy that is hashed again: the instance is started on that copy, so what runs
+ * is what was checked. Each refusal gets a `plugin_refused` line in the audit log.
+ * @returns the verified copy.
+ * @throws {PluginRefusedError} when the plugin may not run (or its code cannot be read or copied).
  */
-export function admitPlugin(module: string, allowList: AllowList, audit: AuditLog | undefined, plugin = pluginNameOf(module)): string {
-  let digest: string;
-  try {
-    digest = hashPluginCode(module).digest;
-  } catch (err) {
-    const reason = `its code cannot be read (${(err as Error).message})`;
-    audit?.write({ type: "plugin_refused", plugin, module, digest: undefined, reason });
-    throw new PluginRefusedError(plugin, undefined, reason);
-  }
-  const reason = allowList.refusal(plugin, digest);
-  if (reason !== undefined) {
-    audit?.write({ type: "plugin_refused", plugin, module, digest, reason });
+export function admitPlugin(module: string, gate: CodeGate, plugin = pluginNameOf(module)): VerifiedCode {
+  const refuse = (digest: string | undefined, reason: string): never => {
+    gate.audit?.write({ type: "plugin_refused", plugin, module, digest, reason });
     throw new PluginRefusedError(plugin, digest, reason);
+  };
+  let code: PluginCode;
+  try {
+    code = readPluginCode(module);
+  } catch (err) {
+    return refuse(undefined, `its code cannot be read (${(err as Error).message})`);
   }
-  return digest;
+  const listed = gate.allowList.refusal(plugin, code.digest);
+  if (listed !== undefined) return refuse(code.digest, listed);
+  if (code.problems.length > 0) return refuse(code.digest, `the code hash cannot cover all it would run: ${code.problems.join("; ")}`);
+  try {
+    return verifiedCopy(code, gate.codeCache ?? defaultCodeCache());
+  } catch (err) {
+    return refuse(code.digest, `its verified copy cannot be made: ${(err as Error).message}`);
+  }
 }

@@ -16,6 +16,11 @@ export const AllowListSchema = v.strictObject({
   file: v.optional(v.pipe(v.string(), v.minLength(1))),
   /** Where refusals and starts are appended as JSON lines. @default none */
   auditLog: v.optional(v.pipe(v.string(), v.minLength(1))),
+  /**
+   * Where approved code is copied (read-only, one folder per digest) and run from: a folder of
+   * the supervisor's user that nobody else may write. @default `<tmpdir>/switchyard-code-<uid>`
+   */
+  codeCache: v.optional(v.pipe(v.string(), v.minLength(1))),
 });
 
 export type AllowListOptions = v.InferInput<typeof AllowListSchema>;

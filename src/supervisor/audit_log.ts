@@ -5,7 +5,19 @@ import { systemClock } from "../deps.ts";
 
 /** One line of the audit log. */
 export type AuditEvent =
-  | { type: "plugin_started"; plugin: string; module: string; digest: string; runtime: string; pid: number | undefined; sandbox: readonly string[] | "none" }
+  | {
+    type: "plugin_started";
+    plugin: string;
+    /** The module as configured. */
+    module: string;
+    /** The digest of what runs: under an allow-list, of the verified copy the instance was started on. */
+    digest: string;
+    /** The verified copy (under an allow-list). */
+    codeDir?: string;
+    runtime: string;
+    pid: number | undefined;
+    sandbox: readonly string[] | "none";
+  }
   | { type: "plugin_refused"; plugin: string; module: string; digest: string | undefined; reason: string }
   | { type: "allow_list_reloaded"; plugins: number; source: string }
   | { type: "allow_list_reload_failed"; reason: string };

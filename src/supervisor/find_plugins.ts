@@ -46,22 +46,45 @@ export function readManifest(dir: string): PluginManifest {
   return manifest;
 }
 
-/** Every `<dir>/*\/mod.ts`, sorted by folder name. `plugin.json` may set `runtime`, `options` and `requires`. */
+/**
+ * Every `<dir>/*\/mod.ts`, sorted by folder name. `plugin.json` may set `runtime`, `options`,
+ * `requires` and `permissions`.
+ * @throws {TypeError} naming a manifest that is not valid.
+ */
 export function findPlugins(dir: string): PluginFolder[] {
   const root = resolve(dir);
   if (!existsSync(root)) return [];
-  return readdirSync(root, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && existsSync(join(root, e.name, "mod.ts")))
-    .map((e) => {
-      const manifest = readManifest(join(root, e.name));
-      return {
-        name: e.name,
-        module: join(root, e.name, "mod.ts"),
-        runtime: manifest.runtime === undefined ? undefined : parseRuntime(manifest.runtime),
-        options: manifest.options,
-        requires: manifest.requires ?? {},
-        permissions: parsePermissions(manifest.permissions, join(root, e.name, "plugin.json")),
-      };
-    })
-    .sort((a, b) => a.name.localeCompare(b.name));
+  return pluginFolderNames(root).map((name) => readPluginFolder(root, name));
+}
+
+/** The names of the folders under `dir` that hold a `mod.ts`, sorted. */
+export function pluginFolderNames(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && existsSync(join(dir, e.name, "mod.ts")))
+    .map((e) => e.name)
+    .sort((a, b) => a.localeCompare(b));
+}
+
+/**
+ * One plugin folder `<dir>/<name>` with its manifest read afresh.
+ * @throws {TypeError} naming the manifest when it is not valid (JSON, runtime, requires, permissions).
+ */
+export function readPluginFolder(dir: string, name: string): PluginFolder {
+  const root = resolve(dir);
+  const manifest = readManifest(join(root, name));
+  let runtime: RuntimeName | undefined;
+  try {
+    runtime = manifest.runtime === undefined ? undefined : parseRuntime(manifest.runtime);
+  } catch (err) {
+    throw new TypeError(`${join(root, name, "plugin.json")}: ${(err as Error).message}`);
+  }
+  return {
+    name,
+    module: join(root, name, "mod.ts"),
+    runtime,
+    options: manifest.options,
+    requires: manifest.requires ?? {},
+    permissions: parsePermissions(manifest.permissions, join(root, name, "plugin.json")),
+  };
 }

@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { NATS_SECURITY_FIELDS } from "../bus/mod.ts";
 
 export const DEFAULT_REPLICAS = 1;
 export const DEFAULT_RESTART_BASE_DELAY_MS = 100;
@@ -11,6 +12,16 @@ export const DEFAULT_PLUGIN_DRAIN_TIMEOUT_MS = 10_000;
 
 const Millis = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(3_600_000));
 
+/** `plugins.<name>.nats`: the shapes of `nats.*` (user/pass, token, nkey seed, creds file, TLS, inbox prefix). */
+function PluginNatsSchema() {
+  return v.strictObject({
+    user: v.optional(v.pipe(v.string(), v.minLength(1))),
+    pass: v.optional(v.string()),
+    token: v.optional(v.pipe(v.string(), v.minLength(1))),
+    ...NATS_SECURITY_FIELDS,
+  });
+}
+
 /**
  * The supervisor's keys of `plugins.<name>` (the router's are in the same object, so one file
  * configures both). A plugin with a `module` is run by `switchyard up`.
@@ -22,7 +33,10 @@ export const SupervisedPluginFields = {
   runtime: v.optional(v.picklist(["deno", "bun", "node"])),
   /** Instances to keep running. @default 1 */
   replicas: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(256))),
-  /** Environment added to the instances' (the supervisor's own is inherited). */
+  /**
+   * The instances' environment, on top of the few variables they inherit (PATH, HOME, locale,
+   * OTEL_*; never the supervisor's NATS_*): see docs/security.md.
+   */
   env: v.optional(v.record(v.pipe(v.string(), v.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name")), v.string())),
   /** Extra arguments of `switchyard plugin <module>`, e.g. `["--weight", "2"]`. */
   args: v.optional(v.array(v.string())),
@@ -30,6 +44,12 @@ export const SupervisedPluginFields = {
   runtimeArgs: v.optional(v.array(v.string())),
   /** The plugin's options (`ctx.options`, also in `init`); a change reaches running instances without a restart. */
   options: v.optional(v.unknown()),
+  /**
+   * The plugin's own NATS credentials, handed to each instance in a folder only it uses (files
+   * relative to the config file). Without them an instance connects with none: it never gets the
+   * supervisor's.
+   */
+  nats: v.optional(PluginNatsSchema()),
 };
 
 /** One plugin's supervisor fields (`plugins.<name>.module`, `.runtime`, ...), as resolved. */

@@ -5,6 +5,8 @@ import type { PluginSpec } from "./plugin_specs.ts";
 import { RestartPolicy } from "./restart_policy.ts";
 import type { RestartSettings } from "./restart_policy.ts";
 import type { ResolvedSupervisorOptions } from "./options.ts";
+import { ignoredOptions } from "./options_outcome.ts";
+import type { OptionsOutcome } from "./options_outcome.ts";
 
 /** Whether a new instance came up, and if not, why. */
 export type ReadyResult = { ok: true; version: string } | { ok: false; reason: string };
@@ -18,8 +20,8 @@ export interface GroupContext {
   spawn(spec: PluginSpec, slot: number, optionsRevision: number): Instance;
   /** Waits until it answered discovery (its `started` event) and its health is not unhealthy. */
   waitReady(instance: Instance): Promise<ReadyResult>;
-  /** Sends new options over the control subject. */
-  pushOptions(instance: Instance, options: unknown): Promise<{ ok: true } | { ok: false; message: string }>;
+  /** Sends new options over the control subject; `options` is what the instance says is now in force. */
+  pushOptions(instance: Instance, options: unknown): Promise<{ ok: true; options?: unknown } | { ok: false; message: string }>;
   /** Tells routers that an instance died without draining. */
   lost(instance: Instance): void;
 }
@@ -166,9 +168,9 @@ export class PluginGroup {
   /**
    * Gives the running instances new options (the next request uses them). If an instance
    * rejects them (they fail the plugin's options schema), the previous ones stay everywhere.
-   * @returns the rejection message, or `undefined` when applied.
+   * Keys the plugin does not know are dropped by it: reported as `ignored`.
    */
-  async setOptions(options: unknown): Promise<string | undefined> {
+  async setOptions(options: unknown): Promise<OptionsOutcome> {
     const previous = this.spec.options;
     this.spec = { ...this.spec, options };
     const revision = ++this.#optionsRevision;
@@ -182,11 +184,14 @@ export class PluginGroup {
         if ((await this.#ctx.pushOptions(i, previous)).ok) i.optionsRevision = back;
       }));
       this.#ctx.logger.error("options rejected: the instances keep the previous ones", { plugin: this.name, problem: rejected.message });
-      return rejected.message;
+      return { applied: false, message: rejected.message };
     }
     for (const i of targets) i.optionsRevision = revision;
-    this.#ctx.logger.info("options applied", { plugin: this.name, instances: targets.map((i) => i.id) });
-    return undefined;
+    const inForce = results.find((r): r is { ok: true; options: unknown } => r.ok && r.options !== undefined)?.options;
+    const ignored = inForce === undefined ? [] : ignoredOptions(options, inForce);
+    this.#ctx.logger.info("options applied", { plugin: this.name, instances: targets.map((i) => i.id), ...(ignored.length > 0 ? { ignored } : {}) });
+    if (ignored.length > 0) this.#ctx.logger.warn("options ignored: the plugin has no such options", { plugin: this.name, ignored });
+    return { applied: true, ignored };
   }
 
   /** Drains and stops every instance; no more restarts. */
@@ -283,7 +288,7 @@ export class PluginGroup {
     const ranMs = now - instance.startedAt;
     slot.instance = undefined;
     if (exit.refused === true) {
-      logger.error("not restarted: the allow-list refuses this code; update the list (SIGHUP re-reads it), then reload the plugin", {
+      logger.error("not restarted: it was refused (the reason is logged above); fix that (SIGHUP re-reads the allow-list), then reload the plugin", {
         plugin: this.name,
         instance: instance.id,
       });

@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
+import type { NatsCredentials } from "../bus/mod.ts";
 import type { SupervisedPlugin } from "./options.ts";
 import type { RuntimeName } from "../runtime/mod.ts";
 import { readManifest } from "./find_plugins.ts";
@@ -27,6 +28,8 @@ export interface PluginSpec {
   watchDir: string | undefined;
   /** Deno sandbox permissions (manifest `permissions`); `undefined`: full access. */
   permissions?: PluginPermissions | undefined;
+  /** Its own NATS credentials (`plugins.<name>.nats`, files absolute); `undefined`: none. */
+  nats?: NatsCredentials | undefined;
 }
 
 /** The supervisor's slice of a config: each plugin's `module`, `runtime`, `replicas`, ... */
@@ -36,7 +39,7 @@ export interface SupervisedPlugins {
 
 /** What differs between two specs of one plugin, and so what a change needs. */
 export interface SpecChange {
-  /** The instances must be replaced (blue-green): module, runtime, env, args or runtime flags changed. */
+  /** The instances must be replaced (blue-green): module, runtime, env, args, runtime flags, NATS credentials or manifest permissions changed. */
   replace: boolean;
   /** The options changed: pushed to the running instances. */
   options: boolean;
@@ -70,6 +73,7 @@ export function specsFromConfig(config: SupervisedPlugins, configPath: string, d
       requires: manifest.requires ?? {},
       watchDir: undefined,
       permissions: parsePermissions(manifest.permissions, join(dirname(module), "plugin.json")),
+      nats: pluginNats(name, p.nats, base),
     });
   }
   return specs;
@@ -81,22 +85,7 @@ export function specsFromConfig(config: SupervisedPlugins, configPath: string, d
  * manifest's), plus the config's plugins with a `module` of their own.
  */
 export function devSpecs(folders: readonly PluginFolder[], config: SupervisedPlugins, configPath: string | undefined, defaultRuntime: RuntimeName): PluginSpec[] {
-  const specs: PluginSpec[] = folders.map((f) => {
-    const p = config.plugins[f.name];
-    return {
-      name: f.name,
-      module: f.module,
-      runtime: p?.runtime ?? f.runtime ?? defaultRuntime,
-      replicas: p?.replicas ?? DEFAULT_REPLICAS,
-      env: { ...p?.env },
-      args: [...(p?.args ?? [])],
-      runtimeArgs: [...(p?.runtimeArgs ?? [])],
-      options: p?.options ?? f.options,
-      requires: f.requires,
-      watchDir: dirname(f.module),
-      permissions: f.permissions,
-    };
-  });
+  const specs: PluginSpec[] = folders.map((f) => folderSpec(f, config, configPath, defaultRuntime));
   if (configPath !== undefined) {
     const inFolders = new Set(folders.map((f) => f.name));
     for (const spec of specsFromConfig(config, configPath, defaultRuntime)) {
@@ -106,13 +95,64 @@ export function devSpecs(folders: readonly PluginFolder[], config: SupervisedPlu
   return specs;
 }
 
+/**
+ * The spec of one plugin folder, with the config's `plugins.<name>` on top (its `options` replace
+ * the manifest's).
+ * @throws {TypeError} naming a NATS credential file of the config that does not exist.
+ */
+export function folderSpec(f: PluginFolder, config: SupervisedPlugins, configPath: string | undefined, defaultRuntime: RuntimeName): PluginSpec {
+  const p = config.plugins[f.name];
+  return {
+    name: f.name,
+    module: f.module,
+    runtime: p?.runtime ?? f.runtime ?? defaultRuntime,
+    replicas: p?.replicas ?? DEFAULT_REPLICAS,
+    env: { ...p?.env },
+    args: [...(p?.args ?? [])],
+    runtimeArgs: [...(p?.runtimeArgs ?? [])],
+    options: p?.options ?? f.options,
+    requires: f.requires,
+    watchDir: dirname(f.module),
+    permissions: f.permissions,
+    nats: pluginNats(f.name, p?.nats, configPath === undefined ? process.cwd() : dirname(resolve(configPath))),
+  };
+}
+
 /** What changed from `before` to `after` (the same plugin). */
 export function specChange(before: PluginSpec, after: PluginSpec): SpecChange {
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
   return {
     replace: before.module !== after.module || before.runtime !== after.runtime || !same(before.env, after.env) ||
-      !same(before.args, after.args) || !same(before.runtimeArgs, after.runtimeArgs),
+      !same(before.args, after.args) || !same(before.runtimeArgs, after.runtimeArgs) || !same(before.nats, after.nats) ||
+      !same(before.permissions, after.permissions) || !same(before.requires, after.requires),
     options: !same(before.options, after.options),
     replicas: before.replicas !== after.replicas,
   };
+}
+
+/**
+ * `plugins.<name>.nats` with its files made absolute (relative to `base`, the config file's folder).
+ * @throws {TypeError} naming a credential file that does not exist.
+ */
+function pluginNats(name: string, nats: SupervisedPlugin["nats"], base: string): NatsCredentials | undefined {
+  if (nats === undefined) return undefined;
+  const file = (key: string, path: string | undefined) => {
+    if (path === undefined) return undefined;
+    const absolute = isAbsolute(path) ? path : resolve(base, path);
+    if (!existsSync(absolute)) throw new TypeError(`plugins.${name}.nats.${key}: ${absolute} does not exist`);
+    return absolute;
+  };
+  const out: NatsCredentials = {};
+  if (nats.user !== undefined) out.user = nats.user;
+  if (nats.pass !== undefined) out.pass = nats.pass;
+  if (nats.token !== undefined) out.token = nats.token;
+  if (nats.inboxPrefix !== undefined) out.inboxPrefix = nats.inboxPrefix;
+  const nkeySeedFile = file("nkeySeedFile", nats.nkeySeedFile);
+  if (nkeySeedFile !== undefined) out.nkeySeedFile = nkeySeedFile;
+  const credsFile = file("credsFile", nats.credsFile);
+  if (credsFile !== undefined) out.credsFile = credsFile;
+  if (nats.tls !== undefined) {
+    out.tls = { caFile: file("tls.caFile", nats.tls.caFile), certFile: file("tls.certFile", nats.tls.certFile), keyFile: file("tls.keyFile", nats.tls.keyFile) };
+  }
+  return out;
 }

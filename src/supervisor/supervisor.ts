@@ -14,6 +14,7 @@ import { specChange } from "./plugin_specs.ts";
 import type { PluginSpec } from "./plugin_specs.ts";
 import { orderByRequirements } from "./plugin_order.ts";
 import type { ResolvedSupervisorOptions } from "./options.ts";
+import type { OptionsOutcome } from "./options_outcome.ts";
 
 const decoder = new TextDecoder();
 
@@ -34,9 +35,23 @@ export interface SupervisorOptions {
   logger?: Logger;
   clock?: Clock;
   /** The allow-list, audit log and sandbox extras of every start (src/cli/plugin_gate.ts). @default none */
-  gate?: Pick<PluginProcessSpec, "allowList" | "audit" | "natsFiles">;
+  gate?: Pick<PluginProcessSpec, "allowList" | "audit" | "codeCache" | "serverCaFile">;
   /** Shown by `switchyard ps`. @default `<hostname>-<pid>` */
   id?: string;
+}
+
+/** What a config (or manifest) change did to one plugin. */
+export interface PluginUpdate {
+  plugin: string;
+  /** It was started; `ready`: its instances came up. */
+  added?: { ready: boolean };
+  removed?: true;
+  /** It was replaced blue-green: the report says whether the new instances came up. */
+  replaced?: ReloadReport;
+  /** Its replica count now. */
+  scaled?: number;
+  /** New options for its running instances. */
+  options?: OptionsOutcome;
 }
 
 /** What `switchyard ps` gets from one supervisor. */
@@ -59,7 +74,8 @@ export class Supervisor {
   readonly #groups = new Map<string, PluginGroup>();
   /** Start order (dependencies first); stop runs it backwards. */
   #order: string[] = [];
-  readonly #waiting = new Map<string, (info: InstanceEvent["info"]) => void>();
+  /** Instances not ready yet, by id: the plugin each was started as, and what to call when it is. */
+  readonly #waiting = new Map<string, { plugin: string; ready: (info: InstanceEvent["info"]) => void; warned: boolean }>();
   readonly #events: Subscription;
   readonly #startedAt = new Date();
   #settings: ResolvedSupervisorOptions;
@@ -72,14 +88,7 @@ export class Supervisor {
     this.#settings = options.settings;
     this.id = options.id ?? `${hostname()}-${process.pid}`;
     this.#events = options.nc.subscribe(eventsSubject(options.prefix, "*"), {
-      callback: (_err, msg) => {
-        try {
-          const event = JSON.parse(decoder.decode(msg.data)) as InstanceEvent;
-          if (event.type === "started" && typeof event.info?.id === "string") this.#waiting.get(event.info.id)?.(event.info);
-        } catch {
-          // not an event
-        }
-      },
+      callback: (_err, msg) => this.#onEvent(msg.subject, msg.data),
     });
   }
 
@@ -115,47 +124,64 @@ export class Supervisor {
 
   /**
    * Reconciles with a new list of plugins (a config reload): starts new ones, drains removed ones,
-   * replaces ones whose module, runtime, env or args changed (blue-green), scales, and pushes
-   * changed options to the running instances.
+   * replaces ones whose module, runtime, env, args, NATS credentials or manifest permissions
+   * changed (blue-green), scales, and pushes changed options to the running instances.
+   * @returns what happened to each plugin that changed.
    */
-  async apply(specs: readonly PluginSpec[], settings: ResolvedSupervisorOptions = this.#settings): Promise<void> {
+  async apply(specs: readonly PluginSpec[], settings: ResolvedSupervisorOptions = this.#settings): Promise<PluginUpdate[]> {
     this.#settings = settings;
     for (const group of this.#groups.values()) group.updateSettings();
-    const next = new Map(specs.map((s) => [s.name, s]));
+    const next = new Set(specs.map((s) => s.name));
+    const work: Promise<PluginUpdate>[] = [];
+    for (const name of this.#groups.keys()) {
+      if (!next.has(name)) work.push(this.remove(name, "plugin removed from the config: draining it"));
+    }
+    for (const spec of orderByRequirements(specs)) work.push(this.update(spec, "plugin added to the config: starting it"));
+    return (await Promise.all(work)).filter((u) => Object.keys(u).length > 1);
+  }
+
+  /**
+   * Brings one plugin to `spec`: starts it when new; else replaces it blue-green (module, runtime,
+   * env, args, NATS credentials, permissions or requirements changed), or scales it and pushes
+   * new options to its running instances (they keep their state).
+   * @returns what happened; only `plugin` when nothing changed.
+   */
+  async update(spec: PluginSpec, why = "plugin added: starting it"): Promise<PluginUpdate> {
+    const group = this.#groups.get(spec.name);
+    if (group === undefined) {
+      this.#logger.info(why, { plugin: spec.name });
+      return { plugin: spec.name, added: { ready: await this.#add(spec).start() } };
+    }
+    const change = specChange(group.spec, spec);
+    if (change.replace) return { plugin: spec.name, replaced: await group.reload("its settings changed", { next: spec }) };
+    const update: PluginUpdate = { plugin: spec.name };
     const work: Promise<unknown>[] = [];
-    for (const [name, group] of this.#groups) {
-      if (next.has(name)) continue;
-      this.#logger.info("plugin removed from the config: draining it", { plugin: name });
-      this.#groups.delete(name);
-      this.#order = this.#order.filter((n) => n !== name);
-      work.push(group.stop());
-    }
-    for (const spec of orderByRequirements(specs)) {
-      const group = this.#groups.get(spec.name);
-      if (group === undefined) {
-        this.#logger.info("plugin added to the config: starting it", { plugin: spec.name });
-        work.push(this.#add(spec).start());
-        continue;
-      }
-      const change = specChange(group.spec, spec);
-      if (change.replace) {
-        work.push(group.reload("its settings changed", { next: spec }));
-        continue;
-      }
-      if (change.replicas) work.push(group.scale(spec.replicas));
-      if (change.options) work.push(group.setOptions(spec.options));
-    }
+    if (change.replicas) work.push(group.scale(spec.replicas).then(() => update.scaled = spec.replicas));
+    if (change.options) work.push(group.setOptions(spec.options).then((outcome) => update.options = outcome));
     await Promise.all(work);
+    return update;
+  }
+
+  /** Drains and stops one plugin's instances and forgets it. */
+  async remove(plugin: string, why = "plugin removed: draining it"): Promise<PluginUpdate> {
+    const group = this.#groups.get(plugin);
+    if (group === undefined) return { plugin };
+    this.#logger.info(why, { plugin });
+    this.#groups.delete(plugin);
+    this.#order = this.#order.filter((n) => n !== plugin);
+    await group.stop();
+    return { plugin, removed: true };
   }
 
   /**
    * Replaces `plugin`'s instances blue-green (new code: each start imports the module afresh).
    * @param changedAt when the file changed (epoch ms), so the report times from there.
+   * @param next the plugin's spec from now on (e.g. with a re-read manifest). @default its current one
    */
-  reload(plugin: string, reason: string, changedAt?: number): Promise<ReloadReport> {
+  reload(plugin: string, reason: string, changedAt?: number, next?: PluginSpec): Promise<ReloadReport> {
     const group = this.#groups.get(plugin);
     if (group === undefined) return Promise.resolve({ plugin, ok: false, reason, error: `No plugin "${plugin}" is supervised here`, instances: [] });
-    return group.reload(reason, changedAt === undefined ? {} : { changedAt });
+    return group.reload(reason, { ...(changedAt === undefined ? {} : { changedAt }), ...(next === undefined ? {} : { next }) });
   }
 
   /** For `switchyard ps`. */
@@ -172,6 +198,36 @@ export class Supervisor {
       for (const name of [...this.#order].reverse()) await this.#groups.get(name)?.stop();
       this.#events.unsubscribe();
     })();
+  }
+
+  /**
+   * A `started` event counts only when it came on `<prefix>.$events.<plugin>` of the plugin the
+   * supervisor started that instance id as, and names that plugin: any process may publish on its
+   * own plugin's events subject, so an event there about another plugin's instance is a forgery
+   * (or a plugin whose own name differs from its config key). It is logged once per instance.
+   */
+  #onEvent(subject: string, data: Uint8Array): void {
+    let event: InstanceEvent;
+    try {
+      event = JSON.parse(decoder.decode(data)) as InstanceEvent;
+    } catch {
+      return;
+    }
+    if (event?.type !== "started" || typeof event.info?.id !== "string") return;
+    const waiting = this.#waiting.get(event.info.id);
+    if (waiting === undefined) return;
+    if (subject === eventsSubject(this.#options.prefix, waiting.plugin) && event.info.name === waiting.plugin) {
+      waiting.ready(event.info);
+      return;
+    }
+    if (waiting.warned) return;
+    waiting.warned = true;
+    this.#logger.warn("instance event ignored: it does not come from the plugin that instance was started as", {
+      instance: event.info.id,
+      plugin: waiting.plugin,
+      subject: subject.slice(0, 200),
+      claims: typeof event.info.name === "string" ? event.info.name.slice(0, 64) : undefined,
+    });
   }
 
   #add(spec: PluginSpec): PluginGroup {
@@ -215,6 +271,7 @@ export class Supervisor {
       // Always given: a sandboxed instance may not read its manifest.
       requires: spec.requires,
       ...(spec.permissions === undefined ? {} : { permissions: spec.permissions }),
+      ...(spec.nats === undefined ? {} : { natsCredentials: spec.nats }),
       ...this.#options.gate,
       onLine: (label, line) => {
         made.instance?.remember(line);
@@ -226,7 +283,7 @@ export class Supervisor {
       process = startPluginProcess(processSpec);
     } catch (err) {
       if (!(err instanceof PluginRefusedError)) throw err;
-      this.#logger.error("plugin refused by the allow-list", { plugin: spec.name, instance: id, reason: err.message });
+      this.#logger.error("plugin refused", { plugin: spec.name, instance: id, reason: err.message });
       process = refusedProcess(processSpec, err.message);
     }
     const instance = new Instance({ id, plugin: spec.name, slot, process, startedAt: this.#clock.now(), optionsRevision });
@@ -240,7 +297,7 @@ export class Supervisor {
     const timeoutMs = this.#settings.startTimeoutMs;
     let timer: unknown;
     const started = await new Promise<ReadyResult>((resolve) => {
-      this.#waiting.set(instance.id, (info) => resolve({ ok: true, version: info.version }));
+      this.#waiting.set(instance.id, { plugin: instance.plugin, ready: (info) => resolve({ ok: true, version: String(info.version) }), warned: false });
       timer = this.#clock.setTimeout(() => resolve({ ok: false, reason: `not ready within ${timeoutMs} ms` }), timeoutMs);
       void instance.process.exit.then((exit) =>
         resolve({
@@ -280,7 +337,7 @@ export class Supervisor {
     }
   }
 
-  async #pushOptions(instance: Instance, options: unknown): Promise<{ ok: true } | { ok: false; message: string }> {
+  async #pushOptions(instance: Instance, options: unknown): Promise<{ ok: true; options?: unknown } | { ok: false; message: string }> {
     try {
       const reply = await this.#options.nc.request(
         controlSubject(this.#options.prefix, instance.plugin, instance.id, "options"),
@@ -288,7 +345,15 @@ export class Supervisor {
         { timeout: 2_000 },
       );
       const err = decodeWireError(reply.headers, reply.data);
-      if (err === undefined) return { ok: true };
+      if (err === undefined) {
+        // What it says is in force: a claim, used only to report keys it dropped.
+        try {
+          const body = JSON.parse(decoder.decode(reply.data)) as { options?: unknown };
+          return body.options === undefined ? { ok: true } : { ok: true, options: body.options };
+        } catch {
+          return { ok: true };
+        }
+      }
       // Only a refusal of the options counts as a rejection.
       if (err.status === 422 || err.status === 400) return { ok: false, message: err.message };
       this.#logger.warn("could not give an instance its options", { instance: instance.id, error: err.message });

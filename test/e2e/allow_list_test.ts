@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as v from "valibot";
 import { AllowList, AllowListSchema, AuditLog, hashPluginCode, PluginRefusedError, startPluginProcess } from "../../src/supervisor/mod.ts";
@@ -19,8 +19,8 @@ function copyHello(): { dir: string; module: string } {
   const dir = mkdtempSync(join(scratch, "allow-"));
   cpSync(join(pluginPath("hello"), ".."), join(dir, "hello"), { recursive: true });
   const module = join(dir, "hello", "mod.ts");
-  // Point its SDK import back at this repository.
-  const text = readFileSync(module, "utf8").replaceAll(/from "(\.\.\/)+src\//g, `from "${join(pluginPath("hello"), "../../../src/")}`);
+  // Point its SDK import back at this repository, by a relative path (an allow-list refuses absolute ones).
+  const text = readFileSync(module, "utf8").replaceAll(/from "(\.\.\/)+src\//g, `from "${relative(dirname(module), join(pluginPath("hello"), "../../../src"))}/`);
   writeFileSync(module, text);
   return { dir, module };
 }

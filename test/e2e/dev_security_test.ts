@@ -1,11 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { currentRuntime, runtimeCommand } from "../../src/runtime/mod.ts";
 import { hashPluginCode } from "../../src/supervisor/mod.ts";
-import { freePort, spawnProcess } from "../../src/testing/mod.ts";
+import { freePort, spawnProcess, waitFor } from "../../src/testing/mod.ts";
 import { CLI } from "./_stack.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -17,7 +17,8 @@ test("`switchyard dev` with an allow-list starts the listed plugin, refuses the 
     for (const name of ["hello", "counter"]) {
       cpSync(join(ROOT, "plugins", name), join(dir, "plugins", name), { recursive: true });
       const module = join(dir, "plugins", name, "mod.ts");
-      writeFileSync(module, readFileSync(module, "utf8").replaceAll(/from "(\.\.\/)+src\//g, `from "${join(ROOT, "src/")}`));
+      // The SDK by a relative path: an allow-list refuses absolute imports (they would leave the verified copy).
+      writeFileSync(module, readFileSync(module, "utf8").replaceAll(/from "(\.\.\/)+src\//g, `from "${relative(dirname(module), join(ROOT, "src"))}/`));
     }
     const audit = join(dir, "audit.jsonl");
     const config = join(dir, "switchyard.config.json");
@@ -39,6 +40,12 @@ test("`switchyard dev` with an allow-list starts the listed plugin, refuses the 
     const started = lines.find((l) => l.type === "plugin_started");
     assert.equal(started.runtime, currentRuntime());
     if (currentRuntime() === "deno") assert.ok(Array.isArray(started.sandbox) && started.sandbox.some((f: string) => f.startsWith("--allow-net=127.0.0.1:")), "Deno plugins run sandboxed");
+    // A new plugin.json is a new code hash: its options are not pushed to the approved instance.
+    const mark = dev.lines.length;
+    writeFileSync(join(dir, "plugins", "hello", "plugin.json"), '{ "options": { "greeting": "pwned" } }');
+    await waitFor(() => dev.lines.slice(mark).some((l) => /✗ hello: not applied/.test(l)), { timeoutMs: 20_000, message: () => dev.lines.slice(mark).join("\n") });
+    assert.match(dev.lines.slice(mark).join("\n"), /its code hash sha256:[0-9a-f]+ is not on the allow-list for "hello"/);
+    assert.ok(!dev.lines.slice(mark).some((l) => /options applied/.test(l)), "nothing was pushed");
     dev.kill("SIGINT");
     assert.equal((await dev.exited).code, 0, dev.lines.slice(-20).join("\n"));
   } finally {

@@ -12,8 +12,11 @@ test("a plugin's options change while it runs: setOptions() and the control subj
 
   const subject = controlSubject("sy", "counter", "counter-1", "options");
   const ok = await h.nc.request(subject, JSON.stringify({ step: 10 }), { timeout: 2_000 });
-  assert.deepEqual(ok.json(), { ok: true, changed: ["step"] });
+  assert.deepEqual(ok.json(), { ok: true, changed: ["step"], options: { step: 10 } });
   assert.deepEqual(await h.call("increment", { value: 1 }), { count: 15, added: 10 });
+  // A key the schema does not know is dropped: the reply's options show it is not in force.
+  const typo = await h.nc.request(subject, JSON.stringify({ step: 10, stpe: 7 }), { timeout: 2_000 });
+  assert.deepEqual(typo.json(), { ok: true, changed: [], options: { step: 10 } });
 
   const bad = await h.nc.request(subject, JSON.stringify({ step: "ten" }), { timeout: 2_000 });
   const err = decodeWireError(bad.headers, bad.data);
