@@ -20,6 +20,7 @@ import {
   Supervisor,
 } from "../supervisor/mod.ts";
 import { supervisorConfigConsumer } from "./supervisor_reload.ts";
+import { withRouting } from "./routing_args.ts";
 import { printFolderEvent, printReload } from "./dev_reports.ts";
 import { pluginGate, warnAnonymousPlugins } from "./plugin_gate.ts";
 import { natsCredentials } from "./router_security.ts";
@@ -84,7 +85,7 @@ Ctrl-C drains the router, then the plugins, then stops nats-server.
     const pluginsDir = values.plugins ?? "plugins";
     let specs;
     // The folders as they are now: one added while dev runs is kept by a config reload.
-    const specsOf = (c: typeof config) => devSpecs(orderByRequirements(findPlugins(pluginsDir)), c, configPath, runtime);
+    const specsOf = (c: typeof config) => devSpecs(orderByRequirements(findPlugins(pluginsDir)), c, configPath, runtime).map((s) => withRouting(s, c));
     try {
       specs = specsOf(config);
     } catch (err) {

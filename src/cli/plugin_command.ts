@@ -5,7 +5,9 @@ import { nuid } from "@nats-io/nats-core";
 import { connectBus, INSTANCE_ID, natsCredentialsFromEnv, parseServers } from "../bus/mod.ts";
 import { sandboxSafe, sandboxSafeEnv } from "./sandbox_safe.ts";
 import { loadPlugin, servePlugin } from "../host/mod.ts";
-import { loadConfig, pipelineSettings } from "../config/mod.ts";
+import { loadConfig, pipelineSettings, resolveConfig } from "../config/mod.ts";
+import type { Config } from "../config/mod.ts";
+import type { PipelineSettings } from "../pipeline/mod.ts";
 import { currentRuntime } from "../runtime/mod.ts";
 import { createLogger, isLogLevel } from "../telemetry/logger.ts";
 import { startTelemetry } from "../telemetry/otel_sdk.ts";
@@ -28,6 +30,8 @@ ${NATS_HELP}
   --requires JSON     manifest requirements (default: read from plugin.json beside the module)
   --config FILE       how ctx.call routes: the callees' version rules and canaries (plugins.<name>),
                       resilience and balancing, as the router reads them from the same file
+  --routing JSON      the same as JSON ({timeoutMs, resilience, balancing, plugins}); the supervisor
+                      passes it, cut to the plugins this one requires
   --parent-pid PID    drain when this supervising process exits
   --nats-credentials FILE  NATS credentials as JSON (user, pass, token, nkeySeedFile, credsFile,
                       tls, inboxPrefix): how the supervisor hands each instance its own
@@ -51,6 +55,7 @@ over OTLP/HTTP; OTEL_SERVICE_NAME defaults to plugin-<name>.`,
       weight: { type: "string" },
       requires: { type: "string" },
       config: { type: "string" },
+      routing: { type: "string" },
       "parent-pid": { type: "string" },
       "nats-credentials": { type: "string" },
     });
@@ -77,8 +82,9 @@ over OTLP/HTTP; OTEL_SERVICE_NAME defaults to plugin-<name>.`,
     } catch (err) {
       throw new UsageError(`--requires / plugin.json: ${(err as Error).message}`);
     }
-    const routing = values.config === undefined ? undefined : loadConfig(values.config, env);
-    const prefix = values.prefix ?? routing?.prefix;
+    const fromConfig = values.config === undefined ? undefined : loadConfig(values.config, env);
+    const prefix = values.prefix ?? fromConfig?.prefix;
+    const routing = values.routing !== undefined ? parseRouting(values.routing) : fromConfig === undefined ? undefined : pipelineSettings(fromConfig);
     let fromFile = {};
     if (values["nats-credentials"] !== undefined) {
       try {
@@ -103,7 +109,7 @@ over OTLP/HTTP; OTEL_SERVICE_NAME defaults to plugin-<name>.`,
       options: pluginOptions,
       ...(weight === undefined ? {} : { weight }),
       ...(requires === undefined ? {} : { requires }),
-      ...(routing === undefined ? {} : { routing: pipelineSettings(routing) }),
+      ...(routing === undefined ? {} : { routing }),
       ...(prefix === undefined ? {} : { prefix }),
       ...(credentials.inboxPrefix === undefined ? {} : { inboxPrefix: credentials.inboxPrefix }),
     });
@@ -146,4 +152,23 @@ function watchParent(pid: string | undefined, gone: () => void): void {
     }
   }, 1_000);
   (timer as { unref?: () => void }).unref?.();
+}
+
+/**
+ * `--routing JSON`: checked as the config checks the same keys.
+ * @throws {UsageError} naming each problem.
+ */
+function parseRouting(text: string): PipelineSettings {
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    throw new UsageError("--routing must be JSON: {timeoutMs, resilience, balancing, plugins}");
+  }
+  try {
+    const config = resolveConfig({ router: { timeoutMs: raw.timeoutMs }, resilience: raw.resilience, balancing: raw.balancing, plugins: raw.plugins } as Config, {});
+    return pipelineSettings(config);
+  } catch (err) {
+    throw new UsageError(`--routing: ${(err as Error).message}`);
+  }
 }

@@ -7,6 +7,7 @@ import { ConfigWatcher } from "../config/mod.ts";
 import { currentRuntime } from "../runtime/mod.ts";
 import { formatInstanceLine, serveSupervisorControl, specsFromConfig, Supervisor } from "../supervisor/mod.ts";
 import { supervisorConfigConsumer } from "./supervisor_reload.ts";
+import { withRouting } from "./routing_args.ts";
 import { createLogger } from "../telemetry/logger.ts";
 import { NATS_FLAG, NATS_HELP, parseFlags, print, printError, UsageError } from "./command.ts";
 import type { Command } from "./command.ts";
@@ -49,7 +50,7 @@ ${NATS_HELP}
     const format = values["log-format"] === "pretty" ? "pretty" : values["log-format"] === "json" ? "json" : config.log.format;
     const logger = createLogger({ level: config.log.level, format, base: { component: "supervisor" } });
     const runtime = currentRuntime();
-    const specsOf = (c: typeof config) => specsFromConfig(c, path, runtime);
+    const specsOf = (c: typeof config) => specsFromConfig(c, path, runtime).map((s) => withRouting(s, c));
     let specs;
     try {
       specs = specsOf(config);
