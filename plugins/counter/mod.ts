@@ -18,7 +18,7 @@ export default definePlugin({
       output: v.object({ count: v.number(), added: v.number() }),
       description: "Adds value × step and returns the new count.",
       handler: (input, ctx) => {
-        const added = input.value * (ctx.options.step as number);
+        const added = input.value * ctx.options.step;
         count += added;
         return { count, added };
       },

@@ -10,8 +10,30 @@ export interface Principal {
   claims?: Readonly<Record<string, unknown>>;
 }
 
-/** What a handler gets besides its input. */
-export interface PluginContext {
+/** A plugin's options when it declares no schema for them. */
+export type AnyOptions = Readonly<Record<string, unknown>>;
+
+/** The type-only signature of each method of a plugin: what a typed `ctx.call` reads. */
+export interface MethodSignatures {
+  readonly [method: string]: { readonly input: unknown; readonly output: unknown };
+}
+
+/** Anything with a plugin's name and, as types, its methods' signatures (`typeof` a plugin module's default export). */
+export interface CallablePlugin {
+  readonly name: string;
+  /** Type-only: never set at run time. */
+  readonly "~methods"?: MethodSignatures;
+}
+
+/** The method names of `P`. */
+export type MethodOf<P extends CallablePlugin> = keyof NonNullable<P["~methods"]> & string;
+/** What `P`'s method `M` takes (before its schema's transforms). */
+export type CallInput<P extends CallablePlugin, M extends MethodOf<P>> = NonNullable<P["~methods"]>[M]["input"];
+/** What `P`'s method `M` answers (after its output schema). */
+export type CallOutput<P extends CallablePlugin, M extends MethodOf<P>> = NonNullable<P["~methods"]>[M]["output"];
+
+/** What a handler gets besides its input; `Options` is what the plugin's `options` schema gives. */
+export interface PluginContext<Options = AnyOptions> {
   /** This instance's id, unique on the bus. */
   readonly instanceId: string;
   /** The plugin's semver version. */
@@ -32,8 +54,8 @@ export interface PluginContext {
    * tracing is off it is a no-op span.
    */
   readonly span: Span;
-  /** The plugin's options, validated by its `options` schema (`{}` without one). */
-  readonly options: Readonly<Record<string, unknown>>;
+  /** The plugin's options, validated by its `options` schema and typed by it (`{}` without one). */
+  readonly options: Options;
   /**
    * Calls `plugin.method` over the bus with this request's deadline, request id and principal,
    * under the same breaker and retry rules as the router (no retries when this request is itself
@@ -42,6 +64,13 @@ export interface PluginContext {
    * @throws {SwitchyardError} with the callee's code and status, or `timeout`, `circuit_open`,
    * `plugin_unavailable`, `no_matching_version`, `validation_failed`.
    */
+  call<P extends CallablePlugin, M extends MethodOf<P> = MethodOf<P>>(
+    plugin: P["name"],
+    method: M,
+    input: CallInput<P, M>,
+    options?: CallOptions,
+  ): Promise<CallOutput<P, M>>;
+  /** An untyped call: the input is checked at run time against the callee's discovered schema. */
   call<T = unknown>(plugin: string, method: string, input?: unknown, options?: CallOptions): Promise<T>;
 }
 
@@ -52,11 +81,11 @@ export interface CallOptions {
 }
 
 /** What `init` gets. */
-export interface InitContext {
+export interface InitContext<Options = AnyOptions> {
   readonly instanceId: string;
   readonly version: string;
   readonly logger: Logger;
-  readonly options: Readonly<Record<string, unknown>>;
+  readonly options: Options;
 }
 
 /** The answer of a plugin's `health()`. */

@@ -1,5 +1,5 @@
 import type * as v from "valibot";
-import type { HealthStatus, InitContext, PluginContext } from "./context.ts";
+import type { AnyOptions, HealthStatus, InitContext, MethodSignatures, PluginContext } from "./context.ts";
 // The grammar file has no imports of its own: the SDK stays free of NATS.
 import { METHOD_NAME, PLUGIN_NAME } from "../bus/subjects.ts";
 
@@ -10,61 +10,87 @@ export type AnySchema = v.GenericSchema;
 const SEMVER =
   /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
 
+/** `ctx.options`' type for an `options` schema `S` (`{}`-like without one). */
+export type OptionsOf<S> = S extends AnySchema ? Readonly<v.InferOutput<S>> : AnyOptions;
+
+/** The methods' signatures of a definition, for typed `ctx.call` (see {@linkcode Plugin}). */
+export type SignaturesOf<I extends Record<string, AnySchema>, O extends { [K in keyof I]: AnySchema }> = {
+  readonly [K in keyof I & string]: { readonly input: v.InferInput<I[K]>; readonly output: v.InferOutput<O[K]> };
+};
+
 /** One method: schemas in and out, and the handler between them. */
-export interface MethodDefinition<I extends AnySchema = AnySchema, O extends AnySchema = AnySchema> {
+export interface MethodDefinition<I extends AnySchema = AnySchema, O extends AnySchema = AnySchema, Options = AnyOptions> {
   input: I;
   output: O;
   /** Safe to run twice: the router may retry it. @default false */
   idempotent?: boolean;
   description?: string;
-  handler: (input: v.InferOutput<I>, ctx: PluginContext) => v.InferInput<O> | Promise<v.InferInput<O>>;
+  handler: (input: v.InferOutput<I>, ctx: PluginContext<Options>) => v.InferInput<O> | Promise<v.InferInput<O>>;
 }
 
 /** What a plugin author writes. */
 export interface PluginDefinition<
+  N extends string,
   I extends Record<string, AnySchema>,
   O extends { [K in keyof I]: AnySchema },
+  S extends AnySchema | undefined = undefined,
 > {
-  name: string;
+  name: N;
   version: string;
   description?: string;
-  /** Schema of the plugin's options (from config or `--options`); its output is `ctx.options`. */
-  options?: AnySchema;
-  /** Inferred per method, so each handler sees its own input and output types. */
-  methods: { [K in keyof I]: MethodDefinition<I[K], O[K]> };
-  init?: (ctx: InitContext) => void | Promise<void>;
+  /** Schema of the plugin's options (from config or `--options`); its output is `ctx.options`, typed. */
+  options?: S;
+  /**
+   * Inferred per method, so each handler sees its own input type and must return its own output
+   * type. (The second half only lets TypeScript infer `O` from each method's `output`.)
+   */
+  methods: { [K in keyof I]: MethodDefinition<I[K], O[K], OptionsOf<S>> } & { [K in keyof O]: { output: O[K] } };
+  init?: (ctx: InitContext<OptionsOf<S>>) => void | Promise<void>;
   shutdown?: () => void | Promise<void>;
   health?: () => HealthStatus | Promise<HealthStatus>;
 }
 
-/** A checked plugin definition, ready for the host. */
-export interface Plugin {
+/**
+ * A checked plugin definition, ready for the host. Its type carries its name and methods'
+ * signatures, so another plugin can call it typed: `ctx.call<typeof hello, "greet">("hello", "greet", input)`
+ * (with `import type hello from "../hello/mod.ts"`, which loads nothing at run time).
+ */
+export interface Plugin<N extends string = string, T extends MethodSignatures = MethodSignatures> {
   readonly isSwitchyardPlugin: true;
-  readonly name: string;
+  readonly name: N;
   readonly version: string;
   readonly description: string;
   readonly options: AnySchema | undefined;
-  readonly methods: Readonly<Record<string, MethodDefinition>>;
-  readonly init: ((ctx: InitContext) => void | Promise<void>) | undefined;
+  // deno-lint-ignore no-explicit-any -- each method's handler sees its plugin's own options type
+  readonly methods: Readonly<Record<string, MethodDefinition<AnySchema, AnySchema, any>>>;
+  // deno-lint-ignore no-explicit-any -- as above
+  readonly init: ((ctx: InitContext<any>) => void | Promise<void>) | undefined;
   readonly shutdown: (() => void | Promise<void>) | undefined;
   readonly health: (() => HealthStatus | Promise<HealthStatus>) | undefined;
+  /** Type-only: the methods' signatures, for typed `ctx.call`. Never set at run time. */
+  readonly "~methods"?: T;
 }
 
 /**
  * Checks a plugin definition (name, version and method grammars) and returns it frozen.
  * @throws {TypeError} when a name, the version or a method is malformed.
  */
-export function definePlugin<I extends Record<string, AnySchema>, O extends { [K in keyof I]: AnySchema }>(
-  def: PluginDefinition<I, O>,
-): Plugin {
+export function definePlugin<
+  const N extends string,
+  I extends Record<string, AnySchema>,
+  O extends { [K in keyof I]: AnySchema },
+  S extends AnySchema | undefined = undefined,
+>(def: PluginDefinition<N, I, O, S>): Plugin<N, SignaturesOf<I, O>> {
   if (!PLUGIN_NAME.test(def.name)) {
     throw new TypeError(`Plugin name "${def.name}" must match ${PLUGIN_NAME.source}`);
   }
   if (!SEMVER.test(def.version)) {
     throw new TypeError(`Plugin "${def.name}": version "${def.version}" is not semver (e.g. 1.2.0)`);
   }
-  const methods: Record<string, MethodDefinition> = {};
-  for (const [name, method] of Object.entries(def.methods) as [string, MethodDefinition][]) {
+  // deno-lint-ignore no-explicit-any -- checked here, typed by the definition
+  const methods: Record<string, MethodDefinition<AnySchema, AnySchema, any>> = {};
+  // deno-lint-ignore no-explicit-any -- as above
+  for (const [name, method] of Object.entries(def.methods) as [string, MethodDefinition<AnySchema, AnySchema, any>][]) {
     if (!METHOD_NAME.test(name)) {
       throw new TypeError(`Plugin "${def.name}": method name "${name}" must match ${METHOD_NAME.source}`);
     }

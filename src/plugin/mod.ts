@@ -24,7 +24,19 @@
 export { definePlugin, isPlugin } from "./define_plugin.ts";
 export { METHOD_NAME, PLUGIN_NAME } from "../bus/subjects.ts";
 export { PluginError } from "./plugin_error.ts";
-export type { AnySchema, MethodDefinition, Plugin, PluginDefinition } from "./define_plugin.ts";
+export type { AnySchema, MethodDefinition, OptionsOf, Plugin, PluginDefinition, SignaturesOf } from "./define_plugin.ts";
 export type { PluginErrorOptions } from "./plugin_error.ts";
-export type { CallOptions, HealthStatus, InitContext, PluginContext, Principal } from "./context.ts";
+export type {
+  AnyOptions,
+  CallablePlugin,
+  CallInput,
+  CallOptions,
+  CallOutput,
+  HealthStatus,
+  InitContext,
+  MethodOf,
+  MethodSignatures,
+  PluginContext,
+  Principal,
+} from "./context.ts";
 export type { Logger } from "../deps.ts";
