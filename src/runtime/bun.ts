@@ -2,9 +2,21 @@ import { initHeadersResponse } from "./types.ts";
 import type { FetchHandler, RunningServer, RuntimeAdapter, ServeOptions, ServerLimits } from "./types.ts";
 import { serveBunGuarded } from "./bun_guarded.ts";
 import { DEFAULT_SERVER_LIMITS } from "./connection_guard.ts";
+import { bunPathRoutes } from "./bun_routes.ts";
+import type { BunRouteRequest } from "./bun_routes.ts";
+import { createEdgeRefusals } from "./edge_errors.ts";
+import { ErrorCode } from "../errors.ts";
 
 declare const Bun: {
-  serve(options: { port: number; hostname: string; idleTimeout?: number; fetch: FetchHandler; error?: (err: Error) => Response }): {
+  serve(options: {
+    port: number;
+    hostname: string;
+    idleTimeout?: number;
+    maxRequestBodySize?: number;
+    routes: Record<string, (req: BunRouteRequest, server: unknown) => Response | Promise<Response>>;
+    fetch: (req: Request, server: unknown) => Response | Promise<Response>;
+    error?: (err: Error) => Response;
+  }): {
     port: number;
     stop(closeActiveConnections?: boolean): Promise<void>;
   };
@@ -42,13 +54,24 @@ export const bunAdapter: RuntimeAdapter = {
     if (mode === "on" || (mode === "auto" && bunNeedsGuard(options))) {
       return serveBunGuarded(fetch, { ...options, limits: options.limits ?? DEFAULT_SERVER_LIMITS });
     }
+    // An error answered before the body was read needs nothing more here: Bun closes such a
+    // connection itself at once and reads no further (a `Connection: close` of ours would only
+    // make it close before some clients read the answer).
+    const refuse = createEdgeRefusals();
+    const { routes, fetch: others } = bunPathRoutes<unknown>((req, server, problem) =>
+      problem === undefined ? fetch(req, server as never) : refuse(ErrorCode.InvalidPath, problem, req.headers.get("x-request-id"))
+    );
     if (options.tls !== undefined) throw new TypeError("router.tls needs the connection guard on Bun: set router.connectionGuard to \"auto\" or \"on\"");
     const idleTimeout = idleTimeoutS(options.limits);
     const server = Bun.serve({
       port: options.port,
       hostname: options.hostname,
       ...(idleTimeout === undefined ? {} : { idleTimeout }),
-      fetch,
+      // The router refuses a body over its limit with a JSON 413, by its declared length before
+      // reading it; Bun's own 413 past its default 128 MiB has no body.
+      maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+      routes,
+      fetch: others,
       error: () => new Response('{"error":{"code":"internal","message":"Internal error"}}', { status: 500 }),
     });
     return Promise.resolve({

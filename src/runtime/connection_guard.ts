@@ -5,8 +5,15 @@
  * public address, enforces the header, idle and connection limits, terminates TLS (verifying client
  * certificates against the client CA), and pipes the bytes to the runtime's own server on a
  * loopback port. The runtime's handler learns which guarded connection a request came on from the
- * request's remote port (the guard's end of the loopback connection), so it can report that a
- * request's headers are complete, and pass on the client certificate.
+ * request's remote address and port (the guard's end of the loopback connection), so it can report
+ * that a request's headers are complete, and pass on the client certificate.
+ *
+ * Why address and port, not a Unix socket: `Deno.serve` and `Bun.serve` on a Unix socket tell the
+ * handler nothing about the connection, so a request could not be tied to its client certificate.
+ * The guard's connections leave from 127.0.0.1; while one is open, no other socket can have the
+ * same source address and port towards the backend, so a local process that connects to the
+ * backend itself (from 127.0.0.2, or from a port of its own) matches no guarded connection and gets
+ * 421 `misdirected_request`. The entry goes as soon as the guard's connection closes.
  * @module
  */
 import { Buffer } from "node:buffer";
@@ -14,11 +21,8 @@ import { connect, createServer as createTcpServer } from "node:net";
 import type { Server, Socket } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
 import type { TLSSocket } from "node:tls";
-import type { FetchHandler, PeerInfo, ServerLimits, ServerTls } from "./types.ts";
-
-const HEADERS = 0;
-const ACTIVE = 1;
-const IDLE = 2;
+import type { PeerInfo, ServerLimits, ServerTls } from "./types.ts";
+import { CLOSING, GuardedConnection, HEADERS, IDLE, LINGER_MS } from "./guarded_connection.ts";
 
 /** A complete HTTP/1.1 JSON error response that closes the connection. */
 function rawJsonResponse(status: string, code: string, message: string, extra = ""): string {
@@ -32,50 +36,11 @@ const END_OF_HEAD = Buffer.from("\r\n\r\n");
 /** A first request's head larger than this is refused (Node's default limit is 16 KiB). */
 const MAX_HEAD_BYTES = 64 * 1024;
 
+/** The address the guard's connections to the backend leave from (and the backend listens on). */
+export const GUARD_LOOPBACK = "127.0.0.1";
+
 /** The limits a server gets when it is given TLS but no limits (the router's config defaults). */
 export const DEFAULT_SERVER_LIMITS: ServerLimits = { headerTimeoutMs: 10_000, idleTimeoutMs: 30_000, requestTimeoutMs: 30_000 };
-
-/** One client connection through the guard; what the runtime's handler sees as the peer. */
-export class GuardedConnection implements PeerInfo {
-  clientCertificate: PeerInfo["clientCertificate"];
-  /** HEADERS, ACTIVE or IDLE. */
-  state = HEADERS;
-  /** Epoch ms after which the sweep closes the connection. */
-  deadline: number;
-  readonly client: Socket;
-  backend: Socket | undefined;
-  /** The guard's end of the loopback connection, once connected. */
-  localPort: number | undefined;
-  readonly #guard: ConnectionGuard;
-
-  constructor(guard: ConnectionGuard, client: Socket, deadline: number) {
-    this.#guard = guard;
-    this.client = client;
-    this.deadline = deadline;
-  }
-
-  /** Requests the handler is working on (more than one when pipelined or over h2c). */
-  #active = 0;
-
-  /** The handler got this connection's next request: its headers are complete. */
-  requestStarted(): void {
-    this.#active++;
-    this.state = ACTIVE;
-    this.deadline = Infinity;
-  }
-
-  /** The handler answered: once no request is left, the connection idles until the client's next byte. */
-  readonly requestEnded = (): void => {
-    if (--this.#active > 0) return;
-    this.state = IDLE;
-    this.deadline = Date.now() + this.#guard.limits.idleTimeoutMs;
-  };
-
-  destroy(): void {
-    this.client.destroy();
-    this.backend?.destroy();
-  }
-}
 
 /**
  * Closes a guard and its backend together, the way a `RunningServer` closes: the backend's graceful
@@ -94,8 +59,8 @@ export interface ConnectionGuard {
   readonly limits: ServerLimits;
   /** Open client connections. */
   readonly connections: number;
-  /** The guarded connection whose loopback end has `remotePort`, if any. */
-  connection(remotePort: number | undefined): GuardedConnection | undefined;
+  /** The guarded connection whose loopback end is `remoteAddress:remotePort` (the request's peer, as the backend sees it), if any. */
+  connection(remoteAddress: string | undefined, remotePort: number | undefined): GuardedConnection | undefined;
   /**
    * Stops accepting and closes connections still sending their first request's head; the others
    * close as the backend closes its ends (a graceful backend shutdown ends idle keep-alive ones
@@ -142,7 +107,7 @@ export function startConnectionGuard(options: ConnectionGuardOptions): Promise<C
       setTimeout(() => client.destroy(), 1_000);
       return;
     }
-    const conn = new GuardedConnection(guard, client, Date.now() + limits.headerTimeoutMs);
+    const conn = new GuardedConnection(limits, client, Date.now() + limits.headerTimeoutMs);
     open.add(conn);
     if (tls?.clientCa !== undefined) conn.clientCertificate = certificateOf(client as TLSSocket);
     // The first request's head is collected here: a client that never finishes it (a slowloris)
@@ -151,20 +116,25 @@ export function startConnectionGuard(options: ConnectionGuardOptions): Promise<C
     let headBytes = 0;
     const openBackend = () => {
       client.pause();
-      const backend = connect({ port: backendPort, host: "127.0.0.1", noDelay: true });
+      const backend = connect({ port: backendPort, host: GUARD_LOOPBACK, localAddress: GUARD_LOOPBACK, noDelay: true });
       conn.backend = backend;
-      backend.on("error", close);
-      // The backend ended its side (a `Connection: close` answer, a shutdown): end the client's
-      // gracefully, so what was piped to it is still delivered; cut it if it lingers.
-      backend.on("close", () => {
+      // The backend ended its side (a `Connection: close` answer, a shutdown) or reset it (Bun
+      // closes at once when it answers with an upload unread, and resets what it left unread): end
+      // the client's gracefully, so what was piped to it is still delivered, and read nothing more
+      // from it; cut it if it lingers.
+      const backendClosed = () => {
         if (!forget(conn)) return;
+        client.unpipe(backend);
+        client.pause();
         // Shutting down: close as soon as the last bytes are flushed, not when the client gets round to it.
         if (closed) client.end(() => client.destroy());
         else {
           client.end();
-          setTimeout(() => client.destroy(), 1_000).unref?.();
+          setTimeout(() => client.destroy(), LINGER_MS).unref?.();
         }
-      });
+      };
+      backend.on("error", backendClosed);
+      backend.on("close", backendClosed);
       backend.once("connect", () => {
         conn.localPort = backend.localPort;
         if (conn.localPort !== undefined) byPort.set(conn.localPort, conn);
@@ -193,6 +163,7 @@ export function startConnectionGuard(options: ConnectionGuardOptions): Promise<C
         }
         return;
       }
+      if (conn.state === CLOSING) return;
       if (conn.state === IDLE) {
         // The first byte of the next request: its headers are on the clock now.
         conn.state = HEADERS;
@@ -248,7 +219,8 @@ export function startConnectionGuard(options: ConnectionGuardOptions): Promise<C
         get connections() {
           return open.size;
         },
-        connection: (remotePort) => (remotePort === undefined ? undefined : byPort.get(remotePort)),
+        connection: (remoteAddress, remotePort) =>
+          remotePort === undefined || remoteAddress !== GUARD_LOOPBACK ? undefined : byPort.get(remotePort),
         close: (graceMs) =>
           new Promise<void>((done) => {
             closed = true;
@@ -272,31 +244,4 @@ function certificateOf(socket: TLSSocket): PeerInfo["clientCertificate"] {
   const cert = socket.getPeerCertificate();
   if (cert === null || cert === undefined || cert.subject === undefined) return undefined;
   return { subject: { ...cert.subject } as Record<string, string>, fingerprint256: cert.fingerprint256 };
-}
-
-/**
- * Runs `fetch` for a request that came through the guard on `conn`, marking its headers complete
- * and, once answered, the connection idle. A request that bypassed the guard gets 421.
- */
-export function throughGuard(conn: GuardedConnection | undefined, fetch: FetchHandler, req: Request): Response | Promise<Response> {
-  if (conn === undefined) return bypassedGuard();
-  conn.requestStarted();
-  let out: Response | Promise<Response>;
-  try {
-    out = fetch(req, conn);
-  } catch (err) {
-    conn.requestEnded();
-    throw err;
-  }
-  if (out instanceof Promise) return out.finally(conn.requestEnded);
-  conn.requestEnded();
-  return out;
-}
-
-/** The 421 a backend answers to a request that did not come through the guard. */
-export function bypassedGuard(): Response {
-  return new Response('{"error":{"code":"forbidden","message":"Connect through the router\'s public address"}}', {
-    status: 421,
-    headers: { "content-type": "application/json", connection: "close" },
-  });
 }

@@ -7,11 +7,9 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { createServer as createHttpsServer } from "node:https";
-import type { IncomingMessage, Server } from "node:http";
+import type { Server } from "node:http";
 import type { Socket } from "node:net";
-import type { TLSSocket } from "node:tls";
-import type { FetchHandler, PeerInfo, ServerLimits, ServerTls } from "./types.ts";
+import type { ServerLimits } from "./types.ts";
 
 const json = (status: string, code: string, message: string) => {
   const body = JSON.stringify({ error: { code, message } });
@@ -47,43 +45,4 @@ function applyLimits(server: Server, limits: ServerLimits): void {
     const answer = err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? TIMEOUT : err.code === "HPE_HEADER_OVERFLOW" ? TOO_LARGE : BAD_REQUEST;
     socket.end(answer);
   });
-}
-
-/**
- * The `fetch` and server options for `@hono/node-server`: the router's fetch as it is without
- * mTLS; with a client CA, a wrapper passing the client certificate (read once per connection).
- */
-export function nodeServeOptions(fetch: FetchHandler, tls: ServerTls | undefined): { fetch: (req: Request) => Response } {
-  const readPeer = tls?.clientCa === undefined ? undefined : nodePeerReader();
-  const handler = readPeer === undefined
-    ? fetch
-    : (req: Request, env?: unknown) => fetch(req, readPeer((env as { incoming: IncomingMessage }).incoming));
-  return { fetch: handler as unknown as (req: Request) => Response, ...(tls === undefined ? {} : nodeTlsServerOptions(tls)) };
-}
-
-/** `@hono/node-server` options serving HTTPS with `tls`. */
-export function nodeTlsServerOptions(tls: ServerTls): { createServer: typeof createHttpsServer; serverOptions: Record<string, unknown> } {
-  return {
-    createServer: createHttpsServer,
-    serverOptions: {
-      cert: tls.cert,
-      key: tls.key,
-      ...(tls.clientCa === undefined ? {} : { ca: tls.clientCa, requestCert: true, rejectUnauthorized: tls.requireClientCert }),
-    },
-  };
-}
-
-/** The client certificate of a request's TLS socket, read once per connection. */
-export function nodePeerReader(): (incoming: IncomingMessage) => PeerInfo {
-  const peers = new WeakMap<Socket, PeerInfo>();
-  return (incoming) => {
-    const socket = incoming.socket as TLSSocket;
-    let peer = peers.get(socket);
-    if (peer === undefined) {
-      const cert = socket.authorized ? socket.getPeerCertificate() : undefined;
-      peer = cert?.subject === undefined ? {} : { clientCertificate: { subject: { ...cert.subject } as Record<string, string>, fingerprint256: cert.fingerprint256 } };
-      peers.set(socket, peer);
-    }
-    return peer;
-  };
 }

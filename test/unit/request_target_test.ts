@@ -1,0 +1,91 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { MAX_PATH_SEGMENTS, pathProblem, segmentProblem } from "../../src/runtime/request_target.ts";
+import { closesAfterAnswer, declaresBody } from "../../src/runtime/early_close.ts";
+
+const PLAIN = [
+  "/",
+  "/health",
+  "/v1/hello/greet",
+  "/v1/hello/greet/",
+  "/v1/hello/greet?x=/../&y=%2F",
+  "/v1/a.b/c..d",
+  "/v1/.well-known/x",
+  "/v1/...",
+  "/v1/caf%C3%A9/x",
+  "/v1/%252e%252e/x", // a literal "%2e%2e" once decoded: no segment of dots
+  "http://h/v1/hello/greet",
+  "http://h:8080/v1/x?q=..",
+  "http://h",
+  `/${"a/".repeat(MAX_PATH_SEGMENTS - 1)}a`,
+  `/${"a/".repeat(MAX_PATH_SEGMENTS)}`,
+];
+
+const REFUSED = [
+  "/v1/echo/../admin/delete",
+  "/v1/echo/%2E%2E/admin/delete",
+  "/v1/echo/%2e%2E/admin/delete",
+  "/v1/echo/.%2e/admin/delete",
+  "/v1/echo/%2E./admin/delete",
+  "/v1/./admin/delete",
+  "/v1/%2e/admin/delete",
+  "/v1/admin/delete/..",
+  "/v1/admin/delete/.",
+  "/..",
+  "/.",
+  "/v1/a%2Fb/c",
+  "/v1/a%2fb/c",
+  "/v1/a%5Cb/c",
+  "/v1/a%5cb/c",
+  "/v1/a\\b/c",
+  "/v1\\admin\\delete",
+  "//v1/admin/delete",
+  "/v1//admin/delete",
+  "/v1/x#/../admin",
+  "/v1/a%zzb/c",
+  "/v1/a%2",
+  "/v1/a\tb",
+  "http://h/v1/echo/../admin/delete",
+  "http://h/v1/echo/%2e%2e/admin/delete",
+  "*",
+  "v1/x",
+  `/${"a/".repeat(MAX_PATH_SEGMENTS)}a`,
+];
+
+test("pathProblem() lets plain paths through, the query and non-dot dots included", () => {
+  for (const target of PLAIN) assert.equal(pathProblem(target), undefined, target);
+});
+
+test("pathProblem() refuses dot segments, encoded slashes, backslashes, empty segments and the like", () => {
+  for (const target of REFUSED) assert.equal(typeof pathProblem(target), "string", target);
+  assert.match(pathProblem("/v1/x/%2E%2E/y")!, /Dot segments/);
+  assert.match(pathProblem("/v1/x%2Fy/z")!, /Encoded slashes/);
+  assert.match(pathProblem("/v1/x\\y/z")!, /Backslashes/);
+});
+
+test("segmentProblem() refuses decoded dot segments, slashes and backslashes", () => {
+  for (const bad of [".", "..", "a/b", "a\\b", "\\"]) assert.equal(typeof segmentProblem(bad), "string", bad);
+  for (const ok of ["a", "a.b", "...", "..a", "%2e%2e", "caf\u00e9"]) assert.equal(segmentProblem(ok), undefined, ok);
+});
+
+test("closesAfterAnswer() closes errors answered with the body unread, and nothing else", async () => {
+  const post = (headers: Record<string, string>) => new Request("http://x/v1/a/b", { method: "POST", body: "{}", headers });
+  const error = () => new Response("{}", { status: 401 });
+  const unread = post({ "content-length": "2" });
+  assert.equal(declaresBody(unread), true);
+  const refused = error();
+  assert.equal(closesAfterAnswer(unread, refused), true);
+  assert.equal(refused.headers.get("connection"), "close");
+
+  assert.equal(closesAfterAnswer(post({ "content-length": "2" }), new Response("{}", { status: 200 })), false, "a success keeps the connection");
+  const read = post({ "content-length": "2" });
+  await read.arrayBuffer();
+  const afterRead = error();
+  assert.equal(closesAfterAnswer(read, afterRead), false, "an error after the body was read keeps the connection");
+  assert.equal(afterRead.headers.get("connection"), null);
+  const noBody = new Request("http://x/health");
+  assert.equal(declaresBody(noBody), false);
+  assert.equal(closesAfterAnswer(noBody, error()), false, "no body, nothing left to read");
+  const closing = new Response("{}", { status: 408, headers: { connection: "close" } });
+  assert.equal(closesAfterAnswer(read, closing), true, "an answer that closes anyway");
+});
