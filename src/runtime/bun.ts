@@ -6,6 +6,7 @@ import { bunPathRoutes } from "./bun_routes.ts";
 import type { BunRouteRequest } from "./bun_routes.ts";
 import { createEdgeRefusals } from "./edge_errors.ts";
 import { ErrorCode } from "../errors.ts";
+import { closesAfterAnswer } from "./early_close.ts";
 
 declare const Bun: {
   serve(options: {
@@ -27,6 +28,18 @@ const DEFAULT_GRACE_MS = 2_000;
 export const BUN_NATIVE_HEADER_TIMEOUT_MS = 10_000;
 /** Bun's `idleTimeout` is whole seconds, at most 255. */
 const BUN_MAX_IDLE_S = 255;
+
+/**
+ * Adds `Connection: close` to an error answered before the body was read: without it Bun reads
+ * and discards the whole upload to keep the connection; with it Bun closes at once and reads no
+ * further. (Closing with the upload unread resets the connection, so a client still sending may
+ * lose the answer; behind the guard it lingers and the answer gets through.)
+ */
+function closingEarly(req: Request, out: Response | Promise<Response>): Response | Promise<Response> {
+  if (out instanceof Promise) return out.then((res) => (closesAfterAnswer(req, res), res));
+  closesAfterAnswer(req, out);
+  return out;
+}
 
 /** Whether Bun alone falls short of `options`: TLS (client certificates), a connection cap, a shorter header timeout. */
 export function bunNeedsGuard(options: ServeOptions): boolean {
@@ -54,12 +67,9 @@ export const bunAdapter: RuntimeAdapter = {
     if (mode === "on" || (mode === "auto" && bunNeedsGuard(options))) {
       return serveBunGuarded(fetch, { ...options, limits: options.limits ?? DEFAULT_SERVER_LIMITS });
     }
-    // An error answered before the body was read needs nothing more here: Bun closes such a
-    // connection itself at once and reads no further (a `Connection: close` of ours would only
-    // make it close before some clients read the answer).
     const refuse = createEdgeRefusals();
     const { routes, fetch: others } = bunPathRoutes<unknown>((req, server, problem) =>
-      problem === undefined ? fetch(req, server as never) : refuse(ErrorCode.InvalidPath, problem, req.headers.get("x-request-id"))
+      problem === undefined ? closingEarly(req, fetch(req, server as never)) : refuse(ErrorCode.InvalidPath, problem, req.headers.get("x-request-id"))
     );
     if (options.tls !== undefined) throw new TypeError("router.tls needs the connection guard on Bun: set router.connectionGuard to \"auto\" or \"on\"");
     const idleTimeout = idleTimeoutS(options.limits);
