@@ -54,6 +54,7 @@ describe("an error answered before the body was read closes the connection and s
 
   const check = (served: Served, what: string, res: UploadResult, status: number) => {
     const label = `${served.name}, ${what}`;
+    // deno-lint-ignore no-console -- the figures the docs quote
     console.log(`${label}: ${(res.accepted / MiB).toFixed(1)} MiB of ${UPLOAD / MiB} MiB accepted, answer ${res.status || "none"}, closed ${res.closeAfterAnswerMs?.toFixed(0) ?? "?"} ms after it`);
     assert.ok(res.closedByServer, `${label}: the server closed the connection`);
     assert.ok(res.accepted < MAX_ACCEPTED, `${label}: ${(res.accepted / MiB).toFixed(1)} MiB accepted`);
@@ -87,6 +88,7 @@ describe("an error answered before the body was read closes the connection and s
         }, () => resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), closeAfterAnswerMs: answeredAt === undefined ? undefined : performance.now() - answeredAt }));
         setTimeout(() => socket.destroy(), REQUEST_TIMEOUT_MS * 10).unref?.();
       });
+      // deno-lint-ignore no-console -- as above
       console.log(`${served.name}, slow body: ${res.status}, closed ${res.closeAfterAnswerMs?.toFixed(0)} ms after it`);
       assert.equal(res.status, 408, served.name);
       assert.ok(res.closeAfterAnswerMs !== undefined && res.closeAfterAnswerMs < 2_000, `${served.name}: closed ${res.closeAfterAnswerMs} ms after the 408`);
