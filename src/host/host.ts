@@ -125,6 +125,7 @@ export async function servePlugin(plugin: Plugin, nc: NatsConnection, options: S
     tracer: options.tracer,
     ...(options.inboxPrefix === undefined ? {} : { inboxPrefix: options.inboxPrefix }),
   }); // ctx.call; its reply subscription starts on first use
+  dispatcher.maxPayload = () => nc.info?.max_payload; // read per reply: a reconnect may change it
   if (options.tracer !== undefined) {
     dispatcher.tracing = new PluginTracing(options.tracer, { plugin: plugin.name, version: plugin.version, instanceId, queue, ownBase });
   }
