@@ -5,7 +5,6 @@ import { DEFAULT_SERVER_LIMITS } from "./connection_guard.ts";
 import { bunPathRoutes } from "./bun_routes.ts";
 import type { BunRouteRequest } from "./bun_routes.ts";
 import { createEdgeRefusals } from "./edge_errors.ts";
-import { ErrorCode } from "../errors.ts";
 import { closesAfterAnswer } from "./early_close.ts";
 
 declare const Bun: {
@@ -68,8 +67,8 @@ export const bunAdapter: RuntimeAdapter = {
       return serveBunGuarded(fetch, { ...options, limits: options.limits ?? DEFAULT_SERVER_LIMITS });
     }
     const refuse = createEdgeRefusals();
-    const { routes, fetch: others } = bunPathRoutes<unknown>((req, server, problem) =>
-      problem === undefined ? closingEarly(req, fetch(req, server as never)) : refuse(ErrorCode.InvalidPath, problem, req.headers.get("x-request-id"))
+    const { routes, fetch: others } = bunPathRoutes<unknown>((req, server, refusal) =>
+      refusal === undefined ? closingEarly(req, fetch(req, server as never)) : refuse(refusal.code, refusal.message, req.headers.get("x-request-id"))
     );
     if (options.tls !== undefined) throw new TypeError("router.tls needs the connection guard on Bun: set router.connectionGuard to \"auto\" or \"on\"");
     const idleTimeout = idleTimeoutS(options.limits);

@@ -5,7 +5,6 @@ import { throughGuard } from "./guarded_connection.ts";
 import { bunPathRoutes } from "./bun_routes.ts";
 import type { BunRouteRequest } from "./bun_routes.ts";
 import { createEdgeRefusals } from "./edge_errors.ts";
-import { ErrorCode } from "../errors.ts";
 
 const DEFAULT_GRACE_MS = 2_000;
 
@@ -37,9 +36,9 @@ export async function serveBunGuarded(fetch: FetchHandler, options: ServeOptions
   let guard: ConnectionGuard | undefined = undefined;
   const refuse = createEdgeRefusals();
   // Refused paths go through the guard too, so their connection stops forwarding like any early answer.
-  const { routes, fetch: others } = bunPathRoutes<BunServer>((req, server, problem) => {
+  const { routes, fetch: others } = bunPathRoutes<BunServer>((req, server, refusal) => {
     const ip = server.requestIP(req);
-    const serve: FetchHandler = problem === undefined ? fetch : () => refuse(ErrorCode.InvalidPath, problem, req.headers.get("x-request-id"));
+    const serve: FetchHandler = refusal === undefined ? fetch : () => refuse(refusal.code, refusal.message, req.headers.get("x-request-id"));
     return throughGuard(guard?.connection(ip?.address, ip?.port), serve, req, refuse);
   });
   const backend = Bun.serve({

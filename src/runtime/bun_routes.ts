@@ -11,6 +11,7 @@
  * if a Bun release starts matching on the resolved path instead.
  * @module
  */
+import { ErrorCode } from "../errors.ts";
 import { MAX_PATH_SEGMENTS, pathProblem, segmentProblem } from "./request_target.ts";
 
 /** What `Bun.serve` gives a route handler. */
@@ -18,8 +19,14 @@ export interface BunRouteRequest extends Request {
   readonly params: Readonly<Record<string, string>>;
 }
 
-/** Serves one request; `problem` says why its path is refused, if it is. */
-export type CheckedHandler<S> = (req: Request, server: S, problem: string | undefined) => Response | Promise<Response>;
+/** Why a request is refused before the router sees it. */
+export interface Refusal {
+  code: ErrorCode;
+  message: string;
+}
+
+/** Serves one request; `refusal` says why it is refused, if it is. */
+export type CheckedHandler<S> = (req: Request, server: S, refusal: Refusal | undefined) => Response | Promise<Response>;
 
 type Handler<S, R extends Request> = (req: R, server: S) => Response | Promise<Response>;
 
@@ -36,10 +43,15 @@ export function bunPathProblem(req: BunRouteRequest): string | undefined {
 
 /**
  * The routes and fallback for `Bun.serve({ routes, fetch })`: `serve` runs for every request, with
- * why its raw path is refused when it is.
+ * why it is refused when it is: its raw path, or no `Host` (Bun answers an HTTP/1.1 request
+ * without one itself; an HTTP/1.0 one gets a relative `request.url` no router can route).
  */
 export function bunPathRoutes<S>(serve: CheckedHandler<S>): { routes: Record<string, Handler<S, BunRouteRequest>>; fetch: Handler<S, Request> } {
-  const checked: Handler<S, BunRouteRequest> = (req, server) => serve(req, server, bunPathProblem(req));
+  const checked: Handler<S, BunRouteRequest> = (req, server) => {
+    const problem = bunPathProblem(req);
+    if (problem !== undefined) return serve(req, server, { code: ErrorCode.InvalidPath, message: problem });
+    return serve(req, server, req.headers.has("host") ? undefined : NO_HOST);
+  };
   const routes: Record<string, Handler<S, BunRouteRequest>> = { "/": checked };
   let pattern = "";
   for (let i = 1; i <= MAX_PATH_SEGMENTS; i++) {
@@ -47,8 +59,9 @@ export function bunPathRoutes<S>(serve: CheckedHandler<S>): { routes: Record<str
     routes[pattern] = checked;
     routes[`${pattern}/`] = checked;
   }
-  const fetch: Handler<S, Request> = (req, server) => serve(req, server, pathProblem(req.url) ?? OTHER_SHAPES);
+  const fetch: Handler<S, Request> = (req, server) => serve(req, server, { code: ErrorCode.InvalidPath, message: pathProblem(req.url) ?? OTHER_SHAPES });
   return { routes, fetch };
 }
 
 const OTHER_SHAPES = `Empty path segments, and paths of more than ${MAX_PATH_SEGMENTS} segments, are not allowed`;
+const NO_HOST: Refusal = { code: ErrorCode.InvalidRequest, message: "The Host header is required" };

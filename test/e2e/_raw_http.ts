@@ -40,7 +40,7 @@ export function rawHttpFrom(
       clearTimeout(timer);
       finish();
     });
-    const finish = () => resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), text });
+    const finish = () => resolve({ status: Number(/^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1] ?? 0), text });
     socket.write(request);
   });
 }
