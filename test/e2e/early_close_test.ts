@@ -71,9 +71,10 @@ describe("an error answered before the body was read closes the connection and s
     }
   });
 
-  test("413 on a declared length over the limit", async () => {
+  test("413 on a declared length over the limit, and on a chunked body once it passes the limit", async () => {
     for (const served of servers) {
-      check(served, "413", await uploadUntilClosed(served.port, head(`x-api-key: ${KEY}\r\nContent-Length: ${UPLOAD}\r\n`), UPLOAD), 413);
+      check(served, "413, Content-Length", await uploadUntilClosed(served.port, head(`x-api-key: ${KEY}\r\nContent-Length: ${UPLOAD}\r\n`), UPLOAD), 413);
+      check(served, "413, chunked", await uploadUntilClosed(served.port, head(`x-api-key: ${KEY}\r\nTransfer-Encoding: chunked\r\n`), UPLOAD), 413);
     }
   });
 
