@@ -23,15 +23,11 @@ import { createServer as createTlsServer } from "node:tls";
 import type { TLSSocket } from "node:tls";
 import type { PeerInfo, ServerLimits, ServerTls } from "./types.ts";
 import { CLOSING, GuardedConnection, HEADERS, IDLE, LINGER_MS } from "./guarded_connection.ts";
+import { headProblem } from "./request_head.ts";
+import { createRequestIds } from "../router/request_id.ts";
+import { rawJsonAnswer } from "./edge_errors.ts";
 
-/** A complete HTTP/1.1 JSON error response that closes the connection. */
-function rawJsonResponse(status: string, code: string, message: string, extra = ""): string {
-  const body = JSON.stringify({ error: { code, message } });
-  return `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\nconnection: close\r\n${extra}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
-}
-const OVERLOADED = rawJsonResponse("503 Service Unavailable", "overloaded", "Too many open connections, try again later", "retry-after: 1\r\n");
-const HEADER_TIMEOUT = rawJsonResponse("408 Request Timeout", "request_timeout", "The request headers did not arrive in time");
-const HEAD_TOO_LARGE = rawJsonResponse("431 Request Header Fields Too Large", "invalid_request", "The request headers are too large");
+const REQUEST_ID_FIELD = /\r\nx-request-id:[ \t]*([^\r\n]*?)[ \t]*\r\n/i;
 const END_OF_HEAD = Buffer.from("\r\n\r\n");
 /** A first request's head larger than this is refused (Node's default limit is 16 KiB). */
 const MAX_HEAD_BYTES = 64 * 1024;
@@ -96,6 +92,9 @@ export function startConnectionGuard(options: ConnectionGuardOptions): Promise<C
     return true;
   };
   let guard: ConnectionGuard;
+  const requestIds = createRequestIds();
+  const refusal = (status: string, code: string, message: string, head?: string, extra?: string) =>
+    rawJsonAnswer(status, code, message, requestIds(head === undefined ? null : REQUEST_ID_FIELD.exec(head)?.[1] ?? null), extra);
 
   const onClient = (client: Socket) => {
     client.setNoDelay(true);
@@ -103,7 +102,7 @@ export function startConnectionGuard(options: ConnectionGuardOptions): Promise<C
       // Read and drop what it sent (closing with unread bytes would reset the answer away).
       client.on("error", () => {});
       client.resume();
-      client.end(OVERLOADED);
+      client.end(refusal("503 Service Unavailable", "overloaded", "Too many open connections, try again later", undefined, "retry-after: 1\r\n"));
       setTimeout(() => client.destroy(), 1_000);
       return;
     }
@@ -154,12 +153,14 @@ export function startConnectionGuard(options: ConnectionGuardOptions): Promise<C
         const carry = head.length === 0 ? undefined : head[head.length - 1]!.subarray(-3);
         head.push(chunk);
         headBytes += chunk.length;
-        if ((carry === undefined ? chunk : Buffer.concat([carry, chunk])).includes(END_OF_HEAD)) openBackend();
-        else if (headBytes > MAX_HEAD_BYTES) {
-          forget(conn);
-          client.resume();
-          client.end(HEAD_TOO_LARGE);
-          setTimeout(() => client.destroy(), 1_000);
+        if ((carry === undefined ? chunk : Buffer.concat([carry, chunk])).includes(END_OF_HEAD)) {
+          const all = head.length === 1 ? chunk : Buffer.concat(head);
+          const text = all.toString("latin1", 0, all.indexOf(END_OF_HEAD) + 4);
+          const problem = headProblem(text);
+          if (problem === undefined) openBackend();
+          else refuseHead(refusal("400 Bad Request", problem.code, problem.message, text));
+        } else if (headBytes > MAX_HEAD_BYTES) {
+          refuseHead(refusal("431 Request Header Fields Too Large", "invalid_request", "The request headers are too large"));
         }
         return;
       }
@@ -172,6 +173,15 @@ export function startConnectionGuard(options: ConnectionGuardOptions): Promise<C
     });
     const close = () => {
       if (forget(conn)) conn.destroy();
+    };
+    // Answers a first request the backend never sees and closes, reading nothing more; the client
+    // has until the linger's end to read the answer.
+    const refuseHead = (answer: string) => {
+      forget(conn);
+      head = undefined;
+      client.pause();
+      client.end(answer);
+      setTimeout(() => client.destroy(), LINGER_MS);
     };
     client.on("error", close);
     client.on("close", close);
@@ -201,7 +211,7 @@ export function startConnectionGuard(options: ConnectionGuardOptions): Promise<C
         forget(conn);
         conn.backend?.destroy();
         conn.client.resume();
-        conn.client.end(HEADER_TIMEOUT);
+        conn.client.end(refusal("408 Request Timeout", "request_timeout", "The request headers did not arrive in time"));
         setTimeout(() => conn.client.destroy(), 1_000);
       } else if (forget(conn)) conn.destroy();
     }

@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import { SwitchyardError } from "../errors.ts";
 import type { ErrorCode } from "../errors.ts";
 import { errorResponse } from "../router/error_response.ts";
@@ -14,4 +15,15 @@ export type EdgeRefusal = (code: ErrorCode, message: string, incomingRequestId: 
 export function createEdgeRefusals(): EdgeRefusal {
   const requestId = createRequestIds();
   return (code, message, incoming) => errorResponse(new SwitchyardError(code, message), requestId(incoming), noopLogger, { connection: "close" });
+}
+
+/**
+ * A complete HTTP/1.1 JSON error answer that closes the connection, for a socket the runtime's
+ * HTTP server does not answer (the connection guard, node:http's parser errors), in the router's
+ * error format. `status` is the status line's rest, e.g. `"408 Request Timeout"`.
+ */
+export function rawJsonAnswer(status: string, code: string, message: string, requestId: string, extraHeaders = ""): string {
+  const body = JSON.stringify({ error: { code, message, requestId } });
+  const length = Buffer.byteLength(body);
+  return `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\nconnection: close\r\nx-request-id: ${requestId}\r\n${extraHeaders}content-length: ${length}\r\n\r\n${body}`;
 }

@@ -36,6 +36,8 @@ export function nodeRequestListener(fetch: FetchHandler, tls: ServerTls | undefi
   return (incoming, outgoing) => {
     const problem = pathProblem(incoming.url ?? "");
     if (problem !== undefined) return refuseEarly(refuse, ErrorCode.InvalidPath, problem, incoming, outgoing);
+    // llhttp takes "HTTP/2.0" in a request line for a version it serves.
+    if (incoming.httpVersionMajor !== 1) return refuseEarly(refuse, ErrorCode.InvalidRequest, "Only HTTP/1.0 and HTTP/1.1 are served here", incoming, outgoing);
     if (incoming.headers.host === undefined && incoming.httpVersion !== "1.0") {
       return refuseEarly(refuse, ErrorCode.InvalidRequest, "The Host header is required", incoming, outgoing);
     }

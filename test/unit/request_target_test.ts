@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { MAX_PATH_SEGMENTS, pathProblem, segmentProblem } from "../../src/runtime/request_target.ts";
 import { closesAfterAnswer, declaresBody } from "../../src/runtime/early_close.ts";
+import { headProblem } from "../../src/runtime/request_head.ts";
 
 const PLAIN = [
   "/",
@@ -88,4 +89,25 @@ test("closesAfterAnswer() closes errors answered with the body unread, and nothi
   assert.equal(closesAfterAnswer(noBody, error()), false, "no body, nothing left to read");
   const closing = new Response("{}", { status: 408, headers: { connection: "close" } });
   assert.equal(closesAfterAnswer(read, closing), true, "an answer that closes anyway");
+});
+
+test("headProblem() refuses a malformed first head and lets a plain one through", () => {
+  const ok = "POST /v1/a/b HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n";
+  assert.equal(headProblem(ok), undefined);
+  assert.equal(headProblem("GET / HTTP/1.0\r\n\r\n"), undefined, "HTTP/1.0 needs no Host");
+  assert.equal(headProblem("POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"), undefined);
+  const refused: [string, string][] = [
+    ["GARBAGE\r\n\r\n", "invalid_request"],
+    ["GET / HTTP/1.2\r\nHost: x\r\n\r\n", "invalid_request"],
+    ["GET /a b HTTP/1.1\r\nHost: x\r\n\r\n", "invalid_request"],
+    ["GET / HTTP/1.1\r\n\r\n", "invalid_request"],
+    ["GET / HTTP/1.1\r\nHost: x\r\nBad Name: y\r\n\r\n", "invalid_request"],
+    ["GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n", "invalid_request"],
+    ["POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", "invalid_request"],
+    ["POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", "invalid_request"],
+    ["POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n\r\n", "invalid_request"],
+    ["GET /v1/../admin HTTP/1.1\r\nHost: x\r\n\r\n", "invalid_path"],
+    ["OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n", "invalid_path"],
+  ];
+  for (const [head, code] of refused) assert.equal(headProblem(head)?.code, code, JSON.stringify(head));
 });
