@@ -1,9 +1,9 @@
-import type { FetchHandler, ResponseFactory, RunningServer, RuntimeAdapter, ServeOptions } from "./types.ts";
+import type { FetchHandler, PeerInfo, ResponseFactory, RunningServer, RuntimeAdapter, ServeOptions } from "./types.ts";
 import { serveDenoGuarded } from "./deno_guarded.ts";
 import { DEFAULT_SERVER_LIMITS } from "./connection_guard.ts";
 import { createEdgeRefusals } from "./edge_errors.ts";
 import type { EdgeRefusal } from "./edge_errors.ts";
-import { pathProblem } from "./request_target.ts";
+import { checkRequestTargets } from "./request_target.ts";
 import { closesAfterAnswer } from "./early_close.ts";
 import { ErrorCode } from "../errors.ts";
 
@@ -25,17 +25,15 @@ declare const Deno: {
 const DEFAULT_GRACE_MS = 2_000;
 
 /**
- * `fetch` behind the request-target check: Deno's `request.url` is the target as sent (Deno does
- * not resolve dot segments), so it is checked as it is. Deno also serves a request without `Host`,
- * and does not tell HTTP/1.0 (where that is allowed) from 1.1: such a request is refused here.
+ * `fetch` behind the request-target check (Deno's `request.url` is the target as sent: Deno does
+ * not resolve dot segments). Deno also serves a request without `Host`, and does not tell HTTP/1.0
+ * (where that is allowed) from 1.1: such a request is refused here.
  */
 function checkedPaths(fetch: FetchHandler, refuse: EdgeRefusal): FetchHandler {
-  return (req, peer) => {
-    const problem = pathProblem(req.url);
-    if (problem !== undefined) return refuse(ErrorCode.InvalidPath, problem, req.headers.get("x-request-id"));
+  return checkRequestTargets<PeerInfo>((req, peer) => {
     if (!req.headers.has("host")) return refuse(ErrorCode.InvalidRequest, "The Host header is required", req.headers.get("x-request-id"));
     return fetch(req, peer);
-  };
+  }, refuse);
 }
 
 /** Adds `Connection: close` to an error answered before the body was read (Deno.serve alone still reads the rest). */

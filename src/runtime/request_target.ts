@@ -10,6 +10,8 @@
  * route match (`Bun.serve` resolves `request.url`, but matches `routes` on the raw target).
  * @module
  */
+import { ErrorCode } from "../errors.ts";
+import { createEdgeRefusals } from "./edge_errors.ts";
 /** Paths deeper than this are refused (the router's deepest route has 4 segments). */
 export const MAX_PATH_SEGMENTS = 16;
 
@@ -66,4 +68,21 @@ export function segmentProblem(segment: string): string | undefined {
   if (segment === "." || segment === "..") return "Dot segments (. and ..) are not allowed in the path";
   if (segment.includes("/") || segment.includes("\\")) return "Encoded slashes and backslashes are not allowed in the path";
   return undefined;
+}
+
+/**
+ * Wraps a fetch handler with the request-target check, for a host whose `request.url` is the target
+ * as sent (Deno, Deno Deploy) and that calls the router's `app.fetch` itself:
+ * `Deno.serve(checkRequestTargets(app.fetch))`. The runtime adapters check on their own. Where the
+ * platform resolves the URL before the handler sees it (Bun, Node's web `Request`, Cloudflare
+ * Workers), there is nothing left to refuse.
+ */
+export function checkRequestTargets<P>(
+  fetch: (req: Request, peer?: P) => Response | Promise<Response>,
+  refuse = createEdgeRefusals(),
+): (req: Request, peer?: P) => Response | Promise<Response> {
+  return (req, peer) => {
+    const problem = pathProblem(req.url);
+    return problem === undefined ? fetch(req, peer) : refuse(ErrorCode.InvalidPath, problem, req.headers.get("x-request-id"));
+  };
 }

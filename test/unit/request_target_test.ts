@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { MAX_PATH_SEGMENTS, pathProblem, segmentProblem } from "../../src/runtime/request_target.ts";
+import { checkRequestTargets, MAX_PATH_SEGMENTS, pathProblem, segmentProblem } from "../../src/runtime/request_target.ts";
 import { closesAfterAnswer, declaresBody } from "../../src/runtime/early_close.ts";
 import { headProblem } from "../../src/runtime/request_head.ts";
 
@@ -110,4 +110,21 @@ test("headProblem() refuses a malformed first head and lets a plain one through"
     ["OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n", "invalid_path"],
   ];
   for (const [head, code] of refused) assert.equal(headProblem(head)?.code, code, JSON.stringify(head));
+});
+
+test("checkRequestTargets() answers a raw dot-segment target with 400 invalid_path and passes plain ones on", async () => {
+  let served = 0;
+  const fetch = checkRequestTargets(() => {
+    served++;
+    return new Response("{}");
+  });
+  // As Deno hands it over: request.url is the target as sent (a Request built here would resolve it).
+  const raw = (url: string) => ({ url, headers: new Headers({ "x-request-id": "r-1" }) }) as Request;
+  const refused = await fetch(raw("http://h/v1/echo/../admin/delete"));
+  assert.equal(refused.status, 400);
+  assert.equal(refused.headers.get("connection"), "close");
+  assert.deepEqual((await refused.json()).error.code, "invalid_path");
+  assert.equal((await fetch(raw("http://h/v1/a%2Fb/c"))).status, 400);
+  assert.equal((await fetch(raw("http://h/v1/admin/delete"))).status, 200);
+  assert.equal(served, 1);
 });
