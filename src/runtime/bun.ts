@@ -77,7 +77,8 @@ export const bunAdapter: RuntimeAdapter = {
       hostname: options.hostname,
       ...(idleTimeout === undefined ? {} : { idleTimeout }),
       // The router refuses a body over its limit with a JSON 413, by its declared length before
-      // reading it; Bun's own 413 past its default 128 MiB has no body.
+      // reading it; Bun's own 413 past its default 128 MiB has no body. As on Node and Deno, which
+      // have no cap of their own, every body the router reads goes through readBody's limit.
       maxRequestBodySize: Number.MAX_SAFE_INTEGER,
       routes,
       fetch: others,
