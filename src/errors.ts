@@ -8,12 +8,16 @@
 export const ErrorCode = {
   InvalidJson: "invalid_json",
   InvalidRequest: "invalid_request",
+  /** The request target has dot segments, encoded slashes or backslashes, or empty segments. */
+  InvalidPath: "invalid_path",
   Unauthorized: "unauthorized",
   Forbidden: "forbidden",
   PluginNotFound: "plugin_not_found",
   MethodNotFound: "method_not_found",
   NotFound: "not_found",
   MethodNotAllowed: "method_not_allowed",
+  /** The request reached the runtime's loopback server without going through the connection guard. */
+  MisdirectedRequest: "misdirected_request",
   RequestTimeout: "request_timeout",
   PayloadTooLarge: "payload_too_large",
   UnsupportedMediaType: "unsupported_media_type",
@@ -35,12 +39,14 @@ export type ErrorCode = typeof ErrorCode[keyof typeof ErrorCode];
 export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   invalid_json: 400,
   invalid_request: 400,
+  invalid_path: 400,
   unauthorized: 401,
   forbidden: 403,
   plugin_not_found: 404,
   method_not_found: 404,
   not_found: 404,
   method_not_allowed: 405,
+  misdirected_request: 421,
   request_timeout: 408,
   payload_too_large: 413,
   unsupported_media_type: 415,

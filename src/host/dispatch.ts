@@ -34,6 +34,11 @@ export class Dispatcher {
   caller: PluginCaller | undefined;
   /** Server spans per request; `undefined` (tracing off) costs one check per request. */
   tracing: PluginTracing | undefined;
+  /**
+   * The NATS server's `max_payload` (`nc.info.max_payload`): a reply larger than it cannot be
+   * sent, so it is answered 502 `bad_plugin_response` instead of leaving the caller to time out.
+   */
+  maxPayload: (() => number | undefined) | undefined;
   #inflight = 0;
   #idle: (() => void) | undefined;
 
@@ -98,6 +103,16 @@ export class Dispatcher {
     } catch {
       return this.#replyError(msg, { status: 400, code: ErrorCode.InvalidJson, message: "The input is not valid JSON" });
     }
+    // 1e309 parses to Infinity, which valibot's number() takes and JSON.stringify turns into null.
+    const overflow = nonFinitePath(input, "");
+    if (overflow !== undefined) {
+      return this.#replyError(msg, {
+        status: 422,
+        code: ErrorCode.ValidationFailed,
+        message: "The input does not match the method's schema",
+        issues: [{ path: overflow, message: "Must be a finite number (the value overflows)" }],
+      });
+    }
     const parsed = v.safeParse(method.input, input);
     if (!parsed.success) {
       return this.#replyError(msg, {
@@ -136,6 +151,15 @@ export class Dispatcher {
     } catch (err) {
       ctx.logger.error("handler output cannot be encoded as JSON", { error: String(err) });
       return this.#replyError(msg, { status: 502, code: ErrorCode.BadPluginResponse, message: "The plugin returned output that is not JSON" });
+    }
+    const limit = this.maxPayload?.();
+    if (limit !== undefined && data.length + this.#okHeaders.encode().length > limit) {
+      ctx.logger.error("handler output is larger than the server's max_payload", { bytes: data.length, maxPayload: limit });
+      return this.#replyError(msg, {
+        status: 502,
+        code: ErrorCode.BadPluginResponse,
+        message: `The plugin's output (${data.length} bytes) is larger than the bus carries (max_payload ${limit} bytes)`,
+      });
     }
     respond(msg, data, this.#okHeaders, this.#logger);
     return undefined;
@@ -194,6 +218,17 @@ function respond(msg: Msg, data: Uint8Array, headers: MsgHdrs, logger: Logger): 
   } catch (err) {
     logger.warn("could not send a reply", { subject: msg.subject, error: String(err) });
   }
+}
+
+/** The dotted path of the first number JSON cannot carry (Infinity, NaN) in `x`, if any. */
+function nonFinitePath(x: unknown, path: string): string | undefined {
+  if (typeof x === "number") return Number.isFinite(x) ? undefined : path;
+  if (typeof x !== "object" || x === null) return undefined;
+  for (const [key, value] of Object.entries(x)) {
+    const found = nonFinitePath(value, path === "" ? key : `${path}.${key}`);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 function toIssues(issues: readonly v.BaseIssue<unknown>[]): Issue[] {

@@ -136,6 +136,7 @@ export async function servePlugin(plugin: Plugin, nc: NatsConnection, options: S
   const dispatcher = new Dispatcher(plugin, instanceId, logger, pluginOptions, clock);
   // ctx.call; its discovery and reply subscription start on first use
   dispatcher.caller = new PluginCaller(nc, { prefix, logger, clock, tracer: options.tracer, inboxPrefix: options.inboxPrefix, settings: options.routing });
+  dispatcher.maxPayload = () => nc.info?.max_payload; // read per reply: a reconnect may change it
   if (options.tracer !== undefined) {
     dispatcher.tracing = new PluginTracing(options.tracer, { plugin: plugin.name, version: plugin.version, instanceId, queue, ownBase });
   }

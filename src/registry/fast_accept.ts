@@ -3,7 +3,9 @@
  * generation, so it runs where `eval` is forbidden). It knows only the keywords plugin schemas
  * mostly use; a schema with any other keyword gets no acceptor at all. An input it does not accept
  * may still be valid: the full validator decides, and explains. So it must never accept an input
- * the full validator rejects, and everything here errs to "not accepted".
+ * the full validator rejects, and everything here errs to "not accepted". The full validator
+ * rejects numbers JSON cannot carry (`1e309` parses to `Infinity`), so an acceptor accepts only
+ * finite numbers, wherever the schema leaves a value unconstrained too.
  * @module
  */
 
@@ -37,7 +39,7 @@ const HANDLED = new Set([
 
 /** The acceptor of `schema`, or `undefined` when it uses a keyword this module does not know. */
 export function compileAcceptor(schema: unknown): Acceptor | undefined {
-  if (schema === true) return () => true;
+  if (schema === true) return isFiniteJson;
   if (typeof schema !== "object" || schema === null || Array.isArray(schema)) return undefined;
   const s = schema as Schema;
   const checks: Acceptor[] = [];
@@ -81,9 +83,13 @@ export function compileAcceptor(schema: unknown): Acceptor | undefined {
   const objectCheck = compileObject(s);
   if (objectCheck === null) return undefined;
   if (objectCheck !== undefined) checks.push((x) => !isObject(x) || objectCheck(x));
+  else if (allows(s, "object")) checks.push((x) => !isObject(x) || isFiniteJson(x));
   const arrayCheck = compileArray(s);
   if (arrayCheck === null) return undefined;
   if (arrayCheck !== undefined) checks.push((x) => !Array.isArray(x) || arrayCheck(x));
+  else if (allows(s, "array")) checks.push((x) => !Array.isArray(x) || isFiniteJson(x));
+  // With a `type`, TYPE_CHECKS already refuse non-finite numbers.
+  if (s.type === undefined) checks.push((x) => typeof x !== "number" || Number.isFinite(x));
   if (checks.length === 1) return checks[0];
   return (x) => {
     for (let i = 0; i < checks.length; i++) if (!checks[i]!(x)) return false;
@@ -100,6 +106,23 @@ const TYPE_CHECKS: Record<string, Acceptor> = {
   object: isObject,
   array: Array.isArray,
 };
+
+/** Whether a schema's `type` (absent: any) lets values of `type` through. */
+function allows(s: Schema, type: string): boolean {
+  return s.type === undefined || s.type === type || (Array.isArray(s.type) && s.type.includes(type));
+}
+
+/** True when `x` holds no number JSON cannot carry (`Infinity`, `-Infinity`, `NaN`), at any depth. */
+export function isFiniteJson(x: unknown): boolean {
+  if (typeof x === "number") return Number.isFinite(x);
+  if (typeof x !== "object" || x === null) return true;
+  if (Array.isArray(x)) {
+    for (let i = 0; i < x.length; i++) if (!isFiniteJson(x[i])) return false;
+    return true;
+  }
+  for (const key in x) if (Object.hasOwn(x, key) && !isFiniteJson((x as Record<string, unknown>)[key])) return false;
+  return true;
+}
 
 function isObject(x: unknown): x is Record<string, unknown> {
   return typeof x === "object" && x !== null && !Array.isArray(x);
@@ -189,7 +212,7 @@ function compileObject(s: Schema): ((x: Record<string, unknown>) => boolean) | u
       const check = props.get(key);
       if (check !== undefined) {
         if (!check(x[key])) return false;
-      } else if (extra !== undefined && !extra(x[key])) {
+      } else if (extra !== undefined ? !extra(x[key]) : !isFiniteJson(x[key])) {
         return false;
       }
     }
@@ -210,7 +233,8 @@ function compileArray(s: Schema): ((x: unknown[]) => boolean) | undefined | null
   const max = maxItems ?? Infinity;
   return (x) => {
     if (x.length < min || x.length > max) return false;
-    if (each !== undefined) for (let i = 0; i < x.length; i++) if (!each(x[i])) return false;
+    const check = each ?? isFiniteJson;
+    for (let i = 0; i < x.length; i++) if (!check(x[i])) return false;
     return true;
   };
 }

@@ -9,6 +9,8 @@ const AGGREGATE = new Set(["properties", "items", "prefixItems", "allOf", "$ref"
 /**
  * Checks inputs against a discovered JSON Schema (no code generation, so it also runs on edge
  * platforms that forbid `eval`). Returns the issues, or `undefined` when the input is valid.
+ * Numbers JSON cannot carry (`1e309` parses to `Infinity`) are issues whatever the schema says:
+ * they would reach the plugin as `Infinity` and come back as `null`.
  */
 export type InputValidator = (input: unknown) => Issue[] | undefined;
 
@@ -22,11 +24,24 @@ export function createInputValidator(schema: Record<string, unknown>): InputVali
   const accept = compileAcceptor(schema);
   return (input) => {
     if (accept !== undefined && accept(input)) return undefined;
+    const nonFinite = nonFiniteIssues(input, []);
     const result = validator.validate(input);
-    if (result.valid) return undefined;
+    if (result.valid) return nonFinite.length > 0 ? nonFinite : undefined;
     const issues = result.errors.filter((e) => !AGGREGATE.has(e.keyword)).map(toIssue);
-    return issues.length > 0 ? issues : result.errors.map(toIssue);
+    return [...nonFinite, ...(issues.length > 0 ? issues : result.errors.map(toIssue))];
   };
+}
+
+/** An issue per number JSON cannot carry, by dotted path (`isFiniteJson` in `fast_accept.ts` is the yes/no of it). */
+function nonFiniteIssues(x: unknown, path: string[], out: Issue[] = []): Issue[] {
+  if (typeof x === "number") {
+    if (!Number.isFinite(x)) out.push({ path: path.join("."), message: "Must be a finite number (the value overflows)" });
+  } else if (Array.isArray(x)) {
+    for (let i = 0; i < x.length; i++) nonFiniteIssues(x[i], [...path, String(i)], out);
+  } else if (typeof x === "object" && x !== null) {
+    for (const key of Object.keys(x)) nonFiniteIssues((x as Record<string, unknown>)[key], [...path, key], out);
+  }
+  return out;
 }
 
 function toIssue(unit: OutputUnit): Issue {

@@ -9,7 +9,7 @@ import { describePlugin } from "./catalog.ts";
 import { serveCatalog } from "./catalog_routes.ts";
 import { errorResponse } from "./error_response.ts";
 import type { RouterAppSettings } from "./options.ts";
-import { createRequestIds } from "./request_id.ts";
+import { createRequestIds } from "../runtime/request_id.ts";
 import type { ResponseFactory } from "../runtime/types.ts";
 import { RouterLifecycle } from "./router_lifecycle.ts";
 import { createAdminRoutes } from "./admin.ts";

@@ -138,6 +138,7 @@ export function isJsonType(type: string): boolean {
   return essence === "application/json" || (essence.startsWith("application/") && essence.endsWith("+json"));
 }
 
+/** The rest of a body over the limit is never read: the answer closes the connection, and the runtime adapter stops reading it. */
 function tooLarge(limit: number): SwitchyardError {
-  return new SwitchyardError(ErrorCode.PayloadTooLarge, `The body is larger than the limit of ${limit} bytes`);
+  return new SwitchyardError(ErrorCode.PayloadTooLarge, `The body is larger than the limit of ${limit} bytes`, { headers: { connection: "close" } });
 }

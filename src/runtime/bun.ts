@@ -2,9 +2,21 @@ import { initHeadersResponse } from "./types.ts";
 import type { FetchHandler, RunningServer, RuntimeAdapter, ServeOptions, ServerLimits } from "./types.ts";
 import { serveBunGuarded } from "./bun_guarded.ts";
 import { DEFAULT_SERVER_LIMITS } from "./connection_guard.ts";
+import { bunPathRoutes } from "./bun_routes.ts";
+import type { BunRouteRequest } from "./bun_routes.ts";
+import { createEdgeRefusals } from "./edge_errors.ts";
+import { closesAfterAnswer } from "./early_close.ts";
 
 declare const Bun: {
-  serve(options: { port: number; hostname: string; idleTimeout?: number; fetch: FetchHandler; error?: (err: Error) => Response }): {
+  serve(options: {
+    port: number;
+    hostname: string;
+    idleTimeout?: number;
+    maxRequestBodySize?: number;
+    routes: Record<string, (req: BunRouteRequest, server: unknown) => Response | Promise<Response>>;
+    fetch: (req: Request, server: unknown) => Response | Promise<Response>;
+    error?: (err: Error) => Response;
+  }): {
     port: number;
     stop(closeActiveConnections?: boolean): Promise<void>;
   };
@@ -15,6 +27,18 @@ const DEFAULT_GRACE_MS = 2_000;
 export const BUN_NATIVE_HEADER_TIMEOUT_MS = 10_000;
 /** Bun's `idleTimeout` is whole seconds, at most 255. */
 const BUN_MAX_IDLE_S = 255;
+
+/**
+ * Adds `Connection: close` to an error answered before the body was read: without it Bun reads
+ * and discards the whole upload to keep the connection; with it Bun closes at once and reads no
+ * further. (Closing with the upload unread resets the connection, so a client still sending may
+ * lose the answer; behind the guard it lingers and the answer gets through.)
+ */
+function closingEarly(req: Request, out: Response | Promise<Response>): Response | Promise<Response> {
+  if (out instanceof Promise) return out.then((res) => (closesAfterAnswer(req, res), res));
+  closesAfterAnswer(req, out);
+  return out;
+}
 
 /** Whether Bun alone falls short of `options`: TLS (client certificates), a connection cap, a shorter header timeout. */
 export function bunNeedsGuard(options: ServeOptions): boolean {
@@ -42,13 +66,22 @@ export const bunAdapter: RuntimeAdapter = {
     if (mode === "on" || (mode === "auto" && bunNeedsGuard(options))) {
       return serveBunGuarded(fetch, { ...options, limits: options.limits ?? DEFAULT_SERVER_LIMITS });
     }
+    const refuse = createEdgeRefusals();
+    const { routes, fetch: others } = bunPathRoutes<unknown>((req, server, refusal) =>
+      refusal === undefined ? closingEarly(req, fetch(req, server as never)) : refuse(refusal.code, refusal.message, req.headers.get("x-request-id"))
+    );
     if (options.tls !== undefined) throw new TypeError("router.tls needs the connection guard on Bun: set router.connectionGuard to \"auto\" or \"on\"");
     const idleTimeout = idleTimeoutS(options.limits);
     const server = Bun.serve({
       port: options.port,
       hostname: options.hostname,
       ...(idleTimeout === undefined ? {} : { idleTimeout }),
-      fetch,
+      // The router refuses a body over its limit with a JSON 413, by its declared length before
+      // reading it; Bun's own 413 past its default 128 MiB has no body. As on Node and Deno, which
+      // have no cap of their own, every body the router reads goes through readBody's limit.
+      maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+      routes,
+      fetch: others,
       error: () => new Response('{"error":{"code":"internal","message":"Internal error"}}', { status: 500 }),
     });
     return Promise.resolve({

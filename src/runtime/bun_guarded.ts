@@ -1,13 +1,17 @@
 import type { FetchHandler, RunningServer, ServeOptions, ServerLimits } from "./types.ts";
-import { closeGuarded, startConnectionGuard, throughGuard } from "./connection_guard.ts";
+import { closeGuarded, GUARD_LOOPBACK, startConnectionGuard } from "./connection_guard.ts";
 import type { ConnectionGuard } from "./connection_guard.ts";
+import { throughGuard } from "./guarded_connection.ts";
+import { bunPathRoutes } from "./bun_routes.ts";
+import type { BunRouteRequest } from "./bun_routes.ts";
+import { createEdgeRefusals } from "./edge_errors.ts";
 
 const DEFAULT_GRACE_MS = 2_000;
 
 interface BunServer {
   port: number;
   stop(closeActiveConnections?: boolean): Promise<void>;
-  requestIP(req: Request): { port: number } | null;
+  requestIP(req: Request): { address: string; port: number } | null;
 }
 
 declare const Bun: {
@@ -15,6 +19,8 @@ declare const Bun: {
     port: number;
     hostname: string;
     idleTimeout?: number;
+    maxRequestBodySize?: number;
+    routes: Record<string, (req: BunRouteRequest, server: BunServer) => Response | Promise<Response>>;
     fetch: (req: Request, server: BunServer) => Response | Promise<Response>;
     error?: (err: Error) => Response;
   }): BunServer;
@@ -28,11 +34,20 @@ declare const Bun: {
  */
 export async function serveBunGuarded(fetch: FetchHandler, options: ServeOptions & { limits: ServerLimits }): Promise<RunningServer> {
   let guard: ConnectionGuard | undefined = undefined;
+  const refuse = createEdgeRefusals();
+  // Refused paths go through the guard too, so their connection stops forwarding like any early answer.
+  const { routes, fetch: others } = bunPathRoutes<BunServer>((req, server, refusal) => {
+    const ip = server.requestIP(req);
+    const serve: FetchHandler = refusal === undefined ? fetch : () => refuse(refusal.code, refusal.message, req.headers.get("x-request-id"));
+    return throughGuard(guard?.connection(ip?.address, ip?.port), serve, req, refuse);
+  });
   const backend = Bun.serve({
     port: 0,
-    hostname: "127.0.0.1",
+    hostname: GUARD_LOOPBACK,
     idleTimeout: 0,
-    fetch: (req, server) => throughGuard(guard?.connection(server.requestIP(req)?.port), fetch, req),
+    maxRequestBodySize: Number.MAX_SAFE_INTEGER, // the router's JSON 413 instead of Bun's empty one
+    routes,
+    fetch: others,
     error: () => new Response('{"error":{"code":"internal","message":"Internal error"}}', { status: 500 }),
   });
   guard = await startConnectionGuard({ ...options, backendPort: backend.port });

@@ -5,8 +5,15 @@
  * public address, enforces the header, idle and connection limits, terminates TLS (verifying client
  * certificates against the client CA), and pipes the bytes to the runtime's own server on a
  * loopback port. The runtime's handler learns which guarded connection a request came on from the
- * request's remote port (the guard's end of the loopback connection), so it can report that a
- * request's headers are complete, and pass on the client certificate.
+ * request's remote address and port (the guard's end of the loopback connection), so it can report
+ * that a request's headers are complete, and pass on the client certificate.
+ *
+ * Why address and port, not a Unix socket: `Deno.serve` and `Bun.serve` on a Unix socket tell the
+ * handler nothing about the connection, so a request could not be tied to its client certificate.
+ * The guard's connections leave from 127.0.0.1; while one is open, no other socket can have the
+ * same source address and port towards the backend, so a local process that connects to the
+ * backend itself (from 127.0.0.2, or from a port of its own) matches no guarded connection and gets
+ * 421 `misdirected_request`. The entry goes as soon as the guard's connection closes.
  * @module
  */
 import { Buffer } from "node:buffer";
@@ -14,68 +21,22 @@ import { connect, createServer as createTcpServer } from "node:net";
 import type { Server, Socket } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
 import type { TLSSocket } from "node:tls";
-import type { FetchHandler, PeerInfo, ServerLimits, ServerTls } from "./types.ts";
+import type { PeerInfo, ServerLimits, ServerTls } from "./types.ts";
+import { CLOSING, GuardedConnection, HEADERS, IDLE, LINGER_MS } from "./guarded_connection.ts";
+import { headProblem } from "./request_head.ts";
+import { createRequestIds } from "./request_id.ts";
+import { rawJsonAnswer } from "./edge_errors.ts";
 
-const HEADERS = 0;
-const ACTIVE = 1;
-const IDLE = 2;
-
-/** A complete HTTP/1.1 JSON error response that closes the connection. */
-function rawJsonResponse(status: string, code: string, message: string, extra = ""): string {
-  const body = JSON.stringify({ error: { code, message } });
-  return `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\nconnection: close\r\n${extra}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
-}
-const OVERLOADED = rawJsonResponse("503 Service Unavailable", "overloaded", "Too many open connections, try again later", "retry-after: 1\r\n");
-const HEADER_TIMEOUT = rawJsonResponse("408 Request Timeout", "request_timeout", "The request headers did not arrive in time");
-const HEAD_TOO_LARGE = rawJsonResponse("431 Request Header Fields Too Large", "invalid_request", "The request headers are too large");
+const REQUEST_ID_FIELD = /\r\nx-request-id:[ \t]*([^\r\n]*?)[ \t]*\r\n/i;
 const END_OF_HEAD = Buffer.from("\r\n\r\n");
 /** A first request's head larger than this is refused (Node's default limit is 16 KiB). */
 const MAX_HEAD_BYTES = 64 * 1024;
 
+/** The address the guard's connections to the backend leave from (and the backend listens on). */
+export const GUARD_LOOPBACK = "127.0.0.1";
+
 /** The limits a server gets when it is given TLS but no limits (the router's config defaults). */
 export const DEFAULT_SERVER_LIMITS: ServerLimits = { headerTimeoutMs: 10_000, idleTimeoutMs: 30_000, requestTimeoutMs: 30_000 };
-
-/** One client connection through the guard; what the runtime's handler sees as the peer. */
-export class GuardedConnection implements PeerInfo {
-  clientCertificate: PeerInfo["clientCertificate"];
-  /** HEADERS, ACTIVE or IDLE. */
-  state = HEADERS;
-  /** Epoch ms after which the sweep closes the connection. */
-  deadline: number;
-  readonly client: Socket;
-  backend: Socket | undefined;
-  /** The guard's end of the loopback connection, once connected. */
-  localPort: number | undefined;
-  readonly #guard: ConnectionGuard;
-
-  constructor(guard: ConnectionGuard, client: Socket, deadline: number) {
-    this.#guard = guard;
-    this.client = client;
-    this.deadline = deadline;
-  }
-
-  /** Requests the handler is working on (more than one when pipelined or over h2c). */
-  #active = 0;
-
-  /** The handler got this connection's next request: its headers are complete. */
-  requestStarted(): void {
-    this.#active++;
-    this.state = ACTIVE;
-    this.deadline = Infinity;
-  }
-
-  /** The handler answered: once no request is left, the connection idles until the client's next byte. */
-  readonly requestEnded = (): void => {
-    if (--this.#active > 0) return;
-    this.state = IDLE;
-    this.deadline = Date.now() + this.#guard.limits.idleTimeoutMs;
-  };
-
-  destroy(): void {
-    this.client.destroy();
-    this.backend?.destroy();
-  }
-}
 
 /**
  * Closes a guard and its backend together, the way a `RunningServer` closes: the backend's graceful
@@ -94,8 +55,8 @@ export interface ConnectionGuard {
   readonly limits: ServerLimits;
   /** Open client connections. */
   readonly connections: number;
-  /** The guarded connection whose loopback end has `remotePort`, if any. */
-  connection(remotePort: number | undefined): GuardedConnection | undefined;
+  /** The guarded connection whose loopback end is `remoteAddress:remotePort` (the request's peer, as the backend sees it), if any. */
+  connection(remoteAddress: string | undefined, remotePort: number | undefined): GuardedConnection | undefined;
   /**
    * Stops accepting and closes connections still sending their first request's head; the others
    * close as the backend closes its ends (a graceful backend shutdown ends idle keep-alive ones
@@ -131,6 +92,9 @@ export function startConnectionGuard(options: ConnectionGuardOptions): Promise<C
     return true;
   };
   let guard: ConnectionGuard;
+  const requestIds = createRequestIds();
+  const refusal = (status: string, code: string, message: string, head?: string, extra?: string) =>
+    rawJsonAnswer(status, code, message, requestIds(head === undefined ? null : REQUEST_ID_FIELD.exec(head)?.[1] ?? null), extra);
 
   const onClient = (client: Socket) => {
     client.setNoDelay(true);
@@ -138,11 +102,11 @@ export function startConnectionGuard(options: ConnectionGuardOptions): Promise<C
       // Read and drop what it sent (closing with unread bytes would reset the answer away).
       client.on("error", () => {});
       client.resume();
-      client.end(OVERLOADED);
+      client.end(refusal("503 Service Unavailable", "overloaded", "Too many open connections, try again later", undefined, "retry-after: 1\r\n"));
       setTimeout(() => client.destroy(), 1_000);
       return;
     }
-    const conn = new GuardedConnection(guard, client, Date.now() + limits.headerTimeoutMs);
+    const conn = new GuardedConnection(limits, client, Date.now() + limits.headerTimeoutMs);
     open.add(conn);
     if (tls?.clientCa !== undefined) conn.clientCertificate = certificateOf(client as TLSSocket);
     // The first request's head is collected here: a client that never finishes it (a slowloris)
@@ -151,20 +115,25 @@ export function startConnectionGuard(options: ConnectionGuardOptions): Promise<C
     let headBytes = 0;
     const openBackend = () => {
       client.pause();
-      const backend = connect({ port: backendPort, host: "127.0.0.1", noDelay: true });
+      const backend = connect({ port: backendPort, host: GUARD_LOOPBACK, localAddress: GUARD_LOOPBACK, noDelay: true });
       conn.backend = backend;
-      backend.on("error", close);
-      // The backend ended its side (a `Connection: close` answer, a shutdown): end the client's
-      // gracefully, so what was piped to it is still delivered; cut it if it lingers.
-      backend.on("close", () => {
+      // The backend ended its side (a `Connection: close` answer, a shutdown) or reset it (Bun
+      // closes at once when it answers with an upload unread, and resets what it left unread): end
+      // the client's gracefully, so what was piped to it is still delivered, and read nothing more
+      // from it; cut it if it lingers.
+      const backendClosed = () => {
         if (!forget(conn)) return;
+        client.unpipe(backend);
+        client.pause();
         // Shutting down: close as soon as the last bytes are flushed, not when the client gets round to it.
         if (closed) client.end(() => client.destroy());
         else {
           client.end();
-          setTimeout(() => client.destroy(), 1_000).unref?.();
+          setTimeout(() => client.destroy(), LINGER_MS).unref?.();
         }
-      });
+      };
+      backend.on("error", backendClosed);
+      backend.on("close", backendClosed);
       backend.once("connect", () => {
         conn.localPort = backend.localPort;
         if (conn.localPort !== undefined) byPort.set(conn.localPort, conn);
@@ -184,15 +153,18 @@ export function startConnectionGuard(options: ConnectionGuardOptions): Promise<C
         const carry = head.length === 0 ? undefined : head[head.length - 1]!.subarray(-3);
         head.push(chunk);
         headBytes += chunk.length;
-        if ((carry === undefined ? chunk : Buffer.concat([carry, chunk])).includes(END_OF_HEAD)) openBackend();
-        else if (headBytes > MAX_HEAD_BYTES) {
-          forget(conn);
-          client.resume();
-          client.end(HEAD_TOO_LARGE);
-          setTimeout(() => client.destroy(), 1_000);
+        if ((carry === undefined ? chunk : Buffer.concat([carry, chunk])).includes(END_OF_HEAD)) {
+          const all = head.length === 1 ? chunk : Buffer.concat(head);
+          const text = all.toString("latin1", 0, all.indexOf(END_OF_HEAD) + 4);
+          const problem = headProblem(text);
+          if (problem === undefined) openBackend();
+          else refuseHead(refusal("400 Bad Request", problem.code, problem.message, text));
+        } else if (headBytes > MAX_HEAD_BYTES) {
+          refuseHead(refusal("431 Request Header Fields Too Large", "invalid_request", "The request headers are too large"));
         }
         return;
       }
+      if (conn.state === CLOSING) return;
       if (conn.state === IDLE) {
         // The first byte of the next request: its headers are on the clock now.
         conn.state = HEADERS;
@@ -201,6 +173,15 @@ export function startConnectionGuard(options: ConnectionGuardOptions): Promise<C
     });
     const close = () => {
       if (forget(conn)) conn.destroy();
+    };
+    // Answers a first request the backend never sees and closes, reading nothing more; the client
+    // has until the linger's end to read the answer.
+    const refuseHead = (answer: string) => {
+      forget(conn);
+      head = undefined;
+      client.pause();
+      client.end(answer);
+      setTimeout(() => client.destroy(), LINGER_MS);
     };
     client.on("error", close);
     client.on("close", close);
@@ -230,7 +211,7 @@ export function startConnectionGuard(options: ConnectionGuardOptions): Promise<C
         forget(conn);
         conn.backend?.destroy();
         conn.client.resume();
-        conn.client.end(HEADER_TIMEOUT);
+        conn.client.end(refusal("408 Request Timeout", "request_timeout", "The request headers did not arrive in time"));
         setTimeout(() => conn.client.destroy(), 1_000);
       } else if (forget(conn)) conn.destroy();
     }
@@ -248,7 +229,8 @@ export function startConnectionGuard(options: ConnectionGuardOptions): Promise<C
         get connections() {
           return open.size;
         },
-        connection: (remotePort) => (remotePort === undefined ? undefined : byPort.get(remotePort)),
+        connection: (remoteAddress, remotePort) =>
+          remotePort === undefined || remoteAddress !== GUARD_LOOPBACK ? undefined : byPort.get(remotePort),
         close: (graceMs) =>
           new Promise<void>((done) => {
             closed = true;
@@ -272,31 +254,4 @@ function certificateOf(socket: TLSSocket): PeerInfo["clientCertificate"] {
   const cert = socket.getPeerCertificate();
   if (cert === null || cert === undefined || cert.subject === undefined) return undefined;
   return { subject: { ...cert.subject } as Record<string, string>, fingerprint256: cert.fingerprint256 };
-}
-
-/**
- * Runs `fetch` for a request that came through the guard on `conn`, marking its headers complete
- * and, once answered, the connection idle. A request that bypassed the guard gets 421.
- */
-export function throughGuard(conn: GuardedConnection | undefined, fetch: FetchHandler, req: Request): Response | Promise<Response> {
-  if (conn === undefined) return bypassedGuard();
-  conn.requestStarted();
-  let out: Response | Promise<Response>;
-  try {
-    out = fetch(req, conn);
-  } catch (err) {
-    conn.requestEnded();
-    throw err;
-  }
-  if (out instanceof Promise) return out.finally(conn.requestEnded);
-  conn.requestEnded();
-  return out;
-}
-
-/** The 421 a backend answers to a request that did not come through the guard. */
-export function bypassedGuard(): Response {
-  return new Response('{"error":{"code":"forbidden","message":"Connect through the router\'s public address"}}', {
-    status: 421,
-    headers: { "content-type": "application/json", connection: "close" },
-  });
 }

@@ -1,6 +1,11 @@
-import type { FetchHandler, ResponseFactory, RunningServer, RuntimeAdapter, ServeOptions } from "./types.ts";
+import type { FetchHandler, PeerInfo, ResponseFactory, RunningServer, RuntimeAdapter, ServeOptions } from "./types.ts";
 import { serveDenoGuarded } from "./deno_guarded.ts";
 import { DEFAULT_SERVER_LIMITS } from "./connection_guard.ts";
+import { createEdgeRefusals } from "./edge_errors.ts";
+import type { EdgeRefusal } from "./edge_errors.ts";
+import { checkRequestTargets } from "./request_target.ts";
+import { closesAfterAnswer } from "./early_close.ts";
+import { ErrorCode } from "../errors.ts";
 
 /** Deno fills init headers through WebIDL record conversion; `set()` on a fresh response is cheaper. */
 const respond: ResponseFactory = (body, headers) => {
@@ -20,6 +25,28 @@ declare const Deno: {
 const DEFAULT_GRACE_MS = 2_000;
 
 /**
+ * `fetch` behind the request-target check (Deno's `request.url` is the target as sent: Deno does
+ * not resolve dot segments). Deno also serves a request without `Host`, and does not tell HTTP/1.0
+ * (where that is allowed) from 1.1: such a request is refused here.
+ */
+function checkedPaths(fetch: FetchHandler, refuse: EdgeRefusal): FetchHandler {
+  return checkRequestTargets<PeerInfo>((req, peer) => {
+    if (!req.headers.has("host")) return refuse(ErrorCode.InvalidRequest, "The Host header is required", req.headers.get("x-request-id"));
+    return fetch(req, peer);
+  }, refuse);
+}
+
+/** Adds `Connection: close` to an error answered before the body was read (Deno.serve alone still reads the rest). */
+function closingEarly(fetch: FetchHandler): FetchHandler {
+  return (req, peer) => {
+    const out = fetch(req, peer);
+    if (out instanceof Promise) return out.then((res) => (closesAfterAnswer(req, res), res));
+    closesAfterAnswer(req, out);
+    return out;
+  };
+}
+
+/**
  * Serves with `Deno.serve`; with limits or TLS (the router always passes limits), behind the
  * connection guard, unless `connectionGuard` is `off` (Deno.serve then enforces no timeouts).
  */
@@ -27,8 +54,10 @@ export const denoAdapter: RuntimeAdapter = {
   name: "deno",
   respond,
   serve(fetch: FetchHandler, options: ServeOptions): Promise<RunningServer> {
+    const refuse = createEdgeRefusals();
+    const checked = checkedPaths(fetch, refuse);
     if (options.connectionGuard !== "off" && (options.limits !== undefined || options.tls !== undefined)) {
-      return serveDenoGuarded(fetch, { ...options, limits: options.limits ?? DEFAULT_SERVER_LIMITS });
+      return serveDenoGuarded(checked, { ...options, limits: options.limits ?? DEFAULT_SERVER_LIMITS }, refuse);
     }
     if (options.tls !== undefined) throw new TypeError("router.tls needs the connection guard on Deno: set router.connectionGuard to \"auto\" or \"on\"");
     return new Promise((resolve) => {
@@ -47,7 +76,7 @@ export const denoAdapter: RuntimeAdapter = {
               clearTimeout(timer);
             },
           }),
-      }, fetch);
+      }, closingEarly(checked));
     });
   },
 };

@@ -9,6 +9,7 @@ import type { RuntimeAdapter } from "./types.ts";
 export { currentRuntime, parseRuntime, runtimeCommand, runtimeEnv, RUNTIMES } from "./command.ts";
 export type { RuntimeCommandOptions, RuntimeName } from "./command.ts";
 export { initHeadersResponse } from "./types.ts";
+export { checkRequestTargets } from "./request_target.ts";
 export type { CloseOptions, ConnectionGuardMode, FetchHandler, PeerInfo, ResponseFactory, RunningServer, RuntimeAdapter, ServeOptions, ServerLimits, ServerTls } from "./types.ts";
 
 /** The adapter of the running runtime (only that one is imported). */

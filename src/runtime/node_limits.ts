@@ -6,20 +6,11 @@
  * `Content-Length` with `Transfer-Encoding`, bad chunking and the like).
  * @module
  */
-import { Buffer } from "node:buffer";
-import { createServer as createHttpsServer } from "node:https";
-import type { IncomingMessage, Server } from "node:http";
+import type { Server } from "node:http";
 import type { Socket } from "node:net";
-import type { TLSSocket } from "node:tls";
-import type { FetchHandler, PeerInfo, ServerLimits, ServerTls } from "./types.ts";
-
-const json = (status: string, code: string, message: string) => {
-  const body = JSON.stringify({ error: { code, message } });
-  return `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
-};
-const BAD_REQUEST = json("400 Bad Request", "invalid_request", "The request is malformed (framing, headers or chunking)");
-const TIMEOUT = json("408 Request Timeout", "request_timeout", "The request did not arrive in time");
-const TOO_LARGE = json("431 Request Header Fields Too Large", "invalid_request", "The request headers are too large");
+import type { ServerLimits } from "./types.ts";
+import { rawJsonAnswer } from "./edge_errors.ts";
+import { createRequestIds } from "./request_id.ts";
 
 /** Applies `limits` to a node:http(s) server. */
 export function applyNodeLimits(server: Server | object, limits: ServerLimits): void {
@@ -27,6 +18,7 @@ export function applyNodeLimits(server: Server | object, limits: ServerLimits): 
 }
 
 function applyLimits(server: Server, limits: ServerLimits): void {
+  const requestId = createRequestIds();
   server.headersTimeout = limits.headerTimeoutMs;
   server.requestTimeout = Math.max(limits.requestTimeoutMs, limits.headerTimeoutMs + 1);
   server.keepAliveTimeout = limits.idleTimeoutMs;
@@ -39,51 +31,24 @@ function applyLimits(server: Server, limits: ServerLimits): void {
     socket.once("data", () => clearTimeout(timer));
     socket.once("close", () => clearTimeout(timer));
   });
+  // node:http hands CONNECT to a "connect" listener and drops the socket when there is none.
+  server.on("connect", (req: { headers: Record<string, string | string[] | undefined> }, socket: Socket) => {
+    const id = req.headers["x-request-id"];
+    socket.end(rawJsonAnswer("405 Method Not Allowed", "method_not_allowed", "CONNECT is not served here", requestId(typeof id === "string" ? id : null)));
+  });
   server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => {
     if (!socket.writable || (err as { bytesParsed?: number }).bytesParsed === undefined && err.code === "ECONNRESET") {
       socket.destroy();
       return;
     }
-    const answer = err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? TIMEOUT : err.code === "HPE_HEADER_OVERFLOW" ? TOO_LARGE : BAD_REQUEST;
-    socket.end(answer);
+    // The request never parsed, so its x-request-id is unknown: a fresh id.
+    const id = requestId(null);
+    socket.end(
+      err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? rawJsonAnswer("408 Request Timeout", "request_timeout", "The request did not arrive in time", id)
+        : err.code === "HPE_HEADER_OVERFLOW"
+        ? rawJsonAnswer("431 Request Header Fields Too Large", "invalid_request", "The request headers are too large", id)
+        : rawJsonAnswer("400 Bad Request", "invalid_request", "The request is malformed (framing, headers or chunking)", id),
+    );
   });
-}
-
-/**
- * The `fetch` and server options for `@hono/node-server`: the router's fetch as it is without
- * mTLS; with a client CA, a wrapper passing the client certificate (read once per connection).
- */
-export function nodeServeOptions(fetch: FetchHandler, tls: ServerTls | undefined): { fetch: (req: Request) => Response } {
-  const readPeer = tls?.clientCa === undefined ? undefined : nodePeerReader();
-  const handler = readPeer === undefined
-    ? fetch
-    : (req: Request, env?: unknown) => fetch(req, readPeer((env as { incoming: IncomingMessage }).incoming));
-  return { fetch: handler as unknown as (req: Request) => Response, ...(tls === undefined ? {} : nodeTlsServerOptions(tls)) };
-}
-
-/** `@hono/node-server` options serving HTTPS with `tls`. */
-export function nodeTlsServerOptions(tls: ServerTls): { createServer: typeof createHttpsServer; serverOptions: Record<string, unknown> } {
-  return {
-    createServer: createHttpsServer,
-    serverOptions: {
-      cert: tls.cert,
-      key: tls.key,
-      ...(tls.clientCa === undefined ? {} : { ca: tls.clientCa, requestCert: true, rejectUnauthorized: tls.requireClientCert }),
-    },
-  };
-}
-
-/** The client certificate of a request's TLS socket, read once per connection. */
-export function nodePeerReader(): (incoming: IncomingMessage) => PeerInfo {
-  const peers = new WeakMap<Socket, PeerInfo>();
-  return (incoming) => {
-    const socket = incoming.socket as TLSSocket;
-    let peer = peers.get(socket);
-    if (peer === undefined) {
-      const cert = socket.authorized ? socket.getPeerCertificate() : undefined;
-      peer = cert?.subject === undefined ? {} : { clientCertificate: { subject: { ...cert.subject } as Record<string, string>, fingerprint256: cert.fingerprint256 } };
-      peers.set(socket, peer);
-    }
-    return peer;
-  };
 }

@@ -2,8 +2,23 @@ import { connect } from "node:net";
 
 /** Sends raw bytes to 127.0.0.1:`port` and resolves with the response head and body text. */
 export function rawHttp(port: number, request: string, timeoutMs = 5_000): Promise<{ status: number; text: string }> {
+  return rawHttpFrom({}, port, request, timeoutMs);
+}
+
+/** {@linkcode rawHttp} from a chosen local address and port. */
+export function rawHttpFrom(
+  from: { address?: string; port?: number },
+  port: number,
+  request: string,
+  timeoutMs = 5_000,
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const socket = connect(port, "127.0.0.1");
+    const socket = connect({
+      port,
+      host: "127.0.0.1",
+      ...(from.address === undefined ? {} : { localAddress: from.address }),
+      ...(from.port === undefined ? {} : { localPort: from.port }),
+    });
     let text = "";
     const timer = setTimeout(() => {
       socket.destroy();
@@ -25,7 +40,7 @@ export function rawHttp(port: number, request: string, timeoutMs = 5_000): Promi
       clearTimeout(timer);
       finish();
     });
-    const finish = () => resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), text });
+    const finish = () => resolve({ status: Number(/^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1] ?? 0), text });
     socket.write(request);
   });
 }

@@ -2,7 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as v from "valibot";
 import { Validator } from "@cfworker/json-schema";
-import { compileAcceptor } from "../../src/registry/fast_accept.ts";
+import { compileAcceptor, isFiniteJson } from "../../src/registry/fast_accept.ts";
+import { createInputValidator } from "../../src/registry/mod.ts";
 import { jsonSchemaOf } from "../../src/host/schemas.ts";
 
 // Schemas as plugins produce them (valibot → JSON Schema), plus hand-written edge cases.
@@ -19,10 +20,17 @@ const SCHEMAS: Record<string, unknown>[] = [
   { anyOf: [{ type: "string", maxLength: 1 }, { type: "integer", minimum: 5 }] },
   { allOf: [{ type: "number", minimum: 0 }, { maximum: 3 }] },
   { type: "array", minItems: 1, items: { enum: [1, "x", null] } },
+  {},
+  { type: "object" },
+  { type: "object", properties: { a: { type: "string" } } },
+  { type: "array" },
+  { minimum: 0 },
+  { anyOf: [{ type: "string" }, {}] },
 ];
 
 const STRINGS = ["", "a", "b", "ab", "aa1", "zz9", "abcde", "abcdef", "😀", "😀😀", "\ud83d", "aa1", "zz9", "A1b", "x".repeat(40)];
-const NUMBERS = [0, 1, -1, 0.5, 3, 10, 11, -10, -11, 1e9, -0.25];
+// Infinity and -Infinity are what JSON.parse makes of 1e309 and -1e309.
+const NUMBERS = [0, 1, -1, 0.5, 3, 10, 11, -10, -11, 1e9, -0.25, Infinity, -Infinity];
 
 /** Every property name a schema mentions, at any depth. */
 function propertyNames(schema: unknown, out = new Set<string>()): string[] {
@@ -66,6 +74,7 @@ test("compileAcceptor() never accepts an input @cfworker/json-schema rejects (20
       if (!accept(input)) continue;
       accepted++;
       assert.ok(full.validate(input).valid, `accepted ${JSON.stringify(input)} against ${JSON.stringify(schema)}`);
+      assert.ok(isFiniteJson(input), `accepted a non-finite number against ${JSON.stringify(schema)}`);
     }
     assert.ok(accepted > 0, `some inputs pass ${JSON.stringify(schema)}`);
   }
@@ -88,4 +97,28 @@ test("compileAcceptor() gives no acceptor for keywords it does not know", () => 
   assert.equal(compileAcceptor({ anyOf: [{ type: "string", format: "uri" }] }), undefined);
   assert.equal(compileAcceptor({ type: "object", properties: { a: { $ref: "#/x" } } }), undefined);
   assert.equal(compileAcceptor({ type: "number", multipleOf: 2 }), undefined);
+});
+
+test("compileAcceptor() and createInputValidator() refuse numbers JSON cannot carry, wherever they sit", () => {
+  const inputs = [JSON.parse('{"a":1e309}'), { a: [1, -Infinity] }, { a: { b: NaN } }, Infinity, [Infinity]];
+  // Each schema with an input it does accept, so the refusals above are about the numbers alone.
+  const cases: [unknown, unknown][] = [
+    [true, { a: 1 }],
+    [{}, { a: 1 }],
+    [{ type: "object" }, { a: [1] }],
+    [{ type: "object", properties: { a: {} } }, { a: 1 }],
+    [{ type: "array" }, [1]],
+    [{ minimum: 0 }, 1],
+    [{ type: "number" }, 1],
+  ];
+  for (const [schema, fine] of cases) {
+    const accept = compileAcceptor(schema)!;
+    const validate = createInputValidator(schema === true ? {} : schema as Record<string, unknown>);
+    assert.equal(accept(fine), true, JSON.stringify(schema));
+    for (const input of inputs) {
+      assert.equal(accept(input), false, `${JSON.stringify(schema)} accepted a non-finite number`);
+      assert.ok(validate(input) !== undefined, `${JSON.stringify(schema)} let a non-finite number through`);
+    }
+  }
+  assert.deepEqual(createInputValidator({ type: "object" })({ a: { b: [0, Infinity] } }), [{ path: "a.b.1", message: "Must be a finite number (the value overflows)" }]);
 });
