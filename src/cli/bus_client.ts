@@ -1,8 +1,6 @@
 import type { NatsConnection } from "@nats-io/nats-core";
-import { connectBus, META_PROTOCOL, parseServers, SRV_PREFIX } from "../bus/mod.ts";
+import { collectMicro, connectBus, META_PROTOCOL, parseServers } from "../bus/mod.ts";
 import type { InfoResponse } from "../bus/mod.ts";
-
-const decoder = new TextDecoder();
 
 /** Connects a short-lived CLI client; gives up quickly when no server answers. */
 export function connectClient(nats: string | undefined, name: string): Promise<NatsConnection> {
@@ -13,22 +11,12 @@ export function connectClient(nats: string | undefined, name: string): Promise<N
   });
 }
 
-/** Every Switchyard instance answering `$SRV.INFO` (of one plugin when `plugin` is given). */
+/**
+ * Every Switchyard instance answering `$SRV.INFO` (of one plugin when `plugin` is given), for
+ * listing: what each says of itself, which the CLI shows but never routes by.
+ */
 export async function collectInstances(nc: NatsConnection, plugin?: string): Promise<InfoResponse[]> {
-  const subject = plugin === undefined ? `${SRV_PREFIX}.INFO` : `${SRV_PREFIX}.INFO.${plugin}`;
-  const found: InfoResponse[] = [];
-  try {
-    const replies = await nc.requestMany(subject, undefined, { strategy: "stall", stall: 200, maxWait: 2_000 });
-    for await (const msg of replies) {
-      try {
-        const info = JSON.parse(decoder.decode(msg.data)) as InfoResponse;
-        if (info.metadata?.[META_PROTOCOL] !== undefined) found.push(info);
-      } catch {
-        // not a micro INFO reply
-      }
-    }
-  } catch {
-    // no responders: nothing is running
-  }
+  const replies = await collectMicro(nc, "INFO", plugin === undefined ? {} : { name: plugin }, { stallMs: 200, maxWaitMs: 2_000 });
+  const found = replies.filter((r) => (r.metadata as Record<string, unknown> | undefined)?.[META_PROTOCOL] !== undefined) as unknown as InfoResponse[];
   return found.sort((a, b) => a.name.localeCompare(b.name) || a.version.localeCompare(b.version) || a.id.localeCompare(b.id));
 }

@@ -3,11 +3,10 @@ import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { connectBus } from "../bus/mod.ts";
 import { loadConfig } from "../config/mod.ts";
-import { watchPath } from "../runtime/mod.ts";
+import { currentRuntime, parseRuntime, watchPath } from "../runtime/mod.ts";
 import type { PathWatch } from "../runtime/mod.ts";
 import { createLogger } from "../telemetry/logger.ts";
 import { startTelemetry } from "../telemetry/otel_sdk.ts";
-import { currentRuntime, parseRuntime } from "../runtime/mod.ts";
 import {
   devSpecs,
   findPlugins,

@@ -1,8 +1,7 @@
-import { SRV_PREFIX } from "../bus/mod.ts";
+import { PLUGIN_NAME, SRV_PREFIX } from "../bus/mod.ts";
 import { NATS_FLAG, NATS_HELP, parseFlags, print, printError, UsageError } from "./command.ts";
 import type { Command } from "./command.ts";
 import { connectClient } from "./bus_client.ts";
-import { PLUGIN_NAME } from "../bus/mod.ts";
 
 export const pingCommand: Command = {
   name: "ping",

@@ -1,5 +1,4 @@
-import { DEFAULT_PREFIX } from "../bus/mod.ts";
-import { PLUGIN_NAME } from "../bus/mod.ts";
+import { DEFAULT_PREFIX, PLUGIN_NAME } from "../bus/mod.ts";
 import { requestReload } from "../supervisor/mod.ts";
 import { NATS_FLAG, NATS_HELP, parseFlags, print, printError, UsageError } from "./command.ts";
 import type { Command } from "./command.ts";

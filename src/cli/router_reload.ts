@@ -1,10 +1,9 @@
 import type { ResolvedConfig } from "../config/mod.ts";
-import { pipelineSettings } from "../config/mod.ts";
+import { isSupervisorPath, isUnder, pipelineSettings } from "../config/mod.ts";
 import type { RequestPipeline } from "../pipeline/mod.ts";
 import type { RouterAuth } from "../auth/mod.ts";
 import type { Logger } from "../deps.ts";
 import { noopLogger } from "../deps.ts";
-import { isSupervisorPath, isUnder } from "../config/mod.ts";
 import type { ConfigConsumer, ConsumerResult } from "../config/mod.ts";
 
 /** Config paths the router applies while running (`auth` only when the router started with auth). */

@@ -2,8 +2,7 @@ import { createInbox } from "@nats-io/nats-core";
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import type { Logger } from "../deps.ts";
 import { noopLogger } from "../deps.ts";
-import { supervisorSubject } from "../bus/mod.ts";
-import { PLUGIN_NAME } from "../bus/mod.ts";
+import { PLUGIN_NAME, supervisorSubject } from "../bus/mod.ts";
 import type { ReloadReport } from "./plugin_group.ts";
 import type { Supervisor, SupervisorSnapshot } from "./supervisor.ts";
 

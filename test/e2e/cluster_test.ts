@@ -189,10 +189,20 @@ describe("a 3-node NATS cluster: balancing, and a node killed under load", () =>
         const names = (await Promise.all(alive.map((s) => connectionNames(s.monitorUrl!).catch(() => [])))).flat();
         return onVictim.every((n) => names.includes(n));
       }, { timeoutMs: 5_000, message: `${onVictim.join(", ")} reconnected to a live node` });
+      const reconnectedAt = performance.now();
       for (const name of onVictim) {
         const id = name.slice(name.indexOf("#") + 1);
         const ping = await router.nc.request(`$SRV.PING.hello.${id}`, "", { timeout: 2_000 });
         assert.equal(ping.json<{ id: string }>().id, id);
+        // It announced itself again on reconnecting: back in rotation at once, not after an ejection.
+        await waitFor(async () => {
+          const res = await fetch(`${url}/v1/hello/greet`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"name":"x"}' });
+          await res.arrayBuffer();
+          return res.headers.get("x-plugin-instance") === id;
+        }, { timeoutMs: 10_000, intervalMs: 5, message: `${id} serves again` });
+        const backMs = performance.now() - reconnectedAt;
+        console.log(`${id} serves again ${backMs.toFixed(0)} ms after it reconnected`);
+        assert.ok(backMs <= 2_000, `${id} back in rotation after ${backMs.toFixed(0)} ms`);
       }
     });
   }
