@@ -19,6 +19,7 @@ export const RATIOS = [
   { name: "dead collector / tracing", num: "switchyard+dead-collector", den: "switchyard+tracing" },
   { name: "nc.request / mux", num: "floor-http-request", den: "floor-http-mux" },
   { name: "floor-http / floor-nats", num: "floor-http-mux", den: "floor-nats" },
+  { name: "switchyard / moleculer", num: "switchyard", den: "moleculer" },
 ] as const;
 
 function fmt(n: number | undefined, digits = 0): string {

@@ -79,7 +79,7 @@ export async function runScenario(
     }
     const load = scenario.load;
     const url = load.kind === "http" ? `http://127.0.0.1:${ctx.httpPort}${load.path}` : "";
-    if (load.kind === "http") await probeHttp(url, load.body, opts.startTimeoutMs);
+    if (load.kind === "http") await probeHttp(url, load.body, opts.startTimeoutMs, load.expect);
     opts.log(`${scenario.name} on ${runtime}: ${tracked.length} process(es) ready`);
     for (const c of opts.concurrencies) {
       const args = ["-c", String(c), "-d", String(opts.durationS), "--warmup", String(opts.warmupS)];
