@@ -46,7 +46,9 @@ async function main(): Promise<number> {
     `mode: ${opts.smoke ? "smoke" : "full"}, ${opts.durationS} s per load (+${opts.warmupS} s warm-up), ` +
       `concurrency ${opts.concurrencies.join(",")}, runtimes ${
         opts.runtimes.join(",")
-      }, ${opts.repeat} repetition(s)`,
+      }, ${opts.repeat} repetition(s), HTTP load by ${
+        opts.load === "wrk" ? `${machine.wrk}, 1 thread` : `autocannon ${machine.autocannon}`
+      }`,
   );
 
   const rows: Row[] = [];
@@ -66,6 +68,7 @@ async function main(): Promise<number> {
           warmupS: opts.warmupS,
           concurrencies: opts.concurrencies,
           startTimeoutMs: 20_000,
+          load: opts.load,
           log,
         });
         rows.push(...measured.map((r) => ({ ...r, rep })));
@@ -92,7 +95,9 @@ async function main(): Promise<number> {
   mkdirSync(dirname(opts.out), { recursive: true });
   writeFileSync(
     opts.out,
-    `${JSON.stringify({ date: new Date().toISOString(), machine, options: opts, rows, lifecycle }, null, 2)}\n`,
+    `${
+      JSON.stringify({ date: new Date().toISOString(), machine, options: opts, rows, lifecycle }, null, 2)
+    }\n`,
   );
   log(`\nwrote ${opts.out}`);
 

@@ -12,6 +12,7 @@ import type { NatsServer } from "./nats_server.ts";
 import { cpuTimeUs, hostBusyUs, rssMiB } from "./proc_stats.ts";
 import { runtimeArgv } from "./scenarios.ts";
 import type { RuntimeName, Scenario, ScenarioContext } from "./scenarios.ts";
+import type { LoadGenerator } from "./args.ts";
 import type { LoadResult } from "./load_result.ts";
 import type { Column, Row } from "./row.ts";
 
@@ -20,8 +21,15 @@ export interface RunOptions {
   warmupS: number;
   concurrencies: readonly number[];
   startTimeoutMs: number;
+  /** Which HTTP load generator runs the `http` loads. */
+  load: LoadGenerator;
   log(line: string): void;
 }
+
+const LOAD_SCRIPTS: Record<LoadGenerator, string> = {
+  wrk: "bench/load_wrk.ts",
+  autocannon: "bench/load_http.ts",
+};
 
 interface Tracked {
   column: Column;
@@ -84,7 +92,7 @@ export async function runScenario(
     for (const c of opts.concurrencies) {
       const args = ["-c", String(c), "-d", String(opts.durationS), "--warmup", String(opts.warmupS)];
       const argv = load.kind === "http"
-        ? runtimeArgv("node", "bench/load_http.ts", ["--url", url, "--body", load.body, ...args])
+        ? runtimeArgv("node", LOAD_SCRIPTS[opts.load], ["--url", url, "--body", load.body, ...args])
         : runtimeArgv(runtime, "bench/floor_nats_client.ts", [
           "--nats",
           ctx.natsUrl,
