@@ -19,6 +19,7 @@ import { ratioTable, resultsTable } from "./report.ts";
 import { runScenario } from "./run_scenario.ts";
 import { SCENARIOS } from "./scenarios.ts";
 import { summarize } from "./summarize.ts";
+import { summaryTable } from "./summary_table.ts";
 import type { Row } from "./row.ts";
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -88,6 +89,8 @@ async function main(): Promise<number> {
   log(resultsTable(summary));
   log("\n## Ratios (same run)\n");
   log(ratioTable(summary));
+  log("\n## Summary: the ratios the performance work tracks (same run)\n");
+  log(summaryTable(summary));
   if (lifecycle.length > 0) {
     log("\n## Lifecycle\n");
     log(lifecycleTable(lifecycle));
