@@ -79,12 +79,15 @@ export async function runScenario(
       httpPort: await freePort(),
       sinkPort: await freePort(),
     };
-    for (const spec of scenario.processes(ctx)) {
+    // Started together: none needs another to be ready to start (each waits for its peers on NATS,
+    // and the probe below waits for the whole chain), and start-up is most of a short run's time.
+    const readies = scenario.processes(ctx).map((spec) => {
       const argv = runtimeArgv(spec.runtime ?? runtime, spec.script, spec.args);
       const child = new Child(`${scenario.name}/${spec.role} (${argv[0]})`, argv, childEnv(spec.env));
       tracked.push({ column: spec.role, child });
-      await child.waitFor(spec.ready, opts.startTimeoutMs);
-    }
+      return child.waitFor(spec.ready, opts.startTimeoutMs);
+    });
+    await Promise.all(readies);
     const load = scenario.load;
     const url = load.kind === "http" ? `http://127.0.0.1:${ctx.httpPort}${load.path}` : "";
     if (load.kind === "http") await probeHttp(url, load.body, opts.startTimeoutMs, load.expect);
@@ -108,7 +111,7 @@ export async function runScenario(
     opts.log(`${scenario.name} on ${runtime}: ${note}`);
     for (const c of opts.concurrencies.slice(rows.length)) rows.push(row(c, "failed", note));
   } finally {
-    for (const t of tracked.slice(1).reverse()) await t.child.stop();
+    await Promise.all(tracked.slice(1).map((t) => t.child.stop()));
     await nats?.stop();
   }
   return rows;

@@ -43,6 +43,7 @@ export interface Scenario {
   description: string;
   /** Files that must exist (relative to the project root), or the scenario is skipped. */
   requires: string[];
+  /** The processes, started together; the load starts once each printed its ready line. */
   processes(ctx: ScenarioContext): ProcessSpec[];
   load: LoadSpec;
   /** Runs only on the router runtimes this accepts. @default every runtime */
