@@ -88,6 +88,10 @@ export const SUMMARY_LINES: readonly SummaryLine[] = [
   },
 ];
 
+const LEGEND = "lean floor = floor-http-mux (hand-written Hono + NATS gateway → bare responder); " +
+  "server CPU = gateway + plugin + nats-server CPU µs per request, the load generator excluded; " +
+  '"-" = a side not in the run, skipped or failed.';
+
 function div(a: number | undefined, b: number | undefined): number | undefined {
   return a === undefined || b === undefined || b === 0 ? undefined : a / b;
 }
@@ -121,5 +125,6 @@ export function summaryTable(rows: readonly Row[]): string {
     }),
   ]);
   const sep = header.map((_, i) => (i < 5 ? "---" : "---:"));
-  return [header, sep, ...lines].map((cells) => `| ${cells.join(" | ")} |`).join("\n");
+  const table = [header, sep, ...lines].map((cells) => `| ${cells.join(" | ")} |`).join("\n");
+  return `${table}\n\n${LEGEND}`;
 }
