@@ -1,4 +1,6 @@
 /** Command-line options of bench/run.ts. */
+import process from "node:process";
+import { spawnSync } from "node:child_process";
 import { parseArgs } from "node:util";
 import { RUNTIMES, SCENARIOS } from "./scenarios.ts";
 import type { RuntimeName } from "./scenarios.ts";
@@ -14,12 +16,24 @@ export interface BenchOptions {
   out: string;
   /** Cold start, idle RSS and hot swap per runtime (bench/lifecycle.ts). */
   lifecycle: boolean;
+  /** The HTTP load generator: wrk (bench/load_wrk.ts) or autocannon (bench/load_http.ts). */
+  load: LoadGenerator;
+}
+
+export type LoadGenerator = "wrk" | "autocannon";
+
+/** Whether a `wrk` binary runs here. */
+export function wrkAvailable(): boolean {
+  const r = spawnSync("wrk", ["--version"], { stdio: "ignore" });
+  // wrk --version exits 1 after printing its version; only a spawn error means it is missing
+  return r.error === undefined;
 }
 
 export const USAGE =
   `usage: node bench/run.ts [--smoke] [--duration S] [--warmup S] [--concurrency 1,64] [--repeat N]
                          [--runtimes deno,bun,node] [--scenarios a,b] [--out bench/out/results.json]
-                         [--skip-lifecycle]
+                         [--skip-lifecycle] [--load auto|wrk|autocannon]
+--load: HTTP load generator (default: $SWITCHYARD_BENCH_LOAD, else auto = wrk when installed)
 scenarios: ${SCENARIOS.map((s) => s.name).join(", ")}`;
 
 function list(value: string): string[] {
@@ -48,6 +62,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | "help" {
       scenarios: { type: "string", default: SCENARIOS.map((s) => s.name).join(",") },
       out: { type: "string", default: "bench/out/results.json" },
       "skip-lifecycle": { type: "boolean", default: false },
+      load: { type: "string", default: process.env["SWITCHYARD_BENCH_LOAD"] ?? "auto" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -69,5 +84,29 @@ export function parseBenchArgs(argv: string[]): BenchOptions | "help" {
   const concurrencies = list(values.concurrency).map((c) => positive("concurrency", c));
   const repeat = Math.max(1, Math.floor(positive("repeat", values.repeat)));
   const lifecycle = !values["skip-lifecycle"];
-  return { smoke, durationS, warmupS, concurrencies, repeat, runtimes, scenarios, out: values.out, lifecycle };
+  const load = loadGenerator(values.load);
+  return {
+    smoke,
+    durationS,
+    warmupS,
+    concurrencies,
+    repeat,
+    runtimes,
+    scenarios,
+    out: values.out,
+    lifecycle,
+    load,
+  };
+}
+
+function loadGenerator(value: string): LoadGenerator {
+  if (value === "auto" || value === "") return wrkAvailable() ? "wrk" : "autocannon";
+  if (value === "autocannon") return value;
+  if (value !== "wrk") throw new RangeError(`--load must be auto, wrk or autocannon, got "${value}"`);
+  if (!wrkAvailable()) {
+    throw new RangeError(
+      "--load wrk: wrk is not installed (apt-get install wrk, or bash scripts/bootstrap.sh)",
+    );
+  }
+  return value;
 }

@@ -19,6 +19,7 @@ import { ratioTable, resultsTable } from "./report.ts";
 import { runScenario } from "./run_scenario.ts";
 import { SCENARIOS } from "./scenarios.ts";
 import { summarize } from "./summarize.ts";
+import { summaryTable } from "./summary_table.ts";
 import type { Row } from "./row.ts";
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -46,7 +47,9 @@ async function main(): Promise<number> {
     `mode: ${opts.smoke ? "smoke" : "full"}, ${opts.durationS} s per load (+${opts.warmupS} s warm-up), ` +
       `concurrency ${opts.concurrencies.join(",")}, runtimes ${
         opts.runtimes.join(",")
-      }, ${opts.repeat} repetition(s)`,
+      }, ${opts.repeat} repetition(s), HTTP load by ${
+        opts.load === "wrk" ? `${machine.wrk}, 1 thread` : `autocannon ${machine.autocannon}`
+      }`,
   );
 
   const rows: Row[] = [];
@@ -66,6 +69,7 @@ async function main(): Promise<number> {
           warmupS: opts.warmupS,
           concurrencies: opts.concurrencies,
           startTimeoutMs: 20_000,
+          load: opts.load,
           log,
         });
         rows.push(...measured.map((r) => ({ ...r, rep })));
@@ -85,6 +89,8 @@ async function main(): Promise<number> {
   log(resultsTable(summary));
   log("\n## Ratios (same run)\n");
   log(ratioTable(summary));
+  log("\n## Summary: the ratios the performance work tracks (same run)\n");
+  log(summaryTable(summary));
   if (lifecycle.length > 0) {
     log("\n## Lifecycle\n");
     log(lifecycleTable(lifecycle));
@@ -92,7 +98,9 @@ async function main(): Promise<number> {
   mkdirSync(dirname(opts.out), { recursive: true });
   writeFileSync(
     opts.out,
-    `${JSON.stringify({ date: new Date().toISOString(), machine, options: opts, rows, lifecycle }, null, 2)}\n`,
+    `${
+      JSON.stringify({ date: new Date().toISOString(), machine, options: opts, rows, lifecycle }, null, 2)
+    }\n`,
   );
   log(`\nwrote ${opts.out}`);
 

@@ -4,6 +4,8 @@
 #   bash scripts/bootstrap.sh      # install only
 #   source scripts/bootstrap.sh    # install, and keep PATH in this shell
 # Env: NATS_SERVER_BIN=/path/to/nats-server skips the nats-server install.
+#      SWITCHYARD_BENCH_LOAD=autocannon skips the wrk install (the benchmark's HTTP load generator;
+#      without wrk the benchmark falls back to autocannon).
 
 _sy_log() { printf 'bootstrap: %s\n' "$*" >&2; }
 
@@ -44,6 +46,23 @@ _sy_find_nats() {
   return 1
 }
 
+# Installs Debian's wrk for the benchmark's HTTP load; never fatal: the benchmark falls back to autocannon.
+_sy_find_wrk() {
+  if [ "${SWITCHYARD_BENCH_LOAD:-}" = autocannon ]; then
+    return 0
+  fi
+  if command -v wrk >/dev/null 2>&1; then
+    _sy_log "wrk: $(command -v wrk)"
+    return 0
+  fi
+  if _sy_apt wrk && command -v wrk >/dev/null 2>&1; then
+    _sy_log "wrk: $(command -v wrk)"
+  else
+    _sy_log "wrk could not be installed: the benchmark uses autocannon instead (as root: apt-get install wrk)"
+  fi
+  return 0
+}
+
 _sy_bootstrap() {
   local root
   root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)" || return 1
@@ -60,6 +79,8 @@ _sy_bootstrap() {
       return 1
     }
   fi
+
+  _sy_find_wrk
 
   if ! command -v npm >/dev/null 2>&1; then
     _sy_apt nodejs npm || return 1
