@@ -2,6 +2,7 @@ import * as v from "valibot";
 import semver from "semver";
 import { BalancerNameSchema, BalancingOptionsSchema, CanarySchema } from "../balancing/options.ts";
 import { AdminSchema } from "../router/admin_options.ts";
+import { ROUTER_DASHBOARD_FIELDS } from "../router/dashboard_options.ts";
 import { SupervisedPluginFields, SupervisorSchema } from "../supervisor/options.ts";
 import { AuthSchema } from "../auth/options.ts";
 import { AllowListSchema } from "../supervisor/allow_list_schema.ts";
@@ -40,6 +41,7 @@ export const ConfigSchema = v.strictObject({
       timeoutMs: v.optional(Millis, DEFAULT_TIMEOUT_MS),
       drainTimeoutMs: v.optional(Millis, DEFAULT_DRAIN_TIMEOUT_MS),
       ...ROUTER_SECURITY_FIELDS,
+      ...ROUTER_DASHBOARD_FIELDS,
     }),
     {},
   ),

@@ -15,3 +15,9 @@ export type { AbortableRequests, DrainProgress, DrainResult, PluginDrainOptions,
 export { InflightTracker, PluginTraffic } from "./inflight.ts";
 export { AdminSchema } from "./admin_options.ts";
 export type { ResolvedAdminOptions } from "./admin_options.ts";
+export { DEFAULT_TRACE_SPANS, TracesSchema } from "./dashboard_options.ts";
+export type { ResolvedTracesOptions } from "./dashboard_options.ts";
+export type { DashboardParts } from "./dashboard_routes.ts";
+export type { ReloadAction, ReloadOutcome } from "./dashboard_actions.ts";
+export { OTLP_TRACES_PATH } from "./dashboard_otlp.ts";
+export type { OtlpForward } from "./dashboard_otlp.ts";

@@ -7,6 +7,8 @@ export interface RouterSettings {
   /** Reading a request's body ends by then. */
   readonly requestTimeoutMs: number;
   readonly drainTimeoutMs: number;
+  /** Serve `GET /dashboard`. @default true */
+  readonly dashboard?: boolean | undefined;
 }
 
 /** `metrics.*`: what `GET /metrics` serves. */
