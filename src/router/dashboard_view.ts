@@ -135,7 +135,7 @@ export class DashboardView {
     const budget = policies?.budget;
     const bulkhead = policies?.bulkhead;
     const rule = pipeline.settings.plugins[name];
-    const series = stats?.window.series(second, SERIES_SECONDS) ?? [];
+    const series = stats?.window.series(second, SERIES_SECONDS) ?? new Array(SERIES_SECONDS).fill({ count: 0, errors: 0, p50Ms: 0, p99Ms: 0 });
     const traffic = lifecycle.describe(name);
     const versions = new Map<string, InstanceView[]>();
     for (const v of entry?.versions.values() ?? []) {
