@@ -9,7 +9,7 @@ import { startTelemetry } from "../telemetry/otel_sdk.ts";
 import { currentRuntime, parseRuntime } from "../runtime/mod.ts";
 import { devSpecs, findPlugins, orderByRequirements, serveSupervisorControl, Supervisor } from "../supervisor/mod.ts";
 import { supervisorConfigConsumer } from "./supervisor_reload.ts";
-import type { PluginFolder } from "../supervisor/mod.ts";
+import type { PluginFolder, PluginSpec } from "../supervisor/mod.ts";
 import { pluginGate } from "./plugin_gate.ts";
 import { natsCredentials } from "./router_security.ts";
 import { startNatsServer } from "../testing/nats_server.ts";
@@ -72,7 +72,9 @@ Ctrl-C drains the router, then the plugins, then stops nats-server.
     let specs;
     // Where plugins export their spans: the router's ring (set once the router listens).
     let traceEnv: Record<string, string> = {};
-    const specsOf = (c: typeof config) => devSpecs(folders, c, configPath, runtime).map((s) => ({ ...s, env: { ...traceEnv, ...s.env } }));
+    // A sandboxed Deno plugin may reach only NATS (and the SDK reads variables it is not granted): it exports nothing.
+    const exports = (s: PluginSpec) => s.runtime !== "deno" || s.permissions === undefined || s.permissions === "all";
+    const specsOf = (c: typeof config) => devSpecs(folders, c, configPath, runtime).map((s) => (exports(s) ? { ...s, env: { ...traceEnv, ...s.env } } : s));
     try {
       folders = orderByRequirements(findPlugins(pluginsDir));
       specs = specsOf(config);
