@@ -40,7 +40,7 @@ describe("the dashboard with a real router and plugins exporting their spans to 
       await p.waitForLine("plugin ready", 20_000);
       return p;
     })));
-    await waitFor(() => router.registry.pick("traced", undefined) && router.registry.pick("hello", undefined), { timeoutMs: 10_000, message: "the router to find both plugins" });
+    await waitFor(() => Boolean(router.registry.pick("traced", undefined) && router.registry.pick("hello", undefined)), { timeoutMs: 10_000, message: "the router to find both plugins" });
   });
   after(async () => {
     await Promise.all(plugins.map((p) => p.stop(5_000)));
