@@ -81,7 +81,7 @@ export function serveDashboard(app: Hono, options: DashboardOptions): AnswerObse
     }
     await next();
   };
-  app.use("/dashboard", guard);
+  // `/dashboard/*` covers `/dashboard` itself too.
   app.use("/dashboard/*", guard);
   const asset = (body: string, type: string) => () => new Response(body, { headers: { "content-type": type, ...PAGE_HEADERS } });
   app.get("/dashboard", asset(DASHBOARD_HTML, "text/html; charset=utf-8"));

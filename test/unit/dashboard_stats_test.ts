@@ -106,3 +106,9 @@ test("DashboardFeed sends a snapshot at once and one per tick, refuses past MAX_
   assert.equal(feed.clients, 0);
   assert.equal(clock.pending, 0, "no timer without streams");
 });
+
+test("the page's script parses as browser JavaScript, and writes values as text, never as HTML", async () => {
+  const { DASHBOARD_SCRIPT } = await import("../../src/router/dashboard_script.ts");
+  assert.doesNotThrow(() => new Function(DASHBOARD_SCRIPT), "a syntax error would leave the page blank");
+  assert.doesNotMatch(DASHBOARD_SCRIPT, /innerHTML|outerHTML|insertAdjacentHTML|document\.write/);
+});
