@@ -21,7 +21,8 @@ const SHOWN: readonly [string, string][] = [
 export const traceCommand: Command = {
   name: "trace",
   summary: "print one request's trace from the router's recent spans",
-  usage: `Usage: switchyard trace <trace id | request id> [--router URL] [--api-key KEY | --token TOKEN | --user NAME:PASSWORD] [--json]
+  usage:
+    `Usage: switchyard trace <trace id | request id> [--router URL] [--api-key KEY | --token TOKEN | --user NAME:PASSWORD] [--json]
 
 Prints the spans of one trace that the router keeps (router.traces.enabled; on in switchyard dev) as a
 tree: the router's span, each NATS attempt (a retry is a second one), the plugin's span under the
@@ -42,8 +43,13 @@ an admin principal. Exit code 0 when found, 1 when the router does not hold it.
       json: { type: "boolean" },
     });
     const id = positionals[0];
-    if (id === undefined || !/^[A-Za-z0-9._:-]{1,128}$/.test(id)) throw new UsageError("Name a trace id or a request id, e.g. switchyard trace k3x9q2za-1");
-    const base = (values.router ?? process.env.SWITCHYARD_ROUTER ?? "http://127.0.0.1:8080").replace(/\/+$/, "");
+    if (id === undefined || !/^[A-Za-z0-9._:-]{1,128}$/.test(id)) {
+      throw new UsageError("Name a trace id or a request id, e.g. switchyard trace k3x9q2za-1");
+    }
+    const base = (values.router ?? process.env.SWITCHYARD_ROUTER ?? "http://127.0.0.1:8080").replace(
+      /\/+$/,
+      "",
+    );
     const headers: Record<string, string> = { accept: "application/json" };
     const apiKey = values["api-key"] ?? process.env.SWITCHYARD_API_KEY;
     const token = values.token ?? process.env.SWITCHYARD_TOKEN;
@@ -82,7 +88,9 @@ an admin principal. Exit code 0 when found, 1 when the router does not hold it.
 export function renderTrace(trace: TraceAnswer): string {
   const services = new Set(trace.rows.map((r) => r.span.service));
   const lines = [
-    `trace ${trace.traceId}${trace.requestId === "" ? "" : `  request ${trace.requestId}`}  ${trace.rows.length} spans  ${ms(trace.durationMs)}  ${[...services].join(", ")}`,
+    `trace ${trace.traceId}${
+      trace.requestId === "" ? "" : `  request ${trace.requestId}`
+    }  ${trace.rows.length} spans  ${ms(trace.durationMs)}  ${[...services].join(", ")}`,
     `${"duration".padStart(10)} ${"start".padStart(10)}  span`,
   ];
   // Per depth: whether that ancestor still has siblings below, so its branch line continues.
@@ -93,10 +101,18 @@ export function renderTrace(trace: TraceAnswer): string {
     for (let d = 1; d < depth; d++) branch += open[d] ? "│  " : "   ";
     if (depth > 0) branch += last ? "└─ " : "├─ ";
     open[depth] = !last;
-    const details = SHOWN.filter(([key]) => span.attributes[key] !== undefined).map(([key, label]) => `${label}=${span.attributes[key]}`);
+    const details = SHOWN.filter(([key]) => span.attributes[key] !== undefined).map(([key, label]) =>
+      `${label}=${span.attributes[key]}`
+    );
     if (span.status === "error") details.push(`✗ ${span.statusMessage || "error"}`);
     if (span.events.length > 0) details.push(`events: ${span.events.map((e) => e.name).join(", ")}`);
-    lines.push(`${ms(span.durationMs).padStart(10)} ${`+${ms(row.offsetMs)}`.padStart(10)}  ${branch}${span.name}  [${span.service} ${span.kind}]${details.length > 0 ? `  ${details.join("  ")}` : ""}`);
+    lines.push(
+      `${ms(span.durationMs).padStart(10)} ${
+        `+${ms(row.offsetMs)}`.padStart(10)
+      }  ${branch}${span.name}  [${span.service} ${span.kind}]${
+        details.length > 0 ? `  ${details.join("  ")}` : ""
+      }`,
+    );
   }
   return lines.join("\n");
 }

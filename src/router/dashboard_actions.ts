@@ -28,7 +28,11 @@ const encoder = new TextEncoder();
 /** Which actions the page may offer: drain and resume need `admin.enabled`, reload a way to ask supervisors. */
 export function availableActions(parts: ActionParts): { drain: boolean; reload: boolean; token: boolean } {
   const admin = parts.admin();
-  return { drain: admin.enabled, reload: admin.enabled && parts.reload !== undefined, token: !parts.authOn && admin.token !== undefined };
+  return {
+    drain: admin.enabled,
+    reload: admin.enabled && parts.reload !== undefined,
+    token: !parts.authOn && admin.token !== undefined,
+  };
 }
 
 /**
@@ -43,18 +47,39 @@ export async function runAction(c: Context, parts: ActionParts): Promise<Record<
   const admin = parts.admin();
   const action = c.req.param("action") ?? "";
   const plugin = c.req.param("plugin") ?? "";
-  if (!admin.enabled || !["drain", "resume", "reload"].includes(action)) throw new SwitchyardError(ErrorCode.NotFound, "No such action (drain, resume and reload need admin.enabled)");
-  if (!parts.authOn && admin.token !== undefined && !sameSecret(c.req.header("authorization") ?? "", `Bearer ${admin.token}`)) {
-    throw new SwitchyardError(ErrorCode.Unauthorized, "Actions need Authorization: Bearer <admin.token>", { headers: { "www-authenticate": 'Bearer realm="switchyard-admin"' } });
+  if (!admin.enabled || !["drain", "resume", "reload"].includes(action)) {
+    throw new SwitchyardError(
+      ErrorCode.NotFound,
+      "No such action (drain, resume and reload need admin.enabled)",
+    );
   }
-  if (!(c.req.header("content-type") ?? "").startsWith("application/json")) throw new SwitchyardError(ErrorCode.UnsupportedMediaType, "Actions need content-type: application/json");
+  if (
+    !parts.authOn && admin.token !== undefined &&
+    !sameSecret(c.req.header("authorization") ?? "", `Bearer ${admin.token}`)
+  ) {
+    throw new SwitchyardError(ErrorCode.Unauthorized, "Actions need Authorization: Bearer <admin.token>", {
+      headers: { "www-authenticate": 'Bearer realm="switchyard-admin"' },
+    });
+  }
+  if (!(c.req.header("content-type") ?? "").startsWith("application/json")) {
+    throw new SwitchyardError(ErrorCode.UnsupportedMediaType, "Actions need content-type: application/json");
+  }
   const origin = c.req.header("origin");
-  if (origin !== undefined && origin !== "null" && hostOf(origin) !== c.req.header("host")) throw new SwitchyardError(ErrorCode.Forbidden, "Actions are taken from the dashboard's own origin");
+  if (origin !== undefined && origin !== "null" && hostOf(origin) !== c.req.header("host")) {
+    throw new SwitchyardError(ErrorCode.Forbidden, "Actions are taken from the dashboard's own origin");
+  }
   const { lifecycle } = parts;
-  if (!PLUGIN_NAME.test(plugin) || lifecycle.tracker.traffic(plugin) === undefined) throw new SwitchyardError(ErrorCode.PluginNotFound, "No such plugin");
+  if (!PLUGIN_NAME.test(plugin) || lifecycle.tracker.traffic(plugin) === undefined) {
+    throw new SwitchyardError(ErrorCode.PluginNotFound, "No such plugin");
+  }
   if (action === "resume") {
     const resumed = lifecycle.resumePlugin(plugin);
-    return { plugin, action, ok: true, message: resumed ? `${plugin} is routed to again` : `${plugin} was not drained` };
+    return {
+      plugin,
+      action,
+      ok: true,
+      message: resumed ? `${plugin} is routed to again` : `${plugin} was not drained`,
+    };
   }
   if (action === "drain") {
     const result = await lifecycle.drainPlugin(plugin);
@@ -63,7 +88,9 @@ export async function runAction(c: Context, parts: ActionParts): Promise<Record<
       : `${plugin}: drain timed out with ${result.remaining} still in flight`;
     return { plugin, action, ok: result.drained, message, result };
   }
-  if (parts.reload === undefined) throw new SwitchyardError(ErrorCode.NotFound, "This router cannot ask supervisors to reload");
+  if (parts.reload === undefined) {
+    throw new SwitchyardError(ErrorCode.NotFound, "This router cannot ask supervisors to reload");
+  }
   const outcome = await parts.reload(plugin);
   return { plugin, action, ...outcome };
 }

@@ -11,7 +11,10 @@ export const TracesSchema = v.strictObject({
   /** Keep recent spans. @default false (`switchyard dev`: true) */
   enabled: v.optional(v.boolean()),
   /** Spans kept at most: the oldest go first. About 1 KB each. @default 10000 */
-  maxSpans: v.optional(v.pipe(v.number(), v.integer(), v.minValue(100), v.maxValue(1_000_000)), DEFAULT_TRACE_SPANS),
+  maxSpans: v.optional(
+    v.pipe(v.number(), v.integer(), v.minValue(100), v.maxValue(1_000_000)),
+    DEFAULT_TRACE_SPANS,
+  ),
 });
 export type ResolvedTracesOptions = v.InferOutput<typeof TracesSchema>;
 

@@ -47,16 +47,24 @@ export function serveOtlpReceiver(app: Hono, parts: OtlpReceiverParts): void {
       const type = (c.req.header("content-type") ?? "").split(";", 1)[0]!.trim().toLowerCase();
       const json = type === "application/json";
       if (!json && type !== "application/x-protobuf") {
-        throw new SwitchyardError(ErrorCode.UnsupportedMediaType, "OTLP traces as application/json or application/x-protobuf");
+        throw new SwitchyardError(
+          ErrorCode.UnsupportedMediaType,
+          "OTLP traces as application/json or application/x-protobuf",
+        );
       }
       const encoding = c.req.header("content-encoding");
-      if (encoding !== undefined && encoding !== "identity") throw new SwitchyardError(ErrorCode.UnsupportedMediaType, "Send OTLP exports uncompressed");
+      if (encoding !== undefined && encoding !== "identity") {
+        throw new SwitchyardError(ErrorCode.UnsupportedMediaType, "Send OTLP exports uncompressed");
+      }
       const body = await readBody(c.req.raw, OTLP_BODY_LIMIT_BYTES);
       let decoded: SpanRecord[];
       try {
         decoded = json ? decodeOtlpJson(JSON.parse(decoder.decode(body))) : decodeOtlpProtobuf(body);
       } catch {
-        throw new SwitchyardError(ErrorCode.InvalidRequest, "The body is not an OTLP ExportTraceServiceRequest");
+        throw new SwitchyardError(
+          ErrorCode.InvalidRequest,
+          "The body is not an OTLP ExportTraceServiceRequest",
+        );
       }
       for (const span of decoded) spans.push(span);
       if (forward !== undefined && c.req.header(FORWARDED_HEADER) === undefined) forward(body, type);

@@ -39,7 +39,9 @@ export interface DashboardOptions {
 }
 
 /** Wraps the invoke handler so the dashboard sees each answer. */
-export type AnswerObserver = (handler: (c: Context) => Promise<Response>) => (c: Context) => Promise<Response>;
+export type AnswerObserver = (
+  handler: (c: Context) => Promise<Response>,
+) => (c: Context) => Promise<Response>;
 
 /** Traces listed by `GET /dashboard/api/traces` at most. */
 const MAX_LISTED = 200;
@@ -47,7 +49,8 @@ const PAGE_HEADERS = {
   "cache-control": "no-store",
   "x-content-type-options": "nosniff",
   // Only its own script, stylesheet and endpoints; no frames, so no clickjacking of the actions.
-  "content-security-policy": "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+  "content-security-policy":
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
 };
 
 /**
@@ -63,11 +66,22 @@ export function serveDashboard(app: Hono, options: DashboardOptions): AnswerObse
   const parts = options.parts ?? {};
   const spans = parts.spans;
   const enabled = () => settings().router.dashboard !== false;
-  const actionParts = { lifecycle, admin: () => settings().admin, authOn: auth !== undefined, reload: parts.reload };
-  const view = new DashboardView({ pipeline, lifecycle, spans, actions: () => availableActions(actionParts) });
+  const actionParts = {
+    lifecycle,
+    admin: () => settings().admin,
+    authOn: auth !== undefined,
+    reload: parts.reload,
+  };
+  const view = new DashboardView({
+    pipeline,
+    lifecycle,
+    spans,
+    actions: () => availableActions(actionParts),
+  });
   const clock = pipeline.clock;
   const feed = new DashboardFeed(clock, () => view.snapshot(clock.now()), () => lifecycle.shuttingDown);
-  const fail = (c: Context, err: unknown) => errorResponse(err, options.requestId(c.req.header("x-request-id") ?? null), logger);
+  const fail = (c: Context, err: unknown) =>
+    errorResponse(err, options.requestId(c.req.header("x-request-id") ?? null), logger);
 
   const guard: MiddlewareHandler = async function dashboardGuard(c, next) {
     if (!enabled()) return fail(c, new SwitchyardError(ErrorCode.NotFound, "No such route"));
@@ -83,15 +97,27 @@ export function serveDashboard(app: Hono, options: DashboardOptions): AnswerObse
   };
   // `/dashboard/*` covers `/dashboard` itself too.
   app.use("/dashboard/*", guard);
-  const asset = (body: string, type: string) => () => new Response(body, { headers: { "content-type": type, ...PAGE_HEADERS } });
+  const asset = (body: string, type: string) => () =>
+    new Response(body, { headers: { "content-type": type, ...PAGE_HEADERS } });
   app.get("/dashboard", asset(DASHBOARD_HTML, "text/html; charset=utf-8"));
   app.get("/dashboard/app.js", asset(DASHBOARD_SCRIPT, "text/javascript; charset=utf-8"));
   app.get("/dashboard/app.css", asset(DASHBOARD_CSS, "text/css; charset=utf-8"));
   app.get("/dashboard/api/snapshot", (c) => c.json(view.snapshot(clock.now())));
   app.get("/dashboard/events", (c) => {
     const stream = feed.open();
-    if (stream === undefined) return fail(c, new SwitchyardError(ErrorCode.Overloaded, "Too many open dashboards", { retryAfter: 5 }));
-    return new Response(stream, { headers: { "content-type": "text/event-stream", "cache-control": "no-store", "x-accel-buffering": "no" } });
+    if (stream === undefined) {
+      return fail(
+        c,
+        new SwitchyardError(ErrorCode.Overloaded, "Too many open dashboards", { retryAfter: 5 }),
+      );
+    }
+    return new Response(stream, {
+      headers: {
+        "content-type": "text/event-stream",
+        "cache-control": "no-store",
+        "x-accel-buffering": "no",
+      },
+    });
   });
   app.get("/dashboard/api/traces", (c) => {
     if (spans === undefined) return fail(c, tracesOff());
@@ -104,12 +130,22 @@ export function serveDashboard(app: Hono, options: DashboardOptions): AnswerObse
     const id = c.req.param("id");
     const traceId = spans.resolve(id);
     if (traceId === undefined) {
-      return fail(c, new SwitchyardError(ErrorCode.NotFound, `No spans of trace or request "${id.slice(0, 64)}" in the router's ring (it keeps the last ${spans.capacity})`));
+      return fail(
+        c,
+        new SwitchyardError(
+          ErrorCode.NotFound,
+          `No spans of trace or request "${
+            id.slice(0, 64)
+          }" in the router's ring (it keeps the last ${spans.capacity})`,
+        ),
+      );
     }
     const rows = traceTree(spans.trace(traceId));
     const start = Math.min(...rows.map((r) => r.span.startMs));
     const end = Math.max(...rows.map((r) => r.span.startMs + r.span.durationMs));
-    const requestId = rows.map((r) => r.span.attributes["switchyard.request_id"]).find((v) => typeof v === "string") ?? "";
+    const requestId = rows.map((r) =>
+      r.span.attributes["switchyard.request_id"]
+    ).find((v) => typeof v === "string") ?? "";
     return c.json({ traceId, requestId, startMs: start, durationMs: end - start, rows });
   });
   app.post("/dashboard/actions/:plugin/:action", async (c) => {
@@ -119,7 +155,9 @@ export function serveDashboard(app: Hono, options: DashboardOptions): AnswerObse
       return fail(c, err);
     }
   });
-  if (spans !== undefined) serveOtlpReceiver(app, { spans, forward: parts.forward, auth, requestId: options.requestId, logger });
+  if (spans !== undefined) {
+    serveOtlpReceiver(app, { spans, forward: parts.forward, auth, requestId: options.requestId, logger });
+  }
 
   return (handler) =>
     async function observed(c: Context): Promise<Response> {
@@ -143,7 +181,8 @@ export function serveDashboard(app: Hono, options: DashboardOptions): AnswerObse
       else {
         // The code is only in the error body: read from a copy, off the response's path.
         res.clone().json().then(
-          (body: { error?: { code?: unknown } }) => view.stats.record({ ...answer, code: String(body?.error?.code ?? "") }, clock.now()),
+          (body: { error?: { code?: unknown } }) =>
+            view.stats.record({ ...answer, code: String(body?.error?.code ?? "") }, clock.now()),
           () => view.stats.record(answer, clock.now()),
         );
       }
@@ -152,5 +191,8 @@ export function serveDashboard(app: Hono, options: DashboardOptions): AnswerObse
 }
 
 function tracesOff(): SwitchyardError {
-  return new SwitchyardError(ErrorCode.NotFound, "The router keeps no traces: set router.traces.enabled (on in switchyard dev)");
+  return new SwitchyardError(
+    ErrorCode.NotFound,
+    "The router keeps no traces: set router.traces.enabled (on in switchyard dev)",
+  );
 }

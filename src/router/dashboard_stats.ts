@@ -98,7 +98,9 @@ export class DashboardStats {
     p.window.add(second, answer.ms, failed);
     if (answer.version !== "") {
       let v = p.versions.get(answer.version);
-      if (v === undefined && p.versions.size < MAX_VERSIONS) p.versions.set(answer.version, v = new SecondWindow(SPLIT_SECONDS, false));
+      if (v === undefined && p.versions.size < MAX_VERSIONS) {
+        p.versions.set(answer.version, v = new SecondWindow(SPLIT_SECONDS, false));
+      }
       v?.add(second, answer.ms, failed);
     }
     if (answer.instance !== "") {
@@ -123,7 +125,8 @@ export class DashboardStats {
   /** The share of each version's requests over the last minute (versions with none left out). */
   split(plugin: string, now: number): Record<string, number> {
     const versions = this.#plugins.get(plugin)?.versions;
-    const counts = [...versions ?? []].map(([v, w]) => [v, w.summary(Math.floor(now / 1000)).count] as const).filter(([, n]) => n > 0);
+    const counts = [...versions ?? []].map(([v, w]) => [v, w.summary(Math.floor(now / 1000)).count] as const)
+      .filter(([, n]) => n > 0);
     const total = counts.reduce((sum, [, n]) => sum + n, 0);
     return Object.fromEntries(counts.map(([v, n]) => [v, Math.round((n / total) * 1000) / 1000]));
   }
@@ -135,7 +138,9 @@ export class DashboardStats {
   prune(live: (plugin: string, instance: string) => boolean, now: number, keepMs: number): void {
     const second = Math.floor(now / 1000);
     for (const [name, p] of this.#plugins) {
-      for (const [id, i] of p.instances) if (!live(name, id) && now - i.lastAt > keepMs) p.instances.delete(id);
+      for (const [id, i] of p.instances) {
+        if (!live(name, id) && now - i.lastAt > keepMs) p.instances.delete(id);
+      }
       for (const [v, w] of p.versions) if (w.summary(second).count === 0) p.versions.delete(v);
       if (!this.#known(name) && p.window.summary(second).count === 0) this.#plugins.delete(name);
     }

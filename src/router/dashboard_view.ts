@@ -49,7 +49,11 @@ export interface PluginView {
   retryBudget: { retrying: number; limit: number; tokens: number; maxTokens: number } | null;
   bulkhead: { running: number; queued: number; maxConcurrent: number; maxQueue: number } | null;
   rejections: { rateLimited: number; overloaded: number; circuitOpen: number };
-  canary: { rule: string | null; configured: Record<string, number> | null; observed: Record<string, number> };
+  canary: {
+    rule: string | null;
+    configured: Record<string, number> | null;
+    observed: Record<string, number>;
+  };
   /** Per second, oldest first, the last five minutes. */
   series: { rps: number[]; p99Ms: number[]; errors: number[] };
   versions: { version: string; instances: InstanceView[] }[];
@@ -115,12 +119,16 @@ export class DashboardView {
       router: {
         inFlight: lifecycle.tracker.total,
         shuttingDown: lifecycle.shuttingDown,
-        traces: spans === undefined ? null : { capacity: spans.capacity, size: spans.size, evicted: spans.evicted },
+        traces: spans === undefined
+          ? null
+          : { capacity: spans.capacity, size: spans.size, evicted: spans.evicted },
         actions: this.#parts.actions(),
       },
       plugins: [...names].sort().map((name) => this.#plugin(name, now)),
       errors: this.stats.errors(),
-      traces: spans === undefined ? { recent: [], slowest: [] } : { recent: spans.recent(TRACES_LISTED), slowest: spans.slowest(TRACES_LISTED) },
+      traces: spans === undefined
+        ? { recent: [], slowest: [] }
+        : { recent: spans.recent(TRACES_LISTED), slowest: spans.slowest(TRACES_LISTED) },
     };
   }
 
@@ -135,11 +143,22 @@ export class DashboardView {
     const budget = policies?.budget;
     const bulkhead = policies?.bulkhead;
     const rule = pipeline.settings.plugins[name];
-    const series = stats?.window.series(second, SERIES_SECONDS) ?? new Array(SERIES_SECONDS).fill({ count: 0, errors: 0, p50Ms: 0, p99Ms: 0 });
+    const series = stats?.window.series(second, SERIES_SECONDS) ??
+      new Array(SERIES_SECONDS).fill({ count: 0, errors: 0, p50Ms: 0, p99Ms: 0 });
     const traffic = lifecycle.describe(name);
     const versions = new Map<string, InstanceView[]>();
     for (const v of entry?.versions.values() ?? []) {
-      versions.set(v.version, [...v.instances.values()].map((i) => instanceView(i, i.draining ? "draining" : i.ejectedUntil > now ? "ejected" : "serving", stats?.instances.get(i.id), second)));
+      versions.set(
+        v.version,
+        [...v.instances.values()].map((i) =>
+          instanceView(
+            i,
+            i.draining ? "draining" : i.ejectedUntil > now ? "ejected" : "serving",
+            stats?.instances.get(i.id),
+            second,
+          )
+        ),
+      );
     }
     for (const { instance } of this.#lost.values()) {
       if (instance.plugin !== name) continue;
@@ -162,15 +181,38 @@ export class DashboardView {
       methodBreakers: described?.methods ?? {},
       retryBudget: budget === undefined ? null : {
         retrying: budget.retrying,
-        limit: Math.max(budget.settings.budgetMinConcurrent, Math.floor(budget.settings.budgetRatio * budget.active)),
+        limit: Math.max(
+          budget.settings.budgetMinConcurrent,
+          Math.floor(budget.settings.budgetRatio * budget.active),
+        ),
         tokens: budget.tokens,
         maxTokens: Math.max(1, budget.settings.budgetMinConcurrent),
       },
-      bulkhead: bulkhead === undefined ? null : { running: bulkhead.running, queued: bulkhead.queued, maxConcurrent: bulkhead.settings.maxConcurrent, maxQueue: bulkhead.settings.maxQueue },
-      rejections: { rateLimited: stats?.rateLimited ?? 0, overloaded: stats?.overloaded ?? 0, circuitOpen: stats?.circuitOpen ?? 0 },
-      canary: { rule: rule?.version ?? null, configured: rule?.canary === undefined ? null : { ...rule.canary }, observed: this.stats.split(name, now) },
-      series: { rps: series.map((s) => s.count), p99Ms: series.map((s) => s.p99Ms), errors: series.map((s) => s.errors) },
-      versions: [...versions].sort(([a], [b]) => a.localeCompare(b)).map(([version, instances]) => ({ version, instances })),
+      bulkhead: bulkhead === undefined ? null : {
+        running: bulkhead.running,
+        queued: bulkhead.queued,
+        maxConcurrent: bulkhead.settings.maxConcurrent,
+        maxQueue: bulkhead.settings.maxQueue,
+      },
+      rejections: {
+        rateLimited: stats?.rateLimited ?? 0,
+        overloaded: stats?.overloaded ?? 0,
+        circuitOpen: stats?.circuitOpen ?? 0,
+      },
+      canary: {
+        rule: rule?.version ?? null,
+        configured: rule?.canary === undefined ? null : { ...rule.canary },
+        observed: this.stats.split(name, now),
+      },
+      series: {
+        rps: series.map((s) => s.count),
+        p99Ms: series.map((s) => s.p99Ms),
+        errors: series.map((s) => s.errors),
+      },
+      versions: [...versions].sort(([a], [b]) => a.localeCompare(b)).map(([version, instances]) => ({
+        version,
+        instances,
+      })),
     };
   }
 
@@ -178,16 +220,27 @@ export class DashboardView {
   #trackLost(now: number): void {
     const seen = new Map<string, InstanceEntry>();
     for (const p of this.#registry.plugins()) {
-      for (const v of p.versions.values()) for (const i of v.instances.values()) seen.set(`${i.plugin}/${i.id}`, i);
+      for (const v of p.versions.values()) {
+        for (const i of v.instances.values()) seen.set(`${i.plugin}/${i.id}`, i);
+      }
     }
-    for (const [key, instance] of this.#seen) if (!seen.has(key) && !this.#lost.has(key)) this.#lost.set(key, { instance, lostAt: now });
-    for (const [key, lost] of this.#lost) if (seen.has(key) || now - lost.lostAt > LOST_SHOWN_MS) this.#lost.delete(key);
+    for (const [key, instance] of this.#seen) {
+      if (!seen.has(key) && !this.#lost.has(key)) this.#lost.set(key, { instance, lostAt: now });
+    }
+    for (const [key, lost] of this.#lost) {
+      if (seen.has(key) || now - lost.lostAt > LOST_SHOWN_MS) this.#lost.delete(key);
+    }
     while (this.#lost.size > LOST_KEPT) this.#lost.delete(this.#lost.keys().next().value!);
     this.#seen = seen;
   }
 }
 
-function instanceView(i: InstanceEntry, state: InstanceState, stats: InstanceStats | undefined, second: number): InstanceView {
+function instanceView(
+  i: InstanceEntry,
+  state: InstanceState,
+  stats: InstanceStats | undefined,
+  second: number,
+): InstanceView {
   const live = stats?.window.summary(second, LIVE_SECONDS);
   return {
     id: i.id,

@@ -65,7 +65,9 @@ export class SecondWindow {
       if (this.#stamps[slot] !== s) continue;
       count += this.#counts[slot]!;
       errors += this.#errors[slot]!;
-      for (let b = 0; b < LATENCY_BUCKETS && this.#histogram.length > 0; b++) merged[b]! += this.#histogram[slot * LATENCY_BUCKETS + b]!;
+      for (let b = 0; b < LATENCY_BUCKETS && this.#histogram.length > 0; b++) {
+        merged[b]! += this.#histogram[slot * LATENCY_BUCKETS + b]!;
+      }
     }
     if (this.#histogram.length === 0) return { count, errors, p50Ms: 0, p99Ms: 0 };
     return { count, errors, p50Ms: quantile(merged, count, 0.5), p99Ms: quantile(merged, count, 0.99) };
@@ -82,7 +84,12 @@ export class SecondWindow {
       }
       const count = this.#counts[slot]!;
       const histogram = this.#histogram.subarray(slot * LATENCY_BUCKETS, (slot + 1) * LATENCY_BUCKETS);
-      out.push({ count, errors: this.#errors[slot]!, p50Ms: quantile(histogram, count, 0.5), p99Ms: quantile(histogram, count, 0.99) });
+      out.push({
+        count,
+        errors: this.#errors[slot]!,
+        p50Ms: quantile(histogram, count, 0.5),
+        p99Ms: quantile(histogram, count, 0.99),
+      });
     }
     return out;
   }

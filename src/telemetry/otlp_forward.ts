@@ -19,11 +19,15 @@ const WARN_INTERVAL_MS = 60_000;
  * {@linkcode MAX_FORWARDS_IN_FLIGHT} at a time, the rest dropped.
  * @returns `undefined` when no OTLP/HTTP endpoint is configured (or it is gRPC, which a body cannot be forwarded to).
  */
-export function otlpForwarder(env: Env, logger: Logger): ((body: Uint8Array, contentType: string) => void) | undefined {
+export function otlpForwarder(
+  env: Env,
+  logger: Logger,
+): ((body: Uint8Array, contentType: string) => void) | undefined {
   if (env.OTEL_SDK_DISABLED?.toLowerCase() === "true") return undefined;
   const exporters = env.OTEL_TRACES_EXPORTER?.split(",").map((s) => s.trim()).filter((s) => s !== "") ?? [];
   if (exporters.length > 0 && !exporters.includes("otlp")) return undefined;
-  const protocol = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL?.trim() || env.OTEL_EXPORTER_OTLP_PROTOCOL?.trim() || "http/protobuf";
+  const protocol = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL?.trim() ||
+    env.OTEL_EXPORTER_OTLP_PROTOCOL?.trim() || "http/protobuf";
   if (protocol === "grpc") return undefined;
   const own = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim();
   const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();

@@ -1,4 +1,12 @@
-import { clip, kindFromOtlp, MAX_SPAN_EVENTS, putAttribute, spanValue, statusFromOtlp, validIds } from "./span_record.ts";
+import {
+  clip,
+  kindFromOtlp,
+  MAX_SPAN_EVENTS,
+  putAttribute,
+  spanValue,
+  statusFromOtlp,
+  validIds,
+} from "./span_record.ts";
 import type { SpanEvent, SpanRecord, SpanValue } from "./span_record.ts";
 
 /** Spans taken from one export at most; the ring's capacity bounds what stays anyway. */
@@ -33,7 +41,10 @@ function spanOf(s: Record<string, unknown>, service: string): SpanRecord | undef
   const traceId = id(s.traceId, 16);
   const spanId = id(s.spanId, 8);
   const parentSpanId = s.parentSpanId === undefined || s.parentSpanId === "" ? "" : id(s.parentSpanId, 8);
-  if (traceId === undefined || spanId === undefined || parentSpanId === undefined || !validIds(traceId, spanId, parentSpanId)) return undefined;
+  if (
+    traceId === undefined || spanId === undefined || parentSpanId === undefined ||
+    !validIds(traceId, spanId, parentSpanId)
+  ) return undefined;
   const startMs = nanosToMs(s.startTimeUnixNano);
   const endMs = nanosToMs(s.endTimeUnixNano);
   if (startMs === undefined || endMs === undefined) return undefined;
@@ -41,7 +52,11 @@ function spanOf(s: Record<string, unknown>, service: string): SpanRecord | undef
   const events: SpanEvent[] = [];
   for (const e of list(s.events).slice(0, MAX_SPAN_EVENTS)) {
     if (!isObject(e)) continue;
-    events.push({ name: clip(String(e.name ?? "")), atMs: nanosToMs(e.timeUnixNano) ?? startMs, attributes: attributesOf(e.attributes) });
+    events.push({
+      name: clip(String(e.name ?? "")),
+      atMs: nanosToMs(e.timeUnixNano) ?? startMs,
+      attributes: attributesOf(e.attributes),
+    });
   }
   return {
     traceId,

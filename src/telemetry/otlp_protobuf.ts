@@ -1,4 +1,12 @@
-import { clip, kindFromOtlp, MAX_SPAN_EVENTS, putAttribute, spanValue, statusFromOtlp, validIds } from "./span_record.ts";
+import {
+  clip,
+  kindFromOtlp,
+  MAX_SPAN_EVENTS,
+  putAttribute,
+  spanValue,
+  statusFromOtlp,
+  validIds,
+} from "./span_record.ts";
 import type { SpanEvent, SpanRecord, SpanValue } from "./span_record.ts";
 import { MAX_SPANS_PER_EXPORT } from "./otlp_json.ts";
 
@@ -107,7 +115,9 @@ function anyValue(bytes: Uint8Array): SpanValue | undefined {
     if (f === 1 && v instanceof Uint8Array) return text(v);
     if (f === 2 && typeof v === "number") return v !== 0;
     if (f === 3 && typeof v === "number") return v;
-    if (f === 4 && v instanceof Uint8Array) return new DataView(v.buffer, v.byteOffset, 8).getFloat64(0, true);
+    if (f === 4 && v instanceof Uint8Array) {
+      return new DataView(v.buffer, v.byteOffset, 8).getFloat64(0, true);
+    }
     if (f === 5 && v instanceof Uint8Array) {
       const items: unknown[] = [];
       for (const [af, av] of fields(v)) if (af === 1 && av instanceof Uint8Array) items.push(anyValue(av));
@@ -156,8 +166,7 @@ function* fields(bytes: Uint8Array, rawDouble = false): Generator<[number, Value
     else if (wire === 5) {
       const b = take(4);
       yield [field, new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true)];
-    }
-    else throw new TypeError(`unsupported wire type ${wire}`);
+    } else throw new TypeError(`unsupported wire type ${wire}`);
   }
 }
 

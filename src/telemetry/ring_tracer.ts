@@ -1,5 +1,17 @@
 import { context, SpanKind, SpanStatusCode, trace, TraceFlags } from "@opentelemetry/api";
-import type { Attributes, AttributeValue, Context, Exception, Link, Span, SpanContext, SpanOptions, SpanStatus, TimeInput, Tracer } from "@opentelemetry/api";
+import type {
+  Attributes,
+  AttributeValue,
+  Context,
+  Exception,
+  Link,
+  Span,
+  SpanContext,
+  SpanOptions,
+  SpanStatus,
+  TimeInput,
+  Tracer,
+} from "@opentelemetry/api";
 import { clip, MAX_SPAN_EVENTS, putAttribute } from "./span_record.ts";
 import type { SpanEvent, SpanKindName, SpanRecord, SpanValue } from "./span_record.ts";
 import type { SpanRing } from "./span_ring.ts";
@@ -26,9 +38,18 @@ export function ringTracer(ring: SpanRing, service: string, inner?: Tracer): Tra
     const parent = trace.getSpanContext(ctx);
     const live = parent !== undefined && trace.isSpanContextValid(parent) ? parent : undefined;
     const span = inner?.startSpan(name, options, ctx) ?? trace.wrapSpanContext(newContext(live));
-    return new RingSpan(ring, span, { service, name, kind: KIND_NAMES[options.kind ?? SpanKind.INTERNAL], parentSpanId: live?.spanId ?? "", attributes: options.attributes });
+    return new RingSpan(ring, span, {
+      service,
+      name,
+      kind: KIND_NAMES[options.kind ?? SpanKind.INTERNAL],
+      parentSpanId: live?.spanId ?? "",
+      attributes: options.attributes,
+    });
   };
-  function startActiveSpan<F extends (span: Span) => unknown>(name: string, ...rest: unknown[]): ReturnType<F> {
+  function startActiveSpan<F extends (span: Span) => unknown>(
+    name: string,
+    ...rest: unknown[]
+  ): ReturnType<F> {
     const fn = rest[rest.length - 1] as F;
     const options = rest.length > 1 ? rest[0] as SpanOptions | undefined : undefined;
     const ctx = rest.length > 2 ? rest[1] as Context : context.active();
@@ -63,7 +84,9 @@ class RingSpan implements Span {
     this.#inner = inner;
     this.#begin = begin;
     this.#name = begin.name;
-    for (const [key, value] of Object.entries(begin.attributes ?? {})) putAttribute(this.#attributes, key, value);
+    for (const [key, value] of Object.entries(begin.attributes ?? {})) {
+      putAttribute(this.#attributes, key, value);
+    }
   }
 
   spanContext(): SpanContext {
@@ -85,10 +108,17 @@ class RingSpan implements Span {
   addEvent(name: string, attributesOrTime?: Attributes | TimeInput, time?: TimeInput): this {
     this.#inner.addEvent(name, attributesOrTime, time);
     const attributes: Record<string, SpanValue> = {};
-    if (typeof attributesOrTime === "object" && attributesOrTime !== null && !Array.isArray(attributesOrTime) && !(attributesOrTime instanceof Date)) {
-      for (const key in attributesOrTime) putAttribute(attributes, key, (attributesOrTime as Attributes)[key]);
+    if (
+      typeof attributesOrTime === "object" && attributesOrTime !== null && !Array.isArray(attributesOrTime) &&
+      !(attributesOrTime instanceof Date)
+    ) {
+      for (const key in attributesOrTime) {
+        putAttribute(attributes, key, (attributesOrTime as Attributes)[key]);
+      }
     }
-    if (this.#events.length < MAX_SPAN_EVENTS) this.#events.push({ name: clip(name), atMs: now(), attributes });
+    if (this.#events.length < MAX_SPAN_EVENTS) {
+      this.#events.push({ name: clip(name), atMs: now(), attributes });
+    }
     return this;
   }
 
@@ -129,7 +159,11 @@ class RingSpan implements Span {
       kind: this.#begin.kind,
       startMs: this.#startMs,
       durationMs: Math.max(0, now() - this.#startMs),
-      status: status.code === SpanStatusCode.ERROR ? "error" : status.code === SpanStatusCode.OK ? "ok" : "unset",
+      status: status.code === SpanStatusCode.ERROR
+        ? "error"
+        : status.code === SpanStatusCode.OK
+        ? "ok"
+        : "unset",
       statusMessage: clip(status.message ?? ""),
       attributes: this.#attributes,
       events: this.#events,
@@ -145,7 +179,13 @@ class RingSpan implements Span {
   recordException(exception: Exception, time?: TimeInput): void {
     this.#inner.recordException(exception, time);
     const message = typeof exception === "string" ? exception : exception.message ?? String(exception);
-    if (this.#events.length < MAX_SPAN_EVENTS) this.#events.push({ name: "exception", atMs: now(), attributes: { "exception.message": clip(message ?? "") } });
+    if (this.#events.length < MAX_SPAN_EVENTS) {
+      this.#events.push({
+        name: "exception",
+        atMs: now(),
+        attributes: { "exception.message": clip(message ?? "") },
+      });
+    }
   }
 }
 

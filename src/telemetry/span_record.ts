@@ -80,5 +80,6 @@ export function statusFromOtlp(code: number): SpanStatusName {
 
 /** True when the ids are well-formed (lowercase hex of the right length; the parent may be empty). */
 export function validIds(traceId: string, spanId: string, parentSpanId: string): boolean {
-  return TRACE_ID.test(traceId) && SPAN_ID.test(spanId) && (parentSpanId === "" || SPAN_ID.test(parentSpanId));
+  return TRACE_ID.test(traceId) && SPAN_ID.test(spanId) &&
+    (parentSpanId === "" || SPAN_ID.test(parentSpanId));
 }

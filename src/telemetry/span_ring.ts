@@ -43,7 +43,9 @@ export class SpanRing {
 
   /** @param capacity spans kept at most. */
   constructor(capacity: number) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError("capacity must be a positive integer");
+    if (!Number.isInteger(capacity) || capacity < 1) {
+      throw new RangeError("capacity must be a positive integer");
+    }
     this.#slots = new Array(capacity);
   }
 

@@ -17,7 +17,9 @@ export class SseReader {
       if (at >= 0) {
         const block = this.#buffered.slice(0, at);
         this.#buffered = this.#buffered.slice(at + 2);
-        const data = block.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n");
+        const data = block.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join(
+          "\n",
+        );
         if (data === "") continue;
         this.count++;
         return JSON.parse(data);
@@ -34,9 +36,16 @@ export class SseReader {
     let last: T | undefined;
     for (;;) {
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no event with ${what} within ${timeoutMs} ms; the last: ${JSON.stringify(last)?.slice(0, 2_000)}`);
+      if (left <= 0) {
+        throw new Error(
+          `no event with ${what} within ${timeoutMs} ms; the last: ${JSON.stringify(last)?.slice(0, 2_000)}`,
+        );
+      }
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const event = await Promise.race([this.next(), new Promise<"timeout">((resolve) => timer = setTimeout(() => resolve("timeout"), left))]);
+      const event = await Promise.race([
+        this.next(),
+        new Promise<"timeout">((resolve) => timer = setTimeout(() => resolve("timeout"), left)),
+      ]);
       clearTimeout(timer);
       if (event === "timeout") continue;
       if (event === undefined) throw new Error(`the stream ended before an event with ${what}`);

@@ -34,13 +34,27 @@ describe("the dashboard with a real router and plugins exporting their spans to 
     }, {});
     router = await startRouter(config, captureLogger(), { env: {} });
     url = `http://127.0.0.1:${router.port}`;
-    const env = { ...pluginTraceEnv(url, {}), OTEL_BSP_SCHEDULE_DELAY: "50", OTEL_EXPORTER_OTLP_ENDPOINT: undefined, OTEL_SERVICE_NAME: undefined, OTEL_TRACES_SAMPLER: undefined };
-    plugins.push(...await Promise.all([fixturePath("traced"), pluginPath("hello")].map(async (module) => {
-      const p = spawnProcess(runtimeCommand(currentRuntime(), CLI, ["plugin", module, "--nats", nats.url]), { name: module, env });
-      await p.waitForLine("plugin ready", 20_000);
-      return p;
-    })));
-    await waitFor(() => Boolean(router.registry.pick("traced", undefined) && router.registry.pick("hello", undefined)), { timeoutMs: 10_000, message: "the router to find both plugins" });
+    const env = {
+      ...pluginTraceEnv(url, {}),
+      OTEL_BSP_SCHEDULE_DELAY: "50",
+      OTEL_EXPORTER_OTLP_ENDPOINT: undefined,
+      OTEL_SERVICE_NAME: undefined,
+      OTEL_TRACES_SAMPLER: undefined,
+    };
+    plugins.push(
+      ...await Promise.all([fixturePath("traced"), pluginPath("hello")].map(async (module) => {
+        const p = spawnProcess(
+          runtimeCommand(currentRuntime(), CLI, ["plugin", module, "--nats", nats.url]),
+          { name: module, env },
+        );
+        await p.waitForLine("plugin ready", 20_000);
+        return p;
+      })),
+    );
+    await waitFor(
+      () => Boolean(router.registry.pick("traced", undefined) && router.registry.pick("hello", undefined)),
+      { timeoutMs: 10_000, message: "the router to find both plugins" },
+    );
   });
   after(async () => {
     await Promise.all(plugins.map((p) => p.stop(5_000)));
@@ -49,11 +63,16 @@ describe("the dashboard with a real router and plugins exporting their spans to 
   });
 
   const post = async (path: string, body: unknown, headers: Record<string, string> = {}) => {
-    const res = await fetch(`${url}/v1/${path}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+    const res = await fetch(`${url}/v1/${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body: JSON.stringify(body),
+    });
     return { status: res.status, headers: res.headers, body: await res.json() as Record<string, unknown> };
   };
   const plugin = (snap: DashboardSnapshot, name: string) => snap.plugins.find((p) => p.name === name);
-  const instances = (snap: DashboardSnapshot, name: string) => plugin(snap, name)?.versions.flatMap((v) => v.instances) ?? [];
+  const instances = (snap: DashboardSnapshot, name: string) =>
+    plugin(snap, name)?.versions.flatMap((v) => v.instances) ?? [];
 
   test("GET /dashboard serves one page with its own script and stylesheet, under a strict content policy", async () => {
     const page = await fetch(`${url}/dashboard`);
@@ -75,7 +94,11 @@ describe("the dashboard with a real router and plugins exporting their spans to 
     assert.equal(res.headers.get("content-type"), "text/event-stream");
     const events = new SseReader(res);
     try {
-      const first = await events.until<DashboardSnapshot>((s) => instances(s, "traced").length === 1, 10_000, "the traced instance");
+      const first = await events.until<DashboardSnapshot>(
+        (s) => instances(s, "traced").length === 1,
+        10_000,
+        "the traced instance",
+      );
       const instance = instances(first, "traced")[0]!;
       assert.equal(instance.runtime, currentRuntime());
       assert.equal(instance.state, "serving");
@@ -85,11 +108,19 @@ describe("the dashboard with a real router and plugins exporting their spans to 
       assert.deepEqual(first.router.actions, { drain: true, reload: true, token: false });
 
       for (let i = 0; i < 20; i++) assert.equal((await post("traced/echo", { text: `n${i}` })).status, 200);
-      const moved = await events.until<DashboardSnapshot>((s) => (plugin(s, "traced")?.requests ?? 0) >= 20, 10_000, "20 requests counted");
+      const moved = await events.until<DashboardSnapshot>(
+        (s) => (plugin(s, "traced")?.requests ?? 0) >= 20,
+        10_000,
+        "20 requests counted",
+      );
       const traced = plugin(moved, "traced")!;
       assert.ok(traced.rps > 0, "requests per second over the last seconds");
       assert.ok(traced.p99Ms > 0 && traced.p50Ms > 0 && traced.p99Ms >= traced.p50Ms);
-      assert.equal(traced.series.rps.reduce((a, b) => a + b, 0), traced.requests, "the series holds every request");
+      assert.equal(
+        traced.series.rps.reduce((a, b) => a + b, 0),
+        traced.requests,
+        "the series holds every request",
+      );
       assert.equal(instances(moved, "traced")[0]!.requests, 20, "counted against the instance that served");
       assert.deepEqual(traced.canary.observed, { "1.0.0": 1 });
       assert.ok(traced.retryBudget !== null && traced.breaker?.state === "closed", "the plugin's policies");
@@ -97,7 +128,11 @@ describe("the dashboard with a real router and plugins exporting their spans to 
 
       const failed = await post("traced/fail", {}, { "x-request-id": "dash-err-1" });
       assert.equal(failed.status, 502);
-      const withError = await events.until<DashboardSnapshot>((s) => s.errors.some((e) => e.requestId === "dash-err-1"), 10_000, "the error listed");
+      const withError = await events.until<DashboardSnapshot>(
+        (s) => s.errors.some((e) => e.requestId === "dash-err-1"),
+        10_000,
+        "the error listed",
+      );
       const error = withError.errors.find((e) => e.requestId === "dash-err-1")!;
       assert.equal(error.code, "plugin_error");
       assert.equal(error.status, 502);
@@ -114,14 +149,23 @@ describe("the dashboard with a real router and plugins exporting their spans to 
   test("the span ring holds the router's and the plugin's spans of one request, nested, and switchyard trace prints the tree", async () => {
     const res = await post("traced/relay", { text: "hi" }, { "x-request-id": "dash-trace-1" });
     assert.equal(res.status, 200);
-    type Rows = { traceId: string; requestId: string; rows: { depth: number; span: { name: string; service: string; kind: string } }[] };
+    type Rows = {
+      traceId: string;
+      requestId: string;
+      rows: { depth: number; span: { name: string; service: string; kind: string } }[];
+    };
     let trace: Rows | undefined;
     await waitFor(async () => {
       const r = await fetch(`${url}/dashboard/api/traces/dash-trace-1`);
       trace = r.status === 200 ? await r.json() as Rows : undefined;
       return (trace?.rows.length ?? 0) >= 6;
-    }, { timeoutMs: 15_000, message: () => `6 spans of dash-trace-1 (have ${trace?.rows.map((r) => r.span.name).join(", ")})` });
-    const shape = trace!.rows.map((r) => [r.depth, r.span.service, r.span.kind, r.span.name.replace(/sy\.traced\.[^ ]+\./, "sy.traced.*.")]);
+    }, {
+      timeoutMs: 15_000,
+      message: () => `6 spans of dash-trace-1 (have ${trace?.rows.map((r) => r.span.name).join(", ")})`,
+    });
+    const shape = trace!.rows.map((
+      r,
+    ) => [r.depth, r.span.service, r.span.kind, r.span.name.replace(/sy\.traced\.[^ ]+\./, "sy.traced.*.")]);
     assert.deepEqual(shape, [
       [0, "switchyard-router", "server", "POST /v1/traced/relay"],
       [1, "switchyard-router", "client", "send sy.traced.*.relay"],
@@ -134,15 +178,22 @@ describe("the dashboard with a real router and plugins exporting their spans to 
     const byTraceId = await (await fetch(`${url}/dashboard/api/traces/${trace!.traceId}`)).json() as Rows;
     assert.equal(byTraceId.rows.length, 6, "the same trace by its trace id");
 
-    await using cli = spawnProcess(runtimeCommand(currentRuntime(), CLI, ["trace", "dash-trace-1", "--router", url]), { name: "trace" });
+    await using cli = spawnProcess(
+      runtimeCommand(currentRuntime(), CLI, ["trace", "dash-trace-1", "--router", url]),
+      { name: "trace" },
+    );
     assert.equal((await cli.exited).code, 0, cli.lines.join("\n"));
     const out = cli.lines.join("\n");
+    // deno-lint-ignore no-console
     console.log(out);
     assert.match(out, new RegExp(`^trace ${trace!.traceId}  request dash-trace-1  6 spans`, "m"));
-    assert.match(out, /  POST \/v1\/traced\/relay  \[switchyard-router server\]  instance=\S+  status=200/);
-    assert.match(out, /  └─ send sy\.traced\.\S+\.relay  \[switchyard-router client\]  attempt=1  instance=/);
-    assert.match(out, /              └─ process traced\.echo  \[plugin-traced server\]/);
-    await using missing = spawnProcess(runtimeCommand(currentRuntime(), CLI, ["trace", "no-such-request", "--router", url]), { name: "trace" });
+    assert.match(out, / {2}POST \/v1\/traced\/relay {2}\[switchyard-router server\] {2}instance=\S+ {2}status=200/);
+    assert.match(out, / {2}└─ send sy\.traced\.\S+\.relay {2}\[switchyard-router client\] {2}attempt=1 {2}instance=/);
+    assert.match(out, / {14}└─ process traced\.echo {2}\[plugin-traced server\]/);
+    await using missing = spawnProcess(
+      runtimeCommand(currentRuntime(), CLI, ["trace", "no-such-request", "--router", url]),
+      { name: "trace" },
+    );
     assert.equal((await missing.exited).code, 1);
     assert.match(missing.lines.join("\n"), /404 not_found: No spans of trace or request "no-such-request"/);
   });
@@ -163,17 +214,37 @@ describe("the dashboard with a real router and plugins exporting their spans to 
     assert.equal((await act("resume")).status, 200);
     assert.equal((await post("hello/greet", { name: "x" })).status, 200);
 
-    assert.equal((await act("drain", { "content-type": "text/plain" })).status, 415, "a simple (cross-site capable) post");
-    assert.equal((await act("drain", { "content-type": "application/json", origin: "http://elsewhere.example" })).status, 403);
+    assert.equal(
+      (await act("drain", { "content-type": "text/plain" })).status,
+      415,
+      "a simple (cross-site capable) post",
+    );
+    assert.equal(
+      (await act("drain", { "content-type": "application/json", origin: "http://elsewhere.example" })).status,
+      403,
+    );
     assert.equal((await act("explode")).status, 404);
-    assert.equal((await fetch(`${url}/dashboard/actions/nope/drain`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })).status, 404);
+    assert.equal(
+      (await fetch(`${url}/dashboard/actions/nope/drain`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "{}",
+      })).status,
+      404,
+    );
     const reload = await act("reload");
     assert.equal(reload.status, 200);
-    assert.deepEqual(await reload.json(), { plugin: "hello", action: "reload", ok: false, message: `No supervisor runs "hello" (or this router may not publish to sy.$sup.reload)` });
+    assert.deepEqual(await reload.json(), {
+      plugin: "hello",
+      action: "reload",
+      ok: false,
+      message: `No supervisor runs "hello" (or this router may not publish to sy.$sup.reload)`,
+    });
   });
 
   test("POST /v1/traces refuses what is not an OTLP export, with JSON errors", async () => {
-    const otlp = (type: string, body: string) => fetch(`${url}/v1/traces`, { method: "POST", headers: { "content-type": type }, body });
+    const otlp = (type: string, body: string) =>
+      fetch(`${url}/v1/traces`, { method: "POST", headers: { "content-type": type }, body });
     const bad = await otlp("application/json", "{not json");
     assert.equal(bad.status, 400);
     assert.equal((await bad.json() as { error: { code: string } }).error.code, "invalid_request");
@@ -182,15 +253,26 @@ describe("the dashboard with a real router and plugins exporting their spans to 
   });
 
   test("memory stays bounded: the ring keeps its last spans after many requests, and an evicted request is no longer found", async () => {
-    assert.equal((await post("traced/echo", { text: "first" }, { "x-request-id": "dash-oldest" })).status, 200);
-    for (let i = 0; i < 150; i++) assert.equal((await post("traced/echo", { text: `n${i}` }, { "x-request-id": `dash-many-${i}` })).status, 200);
+    assert.equal(
+      (await post("traced/echo", { text: "first" }, { "x-request-id": "dash-oldest" })).status,
+      200,
+    );
+    for (let i = 0; i < 150; i++) {
+      assert.equal(
+        (await post("traced/echo", { text: `n${i}` }, { "x-request-id": `dash-many-${i}` })).status,
+        200,
+      );
+    }
     type Listing = { capacity: number; size: number; evicted: number; traces: unknown[] };
     let listing: Listing | undefined;
     // 151 requests of 3 spans each (2 router, 1 plugin): more than the ring holds.
     await waitFor(async () => {
       listing = await (await fetch(`${url}/dashboard/api/traces?limit=500`)).json() as Listing;
       return listing.evicted >= 151 * 3 - MAX_SPANS;
-    }, { timeoutMs: 15_000, message: () => `the plugin's spans to arrive (${JSON.stringify({ ...listing, traces: undefined })})` });
+    }, {
+      timeoutMs: 15_000,
+      message: () => `the plugin's spans to arrive (${JSON.stringify({ ...listing, traces: undefined })})`,
+    });
     assert.equal(listing!.capacity, MAX_SPANS);
     assert.equal(listing!.size, MAX_SPANS);
     assert.ok(listing!.traces.length <= 200);

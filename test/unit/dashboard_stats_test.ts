@@ -33,7 +33,18 @@ test("SecondWindow reuses its slots: a second that comes round again starts from
   assert.deepEqual(counts.summary(1), { count: 1, errors: 0, p50Ms: 0, p99Ms: 0 });
 });
 
-const answer = (over: Partial<Answer>): Answer => ({ plugin: "hello", method: "greet", status: 200, code: "", ms: 1, instance: "i-1", version: "1.0.0", requestId: "r", traceId: "", ...over });
+const answer = (over: Partial<Answer>): Answer => ({
+  plugin: "hello",
+  method: "greet",
+  status: 200,
+  code: "",
+  ms: 1,
+  instance: "i-1",
+  version: "1.0.0",
+  requestId: "r",
+  traceId: "",
+  ...over,
+});
 
 test("DashboardStats counts known plugins only, lists every error (at most ERRORS_KEPT), and splits by version", () => {
   const stats = new DashboardStats((name) => name === "hello");
@@ -43,7 +54,10 @@ test("DashboardStats counts known plugins only, lists every error (at most ERROR
   stats.record(answer({ version: "2.0.0", instance: "i-2" }), now);
   stats.record(answer({ status: 429, code: "rate_limited", instance: "", version: "" }), now);
   stats.record(answer({ status: 503, code: "overloaded", instance: "", version: "" }), now);
-  stats.record(answer({ plugin: "x".repeat(500), status: 404, code: "plugin_not_found", instance: "", version: "" }), now);
+  stats.record(
+    answer({ plugin: "x".repeat(500), status: 404, code: "plugin_not_found", instance: "", version: "" }),
+    now,
+  );
   const hello = stats.plugin("hello")!;
   assert.equal(hello.requests, 5);
   assert.equal(hello.errors, 1, "5xx only");
@@ -53,7 +67,9 @@ test("DashboardStats counts known plugins only, lists every error (at most ERROR
   assert.deepEqual(stats.split("hello", now), { "1.0.0": 0.333, "2.0.0": 0.667 });
   assert.equal(stats.plugin("x".repeat(500)), undefined, "a name the registry does not know gets no counts");
   assert.equal(stats.errors()[0]!.plugin.length, 64, "newest first, names cut");
-  for (let i = 0; i < 500; i++) stats.record(answer({ status: 502, code: "plugin_error", requestId: `r${i}` }), now);
+  for (let i = 0; i < 500; i++) {
+    stats.record(answer({ status: 502, code: "plugin_error", requestId: `r${i}` }), now);
+  }
   assert.equal(stats.errors().length, ERRORS_KEPT);
   assert.equal(stats.errors()[0]!.requestId, "r499");
   stats.prune((_plugin, id) => id === "i-1", now + 120_000, 60_000);
@@ -70,6 +86,7 @@ test("DashboardStats.record() costs well under a microsecond and a half per answ
   const t0 = performance.now();
   for (let i = 0; i < n; i++) stats.record(a, now + i / 100);
   const ns = ((performance.now() - t0) * 1e6) / n;
+  // deno-lint-ignore no-console
   console.log(`DashboardStats.record(): ${ns.toFixed(0)} ns per answer`);
   assert.ok(ns < 1_500, `${ns} ns`);
 });
