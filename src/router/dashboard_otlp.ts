@@ -2,7 +2,7 @@ import type { Hono } from "hono";
 import type { Logger } from "../deps.ts";
 import { ErrorCode, SwitchyardError } from "../errors.ts";
 import type { PeerInfo, RouterAuth } from "../auth/mod.ts";
-import { decodeOtlpJson, decodeOtlpProtobuf, FORWARDED_HEADER } from "../telemetry/mod.ts";
+import { decodeOtlpJson, decodeOtlpProtobuf, FORWARDED_HEADER } from "../telemetry/ring.ts";
 import type { SpanRecord, SpanRing } from "../telemetry/mod.ts";
 import { errorResponse } from "./error_response.ts";
 import { readBody } from "./read_body.ts";

@@ -3,7 +3,7 @@ import type { Logger } from "../deps.ts";
 import { ErrorCode, SwitchyardError } from "../errors.ts";
 import type { PeerInfo, RouterAuth } from "../auth/mod.ts";
 import type { RequestPipeline } from "../pipeline/mod.ts";
-import { traceTree } from "../telemetry/mod.ts";
+import { traceTree } from "../telemetry/ring.ts";
 import type { SpanRing } from "../telemetry/mod.ts";
 import type { RouterAppSettings } from "./options.ts";
 import type { RouterLifecycle } from "./router_lifecycle.ts";

@@ -25,12 +25,7 @@ export type { RouterTelemetryOptions } from "./router_telemetry.ts";
 export type { CallTarget, RetryRefusal } from "./traced_call.ts";
 export type { HandlerTrace, PluginIdentity } from "./plugin_tracing.ts";
 export { isSecretName, REDACTED, redactArgs, redactJson, redactUrl } from "./redact.ts";
-export { SpanRing } from "./span_ring.ts";
-export type { TraceSummary } from "./span_ring.ts";
-export { ringTracer } from "./ring_tracer.ts";
-export { traceTree } from "./trace_tree.ts";
+// The span ring (router only) is in ./ring.ts, so plugin processes do not load it.
+export type { SpanRing, TraceSummary } from "./span_ring.ts";
 export type { TreeRow } from "./trace_tree.ts";
-export { decodeOtlpJson } from "./otlp_json.ts";
-export { decodeOtlpProtobuf } from "./otlp_protobuf.ts";
 export type { SpanEvent, SpanKindName, SpanRecord, SpanStatusName, SpanValue } from "./span_record.ts";
-export { FORWARDED_HEADER, otlpForwarder } from "./otlp_forward.ts";
