@@ -19,6 +19,7 @@ import {
   Supervisor,
 } from "../supervisor/mod.ts";
 import { supervisorConfigConsumer } from "./supervisor_reload.ts";
+import type { PluginSpec } from "../supervisor/mod.ts";
 import { withRouting } from "./routing_args.ts";
 import { printFolderEvent, printReload } from "./dev_reports.ts";
 import { pluginGate, warnAnonymousPlugins } from "./plugin_gate.ts";
@@ -43,7 +44,8 @@ export const devCommand: Command = {
   usage: `Usage: switchyard dev [--port 8080] [--host 127.0.0.1] [--plugins DIR] [--runtime RT] [--config FILE]
 
 Starts an embedded nats-server on a free port (unless NATS_URL is set; the binary comes from
-NATS_SERVER_BIN or PATH), the router (with its /admin routes on), and every plugin folder
+NATS_SERVER_BIN or PATH), the router (with its /admin routes and its /dashboard, keeping recent
+traces: plugins export their spans to it), and every plugin folder
 (DIR/<name>/mod.ts, optional DIR/<name>/plugin.json with "runtime", "options" and "requires"),
 under the same supervisor as "switchyard up". A file change under a plugin's folder replaces it
 blue-green (new instances first; if they fail, the old ones keep serving and the error is shown).
@@ -83,8 +85,15 @@ Ctrl-C drains the router, then the plugins, then stops nats-server.
     const runtime = values.runtime === undefined ? currentRuntime() : parseRuntime(values.runtime);
     const pluginsDir = values.plugins ?? "plugins";
     let specs;
+    // Where plugins export their spans: the router's ring (set once the router listens).
+    let traceEnv: Record<string, string> = {};
+    // A sandboxed Deno plugin may reach only NATS (and the SDK reads variables it is not granted): it exports nothing.
+    const exports = (s: PluginSpec) => s.runtime !== "deno" || s.permissions === undefined || s.permissions === "all";
     // The folders as they are now: one added while dev runs is kept by a config reload.
-    const specsOf = (c: typeof config) => devSpecs(orderByRequirements(findPlugins(pluginsDir)), c, configPath, runtime).map((s) => withRouting(s, c));
+    const specsOf = (c: typeof config) =>
+      devSpecs(orderByRequirements(findPlugins(pluginsDir)), c, configPath, runtime)
+        .map((s) => withRouting(s, c))
+        .map((s) => (exports(s) ? { ...s, env: { ...traceEnv, ...s.env } } : s));
     try {
       specs = specsOf(config);
     } catch (err) {
@@ -111,8 +120,14 @@ Ctrl-C drains the router, then the plugins, then stops nats-server.
     const telemetry = await startTelemetry(process.env, "switchyard-router", logger, { activeContext: false });
     const router = await startRouter(config, logger.child({ component: "router" }), {
       tracer: telemetry.tracer,
+      tracesByDefault: true,
       ...(configPath === undefined ? {} : { configPath, fileConfig, adjustConfig }),
     });
+    const url = `http://${config.router.host === "0.0.0.0" ? "127.0.0.1" : config.router.host}:${router.port}`;
+    if (router.spans !== undefined) {
+      traceEnv = pluginTraceEnv(url, process.env);
+      specs = specsOf(config);
+    }
     const supervisorLogger = logger.child({ component: "supervisor" });
     const nc = await connectBus({ servers: config.nats.servers, name: "supervisor#dev", ...natsCredentials(config, process.env) });
     const supervisor = new Supervisor({
@@ -179,13 +194,27 @@ Ctrl-C drains the router, then the plugins, then stops nats-server.
         }, { recursive: true, debounceMs: 100 }));
       }
     }
-    const url = `http://${config.router.host}:${router.port}`;
     print(`\nSwitchyard dev is up: router ${url}, NATS ${redactUrl(natsUrl)}, plugins: ${specs.map((s) => s.name).join(", ") || "none"}`);
     print(`Try:  curl -s -XPOST ${url}/v1/hello/greet -H 'content-type: application/json' -d '{"name":"World"}'`);
-    print(`List: curl -s ${url}/v1/plugins   Instances: switchyard ps --nats ${redactUrl(natsUrl)}   (Ctrl-C stops everything)\n`);
+    print(`List: curl -s ${url}/v1/plugins   Instances: switchyard ps --nats ${redactUrl(natsUrl)}`);
+    print(`Dashboard: ${url}/dashboard${router.spans === undefined ? "" : `   A request's trace: switchyard trace <request id> --router ${url}`}   (Ctrl-C stops everything)\n`);
     return await done;
   },
 };
+
+/**
+ * The plugins' OpenTelemetry settings in dev: export spans to the router (`POST /v1/traces`), as
+ * OTLP/JSON (cheaper to write in JavaScript and to read than protobuf, and the hop is local), in
+ * batches every 500 ms (the SDK's 5 s would leave the dashboard's traces behind) unless set. The
+ * router passes them on to the collector the dev process's own `OTEL_*` variables name, if any.
+ */
+export function pluginTraceEnv(routerUrl: string, env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  return {
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${routerUrl}/v1/traces`,
+    OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "http/json",
+    OTEL_BSP_SCHEDULE_DELAY: env.OTEL_BSP_SCHEDULE_DELAY ?? "500",
+  };
+}
 
 /** Polls `check` every 10 ms until it holds (true) or `ms` passed (false). */
 async function until(check: () => unknown, ms: number): Promise<boolean> {

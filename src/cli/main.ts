@@ -17,6 +17,7 @@ import { newCommand } from "./new_command.ts";
 import { pingCommand } from "./ping_command.ts";
 import { pluginCommand } from "./plugin_command.ts";
 import { routerCommand } from "./router_command.ts";
+import { traceCommand } from "./trace_command.ts";
 import { hashKeyCommand, hashPasswordCommand, hashPluginCommand } from "./hash_commands.ts";
 
 const COMMANDS: readonly Command[] = [
@@ -32,6 +33,7 @@ const COMMANDS: readonly Command[] = [
   psCommand,
   reloadCommand,
   drainCommand,
+  traceCommand,
   hashKeyCommand,
   hashPasswordCommand,
   hashPluginCommand,

@@ -11,6 +11,7 @@ const RELOADABLE = [
   "router.timeoutMs",
   "router.bodyLimitBytes",
   "router.drainTimeoutMs",
+  "router.dashboard",
   "plugins",
   "resilience",
   "balancing",
@@ -27,7 +28,7 @@ const NOT_MINE = ["allowList"];
  * address, TLS, connection limits and timeouts, NATS, prefix, discovery, log, metrics path.
  */
 export const ROUTER_RESTART_PATHS = "router.host, .port, .tls, .headerTimeoutMs, .idleTimeoutMs, .requestTimeoutMs,\n" +
-  "  .maxConnections, .connectionGuard, nats, prefix, discovery, log, metrics (but .token, .roles),\n" +
+  "  .maxConnections, .connectionGuard, .traces, nats, prefix, discovery, log, metrics (but .token, .roles),\n" +
   "  and adding or removing the whole auth section";
 
 /** What {@linkcode routerConfigConsumer} reconfigures. */
@@ -74,7 +75,7 @@ export function routerConfigConsumer(router: ReconfigurableRouter): ConfigConsum
         // What needs a restart keeps its start-up value; what applies comes from the new file.
         const before = router.current();
         router.pipeline.reconfigure(pipelineSettings(next));
-        router.swap({ ...next, router: { ...before.router, timeoutMs: next.router.timeoutMs, bodyLimitBytes: next.router.bodyLimitBytes, drainTimeoutMs: next.router.drainTimeoutMs }, metrics: { ...before.metrics, token: next.metrics.token, roles: next.metrics.roles }, auth });
+        router.swap({ ...next, router: { ...before.router, timeoutMs: next.router.timeoutMs, bodyLimitBytes: next.router.bodyLimitBytes, drainTimeoutMs: next.router.drainTimeoutMs, dashboard: next.router.dashboard }, metrics: { ...before.metrics, token: next.metrics.token, roles: next.metrics.roles }, auth });
       }
       return { applied, needsRestart };
     },

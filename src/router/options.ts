@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { DEFAULT_TIMEOUT_MS } from "../resilience/mod.ts";
+import { ROUTER_DASHBOARD_FIELDS } from "./dashboard_options.ts";
 import type { ResolvedAdminOptions } from "./admin_options.ts";
 import type { ResolvedAuthOptions } from "../auth/mod.ts";
 
@@ -9,6 +10,8 @@ export interface RouterSettings {
   /** Reading a request's body ends by then. */
   readonly requestTimeoutMs: number;
   readonly drainTimeoutMs: number;
+  /** Serve `GET /dashboard`. @default true */
+  readonly dashboard?: boolean | undefined;
 }
 
 /** `metrics.*`: what `GET /metrics` serves. */
@@ -106,6 +109,7 @@ export const RouterOptionsSchema = v.strictObject({
   timeoutMs: v.optional(Millis, DEFAULT_TIMEOUT_MS),
   drainTimeoutMs: v.optional(Millis, DEFAULT_DRAIN_TIMEOUT_MS),
   ...ROUTER_SECURITY_FIELDS,
+  ...ROUTER_DASHBOARD_FIELDS,
 });
 
 /** `metrics`: Prometheus exposition at `path` (docs/telemetry.md) and who may read it. */
