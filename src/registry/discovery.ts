@@ -1,8 +1,9 @@
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import type { Deps } from "../deps.ts";
-import { collectMicro, eventsSubject, INSTANCE_ID, isBusError, META_PREFIX, PLUGIN_NAME, SRV_PREFIX } from "../bus/mod.ts";
+import { collectMicro, eventsSubject, INSTANCE_ID, isBusError, META_PREFIX, META_PROTOCOL, PLUGIN_NAME, SRV_PREFIX } from "../bus/mod.ts";
 import type { InfoResponse, InstanceEvent, RequestMux } from "../bus/mod.ts";
 import type { InstanceEntry, Registry } from "./registry.ts";
+import { degradationsOf } from "./degradations.ts";
 
 /** Options of {@linkcode startDiscovery}. */
 export interface DiscoveryOptions {
@@ -86,7 +87,10 @@ export function startDiscovery(nc: NatsConnection, registry: Registry, options: 
     }
     const name = event?.info?.name;
     const id = event?.info?.id;
-    if (typeof name !== "string" || !PLUGIN_NAME.test(name) || typeof id !== "string" || !INSTANCE_ID.test(id)) return;
+    if (typeof name !== "string" || !PLUGIN_NAME.test(name) || typeof id !== "string" || !INSTANCE_ID.test(id)) {
+      warnOnce(`malformed event ${subject}`, "ignored an event with a malformed plugin name or instance id", { subject, plugin: clip(name), instance: clip(id) });
+      return;
+    }
     if (subject !== eventsSubject(prefix, name)) {
       warnOnce(`event ${subject} ${name}`, "ignored an event about another plugin", { subject, plugin: name, instance: id, type: String(event.type).slice(0, 16) });
       return;
@@ -153,7 +157,7 @@ export function startDiscovery(nc: NatsConnection, registry: Registry, options: 
       if (admitted === undefined) return;
       if ("reason" in admitted) return refuse(admitted.reason);
       refused.delete(key);
-      logger.info("instance joined", { plugin: name, version: admitted.version, instance: id });
+      joined(info, admitted);
     } catch (err) {
       // Nobody on its own subject: whoever announced it does not hold its credentials, or it is gone.
       if (isBusError(err) && err.unsent) refuse("nobody answers on its own $SRV.INFO subject");
@@ -161,6 +165,16 @@ export function startDiscovery(nc: NatsConnection, registry: Registry, options: 
     } finally {
       proving.delete(key);
     }
+  };
+
+  /** Logs a join, and once per instance what of its INFO the registry ignores or replaces with a default. */
+  const joined = (info: InfoResponse, entry: InstanceEntry) => {
+    const attrs = { plugin: entry.plugin, version: entry.version, instance: entry.id };
+    logger.info("instance joined", attrs);
+    const degraded = degradationsOf(info);
+    if (degraded.length === 0) return;
+    const reasons = degraded.map((d) => d.endpoint === undefined ? d.reason : `${d.endpoint}: ${d.reason}`);
+    warnOnce(`degraded ${entry.plugin}.${entry.id}`, "instance joined, but the router ignores part of its INFO", { ...attrs, reasons });
   };
 
   /**
@@ -175,8 +189,12 @@ export function startDiscovery(nc: NatsConnection, registry: Registry, options: 
     try {
       for (const reply of await collectMicro(nc, "INFO", { name }, { stallMs: NAME_STALL_MS })) {
         const id = reply.id;
-        if (reply.name !== name || typeof id !== "string" || !INSTANCE_ID.test(id)) {
+        if (reply.name !== name) {
           warnOnce(`name ${name} ${String(reply.name).slice(0, 64)}`, "ignored an INFO answered for another plugin", { plugin: name });
+          continue;
+        }
+        if (typeof id !== "string" || !INSTANCE_ID.test(id)) {
+          warnOnce(`malformed id ${name} ${clip(id)}`, "ignored an INFO with a malformed instance id", { plugin: name, instance: clip(id) });
           continue;
         }
         const admitted = registry.admit(reply as unknown as InfoResponse, clock.now());
@@ -186,7 +204,7 @@ export function startDiscovery(nc: NatsConnection, registry: Registry, options: 
           warnOnce(`refused ${name}.${id} ${admitted.reason}`, "instance refused", { plugin: name, instance: id, reason: admitted.reason });
           continue;
         }
-        logger.info("instance joined", { plugin: name, version: admitted.version, instance: id });
+        joined(reply as unknown as InfoResponse, admitted);
       }
     } finally {
       proving.delete(key);
@@ -226,8 +244,15 @@ export function startDiscovery(nc: NatsConnection, registry: Registry, options: 
     const names = new Set<string>();
     for (const ping of await collectMicro(nc, "PING")) {
       const { name, id } = ping;
-      if (typeof name !== "string" || !PLUGIN_NAME.test(name) || typeof id !== "string" || !INSTANCE_ID.test(id)) continue;
       const meta = ping.metadata as Record<string, unknown> | undefined;
+      if (typeof name !== "string" || !PLUGIN_NAME.test(name) || typeof id !== "string" || !INSTANCE_ID.test(id)) {
+        // Other micro services answer $SRV.PING too, with names of their own: only one that says it
+        // speaks this protocol is worth a warning.
+        if (meta?.[META_PROTOCOL] !== undefined) {
+          warnOnce(`malformed ping ${clip(name)} ${clip(id)}`, "ignored an instance with a malformed plugin name or instance id", { plugin: clip(name), instance: clip(id) });
+        }
+        continue;
+      }
       if (meta?.[META_PREFIX] !== undefined && meta[META_PREFIX] !== prefix) continue;
       if (registry.instance(name, id) === undefined && (refused.get(`${name}.${id}`) ?? 0) <= clock.now()) names.add(name);
     }
@@ -299,4 +324,9 @@ export function startDiscovery(nc: NatsConnection, registry: Registry, options: 
       for (const sub of subscriptions) sub.unsubscribe();
     },
   };
+}
+
+/** A value someone else chose, cut short for a log line. */
+function clip(value: unknown): string {
+  return String(value).slice(0, 64);
 }
