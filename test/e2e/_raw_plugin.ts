@@ -21,6 +21,10 @@ export interface RawPluginOptions {
   omitInstanceHeader?: boolean;
   /** Leaves `health` out of STATS. */
   omitHealth?: boolean;
+  /** Subscribes to the version subject without a queue group. */
+  noQueueGroup?: boolean;
+  /** On stop, leaves the instance subject together with the queue group, right after announcing draining. */
+  dropInstanceSubjectAtDrain?: boolean;
   /** Also answers as a second, misnamed service on `$SRV.PING` (a hint the router must ignore, with a warning). */
   misnamedPing?: { name: string; id: string };
 }
@@ -86,7 +90,7 @@ export async function startRawPlugin(natsUrl: string, options: RawPluginOptions 
   };
 
   const subs: Subscription[] = [];
-  const queueSub = nc.subscribe(`${prefix}.${name}.${vtoken}.*`, { queue: `${name}@${version}`, callback: (_e, m) => serve(m) });
+  const queueSub = nc.subscribe(`${prefix}.${name}.${vtoken}.*`, { ...(options.noQueueGroup ? {} : { queue: `${name}@${version}` }), callback: (_e, m) => serve(m) });
   const ownSub = nc.subscribe(`${prefix}.$i.${name}.${id}.*`, { callback: (_e, m) => serve(m) });
   const stats = () => ({
     type: "io.nats.micro.v1.stats_response",
@@ -118,10 +122,11 @@ export async function startRawPlugin(natsUrl: string, options: RawPluginOptions 
   const stop = () =>
     stopping ??= (async () => {
       announce("draining");
+      if (options.dropInstanceSubjectAtDrain) ownSub.unsubscribe();
       await queueSub.drain();
       // Long enough for a router that read the draining event to stop sending here.
       await new Promise((resolve) => setTimeout(resolve, 200));
-      await ownSub.drain();
+      if (!ownSub.isClosed()) await ownSub.drain();
       announce("stopped");
       for (const sub of subs) sub.unsubscribe();
       await nc.drain();
