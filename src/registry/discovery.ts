@@ -230,7 +230,15 @@ export function startDiscovery(nc: NatsConnection, registry: Registry, options: 
       } catch {
         status = undefined;
       }
-      const health = status === "ok" || status === "degraded" || status === "unhealthy" ? status : instance.health;
+      const reported = status === "ok" || status === "degraded" || status === "unhealthy" ? status : undefined;
+      if (reported === undefined) {
+        warnOnce(`no health ${instance.plugin}.${instance.id}`, "instance's STATS carries no health status: its health stays as it was", {
+          plugin: instance.plugin,
+          instance: instance.id,
+          reason: `health.status is ${JSON.stringify(String(status).slice(0, 32))}, not "ok", "degraded" or "unhealthy"`,
+        });
+      }
+      const health = reported ?? instance.health;
       const before = instance.health;
       registry.setHealth(instance, health, clock.now());
       if (before !== "unknown" && before !== health) logger.info("instance health changed", { plugin: instance.plugin, instance: instance.id, health });

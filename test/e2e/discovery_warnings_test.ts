@@ -17,6 +17,7 @@ test("discovery warns once per instance, with the reason, about what it ignores 
   await using hinted = await startRawPlugin(nats.url, { name: "hinted", misnamedPing: { name: "Bad_Name", id: "x1" } });
   await using _loose = await startRawPlugin(nats.url, { name: "loose", version: "1.0" });
   await using _future = await startRawPlugin(nats.url, { name: "future", metadata: { "sy.protocol": "2" } });
+  await using unwell = await startRawPlugin(nats.url, { name: "unwell", omitHealth: true });
   const nc = await connectBus({ servers: [nats.url] });
   const logger = captureLogger();
   const registry = new Registry("sy");
@@ -51,6 +52,9 @@ test("discovery warns once per instance, with the reason, about what it ignores 
     assert.equal(registry.get("loose"), undefined);
     assert.equal(registry.get("future"), undefined);
     assert.equal(about("ignored an event with a malformed plugin name or instance id", () => true).length, 1, JSON.stringify(warns));
+    // STATS without health: admitted and polled, its health unknown, said once over three polls.
+    assert.equal(registry.instance("unwell", unwell.id)?.health, "unknown");
+    assert.deepEqual(about("instance's STATS carries no health status: its health stays as it was", () => true).map((e) => e.attrs.instance), [unwell.id]);
     // Nothing said about the conforming instances.
     assert.deepEqual(warns.filter((e) => e.attrs.instance === hinted.id), []);
   } finally {
