@@ -77,14 +77,15 @@ export async function checkDrain(prober: Prober, watch: EventWatch, target: Even
   } else report.pass("drain.instance_subject");
 
   // The queue subscription goes: requests on the version subject reach other instances, or nobody.
-  const until = Date.now() + Math.max(timeoutMs, 2_000);
+  const drainSeenAt = Date.now();
+  const until = drainSeenAt + Math.max(timeoutMs, 2_000);
   let stillHere = true;
   while (stillHere && Date.now() < until) {
     const [reply] = await prober.ask(versionSubject, INVALID_JSON, { timeoutMs, request: true });
     stillHere = reply !== undefined && !reply.noResponders && reply.headers?.get(H_INSTANCE) === id;
     if (stillHere) await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
-  report.check("drain.queue_group", stillHere ? [`${versionSubject} still reached the instance ${Date.now() - (until - Math.max(timeoutMs, 2_000))} ms after draining`] : []);
+  report.check("drain.queue_group", stillHere ? [`${versionSubject} still reached the instance ${Date.now() - drainSeenAt} ms after draining was announced`] : []);
 
   const stopped = await watch.next(id, "stopped", waitMs);
   if (stopped === undefined) {
