@@ -24,6 +24,8 @@ export interface DrainCheckOptions {
 
 /** Between two looks at a draining instance. */
 const POLL_MS = 50;
+/** Between two requests on the instance subject while waiting for draining. */
+const TRAFFIC_MS = 50;
 
 /**
  * `events.started` and `events.format` from what the watch saw about the instance. `listenedFirst`:
@@ -61,15 +63,27 @@ export async function checkDrain(prober: Prober, watch: EventWatch, target: Even
   const own = `${instanceSubjectBase(target.prefix, target.plugin, id)}.${target.method}`;
   const versionSubject = `${versionSubjectBase(target.prefix, target.plugin, target.version)}.${target.method}`;
   const draining = watch.next(id, "draining", waitMs);
+  // Until draining is seen, requests keep coming on the instance subject, as they do from a router
+  // that has not read the event yet: the instance keeps the subject while they do.
+  let seen = false;
+  const traffic = (async () => {
+    while (!seen) {
+      await prober.ask(own, INVALID_JSON, { timeoutMs, request: true });
+      if (!seen) await new Promise((resolve) => setTimeout(resolve, TRAFFIC_MS));
+    }
+  })();
   options.prompt({ plugin: target.plugin, id, version: target.version });
   const drained = await draining;
+  seen = true;
   if (drained === undefined) {
+    await traffic;
     report.fail("drain.draining", `no draining event within ${waitMs} ms of the prompt`);
     for (const rule of ["drain.instance_subject", "drain.queue_group", "drain.stopped", "drain.gone"] as const) report.skip(rule, "the instance did not announce draining");
     return;
   }
   // At once: routers that had not read the event yet still send on the instance subject.
   const [ownReply] = await prober.ask(own, INVALID_JSON, { timeoutMs, request: true });
+  await traffic;
   const stoppedFirst = watch.about(id).find((e) => e.body?.type === "stopped" && e.seq < drained.seq);
   report.check("drain.draining", stoppedFirst === undefined ? [] : ["stopped was announced before draining"]);
   if (ownReply === undefined || ownReply.noResponders) {

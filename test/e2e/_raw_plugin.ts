@@ -91,7 +91,13 @@ export async function startRawPlugin(natsUrl: string, options: RawPluginOptions 
 
   const subs: Subscription[] = [];
   const queueSub = nc.subscribe(`${prefix}.${name}.${vtoken}.*`, { ...(options.noQueueGroup ? {} : { queue: `${name}@${version}` }), callback: (_e, m) => serve(m) });
-  const ownSub = nc.subscribe(`${prefix}.$i.${name}.${id}.*`, { callback: (_e, m) => serve(m) });
+  let lastOwnAt = 0;
+  const ownSub = nc.subscribe(`${prefix}.$i.${name}.${id}.*`, {
+    callback: (_e, m) => {
+      lastOwnAt = Date.now();
+      serve(m);
+    },
+  });
   const stats = () => ({
     type: "io.nats.micro.v1.stats_response",
     ...identity,
@@ -124,8 +130,9 @@ export async function startRawPlugin(natsUrl: string, options: RawPluginOptions 
       announce("draining");
       if (options.dropInstanceSubjectAtDrain) ownSub.unsubscribe();
       await queueSub.drain();
-      // Long enough for a router that read the draining event to stop sending here.
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // The instance subject stays until no request came on it for 200 ms.
+      lastOwnAt = Math.max(lastOwnAt, Date.now());
+      while (Date.now() - lastOwnAt < 200) await new Promise((resolve) => setTimeout(resolve, 200 - (Date.now() - lastOwnAt)));
       if (!ownSub.isClosed()) await ownSub.drain();
       announce("stopped");
       for (const sub of subs) sub.unsubscribe();
