@@ -123,6 +123,8 @@ export async function startRawPlugin(natsUrl: string, options: RawPluginOptions 
   const announce = (type: string) => nc.publish(`${prefix}.$events.${name}`, JSON.stringify({ type, info }));
   await nc.flush();
   announce("started");
+  // Out before this returns: a checker that starts listening afterwards must not see it.
+  await nc.flush();
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
