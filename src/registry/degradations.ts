@@ -30,7 +30,7 @@ export function degradationsOf(info: InfoResponse): Degradation[] {
   const out: Degradation[] = [];
   const meta = typeof info.metadata === "object" && info.metadata !== null ? info.metadata as Record<string, unknown> : {};
   for (const [key, value] of Object.entries(meta)) {
-    if (typeof value !== "string") out.push({ key, reason: `${key} is not a string: ignored` });
+    if (typeof value !== "string") out.push({ key, reason: `${key} is not a string (micro metadata values are strings)` });
   }
   const weight = meta[META_WEIGHT];
   if (typeof weight === "string" && !(Number.isFinite(Number(weight)) && Number(weight) > 0)) {
@@ -51,7 +51,7 @@ export function degradationsOf(info: InfoResponse): Degradation[] {
     const name = e.name;
     const em = typeof e.metadata === "object" && e.metadata !== null ? e.metadata as Record<string, unknown> : {};
     for (const [key, value] of Object.entries(em)) {
-      if (typeof value !== "string") out.push({ key, endpoint: name, reason: `${key} is not a string: ignored` });
+      if (typeof value !== "string") out.push({ key, endpoint: name, reason: `${key} is not a string (micro metadata values are strings)` });
     }
     const inputProblem = schemaProblem(em[META_INPUT_SCHEMA]);
     if (inputProblem !== undefined) {
