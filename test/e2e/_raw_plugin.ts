@@ -136,8 +136,8 @@ export async function startRawPlugin(natsUrl: string, options: RawPluginOptions 
       lastOwnAt = Math.max(lastOwnAt, Date.now());
       while (Date.now() - lastOwnAt < 200) await new Promise((resolve) => setTimeout(resolve, 200 - (Date.now() - lastOwnAt)));
       if (!ownSub.isClosed()) await ownSub.drain();
-      announce("stopped");
       for (const sub of subs) sub.unsubscribe();
+      announce("stopped");
       await nc.drain();
     })();
   return { id, nc, stop, [Symbol.asyncDispose]: stop };
