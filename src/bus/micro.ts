@@ -66,6 +66,11 @@ export interface EndpointStats {
   processing_time: number;
   /** Nanoseconds. */
   average_processing_time: number;
+  /**
+   * Extra statistics of the endpoint; `{}` when there are none. The micro schema leaves it
+   * optional, but strict clients (nats-py's `ServiceStats.from_dict`) read it unconditionally.
+   */
+  data: Record<string, unknown>;
 }
 
 export interface StatsResponse extends ServiceIdentity {

@@ -5,6 +5,7 @@
  */
 import { ConfigError } from "../config/mod.ts";
 import { callCommand } from "./call_command.ts";
+import { conformanceCommand } from "./conformance_command.ts";
 import { printError, print, UsageError } from "./command.ts";
 import type { Command } from "./command.ts";
 import { devCommand } from "./dev_command.ts";
@@ -27,6 +28,7 @@ const COMMANDS: readonly Command[] = [
   callCommand,
   lsCommand,
   pingCommand,
+  conformanceCommand,
   newCommand,
   // lifecycle
   upCommand,

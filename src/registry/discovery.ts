@@ -1,8 +1,9 @@
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import type { Deps } from "../deps.ts";
-import { collectMicro, eventsSubject, INSTANCE_ID, isBusError, META_PREFIX, PLUGIN_NAME, SRV_PREFIX } from "../bus/mod.ts";
+import { collectMicro, eventsSubject, INSTANCE_ID, isBusError, META_PREFIX, META_PROTOCOL, PLUGIN_NAME, SRV_PREFIX } from "../bus/mod.ts";
 import type { InfoResponse, InstanceEvent, RequestMux } from "../bus/mod.ts";
 import type { InstanceEntry, Registry } from "./registry.ts";
+import { degradationsOf } from "./degradations.ts";
 
 /** Options of {@linkcode startDiscovery}. */
 export interface DiscoveryOptions {
@@ -67,6 +68,12 @@ export function startDiscovery(nc: NatsConnection, registry: Registry, options: 
   const proving = new Set<string>();
   /** Instance key → until when its refusal stands (it is asked again after). */
   const refused = new Map<string, number>();
+  /**
+   * Instance key → until when it counts as gone: it said `stopped` (or was reported `lost`), so an
+   * INFO or PING answer collected a moment before that must not bring it back. A new `started` clears it.
+   */
+  const departed = new Map<string, number>();
+  const isDeparted = (key: string) => (departed.get(key) ?? 0) > clock.now();
   const subscriptions: Subscription[] = [];
   /** Each warning once per source, so a noisy or hostile instance cannot flood the log. */
   const warned = new Set<string>();
@@ -86,7 +93,10 @@ export function startDiscovery(nc: NatsConnection, registry: Registry, options: 
     }
     const name = event?.info?.name;
     const id = event?.info?.id;
-    if (typeof name !== "string" || !PLUGIN_NAME.test(name) || typeof id !== "string" || !INSTANCE_ID.test(id)) return;
+    if (typeof name !== "string" || !PLUGIN_NAME.test(name) || typeof id !== "string" || !INSTANCE_ID.test(id)) {
+      warnOnce(`malformed event ${subject}`, "ignored an event with a malformed plugin name or instance id", { subject, plugin: clip(name), instance: clip(id) });
+      return;
+    }
     if (subject !== eventsSubject(prefix, name)) {
       warnOnce(`event ${subject} ${name}`, "ignored an event about another plugin", { subject, plugin: name, instance: id, type: String(event.type).slice(0, 16) });
       return;
@@ -95,6 +105,7 @@ export function startDiscovery(nc: NatsConnection, registry: Registry, options: 
     const attrs = { plugin: name, instance: id };
     switch (event.type) {
       case "started": {
+        departed.delete(`${name}.${id}`);
         const known = registry.instance(name, id);
         if (known === undefined) {
           void prove(name, id);
@@ -113,9 +124,11 @@ export function startDiscovery(nc: NatsConnection, registry: Registry, options: 
         if (registry.markDraining(name, id) !== undefined) logger.info("instance draining", attrs);
         return;
       case "stopped":
+        departed.set(`${name}.${id}`, clock.now() + intervalMs * missed);
         if (registry.remove(name, id) !== undefined) logger.info("instance left", attrs);
         return;
       case "lost": {
+        departed.set(`${name}.${id}`, clock.now() + intervalMs * missed);
         const gone = registry.remove(name, id);
         if (gone === undefined) return;
         logger.warn("instance lost", attrs);
@@ -134,7 +147,7 @@ export function startDiscovery(nc: NatsConnection, registry: Registry, options: 
   const prove = async (name: string, id: string): Promise<void> => {
     const key = `${name}.${id}`;
     const now = clock.now();
-    if (proving.has(key) || proving.size >= MAX_PROVING || (refused.get(key) ?? 0) > now) return;
+    if (proving.has(key) || proving.size >= MAX_PROVING || (refused.get(key) ?? 0) > now || isDeparted(key)) return;
     proving.add(key);
     const refuse = (reason: string) => {
       refused.set(key, clock.now() + intervalMs * missed);
@@ -149,11 +162,12 @@ export function startDiscovery(nc: NatsConnection, registry: Registry, options: 
         return refuse("its INFO is not JSON");
       }
       if (info?.name !== name || info.id !== id) return refuse("its own INFO subject answered for another instance");
+      if (isDeparted(key)) return; // it stopped while its INFO was on the way
       const admitted = registry.admit(info, clock.now());
       if (admitted === undefined) return;
       if ("reason" in admitted) return refuse(admitted.reason);
       refused.delete(key);
-      logger.info("instance joined", { plugin: name, version: admitted.version, instance: id });
+      joined(info, admitted);
     } catch (err) {
       // Nobody on its own subject: whoever announced it does not hold its credentials, or it is gone.
       if (isBusError(err) && err.unsent) refuse("nobody answers on its own $SRV.INFO subject");
@@ -161,6 +175,16 @@ export function startDiscovery(nc: NatsConnection, registry: Registry, options: 
     } finally {
       proving.delete(key);
     }
+  };
+
+  /** Logs a join, and once per instance what of its INFO the registry ignores or replaces with a default. */
+  const joined = (info: InfoResponse, entry: InstanceEntry) => {
+    const attrs = { plugin: entry.plugin, version: entry.version, instance: entry.id };
+    logger.info("instance joined", attrs);
+    const degraded = degradationsOf(info);
+    if (degraded.length === 0) return;
+    const reasons = degraded.map((d) => d.endpoint === undefined ? d.reason : `${d.endpoint}: ${d.reason}`);
+    warnOnce(`degraded ${entry.plugin}.${entry.id}`, "instance joined, but the router ignores part of its INFO", { ...attrs, reasons });
   };
 
   /**
@@ -175,10 +199,15 @@ export function startDiscovery(nc: NatsConnection, registry: Registry, options: 
     try {
       for (const reply of await collectMicro(nc, "INFO", { name }, { stallMs: NAME_STALL_MS })) {
         const id = reply.id;
-        if (reply.name !== name || typeof id !== "string" || !INSTANCE_ID.test(id)) {
+        if (reply.name !== name) {
           warnOnce(`name ${name} ${String(reply.name).slice(0, 64)}`, "ignored an INFO answered for another plugin", { plugin: name });
           continue;
         }
+        if (typeof id !== "string" || !INSTANCE_ID.test(id)) {
+          warnOnce(`malformed id ${name} ${clip(id)}`, "ignored an INFO with a malformed instance id", { plugin: name, instance: clip(id) });
+          continue;
+        }
+        if (isDeparted(`${name}.${id}`)) continue;
         const admitted = registry.admit(reply as unknown as InfoResponse, clock.now());
         if (admitted === undefined) continue;
         if ("reason" in admitted) {
@@ -186,7 +215,7 @@ export function startDiscovery(nc: NatsConnection, registry: Registry, options: 
           warnOnce(`refused ${name}.${id} ${admitted.reason}`, "instance refused", { plugin: name, instance: id, reason: admitted.reason });
           continue;
         }
-        logger.info("instance joined", { plugin: name, version: admitted.version, instance: id });
+        joined(reply as unknown as InfoResponse, admitted);
       }
     } finally {
       proving.delete(key);
@@ -212,7 +241,15 @@ export function startDiscovery(nc: NatsConnection, registry: Registry, options: 
       } catch {
         status = undefined;
       }
-      const health = status === "ok" || status === "degraded" || status === "unhealthy" ? status : instance.health;
+      const reported = status === "ok" || status === "degraded" || status === "unhealthy" ? status : undefined;
+      if (reported === undefined) {
+        warnOnce(`no health ${instance.plugin}.${instance.id}`, "instance's STATS carries no health status: its health stays as it was", {
+          plugin: instance.plugin,
+          instance: instance.id,
+          reason: `health.status is ${JSON.stringify(String(status).slice(0, 32))}, not "ok", "degraded" or "unhealthy"`,
+        });
+      }
+      const health = reported ?? instance.health;
       const before = instance.health;
       registry.setHealth(instance, health, clock.now());
       if (before !== "unknown" && before !== health) logger.info("instance health changed", { plugin: instance.plugin, instance: instance.id, health });
@@ -226,10 +263,17 @@ export function startDiscovery(nc: NatsConnection, registry: Registry, options: 
     const names = new Set<string>();
     for (const ping of await collectMicro(nc, "PING")) {
       const { name, id } = ping;
-      if (typeof name !== "string" || !PLUGIN_NAME.test(name) || typeof id !== "string" || !INSTANCE_ID.test(id)) continue;
       const meta = ping.metadata as Record<string, unknown> | undefined;
+      if (typeof name !== "string" || !PLUGIN_NAME.test(name) || typeof id !== "string" || !INSTANCE_ID.test(id)) {
+        // Other micro services answer $SRV.PING too, with names of their own: only one that says it
+        // speaks this protocol is worth a warning.
+        if (meta?.[META_PROTOCOL] !== undefined) {
+          warnOnce(`malformed ping ${clip(name)} ${clip(id)}`, "ignored an instance with a malformed plugin name or instance id", { plugin: clip(name), instance: clip(id) });
+        }
+        continue;
+      }
       if (meta?.[META_PREFIX] !== undefined && meta[META_PREFIX] !== prefix) continue;
-      if (registry.instance(name, id) === undefined && (refused.get(`${name}.${id}`) ?? 0) <= clock.now()) names.add(name);
+      if (registry.instance(name, id) === undefined && (refused.get(`${name}.${id}`) ?? 0) <= clock.now() && !isDeparted(`${name}.${id}`)) names.add(name);
     }
     return names;
   };
@@ -241,7 +285,7 @@ export function startDiscovery(nc: NatsConnection, registry: Registry, options: 
     await Promise.all([...[...names].map(proveName), checkHealth(watched ?? [...registry.plugins()].map((p) => p.name))]);
     const gone = registry.prune(startedAt - missed * intervalMs);
     if (gone > 0) logger.warn("instances went silent and were removed", { count: gone });
-    for (const [key, until] of refused) if (until <= clock.now()) refused.delete(key);
+    for (const map of [refused, departed]) for (const [key, until] of map) if (until <= clock.now()) map.delete(key);
   };
 
   // One poll at a time; a poll asked for while one runs runs right after it.
@@ -299,4 +343,9 @@ export function startDiscovery(nc: NatsConnection, registry: Registry, options: 
       for (const sub of subscriptions) sub.unsubscribe();
     },
   };
+}
+
+/** A value someone else chose, cut short for a log line. */
+function clip(value: unknown): string {
+  return String(value).slice(0, 64);
 }

@@ -2,9 +2,11 @@
  * The router's live view of plugins, versions and instances, fed by NATS micro discovery.
  * @module
  */
-export { Registry } from "./registry.ts";
+export { KNOWN_PROTOCOLS, Registry } from "./registry.ts";
+export { degradationsOf } from "./degradations.ts";
 export { startDiscovery } from "./discovery.ts";
 export { createInputValidator } from "./input_validator.ts";
-export type { InstanceEntry, MethodEntry, PluginEntry, VersionEntry } from "./registry.ts";
+export type { InstanceEntry, MethodEntry, PluginEntry, Refusal, VersionEntry } from "./registry.ts";
+export type { Degradation } from "./degradations.ts";
 export type { Discovery, DiscoveryOptions } from "./discovery.ts";
 export type { InputValidator } from "./input_validator.ts";

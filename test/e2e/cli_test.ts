@@ -17,7 +17,7 @@ const run = async (args: string[], cwd = ROOT) => {
 test("switchyard --help lists every command, and each command has --help", async () => {
   const help = await run(["--help"]);
   assert.equal(help.code, 0);
-  const names = ["dev", "router", "plugin", "call", "ls", "ping", "new", "up", "ps", "reload", "drain", "trace", "hash-key", "hash-password", "hash-plugin"];
+  const names = ["dev", "router", "plugin", "call", "ls", "ping", "conformance", "new", "up", "ps", "reload", "drain", "trace", "hash-key", "hash-password", "hash-plugin"];
   for (const name of names) assert.match(help.out, new RegExp(`^  ${name} `, "m"));
   // Each in a process of its own, all at once.
   const own = await Promise.all(names.map((name) => run([name, "--help"])));
