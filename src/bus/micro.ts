@@ -18,6 +18,8 @@ export const META_RUNTIME = "sy.runtime";
 export const META_HOST = "sy.host";
 export const META_PREFIX = "sy.prefix";
 export const META_INSTANCE_SUBJECT = "sy.instance_subject";
+/** The region the instance runs in (`region` config, `SWITCHYARD_REGION`); routers prefer their own. */
+export const META_REGION = "sy.region";
 /** Balancer weight of this instance (a positive number; default 1). */
 export const META_WEIGHT = "sy.weight";
 /** The plugin's manifest requirements, as JSON (`{"hello":"^1"}`). */

@@ -16,6 +16,7 @@ import {
   META_INSTANCE_SUBJECT,
   META_PREFIX,
   META_PROTOCOL,
+  META_REGION,
   META_REQUIRES,
   META_RUNTIME,
   META_WEIGHT,
@@ -28,7 +29,7 @@ import {
 } from "../bus/mod.ts";
 import type { InfoResponse, InstanceEvent, MicroVerb, StatsResponse } from "../bus/mod.ts";
 import { Dispatcher } from "./dispatch.ts";
-import { PluginCaller } from "./plugin_caller.ts";
+import { defaultPipelineSettings, PluginCaller } from "./plugin_caller.ts";
 import { endpointMetadata } from "./schemas.ts";
 import { parsePluginOptions } from "./plugin_options.ts";
 import { replaceOptions, serveControl } from "./control.ts";
@@ -47,6 +48,8 @@ export interface ServePluginOptions {
   options?: unknown;
   /** Balancer weight advertised as `sy.weight` metadata. */
   weight?: number;
+  /** The region this instance runs in, advertised as `sy.region`; its `ctx.call`s prefer the same region. */
+  region?: string | undefined;
   /** Manifest requirements (plugin → semver range), advertised as `sy.requires` metadata. */
   requires?: Readonly<Record<string, string>>;
   /** Makes a server span per request and client spans for `ctx.call`. @default none (tracing off) */
@@ -123,6 +126,7 @@ export async function servePlugin(plugin: Plugin, nc: NatsConnection, options: S
       [META_RUNTIME]: options.runtime ?? "",
       [META_HOST]: options.host ?? "",
       ...(options.weight === undefined ? {} : { [META_WEIGHT]: String(options.weight) }),
+      ...(options.region === undefined ? {} : { [META_REGION]: options.region }),
       ...(options.requires === undefined ? {} : { [META_REQUIRES]: JSON.stringify(options.requires) }),
     },
   };
@@ -135,7 +139,7 @@ export async function servePlugin(plugin: Plugin, nc: NatsConnection, options: S
   const info: InfoResponse = { type: INFO_RESPONSE, ...identity, description: plugin.description, endpoints };
   const dispatcher = new Dispatcher(plugin, instanceId, logger, pluginOptions, clock);
   // ctx.call; its discovery and reply subscription start on first use
-  dispatcher.caller = new PluginCaller(nc, { prefix, logger, clock, tracer: options.tracer, inboxPrefix: options.inboxPrefix, settings: options.routing });
+  dispatcher.caller = new PluginCaller(nc, { prefix, logger, clock, tracer: options.tracer, inboxPrefix: options.inboxPrefix, settings: { ...(options.routing ?? defaultPipelineSettings()), region: options.region } });
   dispatcher.maxPayload = () => nc.info?.max_payload; // read per reply: a reconnect may change it
   if (options.tracer !== undefined) {
     dispatcher.tracing = new PluginTracing(options.tracer, { plugin: plugin.name, version: plugin.version, instanceId, queue, ownBase });

@@ -93,9 +93,11 @@ async function attempts(pipeline: SendContext, target: Target, call: Call): Prom
         // Only after a backoff or a resend: the first attempt always has time left.
         err = new BusTimeoutError(method.subject, 0);
       } else {
-        instance = balancing.pick(plugin, version, startedAt, avoid);
-        if (instance === gone) instance = undefined;
-        if (instance !== undefined) {
+        const picked = balancing.pick(plugin, version, startedAt, avoid);
+        instance = picked === gone || picked === null ? undefined : picked;
+        if (picked === null) {
+          err = new SwitchyardError(ErrorCode.PluginUnavailable, `No instance of "${plugin}" is available in this router's region`);
+        } else if (instance !== undefined) {
           subject = instance.subjects.get(method.name) ?? instanceSubject(instance, method.name);
         } else if (allUnhealthy(version.live)) {
           err = new SwitchyardError(ErrorCode.PluginUnavailable, `Every instance of "${plugin}@${version.version}" reports unhealthy`);

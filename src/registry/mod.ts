@@ -2,7 +2,7 @@
  * The router's live view of plugins, versions and instances, fed by NATS micro discovery.
  * @module
  */
-export { KNOWN_PROTOCOLS, Registry } from "./registry.ts";
+export { KNOWN_PROTOCOLS, REGION_NAME, Registry } from "./registry.ts";
 export { degradationsOf } from "./degradations.ts";
 export { startDiscovery } from "./discovery.ts";
 export { createInputValidator } from "./input_validator.ts";
