@@ -89,8 +89,10 @@ export interface StatsResponse extends ServiceIdentity {
  * least `name` and `id`).
  */
 export interface InstanceEvent {
-  type: "started" | "draining" | "stopped" | "lost";
+  type: "started" | "draining" | "health" | "stopped" | "lost";
   info: InfoResponse;
+  /** With `health`: its `health()` answer now (it changed). */
+  health?: StatsResponse["health"];
 }
 
 /** How long {@linkcode collectMicro} listens. */

@@ -174,7 +174,9 @@ export async function startRouter(config: ResolvedConfig, logger: Logger, option
   const discovery = startDiscovery(nc, registry, {
     prefix: config.prefix,
     mux,
+    mode: config.discovery.mode,
     intervalMs: config.discovery.intervalMs,
+    rollCallMs: config.discovery.rollCallMs,
     onGone: (instance, why) => pipeline.instanceGone(instance, why === "lost" ? "its supervisor reported it dead" : "it reconnected"),
   }, deps);
   await discovery.refresh();

@@ -5,12 +5,13 @@ import { AdminSchema } from "../router/admin_options.ts";
 import { SupervisedPluginFields, SupervisorSchema } from "../supervisor/options.ts";
 import { AuthSchema } from "../auth/options.ts";
 import { AllowListSchema } from "../supervisor/allow_list_schema.ts";
-import { Millis, PLUGIN_RESILIENCE_FIELDS, ResilienceSchema } from "../resilience/options.ts";
+import { PLUGIN_RESILIENCE_FIELDS, ResilienceSchema } from "../resilience/options.ts";
 import { MetricsOptionsSchema, RouterOptionsSchema } from "../router/options.ts";
 import { NatsOptionsSchema } from "../bus/options.ts";
+import { DiscoveryOptionsSchema } from "../registry/options.ts";
 import { LogOptionsSchema } from "../telemetry/options.ts";
 
-export const DEFAULT_DISCOVERY_INTERVAL_MS = 5_000;
+export { DEFAULT_DISCOVERY_INTERVAL_MS } from "../registry/options.ts";
 
 /** Per-plugin overrides. */
 export const PluginPolicySchema = v.strictObject({
@@ -42,7 +43,8 @@ export const ConfigSchema = v.strictObject({
   region: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9._-]{1,64}$/, "letters, digits, ., _ and -, up to 64"))),
   /** Subject prefix shared by the router and its plugins. */
   prefix: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,32}$/)), "sy"),
-  discovery: v.optional(v.strictObject({ intervalMs: v.optional(Millis, DEFAULT_DISCOVERY_INTERVAL_MS) }), {}),
+  /** How routers keep track of instances (docs/scale-out.md). */
+  discovery: v.optional(DiscoveryOptionsSchema, {}),
   /** Default balancer, slow start and outlier ejection (see docs/balancing.md). */
   balancing: v.optional(BalancingOptionsSchema, {}),
   log: v.optional(LogOptionsSchema, {}),

@@ -74,6 +74,9 @@ export interface DrainOptions {
   lingerMs?: number;
 }
 
+/** How often an instance asks its plugin's `health()`, to announce a change. */
+export const HEALTH_CHECK_MS = 2_000;
+
 /** See {@linkcode DrainOptions.lingerMs}. */
 export const DEFAULT_DRAIN_LINGER_MS = 200;
 
@@ -196,12 +199,29 @@ export async function servePlugin(plugin: Plugin, nc: NatsConnection, options: S
     )
   );
   discovery.push(serveControl(nc, { prefix, instanceId, plugin, dispatcher, logger }));
-  const announce = (type: InstanceEvent["type"]) =>
-    nc.publish(eventsSubject(prefix, plugin.name), JSON.stringify({ type, info } satisfies InstanceEvent));
+  const announce = (type: InstanceEvent["type"], health?: StatsResponse["health"]) =>
+    nc.publish(eventsSubject(prefix, plugin.name), JSON.stringify({ type, info, ...(health === undefined ? {} : { health }) } satisfies InstanceEvent));
 
   await nc.flush();
   announce("started");
   logger.info("plugin ready", { subject: `${base}.*`, queue });
+
+  // Routers learn of a health change from the instance itself, at once and only then (no polling).
+  let lastHealth = "ok";
+  let healthTimer: unknown;
+  const watchHealth = () => {
+    healthTimer = clock.setTimeout(async () => {
+      const health = await checkHealth();
+      if (draining !== undefined) return;
+      if (health !== undefined && health.status !== lastHealth) {
+        lastHealth = health.status;
+        announce("health", health);
+        logger.info("health changed: announced", { health: health.status });
+      }
+      watchHealth();
+    }, HEALTH_CHECK_MS);
+  };
+  if (plugin.health !== undefined) watchHealth();
 
   let draining: Promise<{ aborted: boolean }> | undefined;
   // After a reconnect (its NATS server died, or the network came back), say so at once: routers
@@ -216,6 +236,7 @@ export async function servePlugin(plugin: Plugin, nc: NatsConnection, options: S
   })();
   const drain = async (timeoutMs: number, lingerMs: number): Promise<{ aborted: boolean }> => {
     announce("draining");
+    clock.clearTimeout(healthTimer);
     logger.info("draining", { inflight: dispatcher.inflight });
     dispatcher.tracing?.draining();
     const deadline = clock.now() + timeoutMs;

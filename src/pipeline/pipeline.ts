@@ -63,13 +63,7 @@ export class RequestPipeline implements SendContext {
     });
     this.balancing = new Balancing(options.settings, random);
     this.versions = new VersionRules(options.settings.plugins, random);
-    this.stalls = new StallWatch(options.clock, options.mux, (instance) => {
-      const now = options.clock.now();
-      const version = this.registry.get(instance.plugin)?.versions.get(instance.version);
-      this.balancing.outliers.failure(instance, version?.live ?? [], now, true);
-      this.logger.warn("instance ejected", { plugin: instance.plugin, version: instance.version, instance: instance.id, ejections: instance.ejections, forMs: instance.ejectedUntil - now, reason: "silent with requests in flight, no responders" });
-      this.instanceGone(instance, "it stopped answering and nobody listens on its subject");
-    });
+    this.stalls = new StallWatch(options.clock, options.mux, (instance) => this.instanceDead(instance, "it stopped answering and nobody listens on its subject"));
   }
 
   /** Stops the stall watch's timer (the router's shutdown, a caller's close). */
@@ -143,6 +137,17 @@ export class RequestPipeline implements SendContext {
    */
   send(target: Target, call: Call): Promise<BusReply> {
     return sendWithRetries(this, target, call);
+  }
+
+  /**
+   * Nobody listens on an instance's own subject any more: it is out of the registry (until it shows
+   * up again: a reconnect announces it, a roll call finds it), and what waits on it fails at once.
+   */
+  instanceDead(instance: InstanceEntry, why: string): void {
+    if (this.registry.remove(instance.plugin, instance.id) !== undefined) {
+      this.logger.warn("instance gone: removed", { plugin: instance.plugin, version: instance.version, instance: instance.id, why });
+    }
+    this.instanceGone(instance, why);
   }
 
   /**

@@ -142,7 +142,7 @@ async function attempts(pipeline: SendContext, target: Target, call: Call): Prom
         // Nobody listened: it ran nowhere, so sending it elsewhere is safe.
         if (instance !== undefined) {
           instanceFailed(pipeline, target, version, instance, settled, true, observer);
-          pipeline.instanceGone(instance, "no responders on its own subject");
+          pipeline.instanceDead(instance, "no responders on its own subject");
         }
         let elsewhere = resends < MAX_RESENDS;
         if (elsewhere && instance === undefined) {

@@ -40,4 +40,6 @@ export interface SendContext {
   readonly stalls: StallWatch;
   /** Fails the requests waiting on a gone instance (see `RequestPipeline.instanceGone`). */
   instanceGone(instance: InstanceEntry, why: string): number;
+  /** Removes an instance nobody listens for any more, and fails what waits on it. */
+  instanceDead(instance: InstanceEntry, why: string): void;
 }
