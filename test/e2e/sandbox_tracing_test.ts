@@ -61,10 +61,19 @@ test("denoSandboxFlags() allows the OTLP endpoint of the instance's environment,
   assert.deepEqual(denoSandboxFlags({}, { ...base, env: {} }).filter((f) => f.startsWith("--allow-net")), [
     "--allow-net=127.0.0.1:4222",
   ]);
+  // Without trace export the SDK does not load: nothing is ignored.
+  assert.ok(!denoSandboxFlags({}, { ...base, env: {} }).some((f) => f.startsWith("--ignore-env")));
+  assert.ok(!denoSandboxFlags({}, base).some((f) => f.startsWith("--ignore-env")));
+  // An exporter without an endpoint loads the SDK (it would export to its default): ignored names, no network.
+  const bare = denoSandboxFlags({}, { ...base, env: { OTEL_TRACES_EXPORTER: "otlp" } });
+  assert.ok(
+    bare.includes("--ignore-env=DEBUG,GRPC_*") && bare.includes("--allow-net=127.0.0.1:4222"),
+    bare.join(" "),
+  );
   // A name the manifest grants is not ignored (Deno would let the ignore win); all granted, none ignored.
-  assert.ok(denoSandboxFlags({ env: ["GRPC_TRACE"] }, base).includes("--ignore-env=DEBUG"));
-  assert.ok(denoSandboxFlags({ env: ["DEB*"] }, base).includes("--ignore-env=GRPC_*"));
-  assert.ok(!denoSandboxFlags({ env: true }, base).some((f) => f.startsWith("--ignore-env")));
+  assert.ok(denoSandboxFlags({ env: ["GRPC_TRACE"] }, { ...base, env }).includes("--ignore-env=DEBUG"));
+  assert.ok(denoSandboxFlags({ env: ["DEB*"] }, { ...base, env }).includes("--ignore-env=GRPC_*"));
+  assert.ok(!denoSandboxFlags({ env: true }, { ...base, env }).some((f) => f.startsWith("--ignore-env")));
 });
 
 // Whatever runtime runs this file, the instances are Deno processes started by the supervisor.
