@@ -187,8 +187,14 @@ describe("the dashboard with a real router and plugins exporting their spans to 
     // deno-lint-ignore no-console
     console.log(out);
     assert.match(out, new RegExp(`^trace ${trace!.traceId}  request dash-trace-1  6 spans`, "m"));
-    assert.match(out, / {2}POST \/v1\/traced\/relay {2}\[switchyard-router server\] {2}instance=\S+ {2}status=200/);
-    assert.match(out, / {2}└─ send sy\.traced\.\S+\.relay {2}\[switchyard-router client\] {2}attempt=1 {2}instance=/);
+    assert.match(
+      out,
+      / {2}POST \/v1\/traced\/relay {2}\[switchyard-router server\] {2}instance=\S+ {2}status=200/,
+    );
+    assert.match(
+      out,
+      / {2}└─ send sy\.traced\.\S+\.relay {2}\[switchyard-router client\] {2}attempt=1 {2}instance=/,
+    );
     assert.match(out, / {14}└─ process traced\.echo {2}\[plugin-traced server\]/);
     await using missing = spawnProcess(
       runtimeCommand(currentRuntime(), CLI, ["trace", "no-such-request", "--router", url]),
@@ -305,14 +311,19 @@ describe("the dashboard with a real router and plugins exporting their spans to 
           });
           assert.equal(res.status, 200);
           if (c === 0 && i % 10 === 0) {
-            const api = await (await fetch(`${url}/dashboard/api/traces?limit=500`)).json() as { size: number };
+            const api = await (await fetch(`${url}/dashboard/api/traces?limit=500`)).json() as {
+              size: number;
+            };
             assert.ok(api.size <= MAX_SPANS, `the API says ${api.size}`);
             listed++;
           }
         }
       }));
       // The plugin's last exports come after its answers.
-      await waitFor(() => ring.evicted - evictedBefore >= 1_500, { timeoutMs: 15_000, message: "the exports to land" });
+      await waitFor(() => ring.evicted - evictedBefore >= 1_500, {
+        timeoutMs: 15_000,
+        message: "the exports to land",
+      });
     } finally {
       clearInterval(timer);
     }
@@ -322,6 +333,10 @@ describe("the dashboard with a real router and plugins exporting their spans to 
     assert.ok(peak.samples > 10 && listed === 4);
     assert.equal(peak.size, MAX_SPANS);
     assert.ok(peak.traces <= MAX_SPANS && peak.requests <= MAX_SPANS, JSON.stringify(peak));
-    assert.equal((await fetch(`${url}/dashboard/api/traces/load-0-0`)).status, 404, "the first request left the ring");
+    assert.equal(
+      (await fetch(`${url}/dashboard/api/traces/load-0-0`)).status,
+      404,
+      "the first request left the ring",
+    );
   });
 });
