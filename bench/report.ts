@@ -17,6 +17,8 @@ export const RATIOS = [
   { name: "switchyard / floor-nats", num: "switchyard", den: "floor-nats" },
   { name: "tracing on / off", num: "switchyard+tracing", den: "switchyard" },
   { name: "dead collector / tracing", num: "switchyard+dead-collector", den: "switchyard+tracing" },
+  { name: "dashboard open / closed", num: "switchyard+dashboard", den: "switchyard" },
+  { name: "dashboard open, traces kept / closed", num: "switchyard+dashboard+traces", den: "switchyard" },
   { name: "nc.request / mux", num: "floor-http-request", den: "floor-http-mux" },
   { name: "floor-http / floor-nats", num: "floor-http-mux", den: "floor-nats" },
   { name: "switchyard / moleculer", num: "switchyard", den: "moleculer" },

@@ -117,15 +117,20 @@ export async function runScenario(
   return rows;
 }
 
-/** Says how many OTLP exports reached the sink: 0 means the traced scenario exported nothing. */
+/**
+ * Says how many OTLP exports reached the sink (0 means the traced scenario exported nothing), or how
+ * many snapshots an open dashboard page got.
+ */
 async function noteSinkStats(port: number, rows: Row[], opts: RunOptions): Promise<void> {
   try {
-    const stats = await (await fetch(`http://127.0.0.1:${port}/stats`)).json() as {
-      exports: number;
-      bytes: number;
-    };
-    const note = `otlp sink got ${stats.exports} export(s), ${stats.bytes} bytes`;
-    opts.log(`  ${note}${stats.exports === 0 ? " (no spans exported: is tracing wired up?)" : ""}`);
+    const stats = await (await fetch(`http://127.0.0.1:${port}/stats`)).json() as
+      | { exports: number; bytes: number }
+      | { snapshots: number; bytes: number };
+    const note = "snapshots" in stats
+      ? `dashboard page got ${stats.snapshots} snapshot(s), ${stats.bytes} bytes`
+      : `otlp sink got ${stats.exports} export(s), ${stats.bytes} bytes`;
+    const none = "snapshots" in stats ? stats.snapshots === 0 : stats.exports === 0;
+    opts.log(`  ${note}${none ? " (nothing arrived: is it wired up?)" : ""}`);
     for (const r of rows) r.note = r.note === "" ? note : `${r.note}; ${note}`;
   } catch (err) {
     opts.log(`  otlp sink stats unavailable: ${err instanceof Error ? err.message : String(err)}`);

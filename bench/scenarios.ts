@@ -88,6 +88,18 @@ function switchyard(
   ];
 }
 
+/** An open dashboard page (its event stream), counted apart from the server's processes. */
+function dashboardPage(ctx: ScenarioContext): ProcessSpec {
+  const args = ["--router", `http://127.0.0.1:${ctx.httpPort}`, "--port", String(ctx.sinkPort)];
+  return {
+    role: "sink",
+    script: "bench/dashboard_page.ts",
+    args,
+    ready: /dashboard page ready/,
+    runtime: "node",
+  };
+}
+
 const HELLO: LoadSpec = {
   kind: "http",
   path: "/v1/hello/greet",
@@ -178,6 +190,24 @@ export const SCENARIOS: readonly Scenario[] = [
         OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${ctx.sinkPort}`,
         OTEL_BSP_SCHEDULE_DELAY: "1000",
       }),
+    load: HELLO,
+  },
+  {
+    name: "switchyard+dashboard",
+    description: "switchyard with a dashboard page open: /dashboard/events streams a snapshot a second",
+    requires: [...SWITCHYARD_FILES, "bench/dashboard_page.ts"],
+    processes: (ctx) => [...switchyard(ctx, {}), dashboardPage(ctx)],
+    load: HELLO,
+  },
+  {
+    name: "switchyard+dashboard+traces",
+    description:
+      "switchyard+dashboard with the router keeping traces in its ring (router.traces.enabled, as in dev)",
+    requires: [...SWITCHYARD_FILES, "bench/dashboard_page.ts", "bench/fixtures/traces.config.json"],
+    processes: (ctx) => [
+      ...switchyard(ctx, {}, undefined, ["--config", "bench/fixtures/traces.config.json"]),
+      dashboardPage(ctx),
+    ],
     load: HELLO,
   },
   {

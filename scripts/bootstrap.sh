@@ -6,6 +6,8 @@
 # Env: NATS_SERVER_BIN=/path/to/nats-server skips the nats-server install.
 #      SWITCHYARD_BENCH_LOAD=autocannon skips the wrk install (the benchmark's HTTP load generator;
 #      without wrk the benchmark falls back to autocannon).
+#      SWITCHYARD_NO_CHROMIUM=1 skips the Chromium install (the dashboard's browser test is then
+#      skipped, saying so).
 
 _sy_log() { printf 'bootstrap: %s\n' "$*" >&2; }
 
@@ -63,6 +65,27 @@ _sy_find_wrk() {
   return 0
 }
 
+# The dashboard's browser test drives a headless Chromium over the DevTools protocol: Debian's
+# chromium. Never fatal: without it that test is skipped, saying so.
+_sy_find_chromium() {
+  if [ "${SWITCHYARD_NO_CHROMIUM:-}" = 1 ]; then
+    return 0
+  fi
+  local bin
+  for bin in chromium chromium-browser google-chrome; do
+    if command -v "$bin" >/dev/null 2>&1; then
+      _sy_log "chromium: $(command -v "$bin")"
+      return 0
+    fi
+  done
+  if _sy_apt chromium && command -v chromium >/dev/null 2>&1; then
+    _sy_log "chromium: $(command -v chromium)"
+  else
+    _sy_log "chromium could not be installed: the dashboard's browser test will be skipped (as root: apt-get install chromium)"
+  fi
+  return 0
+}
+
 _sy_bootstrap() {
   local root
   root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)" || return 1
@@ -81,6 +104,7 @@ _sy_bootstrap() {
   fi
 
   _sy_find_wrk
+  _sy_find_chromium
 
   if ! command -v npm >/dev/null 2>&1; then
     _sy_apt nodejs npm || return 1

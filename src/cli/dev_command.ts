@@ -19,7 +19,6 @@ import {
   Supervisor,
 } from "../supervisor/mod.ts";
 import { supervisorConfigConsumer } from "./supervisor_reload.ts";
-import type { PluginSpec } from "../supervisor/mod.ts";
 import { withRouting } from "./routing_args.ts";
 import { printFolderEvent, printReload } from "./dev_reports.ts";
 import { pluginGate, warnAnonymousPlugins } from "./plugin_gate.ts";
@@ -87,13 +86,12 @@ Ctrl-C drains the router, then the plugins, then stops nats-server.
     let specs;
     // Where plugins export their spans: the router's ring (set once the router listens).
     let traceEnv: Record<string, string> = {};
-    // A sandboxed Deno plugin may reach only NATS (and the SDK reads variables it is not granted): it exports nothing.
-    const exports = (s: PluginSpec) => s.runtime !== "deno" || s.permissions === undefined || s.permissions === "all";
-    // The folders as they are now: one added while dev runs is kept by a config reload.
+    // The folders as they are now: one added while dev runs is kept by a config reload. A sandboxed
+    // Deno plugin exports too: its sandbox allows the endpoint its environment names.
     const specsOf = (c: typeof config) =>
       devSpecs(orderByRequirements(findPlugins(pluginsDir)), c, configPath, runtime)
         .map((s) => withRouting(s, c))
-        .map((s) => (exports(s) ? { ...s, env: { ...traceEnv, ...s.env } } : s));
+        .map((s) => ({ ...s, env: { ...traceEnv, ...s.env } }));
     try {
       specs = specsOf(config);
     } catch (err) {

@@ -104,7 +104,11 @@ over OTLP/HTTP; OTEL_SERVICE_NAME defaults to plugin-<name>.`,
       name: `plugin:${plugin.name}@${plugin.version}#${instanceId}`,
       ...credentials,
     });
-    const telemetry = await startTelemetry(process.env, `plugin-${plugin.name}`, logger);
+    // Tracing is an aid: when the SDK cannot start (a sandbox refusing what it needs, say), the plugin serves untraced.
+    const telemetry = await startTelemetry(process.env, `plugin-${plugin.name}`, logger).catch((err: unknown) => {
+      logger.warn("tracing is off: the OpenTelemetry SDK could not start", { error: String(err) });
+      return { tracer: undefined, shutdown: () => Promise.resolve() };
+    });
     const host = await servePlugin(plugin, nc, {
       instanceId,
       logger,

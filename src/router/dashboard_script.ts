@@ -50,6 +50,8 @@ function actionButtons(p) {
 
 function pluginCard(p) {
   const breaker = p.breaker ? state(p.breaker.state) : "none";
+  // Each method with a breaker of its own: "fail open".
+  const methodBreakers = Object.entries(p.methodBreakers).flatMap(([m, b]) => [", " + m + " ", state(b.state)]);
   const budget = p.retryBudget ? p.retryBudget.retrying + "/" + p.retryBudget.limit + " retrying, " + p.retryBudget.tokens + "/" + p.retryBudget.maxTokens + " tokens" : "unused";
   const bulkhead = p.bulkhead ? p.bulkhead.running + "/" + p.bulkhead.maxConcurrent + " running, " + p.bulkhead.queued + " queued" : "none";
   const split = Object.entries(p.canary.observed).map(([v, share]) => v + " " + Math.round(share * 100) + "%").join(", ") || "none yet";
@@ -58,11 +60,12 @@ function pluginCard(p) {
     h("td", {}, v.version), h("td", {}, i.id), h("td", {}, i.runtime), h("td", {}, i.host), h("td", {}, state(i.health)), h("td", {}, state(i.state)),
     num(i.inFlight), num(i.rps), num(ms(i.p50Ms)), num(ms(i.p99Ms)), num(i.requests), num(i.errors))));
   return h("div", { class: "plugin", "data-plugin": p.name },
-    h("div", { class: "plugin-head" }, h("b", {}, p.name), state(p.state), "in flight " + p.inFlight, p.rps + " req/s",
-      "p50 " + ms(p.p50Ms), "p99 " + ms(p.p99Ms), p.requests + " requests", p.errors + " errors (5xx)", "balancer " + p.balancer, ...actionButtons(p)),
-    h("div", { class: "plugin-head muted" }, h("span", {}, "breaker ", breaker), "retry budget " + budget, "bulkhead " + bulkhead,
-      "rejected: " + p.rejections.rateLimited + " rate-limited, " + p.rejections.overloaded + " overloaded, " + p.rejections.circuitOpen + " circuit open",
-      "versions: " + configured + " → " + split),
+    h("div", { class: "plugin-head" }, h("b", {}, p.name), state(p.state), h("span", {}, "in flight " + p.inFlight), h("span", { class: "rps" }, p.rps + " req/s"),
+      h("span", {}, "p50 " + ms(p.p50Ms)), h("span", {}, "p99 " + ms(p.p99Ms)), h("span", { class: "requests" }, p.requests + " requests"),
+      h("span", {}, p.errors + " errors (5xx)"), h("span", {}, "balancer " + p.balancer), ...actionButtons(p)),
+    h("div", { class: "plugin-head muted" }, h("span", { class: "breakers" }, "breaker ", breaker, ...methodBreakers), h("span", {}, "retry budget " + budget), h("span", {}, "bulkhead " + bulkhead),
+      h("span", { class: "rejections" }, "rejected: " + p.rejections.rateLimited + " rate-limited, " + p.rejections.overloaded + " overloaded, " + p.rejections.circuitOpen + " circuit open"),
+      h("span", {}, "versions: " + configured + " → " + split)),
     h("div", { class: "charts" }, spark(p.series.rps, "requests/s"), spark(p.series.p99Ms, "p99", "ms")),
     h("table", {}, h("thead", {}, h("tr", {}, ["version", "instance", "runtime", "host", "health", "state", "in flight", "req/s", "p50", "p99", "requests", "errors"].map((t) => h("th", {}, t)))), h("tbody", {}, rows)));
 }
@@ -98,7 +101,7 @@ async function showTrace(id) {
       const label = h("div", { class: "label", title: r.span.name }, r.span.name, " ", h("span", { class: "muted" }, r.span.service + " " + ms(r.span.durationMs)),
         r.span.events.length ? h("span", { class: "events" }, " · " + r.span.events.map((e) => e.name).join(", ")) : null);
       label.style.paddingLeft = r.depth * 1.2 + "em";
-      return h("div", { class: "row" }, label, h("div", { class: "track" }, bar));
+      return h("div", { class: "row", "data-depth": r.depth }, label, h("div", { class: "track" }, bar));
     }));
 }
 

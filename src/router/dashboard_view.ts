@@ -126,9 +126,7 @@ export class DashboardView {
       },
       plugins: [...names].sort().map((name) => this.#plugin(name, now)),
       errors: this.stats.errors(),
-      traces: spans === undefined
-        ? { recent: [], slowest: [] }
-        : { recent: spans.recent(TRACES_LISTED), slowest: spans.slowest(TRACES_LISTED) },
+      traces: spans === undefined ? { recent: [], slowest: [] } : listTraces(spans),
     };
   }
 
@@ -256,6 +254,14 @@ function instanceView(
     errors: stats?.errors ?? 0,
     ejections: i.ejections,
   };
+}
+
+/** The recent and the slowest traces, from one pass over the ring (it holds up to 1,000,000 spans). */
+function listTraces(spans: SpanRing): DashboardSnapshot["traces"] {
+  const all = spans.summaries();
+  const top = (by: (t: TraceSummary) => number) =>
+    [...all].sort((a, b) => by(b) - by(a)).slice(0, TRACES_LISTED);
+  return { recent: top((t) => t.startMs), slowest: top((t) => t.durationMs) };
 }
 
 function round(n: number): number {

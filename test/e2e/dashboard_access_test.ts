@@ -64,6 +64,7 @@ describe("dashboard access", () => {
     const paths = [
       "/dashboard",
       "/dashboard/app.js",
+      "/dashboard/app.css",
       "/dashboard/events",
       "/dashboard/api/snapshot",
       "/dashboard/api/traces",
@@ -77,12 +78,14 @@ describe("dashboard access", () => {
       assert.equal(caller.status, 403, path);
       assert.equal((await caller.json() as { error: { code: string } }).error.code, "forbidden");
     }
-    const action = await fetch(`${url}/dashboard/actions/hello/drain`, {
-      method: "POST",
-      headers: { "x-api-key": CALLER, "content-type": "application/json" },
-      body: "{}",
-    });
-    assert.equal(action.status, 403);
+    const action = (headers: Record<string, string>) =>
+      fetch(`${url}/dashboard/actions/hello/drain`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: "{}",
+      });
+    assert.equal((await action({})).status, 401);
+    assert.equal((await action({ "x-api-key": CALLER })).status, 403);
     const page = await fetch(`${url}/dashboard`, { headers: { "x-api-key": ADMIN } });
     assert.equal(page.status, 200);
     assert.match(await page.text(), /<title>Switchyard<\/title>/);

@@ -10,7 +10,7 @@ import { CLI, fixturePath } from "./_stack.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
-test("`switchyard dev` keeps traces: plugins export to the router's ring, and a configured collector still gets every span", async () => {
+test("`switchyard dev` keeps traces: plugins, sandboxed ones too, export to the router's ring, and a configured collector still gets every span", async () => {
   await using nats = await startNatsServer();
   await using collector = await startOtlpReceiver();
   const dir = mkdtempSync(join(ROOT, ".cache-dashboard-dev-"));
@@ -20,8 +20,8 @@ test("`switchyard dev` keeps traces: plugins export to the router's ring, and a 
       join(dir, "traced", "mod.ts"),
       `export { default } from ${JSON.stringify(fixturePath("traced"))};\n`,
     );
-    // Not sandboxed on Deno: a sandboxed plugin may reach only NATS, so dev does not point it at the router.
-    writeFileSync(join(dir, "traced", "plugin.json"), JSON.stringify({ permissions: "all" }));
+    // Sandboxed on Deno (the empty sandbox): it reaches the router because its environment names it.
+    writeFileSync(join(dir, "traced", "plugin.json"), JSON.stringify({ permissions: {} }));
     const port = await freePort();
     await using dev = spawnProcess(
       runtimeCommand(currentRuntime(), CLI, ["dev", "--port", String(port), "--plugins", dir, "--no-watch"]),

@@ -187,8 +187,14 @@ describe("the dashboard with a real router and plugins exporting their spans to 
     // deno-lint-ignore no-console
     console.log(out);
     assert.match(out, new RegExp(`^trace ${trace!.traceId}  request dash-trace-1  6 spans`, "m"));
-    assert.match(out, / {2}POST \/v1\/traced\/relay {2}\[switchyard-router server\] {2}instance=\S+ {2}status=200/);
-    assert.match(out, / {2}└─ send sy\.traced\.\S+\.relay {2}\[switchyard-router client\] {2}attempt=1 {2}instance=/);
+    assert.match(
+      out,
+      / {2}POST \/v1\/traced\/relay {2}\[switchyard-router server\] {2}instance=\S+ {2}status=200/,
+    );
+    assert.match(
+      out,
+      / {2}└─ send sy\.traced\.\S+\.relay {2}\[switchyard-router client\] {2}attempt=1 {2}instance=/,
+    );
     assert.match(out, / {14}└─ process traced\.echo {2}\[plugin-traced server\]/);
     await using missing = spawnProcess(
       runtimeCommand(currentRuntime(), CLI, ["trace", "no-such-request", "--router", url]),
@@ -280,5 +286,57 @@ describe("the dashboard with a real router and plugins exporting their spans to 
     assert.equal((await fetch(`${url}/dashboard/api/traces/dash-many-149`)).status, 200);
     assert.equal(router.spans!.size, MAX_SPANS);
     assert.ok(router.spans!.traceCount <= MAX_SPANS && router.spans!.requestCount <= MAX_SPANS);
+  });
+
+  test("under concurrent load the ring never holds more than its bound, nor do its indexes", async () => {
+    const ring = router.spans!;
+    const peak = { size: 0, traces: 0, requests: 0, samples: 0 };
+    const sample = () => {
+      peak.size = Math.max(peak.size, ring.size);
+      peak.traces = Math.max(peak.traces, ring.traceCount);
+      peak.requests = Math.max(peak.requests, ring.requestCount);
+      peak.samples++;
+    };
+    // Spans arrive between event-loop turns (the router's own, and the plugin's exports): sample at each.
+    const timer = setInterval(sample, 1);
+    const evictedBefore = ring.evicted;
+    let listed = 0;
+    try {
+      // 16 clients at once, 40 requests each, of both plugins: about 2,000 spans into a ring of 300.
+      await Promise.all(Array.from({ length: 16 }, async (_, c) => {
+        for (let i = 0; i < 40; i++) {
+          const path = i % 4 === 0 ? "hello/greet" : "traced/relay";
+          const res = await post(path, i % 4 === 0 ? { name: `c${c}` } : { text: `c${c}-${i}` }, {
+            "x-request-id": `load-${c}-${i}`,
+          });
+          assert.equal(res.status, 200);
+          if (c === 0 && i % 10 === 0) {
+            const api = await (await fetch(`${url}/dashboard/api/traces?limit=500`)).json() as {
+              size: number;
+            };
+            assert.ok(api.size <= MAX_SPANS, `the API says ${api.size}`);
+            listed++;
+          }
+        }
+      }));
+      // The plugin's last exports come after its answers.
+      await waitFor(() => ring.evicted - evictedBefore >= 1_500, {
+        timeoutMs: 15_000,
+        message: "the exports to land",
+      });
+    } finally {
+      clearInterval(timer);
+    }
+    sample();
+    // deno-lint-ignore no-console
+    console.log(`ring under load: ${ring.evicted - evictedBefore} evicted, peaks ${JSON.stringify(peak)}`);
+    assert.ok(peak.samples > 10 && listed === 4);
+    assert.equal(peak.size, MAX_SPANS);
+    assert.ok(peak.traces <= MAX_SPANS && peak.requests <= MAX_SPANS, JSON.stringify(peak));
+    assert.equal(
+      (await fetch(`${url}/dashboard/api/traces/load-0-0`)).status,
+      404,
+      "the first request left the ring",
+    );
   });
 });
