@@ -29,8 +29,59 @@ const MIN_INT64 = -(2 ** 63);
 const MAX_INT64 = 2 ** 63;
 const hasOwn = Object.prototype.hasOwnProperty;
 
+/** Entries an {@linkcode EncodingCache} holds at most (a few hundred KiB). */
+const MAX_CACHED = 4096;
+/** Values one attribute key may have in the cache; a key with more (an id) is not cached any more. */
+const MAX_VALUES_PER_KEY = 64;
+/** Longer string values are written each time: long ones rarely repeat. */
+const MAX_CACHED_STRING = 96;
+
+/**
+ * Encoded span names and attributes seen before, written again as bytes: a gateway's spans repeat
+ * most of them (method, route, plugin, instance, messaging attributes). A key whose values keep
+ * changing (a request id) stops being cached after {@linkcode MAX_VALUES_PER_KEY} values, and the
+ * whole cache is bounded: once full, new values are written each time.
+ */
+export class EncodingCache {
+  /** Per key, its values' encodings; `null` for a key whose values do not repeat. */
+  readonly #attributes = new Map<string, Map<string | number | boolean, Uint8Array> | null>();
+  readonly #names = new Map<string, Uint8Array>();
+  #size = 0;
+
+  /** Writes `KeyValue` field 9 for `key` = `value` from the cache, or encodes and maybe remembers it. */
+  attribute(w: ProtoWriter, key: string, value: string | number | boolean): void {
+    let byValue = this.#attributes.get(key);
+    if (byValue === null) return writeKeyValue(w, key, value, 9);
+    const cached = byValue?.get(value);
+    if (cached !== undefined) return w.raw(cached);
+    const start = w.pos;
+    writeKeyValue(w, key, value, 9);
+    if (this.#size >= MAX_CACHED) return;
+    if (byValue === undefined) this.#attributes.set(key, byValue = new Map());
+    if (byValue.size >= MAX_VALUES_PER_KEY) {
+      this.#size -= byValue.size;
+      this.#attributes.set(key, null);
+      return;
+    }
+    byValue.set(value, w.buf.slice(start, w.pos));
+    this.#size++;
+  }
+
+  /** Writes the span name (field 5) from the cache, or encodes and remembers it. */
+  name(w: ProtoWriter, name: string): void {
+    const cached = this.#names.get(name);
+    if (cached !== undefined) return w.raw(cached);
+    const start = w.pos;
+    w.tag(5, 2);
+    w.string(name);
+    if (this.#size >= MAX_CACHED || name.length > MAX_CACHED_STRING) return;
+    this.#names.set(name, w.buf.slice(start, w.pos));
+    this.#size++;
+  }
+}
+
 /** Writes one span as a `ScopeSpans.spans` entry (field 2, length-prefixed). */
-export function writeSpan(w: ProtoWriter, span: ReadableSpan): void {
+export function writeSpan(w: ProtoWriter, span: ReadableSpan, cache?: EncodingCache): void {
   w.tag(2, 2);
   const mark = w.open(2);
   const ctx = span.spanContext();
@@ -48,8 +99,12 @@ export function writeSpan(w: ProtoWriter, span: ReadableSpan): void {
     w.tag(4, 2);
     w.hex(parent.spanId);
   }
-  w.tag(5, 2);
-  w.string(span.name);
+  if (cache === undefined) {
+    w.tag(5, 2);
+    w.string(span.name);
+  } else {
+    cache.name(w, span.name);
+  }
   // OTLP numbers kinds from 1 (SpanKind.INTERNAL is 0 in the API).
   if (span.kind != null) {
     w.tag(6, 0);
@@ -59,7 +114,7 @@ export function writeSpan(w: ProtoWriter, span: ReadableSpan): void {
   writeTime(w, span.startTime);
   w.tag(8, 1);
   writeTime(w, span.endTime);
-  writeAttributes(w, span.attributes, 9);
+  writeAttributes(w, span.attributes, 9, cache);
   w.tag(10, 0);
   w.varint32(span.droppedAttributesCount);
   const events = span.events;
@@ -135,20 +190,32 @@ function writeTime(w: ProtoWriter, time: HrTime): void {
   w.fixed64(low32 >>> 0, high);
 }
 
-/** Attributes as repeated `KeyValue` in field `field`. */
-export function writeAttributes(w: ProtoWriter, attributes: Attributes, field: number): void {
+/** Attributes as repeated `KeyValue` in field `field` (`cache` only for field 9, a span's own). */
+export function writeAttributes(w: ProtoWriter, attributes: Attributes, field: number, cache?: EncodingCache): void {
   for (const key in attributes) {
     if (!hasOwn.call(attributes, key)) continue;
-    w.tag(field, 2);
-    const kv = w.open(1);
-    w.tag(1, 2);
-    w.string(key);
-    w.tag(2, 2);
-    const value = w.open(1);
-    writeAnyValue(w, attributes[key]);
-    w.close(value);
-    w.close(kv);
+    const value = attributes[key];
+    if (cache !== undefined) {
+      const type = typeof value;
+      if (type === "number" || type === "boolean" || (type === "string" && (value as string).length <= MAX_CACHED_STRING)) {
+        cache.attribute(w, key, value as string | number | boolean);
+        continue;
+      }
+    }
+    writeKeyValue(w, key, value, field);
   }
+}
+
+function writeKeyValue(w: ProtoWriter, key: string, value: unknown, field: number): void {
+  w.tag(field, 2);
+  const kv = w.open(1);
+  w.tag(1, 2);
+  w.string(key);
+  w.tag(2, 2);
+  const inner = w.open(1);
+  writeAnyValue(w, value);
+  w.close(inner);
+  w.close(kv);
 }
 
 function writeAnyValue(w: ProtoWriter, value: AttributeValue | unknown): void {

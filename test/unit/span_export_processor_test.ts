@@ -94,6 +94,28 @@ test("SpanExportProcessor encodes spans to the same bytes as the SDK's protobuf 
   assert.ok(sender.shutDown, "shutdown reaches the sender");
 });
 
+test("SpanExportProcessor writes repeated names and attributes from its cache, still as the SDK would", async () => {
+  const { sender, processor, memory, tracer } = setup({ maxExportBatchSize: 150 });
+  for (let i = 0; i < 300; i++) {
+    const span = tracer.startSpan(i % 2 === 0 ? "POST /v1/hello/greet" : `send sy.hello.${i % 3}`, { kind: SpanKind.CLIENT });
+    span.setAttributes({
+      "messaging.system": "nats",
+      "switchyard.attempt": 1 + (i % 2),
+      "switchyard.request_id": `r-${i}`, // a new value each time: no longer cached after a while
+      "ok": i % 5 === 0,
+      "ratio": 0.5,
+    });
+    span.end();
+  }
+  await processor.forceFlush();
+  assert.deepEqual(sender.batches.map((b) => b.count), [150, 150]);
+  const spans = memory.getFinishedSpans();
+  for (const [i, batch] of sender.batches.entries()) {
+    const expected = ProtobufTraceSerializer.serializeRequest(spans.slice(i * 150, (i + 1) * 150))!;
+    assert.equal(Buffer.from(batch.body).toString("hex"), Buffer.from(expected).toString("hex"), `batch ${i}`);
+  }
+});
+
 test("SpanExportProcessor sends a batch when it is full, and the rest on forceFlush()", async () => {
   const { sender, processor, tracer } = setup({ maxExportBatchSize: 4 });
   for (let i = 0; i < 10; i++) tracer.startSpan(`s${i}`).end();
