@@ -6,8 +6,10 @@
  *   - `off`: no tracer;
  *   - `spans`: spans made, not exported (a processor that does nothing);
  *   - `sdk`: the SDK's BatchSpanProcessor + OTLP/HTTP protobuf exporter (what Switchyard used before);
+ *   - `inline`: SpanExportProcessor, encoded at span end and sent from this thread;
  *   - `worker`: SpanExportProcessor, encoded at span end and sent from a worker (what the CLI starts).
- * Spans go to a local OTLP sink. CPU is the whole process (every thread) per request.
+ * Spans go to a local OTLP sink. CPU is the whole process (every thread) per request, "main" the
+ * thread that serves requests.
  *
  *   <runtime> bench/tracing_in_process.ts [--requests 20000] [--concurrency 64] [--rounds 3]
  *                                        [--modes off,spans,sdk,worker] [--active-context]
@@ -33,9 +35,10 @@ import { noopLogger, systemClock } from "../src/deps.ts";
 import { startNatsServer, waitFor } from "../src/testing/mod.ts";
 import { SpanExportProcessor } from "../src/telemetry/span_export_processor.ts";
 import { WorkerSender } from "../src/telemetry/worker_sender.ts";
+import { createOtlpHttpSender } from "../src/telemetry/otlp_http_sender.ts";
 import hello from "../plugins/hello/mod.ts";
 
-const MODES = ["off", "spans", "sdk", "worker"] as const;
+const MODES = ["off", "spans", "sdk", "inline", "worker"] as const;
 type Mode = typeof MODES[number];
 
 const { values } = parseArgs({
@@ -70,6 +73,8 @@ function processorFor(mode: Mode): SpanProcessor | undefined {
       return { onStart() {}, onEnd() {}, forceFlush: () => Promise.resolve(), shutdown: () => Promise.resolve() };
     case "sdk":
       return new BatchSpanProcessor({ exporter: new OTLPTraceExporter() });
+    case "inline":
+      return new SpanExportProcessor(createOtlpHttpSender());
     case "worker":
       return new SpanExportProcessor(new WorkerSender({ logLevel: DiagLogLevel.NONE }));
   }
@@ -81,7 +86,7 @@ const routerNc = await connectBus({ servers: [nats.url], name: "bench-router" })
 const config = resolveConfig({}, {});
 
 /** One round of one mode: a fresh plugin host and router with that mode's tracer; CPU µs per request. */
-async function round(mode: Mode): Promise<{ us: number; rps: number }> {
+async function round(mode: Mode): Promise<Result> {
   const processor = processorFor(mode);
   const provider = processor === undefined ? undefined : new TracerProvider({ spanProcessors: [processor] });
   const tracer: Tracer | undefined = provider?.getTracer("switchyard");
@@ -100,6 +105,7 @@ async function round(mode: Mode): Promise<{ us: number; rps: number }> {
   await provider?.forceFlush();
   let left = N;
   const cpu0 = process.cpuUsage();
+  const main0 = process.threadCpuUsage();
   const t0 = performance.now();
   await Promise.all(Array.from({ length: C }, async () => {
     while (left-- > 0) await once();
@@ -108,18 +114,25 @@ async function round(mode: Mode): Promise<{ us: number; rps: number }> {
   // The export of what this round made counts too.
   await provider?.forceFlush();
   const cpu = process.cpuUsage(cpu0);
+  const main = process.threadCpuUsage(main0);
   discovery.stop();
   await host.drain({ timeoutMs: 1_000 });
   await provider?.shutdown();
-  return { us: (cpu.user + cpu.system) / N, rps: N / ms * 1000 };
+  return { us: (cpu.user + cpu.system) / N, mainUs: (main.user + main.system) / N, rps: N / ms * 1000 };
 }
 
-const results = new Map<Mode, { us: number; rps: number }[]>(modes.map((m) => [m, []]));
+interface Result {
+  us: number;
+  mainUs: number;
+  rps: number;
+}
+
+const results = new Map<Mode, Result[]>(modes.map((m) => [m, []]));
 for (let r = 1; r <= Number(values.rounds); r++) {
   for (const mode of modes) {
     const res = await round(mode);
     results.get(mode)!.push(res);
-    process.stdout.write(`round ${r} ${mode.padEnd(6)} ${res.rps.toFixed(0).padStart(6)} req/s ${res.us.toFixed(1).padStart(7)} CPU µs/req\n`);
+    process.stdout.write(`round ${r} ${mode.padEnd(6)} ${res.rps.toFixed(0).padStart(6)} req/s ${res.us.toFixed(1).padStart(7)} CPU µs/req ${res.mainUs.toFixed(1).padStart(7)} main\n`);
   }
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -127,9 +140,10 @@ const off = results.get("off");
 process.stdout.write(`\nmedians (${N} requests, c=${C}${values["active-context"] ? ", AsyncLocalStorage context manager" : ""}):\n`);
 for (const [mode, rs] of results) {
   const us = median(rs.map((x) => x.us));
+  const mainUs = median(rs.map((x) => x.mainUs));
   const rps = median(rs.map((x) => x.rps));
   const vsOff = off === undefined ? "" : `  CPU ×${(us / median(off.map((x) => x.us))).toFixed(2)}, req/s ×${(rps / median(off.map((x) => x.rps))).toFixed(2)} of off`;
-  process.stdout.write(`${mode.padEnd(6)} ${rps.toFixed(0).padStart(6)} req/s ${us.toFixed(1).padStart(7)} CPU µs/req${vsOff}\n`);
+  process.stdout.write(`${mode.padEnd(6)} ${rps.toFixed(0).padStart(6)} req/s ${us.toFixed(1).padStart(7)} CPU µs/req ${mainUs.toFixed(1).padStart(7)} main${vsOff}\n`);
 }
 await routerNc.close();
 await pluginNc.close();
