@@ -29,59 +29,8 @@ const MIN_INT64 = -(2 ** 63);
 const MAX_INT64 = 2 ** 63;
 const hasOwn = Object.prototype.hasOwnProperty;
 
-/** Entries an {@linkcode EncodingCache} holds at most (a few hundred KiB). */
-const MAX_CACHED = 4096;
-/** Values one attribute key may have in the cache; a key with more (an id) is not cached any more. */
-const MAX_VALUES_PER_KEY = 64;
-/** Longer string values are written each time: long ones rarely repeat. */
-const MAX_CACHED_STRING = 96;
-
-/**
- * Encoded span names and attributes seen before, written again as bytes: a gateway's spans repeat
- * most of them (method, route, plugin, instance, messaging attributes). A key whose values keep
- * changing (a request id) stops being cached after {@linkcode MAX_VALUES_PER_KEY} values, and the
- * whole cache is bounded: once full, new values are written each time.
- */
-export class EncodingCache {
-  /** Per key, its values' encodings; `null` for a key whose values do not repeat. */
-  readonly #attributes = new Map<string, Map<string | number | boolean, Uint8Array> | null>();
-  readonly #names = new Map<string, Uint8Array>();
-  #size = 0;
-
-  /** Writes `KeyValue` field 9 for `key` = `value` from the cache, or encodes and maybe remembers it. */
-  attribute(w: ProtoWriter, key: string, value: string | number | boolean): void {
-    let byValue = this.#attributes.get(key);
-    if (byValue === null) return writeKeyValue(w, key, value, 9);
-    const cached = byValue?.get(value);
-    if (cached !== undefined) return w.raw(cached);
-    const start = w.pos;
-    writeKeyValue(w, key, value, 9);
-    if (this.#size >= MAX_CACHED) return;
-    if (byValue === undefined) this.#attributes.set(key, byValue = new Map());
-    if (byValue.size >= MAX_VALUES_PER_KEY) {
-      this.#size -= byValue.size;
-      this.#attributes.set(key, null);
-      return;
-    }
-    byValue.set(value, w.buf.slice(start, w.pos));
-    this.#size++;
-  }
-
-  /** Writes the span name (field 5) from the cache, or encodes and remembers it. */
-  name(w: ProtoWriter, name: string): void {
-    const cached = this.#names.get(name);
-    if (cached !== undefined) return w.raw(cached);
-    const start = w.pos;
-    w.tag(5, 2);
-    w.string(name);
-    if (this.#size >= MAX_CACHED || name.length > MAX_CACHED_STRING) return;
-    this.#names.set(name, w.buf.slice(start, w.pos));
-    this.#size++;
-  }
-}
-
 /** Writes one span as a `ScopeSpans.spans` entry (field 2, length-prefixed). */
-export function writeSpan(w: ProtoWriter, span: ReadableSpan, cache?: EncodingCache): void {
+export function writeSpan(w: ProtoWriter, span: ReadableSpan): void {
   w.tag(2, 2);
   const mark = w.open(2);
   const ctx = span.spanContext();
@@ -99,12 +48,8 @@ export function writeSpan(w: ProtoWriter, span: ReadableSpan, cache?: EncodingCa
     w.tag(4, 2);
     w.hex(parent.spanId);
   }
-  if (cache === undefined) {
-    w.tag(5, 2);
-    w.string(span.name);
-  } else {
-    cache.name(w, span.name);
-  }
+  w.tag(5, 2);
+  w.string(span.name);
   // OTLP numbers kinds from 1 (SpanKind.INTERNAL is 0 in the API).
   if (span.kind != null) {
     w.tag(6, 0);
@@ -114,7 +59,7 @@ export function writeSpan(w: ProtoWriter, span: ReadableSpan, cache?: EncodingCa
   writeTime(w, span.startTime);
   w.tag(8, 1);
   writeTime(w, span.endTime);
-  writeAttributes(w, span.attributes, 9, cache);
+  writeAttributes(w, span.attributes, 9);
   w.tag(10, 0);
   w.varint32(span.droppedAttributesCount);
   const events = span.events;
@@ -190,19 +135,10 @@ function writeTime(w: ProtoWriter, time: HrTime): void {
   w.fixed64(low32 >>> 0, high);
 }
 
-/** Attributes as repeated `KeyValue` in field `field` (`cache` only for field 9, a span's own). */
-export function writeAttributes(w: ProtoWriter, attributes: Attributes, field: number, cache?: EncodingCache): void {
+/** Attributes as repeated `KeyValue` in field `field`. */
+export function writeAttributes(w: ProtoWriter, attributes: Attributes, field: number): void {
   for (const key in attributes) {
-    if (!hasOwn.call(attributes, key)) continue;
-    const value = attributes[key];
-    if (cache !== undefined) {
-      const type = typeof value;
-      if (type === "number" || type === "boolean" || (type === "string" && (value as string).length <= MAX_CACHED_STRING)) {
-        cache.attribute(w, key, value as string | number | boolean);
-        continue;
-      }
-    }
-    writeKeyValue(w, key, value, field);
+    if (hasOwn.call(attributes, key)) writeKeyValue(w, key, attributes[key], field);
   }
 }
 

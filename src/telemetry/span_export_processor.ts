@@ -2,7 +2,7 @@ import { diag, TraceFlags } from "@opentelemetry/api";
 import type { Context } from "@opentelemetry/api";
 import type { ReadableSpan, Span, SpanProcessor } from "@opentelemetry/sdk-trace";
 import { ProtoWriter } from "./proto_writer.ts";
-import { EncodingCache, encodeExportRequest, encodeResource, encodeScope, writeSpan } from "./otlp_proto.ts";
+import { encodeExportRequest, encodeResource, encodeScope, writeSpan } from "./otlp_proto.ts";
 import type { ResourceLike, ScopeBatch, ScopeLike } from "./otlp_proto.ts";
 import type { BatchOutcome, BatchSender } from "./otlp_http_sender.ts";
 
@@ -50,7 +50,6 @@ export class SpanExportProcessor implements SpanProcessor {
   readonly #batchSize: number;
   readonly #delayMs: number;
   readonly #slots = new Map<object, ScopeSlot>();
-  readonly #cache = new EncodingCache();
   #resource: SpanResource | undefined;
   /** The last resource encoded, and its bytes. */
   #encoded: { resource: SpanResource; bytes: Uint8Array } | undefined;
@@ -99,7 +98,7 @@ export class SpanExportProcessor implements SpanProcessor {
       slot = { scope: encodeScope(scope as ScopeLike), schemaUrl: scope.schemaUrl, writer: new ProtoWriter(SCOPE_BUFFER_BYTES), count: 0 };
       this.#slots.set(scope, slot);
     }
-    writeSpan(slot.writer, span, this.#cache);
+    writeSpan(slot.writer, span);
     slot.count++;
     if (++this.#count >= this.#batchSize) this.#flush();
     else if (this.#timer === undefined) {
