@@ -6,27 +6,27 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { diag } from "@opentelemetry/api";
-import type { DiagLogLevel } from "@opentelemetry/api";
 import { createOtlpHttpSender } from "./otlp_http_sender.ts";
 import type { EncodedBatch } from "./otlp_http_sender.ts";
-import type { FromWorker, ToWorker } from "./worker_sender.ts";
+import type { FromWorker, ToWorker, WorkerData } from "./worker_sender.ts";
 
 const port = parentPort;
 if (port === null) throw new Error("otlp_export_worker.ts runs as a worker thread");
+const data = workerData as WorkerData;
 
 const post = (message: FromWorker) => port.postMessage(message);
 const forward = (level: "error" | "warn" | "info" | "debug") => (message: string, ...args: unknown[]) =>
   post({ type: "diag", level, message, args: args.map(describe) });
 diag.setLogger(
   { error: forward("error"), warn: forward("warn"), info: forward("info"), debug: forward("debug"), verbose: forward("debug") },
-  { logLevel: (workerData as { logLevel: DiagLogLevel }).logLevel, suppressOverrideMessage: true },
+  { logLevel: data.logLevel, suppressOverrideMessage: true },
 );
 
-const sender = createOtlpHttpSender();
+const sender = createOtlpHttpSender(data.protocol);
 port.on("message", (message: ToWorker) => {
   switch (message.type) {
     case "export": {
-      const batch: EncodedBatch = { body: message.body, count: message.count };
+      const batch: EncodedBatch = { body: new Uint8Array(message.buffer, message.offset, message.length), count: message.count };
       sender.send(batch, (outcome) => post({ type: "done", id: message.id, outcome }));
       break;
     }

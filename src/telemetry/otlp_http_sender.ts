@@ -6,7 +6,8 @@
  * @module
  */
 import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from "@opentelemetry/otlp-exporter-base/node-http";
-import { ProtobufTraceSerializer } from "@opentelemetry/otlp-transformer";
+import { JsonTraceSerializer, ProtobufTraceSerializer } from "@opentelemetry/otlp-transformer";
+import { otlpProtobufToJson } from "./otlp_json.ts";
 
 /** One encoded `ExportTraceServiceRequest` and how many spans it holds. */
 export interface EncodedBatch {
@@ -27,22 +28,26 @@ export interface BatchSender {
   shutdown(): Promise<void>;
 }
 
-/** The OTLP/HTTP protobuf media type. */
-export const PROTOBUF_CONTENT_TYPE = "application/x-protobuf";
+/** The OTLP/HTTP encodings a {@linkcode BatchSender} can send (batches are always encoded as protobuf). */
+export type OtlpHttpProtocol = "http/protobuf" | "http/json";
 
 /** The SDK's component type for an OTLP/HTTP span exporter (its self-metrics name it so). */
 const COMPONENT_TYPE = "otlp_http_span_exporter";
 
 /**
- * A sender over the SDK's OTLP/HTTP export delegate, configured from `process.env` exactly as
- * `OTLPTraceExporter` from `@opentelemetry/exporter-trace-otlp-proto` is. The batch is already
- * encoded, so the delegate's serializer passes it through.
+ * A sender over the SDK's OTLP/HTTP export delegate, configured from `process.env` exactly as the
+ * SDK's `OTLPTraceExporter` for `protocol` is. Batches arrive encoded as protobuf: for
+ * `http/protobuf` the delegate's serializer passes them through, for `http/json` it turns them into
+ * the SDK's OTLP/JSON.
  */
-export function createOtlpHttpSender(): BatchSender {
+export function createOtlpHttpSender(protocol: OtlpHttpProtocol = "http/protobuf"): BatchSender {
+  const json = protocol === "http/json";
   const delegate = createOtlpHttpExportDelegate(
-    convertLegacyHttpOptions({}, "TRACES", "v1/traces", { "Content-Type": PROTOBUF_CONTENT_TYPE }),
-    // The response is read as the SDK reads it: a partial success is logged.
-    { serializeRequest: (batch: EncodedBatch) => batch.body, deserializeResponse: ProtobufTraceSerializer.deserializeResponse },
+    convertLegacyHttpOptions({}, "TRACES", "v1/traces", { "Content-Type": json ? "application/json" : "application/x-protobuf" }),
+    // The collector's answer is read as the SDK reads it: a partial success is logged.
+    json
+      ? { serializeRequest: (batch: EncodedBatch) => otlpProtobufToJson(batch.body), deserializeResponse: JsonTraceSerializer.deserializeResponse }
+      : { serializeRequest: (batch: EncodedBatch) => batch.body, deserializeResponse: ProtobufTraceSerializer.deserializeResponse },
     COMPONENT_TYPE,
     { name: "span", countItems: (batch) => batch.count },
     undefined,

@@ -8,18 +8,18 @@ import { WorkerSender } from "./worker_sender.ts";
 type Env = Readonly<Record<string, string | undefined>>;
 
 /**
- * The span processor for what the `OTEL_*` variables ask: OTLP over HTTP with protobuf (the
- * default exporter and protocol) gets a {@linkcode SpanExportProcessor} exporting from a worker
- * thread, batched by the `OTEL_BSP_*` variables. `undefined` for anything else (`http/json`,
- * `grpc`, `zipkin`, `console`, several exporters): the SDK then builds its own processors from the
- * same variables, as before.
+ * The span processor for what the `OTEL_*` variables ask: OTLP over HTTP (the default exporter;
+ * `http/protobuf`, the default protocol, or `http/json`) gets a {@linkcode SpanExportProcessor}
+ * exporting from a worker thread, batched by the `OTEL_BSP_*` variables. `undefined` for anything
+ * else (`grpc`, `zipkin`, `console`, several exporters): the SDK then builds its own processors from
+ * the same variables, as before.
  */
 export function createSpanExport(env: Env, logLevel: DiagLogLevel): SpanProcessor | undefined {
   const exporters = (env.OTEL_TRACES_EXPORTER ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "" && s !== "null");
   if (exporters.length > 1 || (exporters.length === 1 && exporters[0] !== "otlp")) return undefined;
   const protocol = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL)?.trim() || "http/protobuf";
-  if (protocol !== "http/protobuf") return undefined;
-  return new SpanExportProcessor(new WorkerSender({ logLevel }), batchOptions(env));
+  if (protocol !== "http/protobuf" && protocol !== "http/json") return undefined;
+  return new SpanExportProcessor(new WorkerSender({ logLevel, protocol }), batchOptions(env));
 }
 
 /** `OTEL_BSP_*` as the SDK reads them: a value that is not a positive number means the default. */

@@ -2,11 +2,11 @@ import { Worker } from "node:worker_threads";
 import { diag } from "@opentelemetry/api";
 import type { DiagLogLevel } from "@opentelemetry/api";
 import { createOtlpHttpSender } from "./otlp_http_sender.ts";
-import type { BatchOutcome, BatchSender, EncodedBatch } from "./otlp_http_sender.ts";
+import type { BatchOutcome, BatchSender, EncodedBatch, OtlpHttpProtocol } from "./otlp_http_sender.ts";
 
 /** Messages to the export worker. */
 export type ToWorker =
-  | { type: "export"; id: number; body: Uint8Array; count: number }
+  | { type: "export"; id: number; buffer: ArrayBuffer; offset: number; length: number; count: number }
   | { type: "flush"; id: number }
   | { type: "shutdown"; id: number };
 
@@ -16,10 +16,18 @@ export type FromWorker =
   | { type: "flushed"; id: number }
   | { type: "diag"; level: "error" | "warn" | "info" | "debug"; message: string; args: string[] };
 
+/** What the export worker starts with. */
+export interface WorkerData {
+  logLevel: DiagLogLevel;
+  protocol: OtlpHttpProtocol;
+}
+
 /** Options of {@linkcode WorkerSender}. */
 export interface WorkerSenderOptions {
   /** The SDK's diagnostics level in the worker (its messages come back to this thread's `diag`). */
   logLevel: DiagLogLevel;
+  /** How batches go over the wire. @default "http/protobuf" */
+  protocol?: OtlpHttpProtocol;
   /** The sender used if the worker cannot start or dies. @default the SDK's OTLP/HTTP transport here */
   fallback?: () => BatchSender;
   /** The worker's entry module. @default otlp_export_worker.ts beside this file */
@@ -44,10 +52,11 @@ export class WorkerSender implements BatchSender {
   #failed = false;
 
   constructor(options: WorkerSenderOptions) {
-    this.#fallback = options.fallback ?? createOtlpHttpSender;
+    const protocol = options.protocol ?? "http/protobuf";
+    this.#fallback = options.fallback ?? (() => createOtlpHttpSender(protocol));
     try {
       const worker = new Worker(options.workerUrl ?? new URL("./otlp_export_worker.ts", import.meta.url), {
-        workerData: { logLevel: options.logLevel },
+        workerData: { logLevel: options.logLevel, protocol } satisfies WorkerData,
       });
       worker.on("message", (message: FromWorker) => this.#onMessage(message));
       worker.on("error", (err: Error) => this.#lost(err.message));
@@ -70,7 +79,10 @@ export class WorkerSender implements BatchSender {
     const id = ++this.#seq;
     this.#pending.set(id, done);
     const body = batch.body;
-    worker.postMessage({ type: "export", id, body, count: batch.count } satisfies ToWorker, [body.buffer as ArrayBuffer]);
+    // The ArrayBuffer itself, transferred: a typed array in a message is copied element by element
+    // on Deno (tens of ms for a batch) and is slower on Node and Bun too.
+    const message: ToWorker = { type: "export", id, buffer: body.buffer as ArrayBuffer, offset: body.byteOffset, length: body.byteLength, count: batch.count };
+    worker.postMessage(message, [message.buffer]);
   }
 
   forceFlush(): Promise<void> {

@@ -55,6 +55,8 @@ export interface OtlpReceiver extends AsyncDisposable {
   readonly spans: ReceivedSpan[];
   /** Export requests received. */
   readonly exports: number;
+  /** Of those, the ones in OTLP/JSON. */
+  readonly jsonExports: number;
   /** The spans of one trace. */
   trace(traceId: string): ReceivedSpan[];
   close(): Promise<void>;
@@ -67,6 +69,7 @@ const Request = root.lookupType("ExportTraceServiceRequest");
 export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = [];
   let exports = 0;
+  let jsonExports = 0;
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -83,6 +86,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
         } else if (type.includes("json")) {
           spans.push(...decodeJsonTraces(JSON.parse(new TextDecoder().decode(body))));
           exports++;
+          jsonExports++;
           res.writeHead(200, { "content-type": "application/json" }).end("{}");
         } else {
           res.writeHead(415).end();
@@ -104,6 +108,9 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     spans,
     get exports() {
       return exports;
+    },
+    get jsonExports() {
+      return jsonExports;
     },
     trace: (traceId) => spans.filter((s) => s.traceId === traceId),
     close,

@@ -4,7 +4,8 @@ import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags } from "@open
 import type { Span, Tracer } from "@opentelemetry/api";
 import { AlwaysOffSampler, InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
 import { TraceState } from "@opentelemetry/core";
-import { ProtobufTraceSerializer } from "@opentelemetry/otlp-transformer";
+import { JsonTraceSerializer, ProtobufTraceSerializer } from "@opentelemetry/otlp-transformer";
+import { otlpProtobufToJson } from "../../src/telemetry/otlp_json.ts";
 import { SpanExportProcessor } from "../../src/telemetry/span_export_processor.ts";
 import type { BatchOutcome, BatchSender, EncodedBatch } from "../../src/telemetry/otlp_http_sender.ts";
 import { decodeTraces } from "../../src/testing/otlp_receiver.ts";
@@ -65,6 +66,10 @@ function makeSpans(tracer: Tracer, other: Tracer): void {
     "list": ["a", "b"],
     "numbers": [1, 2.5],
     "long": "x".repeat(300),
+    "huge": 2 ** 60,
+    "very negative": -(2 ** 40),
+    "bytes": new Uint8Array([1, 2, 250]),
+    "nested": { a: 1, b: ["x", true] } as never,
   });
   server.addEvent("retry", { "switchyard.attempt": 2, "switchyard.retry.reason": "busy" });
   server.setStatus({ code: SpanStatusCode.ERROR, message: "upstream_timeout" });
@@ -92,6 +97,15 @@ test("SpanExportProcessor encodes spans to the same bytes as the SDK's protobuf 
   assert.deepEqual(decoded.map((s) => s.name).sort(), ["POST /v1/hello/greet", "load forecast", "send sy.hello.1_2_0.greet"]);
   await provider.shutdown();
   assert.ok(sender.shutDown, "shutdown reaches the sender");
+});
+
+test("otlpProtobufToJson() turns an encoded batch into the OTLP/JSON the SDK's JSON serializer writes", async () => {
+  const { sender, processor, memory, provider, tracer } = setup();
+  makeSpans(tracer, provider.getTracer("weather", "1.2.3", { schemaUrl: "https://opentelemetry.io/schemas/1.30.0" }));
+  await processor.forceFlush();
+  const expected = JSON.parse(new TextDecoder().decode(JsonTraceSerializer.serializeRequest(memory.getFinishedSpans())!));
+  const actual = JSON.parse(new TextDecoder().decode(otlpProtobufToJson(sender.batches[0]!.body)));
+  assert.deepEqual(actual, expected);
 });
 
 test("SpanExportProcessor encodes batch after batch of spans as the SDK would", async () => {

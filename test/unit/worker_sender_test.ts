@@ -56,6 +56,25 @@ test("WorkerSender: spans ended on this thread reach an OTLP/HTTP receiver throu
   });
 });
 
+test("WorkerSender: with protocol http/json the worker sends the OTLP/JSON encoding", async () => {
+  await using receiver = await startOtlpReceiver();
+  await withEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url }, async () => {
+    const sender = new WorkerSender({ logLevel: DiagLogLevel.NONE, protocol: "http/json" });
+    const provider = new TracerProvider({ spanProcessors: [new SpanExportProcessor(sender)] });
+    const span = provider.getTracer("switchyard").startSpan("send sy.hello.1_2_0.greet", { kind: SpanKind.CLIENT });
+    span.setAttributes({ "switchyard.attempt": 2, "messaging.system": "nats" });
+    span.end();
+    await provider.forceFlush();
+    assert.ok(sender.usingWorker);
+    const [got] = receiver.trace(span.spanContext().traceId);
+    assert.equal(got?.name, "send sy.hello.1_2_0.greet");
+    assert.equal(got?.kind, 3);
+    assert.deepEqual(got?.attributes, { "switchyard.attempt": 2, "messaging.system": "nats" });
+    assert.equal(receiver.jsonExports, 1, "the receiver got JSON, not protobuf");
+    await provider.shutdown();
+  });
+});
+
 test("WorkerSender: with the collector's port closed, send() returns at once and the batch is reported failed", async () => {
   const port = await closedPort();
   // A short export timeout bounds the SDK transport's retries with backoff.
