@@ -245,32 +245,40 @@ export interface ScopeBatch {
  * spans, in the order given.
  */
 export function encodeExportRequest(resource: Uint8Array, resourceSchemaUrl: string | undefined, scopes: readonly ScopeBatch[]): Uint8Array {
-  let size = resource.length + 16;
-  for (const s of scopes) size += s.scope.length + s.spans.length + (s.schemaUrl?.length ?? 0) * 3 + 32;
-  size += (resourceSchemaUrl?.length ?? 0) * 3 + 16;
-  const w = new ProtoWriter(size);
+  // Lengths first, so each is written once and nothing is moved (a batch is a few hundred KiB).
+  const tail = (url: string | undefined) => url ? 1 + field(utf8Length(url)) : 0;
+  const scopeLengths = scopes.map((s) => field(s.scope.length) + 1 + s.spans.length + tail(s.schemaUrl));
+  let rsLength = 1 + field(resource.length) + tail(resourceSchemaUrl);
+  for (const n of scopeLengths) rsLength += 1 + field(n);
+  const w = new ProtoWriter(1 + field(rsLength));
   w.tag(1, 2);
-  const rs = w.open(2);
+  w.varint32(rsLength);
   w.tag(1, 2);
   w.bytes(resource);
-  for (const s of scopes) {
+  scopes.forEach((s, i) => {
     w.tag(2, 2);
-    const ss = w.open(2);
+    w.varint32(scopeLengths[i]!);
     w.tag(1, 2);
     w.bytes(s.scope);
-    w.ensure(s.spans.length);
     w.buf.set(s.spans, w.pos);
     w.pos += s.spans.length;
     if (s.schemaUrl) {
       w.tag(3, 2);
       w.string(s.schemaUrl);
     }
-    w.close(ss);
-  }
+  });
   if (resourceSchemaUrl) {
     w.tag(3, 2);
     w.string(resourceSchemaUrl);
   }
-  w.close(rs);
   return w.buf.subarray(0, w.pos);
+}
+
+/** The size of a length-delimited field's length varint plus its `n` bytes. */
+function field(n: number): number {
+  return (n < 128 ? 1 : n < 16384 ? 2 : n < 2097152 ? 3 : n < 268435456 ? 4 : 5) + n;
+}
+
+function utf8Length(s: string): number {
+  return new TextEncoder().encode(s).length;
 }
