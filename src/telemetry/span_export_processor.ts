@@ -128,6 +128,9 @@ export class SpanExportProcessor implements SpanProcessor {
       this.#timer = undefined;
     }
     if (this.#count === 0) return;
+    const resource = this.#resource!;
+    // The detectors' asynchronous attributes (host.id, say) may not be in yet: the SDK waits too.
+    const later = this.#encoded?.resource !== resource && resource.asyncAttributesPending === true && resource.waitForAsyncAttributes !== undefined;
     const scopes: ScopeBatch[] = [];
     for (const [key, slot] of this.#slots) {
       if (slot.count === 0) {
@@ -135,28 +138,28 @@ export class SpanExportProcessor implements SpanProcessor {
         this.#slots.delete(key);
         continue;
       }
-      scopes.push({ scope: slot.scope, schemaUrl: slot.schemaUrl, spans: slot.writer.take() });
+      // Sent now, the request gets a copy and the buffer is written again; sent later, it is handed over.
+      const w = slot.writer;
+      scopes.push({ scope: slot.scope, schemaUrl: slot.schemaUrl, spans: later ? w.take() : w.buf.subarray(0, w.pos) });
       slot.count = 0;
     }
     const count = this.#count;
     this.#count = 0;
     this.#inFlight += count;
-    const resource = this.#resource!;
     const send = () => {
       if (this.#encoded?.resource !== resource) this.#encoded = { resource, bytes: encodeResource(resource) };
       const body = encodeExportRequest(this.#encoded.bytes, resource.schemaUrl, scopes);
       this.#sender.send({ body, count }, (outcome) => this.#settled(count, outcome));
     };
-    if (this.#encoded?.resource !== resource && resource.asyncAttributesPending && resource.waitForAsyncAttributes) {
-      // The detectors' asynchronous attributes (host.id, say) are not in yet: the SDK waits too.
-      const wait = resource.waitForAsyncAttributes();
-      this.#waiting = Promise.all([this.#waiting, wait]).then(send, (err: unknown) => {
+    if (later) {
+      this.#waiting = Promise.all([this.#waiting, resource.waitForAsyncAttributes!()]).then(send, (err: unknown) => {
         diag.error("resource attributes failed", err);
         send();
       });
-    } else {
-      send();
+      return;
     }
+    send();
+    for (const slot of this.#slots.values()) slot.writer.pos = 0;
   }
 
   #settled(count: number, outcome: BatchOutcome): void {

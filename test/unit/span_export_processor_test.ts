@@ -4,6 +4,7 @@ import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags } from "@open
 import type { Span, Tracer } from "@opentelemetry/api";
 import { AlwaysOffSampler, InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
 import { TraceState } from "@opentelemetry/core";
+import { resourceFromAttributes } from "@opentelemetry/resources";
 import { JsonTraceSerializer, ProtobufTraceSerializer } from "@opentelemetry/otlp-transformer";
 import { otlpProtobufToJson } from "../../src/telemetry/otlp_json.ts";
 import { SpanExportProcessor } from "../../src/telemetry/span_export_processor.ts";
@@ -160,6 +161,23 @@ test("SpanExportProcessor drops spans without encoding them while maxQueueSize s
   for (let i = 0; i < 4; i++) tracer.startSpan(`after${i}`).end();
   assert.equal(processor.dropped, 0, "the drop count is reported once spans flow again");
   assert.deepEqual(sender.batches.map((b) => b.count), [4, 4, 4]);
+});
+
+test("SpanExportProcessor waits for the resource's asynchronous attributes, keeping each batch's spans", async () => {
+  let settle!: (id: string) => void;
+  const hostId = new Promise<string>((resolve) => settle = resolve);
+  const sender = new CapturingSender();
+  const processor = new SpanExportProcessor(sender, { maxExportBatchSize: 2, scheduledDelayMillis: 60_000 });
+  const provider = new TracerProvider({ spanProcessors: [processor], resource: resourceFromAttributes({ "service.name": "t", "host.id": hostId }) });
+  const tracer = provider.getTracer("switchyard");
+  for (const name of ["a1", "a2", "b1", "b2"]) tracer.startSpan(name).end();
+  assert.equal(sender.batches.length, 0, "nothing leaves before the resource is complete");
+  settle("host-42");
+  await processor.forceFlush();
+  assert.deepEqual(sender.batches.map((b) => decodeTraces(b.body).map((x) => x.name)), [["a1", "a2"], ["b1", "b2"]]);
+  const body = Buffer.from(sender.batches[0]!.body).toString("latin1");
+  assert.ok(body.includes("host-42"), "the resource carries the attribute that settled");
+  await provider.shutdown();
 });
 
 test("SpanExportProcessor skips spans that are not sampled", async () => {
