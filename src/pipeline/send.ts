@@ -1,11 +1,15 @@
 import { codeOf, ErrorCode, statusOf, SwitchyardError } from "../errors.ts";
 import type { Clock } from "../deps.ts";
-import { BusTimeoutError, isBusError } from "../bus/mod.ts";
+import { BusTimeoutError, collectChunks, H_BYTES, isBusError, needsChunks, requestInChunks } from "../bus/mod.ts";
 import type { BusReply } from "../bus/mod.ts";
 import type { InstanceEntry, VersionEntry } from "../registry/mod.ts";
 import { isAvailable, recordLatency } from "../balancing/mod.ts";
 import type { Outcome } from "../resilience/mod.ts";
 import type { Call, SendContext, Target } from "./types.ts";
+import { sessionSubject } from "./session_subject.ts";
+
+/** A reply in chunks is refused above this unless the call says otherwise (`Call.maxReplyBytes`). */
+export const DEFAULT_MAX_REPLY_BYTES = 64 * 1024 * 1024;
 
 /** No responders costs nothing to resend (the request ran nowhere), but not forever. */
 const MAX_RESENDS = 4;
@@ -41,7 +45,7 @@ export async function sendWithRetries(pipeline: SendContext, target: Target, cal
   const policies = target.policies;
   const breaker = policies.breaker;
   if (breaker !== undefined && !breaker.tryAcquire()) {
-    if (policies.fallback !== undefined) return { data: policies.fallback, headers: undefined, status: 0, code: "", fallback: true };
+    if (policies.fallback !== undefined) return { data: policies.fallback, headers: undefined, status: 0, code: "", stream: "", fallback: true };
     throw breaker.rejection();
   }
   const { bulkhead, budget } = policies.plugin;
@@ -108,7 +112,20 @@ async function attempts(pipeline: SendContext, target: Target, call: Call): Prom
             pipeline.stalls.watch(instance);
           }
           try {
-            reply = await mux.request(subject, call.data, { headers: call.headers, timeoutMs: left, tag: plugin });
+            const timeoutMs = call.attemptTimeoutMs === undefined ? left : Math.min(left, call.attemptTimeoutMs);
+            reply = needsChunks(call.data, call.headers, mux.maxPayload)
+              ? await requestInChunks(mux, subject, call.data, call.headers, { timeoutMs, tag: plugin, clock, session: (ack) => sessionSubject(registry.prefix, plugin, ack) })
+              : await mux.request(subject, call.data, { headers: call.headers, timeoutMs, tag: plugin });
+            // A reply in chunks is pulled whole within the attempt (a stream's rest is the caller's to pull).
+            if (reply.stream !== "" && reply.status === 0 && (call.stream !== true || reply.headers?.get(H_BYTES) !== "")) {
+              reply = await collectChunks(mux, reply, {
+                subject: sessionSubject(registry.prefix, plugin, reply),
+                limit: call.maxReplyBytes ?? DEFAULT_MAX_REPLY_BYTES,
+                deadline: call.deadline,
+                tag: plugin,
+                clock,
+              });
+            }
           } catch (e) {
             err = e;
           }
