@@ -113,19 +113,20 @@ async function attempts(pipeline: SendContext, target: Target, call: Call): Prom
           }
           try {
             const timeoutMs = call.attemptTimeoutMs === undefined ? left : Math.min(left, call.attemptTimeoutMs);
-            reply = needsChunks(call.data, call.headers, mux.maxPayload)
+            let first = needsChunks(call.data, call.headers, mux.maxPayload)
               ? await requestInChunks(mux, subject, call.data, call.headers, { timeoutMs, tag: plugin, clock, session: (ack) => sessionSubject(registry.prefix, plugin, ack) })
               : await mux.request(subject, call.data, { headers: call.headers, timeoutMs, tag: plugin });
             // A reply in chunks is pulled whole within the attempt (a stream's rest is the caller's to pull).
-            if (reply.stream !== "" && reply.status === 0 && (call.stream !== true || reply.headers?.get(H_BYTES) !== "")) {
-              reply = await collectChunks(mux, reply, {
-                subject: sessionSubject(registry.prefix, plugin, reply),
+            if (first.stream !== "" && first.status === 0 && (call.stream !== true || first.headers?.get(H_BYTES) !== "")) {
+              first = await collectChunks(mux, first, {
+                subject: sessionSubject(registry.prefix, plugin, first),
                 limit: call.maxReplyBytes ?? DEFAULT_MAX_REPLY_BYTES,
                 deadline: call.deadline,
                 tag: plugin,
                 clock,
               });
             }
+            reply = first;
           } catch (e) {
             err = e;
           }
