@@ -149,6 +149,7 @@ function respondStreaming(c: Context, call: StreamCall, target: Target, parts: {
     plugin: target.plugin,
     headers: { "x-request-id": requestId, "x-plugin-version": h?.get(H_VERSION) || target.version.version, "x-plugin-instance": h?.get(H_INSTANCE) ?? "" },
     sse: accept.includes("text/event-stream"),
+    idleMs: target.policies.streamIdleMs,
     streams: lifecycle?.streams ?? new ActiveStreams(),
     logger,
     onEnd: () => {

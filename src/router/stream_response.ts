@@ -20,6 +20,8 @@ export interface StreamResponseOptions {
   headers: Readonly<Record<string, string>>;
   /** Server-Sent Events instead of NDJSON. */
   sse: boolean;
+  /** A client that takes longer than this to take one message is cut off (the stream's idle timeout). */
+  idleMs: number;
   /** Where a drain reaches the stream. */
   streams: ActiveStreams;
   logger: Logger;
@@ -36,7 +38,7 @@ const LINE = /\r\n|\r|\n/;
  * A streaming method's answer over HTTP: NDJSON (one JSON value per line), or Server-Sent Events
  * (`data: <item>` per event). The status and headers went out with the first item (`call.first`).
  * Each message is written before the next is pulled, so a client that reads slowly slows the
- * stream down to the plugin. An error after the first item is a last line `{"error":{…}}` (SSE:
+ * stream down to the plugin; one that takes nothing for the idle timeout is cut off. An error after the first item is a last line `{"error":{…}}` (SSE:
  * `event: error`); an SSE stream that ends well says `event: end`. The client going away cancels
  * the stream at the plugin (its `ctx.signal` aborts, its generator's `finally` runs).
  */
@@ -72,7 +74,7 @@ async function pumpStream(api: StreamingApi, call: StreamCall, options: StreamRe
         await writeError(api, sse, new SwitchyardError(failure.code, failure.message || "The plugin failed", { status: failure.status }), requestId, logger);
         break;
       }
-      if (reply.data.length > 0) await api.write(sse ? sseEvents(reply.data) : ndjson(reply.data));
+      if (reply.data.length > 0) await writeWithin(api, sse ? sseEvents(reply.data) : ndjson(reply.data), options.idleMs);
       if (api.aborted) break;
     }
     if (code === "" && !api.aborted && sse) await api.write("event: end\ndata: {}\n\n");
@@ -84,6 +86,19 @@ async function pumpStream(api: StreamingApi, call: StreamCall, options: StreamRe
     remove();
     if (!call.done) call.cancel(api.aborted ? "the client went away" : "the router ended the stream");
     options.onEnd(code);
+  }
+}
+
+/**
+ * Writes `data`; a client that has not taken it within `ms` (it stopped reading) is cut off: the
+ * response is aborted, which ends the stream at the plugin too.
+ */
+async function writeWithin(api: StreamingApi, data: Uint8Array | string, ms: number): Promise<void> {
+  const timer = setTimeout(() => api.abort(), ms);
+  try {
+    await api.write(data);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

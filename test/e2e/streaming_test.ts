@@ -10,7 +10,7 @@ describe("streaming methods over HTTP", () => {
   let run = 0;
   /** A fresh latch and record name per test. */
   const fresh = () => `t${++run}-${Math.random().toString(36).slice(2, 8)}`;
-  const stats = async (name: string) => (await stack.post("streamy/stats", { name })).body as { produced: number; events: string[] };
+  const stats = async (name: string) => (await stack.post("streamy/stats", { name })).body as { produced: number; calls: number; events: string[] };
   const waitEvent = async (name: string, event: string) =>
     (await stack.post("streamy/waitEvent", { name, event, timeoutMs: 20_000 })).body as { seen: boolean; events: string[] };
 
@@ -28,7 +28,7 @@ describe("streaming methods over HTTP", () => {
     assert.equal(s.headers.get("x-plugin-version"), "1.0.0");
     assert.deepEqual(JSON.parse((await s.nextLine())!), { i: 0 });
     // The generator is held at the latch after item 0: the item reached the client before it went on.
-    assert.deepEqual(await stats(name), { produced: 1, events: ["waiting"] });
+    assert.deepEqual(await stats(name), { produced: 1, calls: 1, events: ["waiting"] });
     assert.deepEqual((await stack.post("streamy/open", { name })).body, { opened: true });
     assert.deepEqual((await s.rest()).map((l) => JSON.parse(l)), [{ i: 1 }, { i: 2 }, { i: 3 }]);
     assert.deepEqual((await stats(name)).events, ["waiting", "finally"]);
