@@ -8,13 +8,15 @@ import type { SessionOrigin } from "./session_replies.ts";
  * when its pull comes, and a consumer that stops pulling stops the generator soon after.
  */
 export const STREAM_BATCH_BYTES = 64 * 1024;
+/** …and at most this many items, so that a generator of tiny items does not run thousands ahead. */
+export const STREAM_BATCH_ITEMS = 128;
 const NEWLINE = 0x0a;
 
 /**
  * The instance's side of a streaming method's answer. Every message answers one pull of the
  * caller (the first answers the request itself) and carries the items produced since the last
  * one, one JSON value per line. An item goes out at once when a pull waits for it; otherwise items
- * gather, up to {@linkcode STREAM_BATCH_BYTES}, and the generator is not asked for more until a
+ * gather, up to {@linkcode STREAM_BATCH_BYTES} or {@linkcode STREAM_BATCH_ITEMS}, and the generator is not asked for more until a
  * pull comes: that is how a slow consumer slows the producer.
  */
 export class ItemStream extends SessionBase {
@@ -46,10 +48,14 @@ export class ItemStream extends SessionBase {
   /** Resolves true once the producer may produce one more item, false when it must stop. */
   room(): Promise<boolean> | boolean {
     if (this.#stop !== undefined || this.isClosed) return false;
-    if (this.#batchBytes < STREAM_BATCH_BYTES) return true;
+    if (this.#hasRoom()) return true;
     return new Promise((resolve) => {
-      this.#wake = () => resolve(this.#stop === undefined && !this.isClosed && this.#batchBytes < STREAM_BATCH_BYTES);
+      this.#wake = () => resolve(this.#stop === undefined && !this.isClosed && this.#hasRoom());
     });
+  }
+
+  #hasRoom(): boolean {
+    return this.#batchBytes < STREAM_BATCH_BYTES && this.#batch.length < STREAM_BATCH_ITEMS;
   }
 
   /** One item, JSON-encoded: sent now if a pull waits, else kept for the next one. */
