@@ -2,6 +2,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { fixturePath, startStack } from "./_stack.ts";
 import type { Stack } from "./_stack.ts";
+import { Validator } from "@seriousme/openapi-schema-validator";
 import { fetchStream, parseSse } from "./_stream_client.ts";
 
 /** Streaming methods through the router: a real nats-server, the streamy plugin as its own process, fetch as the client. */
@@ -18,6 +19,18 @@ describe("streaming methods over HTTP", () => {
     stack = await startStack([fixturePath("streamy")]);
   });
   after(() => stack[Symbol.asyncDispose]());
+
+  test("the catalog marks streaming methods; /openapi.json describes their NDJSON and SSE answers and stays valid", async () => {
+    const entry = await (await fetch(`${stack.url}/v1/plugins/streamy`)).json();
+    const methods = Object.fromEntries(entry.versions[0].methods.map((m: { name: string }) => [m.name, m]));
+    assert.equal(methods.ticks.stream, true);
+    assert.equal(methods.big.stream, undefined);
+    const doc = await (await fetch(`${stack.url}/openapi.json`)).json();
+    const result = await new Validator().validate(doc);
+    assert.equal(result.valid, true, JSON.stringify(result.errors)?.slice(0, 2000));
+    assert.deepEqual(Object.keys(doc.paths["/v1/streamy/ticks"].post.responses["200"].content), ["application/x-ndjson", "text/event-stream"]);
+    assert.deepEqual(Object.keys(doc.paths["/v1/streamy/big"].post.responses["200"].content), ["application/json"]);
+  });
 
   test("NDJSON: items arrive as produced (the first while the generator waits at a latch), in order, then the body ends", async () => {
     const name = fresh();
