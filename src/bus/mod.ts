@@ -8,6 +8,8 @@ export { isLastMessage, StreamPull } from "./stream_pull.ts";
 export type { StreamPullOptions } from "./stream_pull.ts";
 export { CHUNK_HEADROOM, collectChunks, headerBytes, needsChunks, requestInChunks } from "./chunks.ts";
 export type { ChunkedRequestOptions, CollectChunksOptions } from "./chunks.ts";
+export { requestMessages, sessionSubject } from "./stream_request.ts";
+export type { RequestMessagesOptions } from "./stream_request.ts";
 export { BUS_FAILURE_MESSAGE, BusError, BusTimeoutError, DisconnectedError, isBusError, NoRespondersError, RequestLostError } from "./bus_errors.ts";
 export type { BusFailure } from "./bus_errors.ts";
 export { readHeaders, WireHeaders } from "./wire_headers.ts";

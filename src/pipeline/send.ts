@@ -1,12 +1,11 @@
 import { codeOf, ErrorCode, statusOf, SwitchyardError } from "../errors.ts";
 import type { Clock } from "../deps.ts";
-import { BusTimeoutError, collectChunks, H_BYTES, isBusError, needsChunks, requestInChunks } from "../bus/mod.ts";
+import { BusTimeoutError, collectChunks, H_BYTES, isBusError, needsChunks, requestInChunks, sessionSubject } from "../bus/mod.ts";
 import type { BusReply } from "../bus/mod.ts";
 import type { InstanceEntry, VersionEntry } from "../registry/mod.ts";
 import { isAvailable, recordLatency } from "../balancing/mod.ts";
 import type { Outcome } from "../resilience/mod.ts";
 import type { Call, SendContext, Target } from "./types.ts";
-import { sessionSubject } from "./session_subject.ts";
 
 /** A reply in chunks is refused above this unless the call says otherwise (`Call.maxReplyBytes`). */
 export const DEFAULT_MAX_REPLY_BYTES = 64 * 1024 * 1024;

@@ -1,9 +1,8 @@
 import { ErrorCode, SwitchyardError } from "../errors.ts";
-import { H_INSTANCE, isBusError, isLastMessage, StreamPull } from "../bus/mod.ts";
+import { H_INSTANCE, isBusError, isLastMessage, sessionSubject, StreamPull } from "../bus/mod.ts";
 import type { BusReply } from "../bus/mod.ts";
 import type { InstanceEntry } from "../registry/mod.ts";
 import type { SendContext, Target } from "./types.ts";
-import { sessionSubject } from "./session_subject.ts";
 
 /** Messages a stream's caller may hold at once, pulls outstanding included: the credit window. */
 export const DEFAULT_STREAM_WINDOW = 8;

@@ -1,19 +1,5 @@
 import type { NatsConnection } from "@nats-io/nats-core";
-import {
-  connectBus,
-  decodeWireError,
-  H_CHUNKS,
-  H_DEADLINE,
-  H_INSTANCE,
-  instanceSubjectBase,
-  isLastMessage,
-  RequestMux,
-  StreamPull,
-  streamSubject,
-  versionSubjectBase,
-  WireHeaders,
-} from "../bus/mod.ts";
-import type { BusReply } from "../bus/mod.ts";
+import { connectBus, decodeWireError, H_DEADLINE, RequestMux, requestMessages, versionSubjectBase, WireHeaders } from "../bus/mod.ts";
 import { systemClock } from "../deps.ts";
 import { headers as natsHeaders } from "@nats-io/nats-core";
 import { SwitchyardError } from "../errors.ts";
@@ -91,33 +77,19 @@ export async function startPluginHarness(plugin: Plugin, options: ServePluginOpt
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** The items of one streaming call, pulled through a request mux of their own. */
+/** The items of one streaming call, through a request mux of its own. */
 async function* pullItems(nc: NatsConnection, subject: string, input: unknown, prefix: string, plugin: string, timeoutMs: number): AsyncGenerator<unknown, void, undefined> {
   const mux = new RequestMux(nc);
-  const deadline = Date.now() + timeoutMs;
   const headers = new WireHeaders();
-  headers.set(H_DEADLINE, String(deadline));
-  headers.set(H_CHUNKS, "1");
-  let pull: StreamPull | undefined;
+  headers.set(H_DEADLINE, String(Date.now() + timeoutMs));
   try {
-    const first = await mux.request(subject, encoder.encode(JSON.stringify(input)), { headers, timeoutMs });
-    if (first.stream !== "" && first.status === 0 && !isLastMessage(first)) {
-      const instance = first.headers?.get(H_INSTANCE) ?? "";
-      pull = new StreamPull(mux, first, {
-        subject: streamSubject(instanceSubjectBase(prefix, plugin, instance), first.stream),
-        window: 8,
-        deadline,
-        idleMs: 0,
-        clock: systemClock,
-      });
-    }
-    for (let reply: BusReply | undefined = first; reply !== undefined; reply = await pull?.next()) {
+    const data = encoder.encode(JSON.stringify(input));
+    for await (const reply of requestMessages(mux, subject, data, { headers, prefix, plugin, timeoutMs, clock: systemClock })) {
       const err = decodeWireError(reply.headers, reply.data);
       if (err !== undefined) throw new SwitchyardError(err.code, err.message, { status: err.status, ...(err.issues ? { issues: err.issues } : {}) });
       if (reply.data.length > 0) for (const line of decoder.decode(reply.data).split("\n")) yield JSON.parse(line);
     }
   } finally {
-    if (pull !== undefined && !pull.done) pull.cancel("the test stopped reading");
     mux.close();
   }
 }
