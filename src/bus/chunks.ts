@@ -44,27 +44,47 @@ export interface ChunkedRequestOptions {
  * @throws a bus error when a chunk got no answer; {@linkcode SwitchyardError} `bad_plugin_response`
  * for an acknowledgement that is not one.
  */
-export async function requestInChunks(mux: RequestMux, subject: string, data: Uint8Array, headers: MsgHdrs, options: ChunkedRequestOptions): Promise<BusReply> {
+export async function requestInChunks(
+  mux: RequestMux,
+  subject: string,
+  data: Uint8Array,
+  headers: MsgHdrs,
+  options: ChunkedRequestOptions,
+): Promise<BusReply> {
   const { clock, tag } = options;
   const deadline = clock.now() + options.timeoutMs;
   const maxPayload = mux.maxPayload;
   headers.set(H_BYTES, String(data.length));
   const first = maxPayload - headerBytes(headers) - CHUNK_HEADROOM;
   const size = maxPayload - CHUNK_HEADROOM - 64;
-  if (first <= 0) throw new SwitchyardError(ErrorCode.PayloadTooLarge, "The request's headers leave no room for its body on the bus");
-  let reply = await mux.request(subject, data.subarray(0, first), { headers, timeoutMs: options.timeoutMs, tag });
+  if (first <= 0) {
+    throw new SwitchyardError(
+      ErrorCode.PayloadTooLarge,
+      "The request's headers leave no room for its body on the bus",
+    );
+  }
+  let reply = await mux.request(subject, data.subarray(0, first), {
+    headers,
+    timeoutMs: options.timeoutMs,
+    tag,
+  });
   let at = first;
   let target: string | undefined;
   for (let seq = 1; at < data.length; seq++) {
     if (reply.status !== 0) return reply;
     if (reply.data.length !== 0 || reply.headers?.get(H_SEQ) !== String(seq - 1)) {
-      throw new SwitchyardError(ErrorCode.BadPluginResponse, "The plugin did not acknowledge a chunk of the input");
+      throw new SwitchyardError(
+        ErrorCode.BadPluginResponse,
+        "The plugin did not acknowledge a chunk of the input",
+      );
     }
     target ??= options.session(reply);
     const h = new WireHeaders();
     h.set(H_SEQ, String(seq));
     const left = deadline - clock.now();
-    if (left <= 0) throw new SwitchyardError(ErrorCode.Timeout, "The deadline passed while the input was sent");
+    if (left <= 0) {
+      throw new SwitchyardError(ErrorCode.Timeout, "The deadline passed while the input was sent");
+    }
     reply = await mux.request(target, data.subarray(at, at + size), { headers: h, timeoutMs: left, tag });
     at += size;
   }
@@ -88,16 +108,26 @@ export interface CollectChunksOptions {
  * @throws {SwitchyardError} `bad_plugin_response` for a reply over `limit`, or whose chunks do not
  * add up to what it announced; what {@linkcode StreamPull.next} throws.
  */
-export async function collectChunks(mux: RequestMux, first: BusReply, options: CollectChunksOptions): Promise<BusReply> {
+export async function collectChunks(
+  mux: RequestMux,
+  first: BusReply,
+  options: CollectChunksOptions,
+): Promise<BusReply> {
   const total = Number(first.headers?.get(H_BYTES));
   const pull = new StreamPull(mux, first, { ...options, window: REPLY_WINDOW, idleMs: 0 });
   if (!Number.isSafeInteger(total) || total < first.data.length) {
     pull.cancel("malformed reply");
-    throw new SwitchyardError(ErrorCode.BadPluginResponse, "The plugin sent a reply in chunks without its size");
+    throw new SwitchyardError(
+      ErrorCode.BadPluginResponse,
+      "The plugin sent a reply in chunks without its size",
+    );
   }
   if (total > options.limit) {
     pull.cancel("reply too large");
-    throw new SwitchyardError(ErrorCode.BadPluginResponse, `The plugin's reply (${total} bytes) is larger than the limit of ${options.limit} bytes`);
+    throw new SwitchyardError(
+      ErrorCode.BadPluginResponse,
+      `The plugin's reply (${total} bytes) is larger than the limit of ${options.limit} bytes`,
+    );
   }
   const body = new Uint8Array(total);
   body.set(first.data, 0);
@@ -108,11 +138,19 @@ export async function collectChunks(mux: RequestMux, first: BusReply, options: C
     if (next.status !== 0) return next;
     if (at + next.data.length > total) {
       pull.cancel("reply larger than announced");
-      throw new SwitchyardError(ErrorCode.BadPluginResponse, "The plugin's reply is larger than it announced");
+      throw new SwitchyardError(
+        ErrorCode.BadPluginResponse,
+        "The plugin's reply is larger than it announced",
+      );
     }
     body.set(next.data, at);
     at += next.data.length;
   }
-  if (at !== total) throw new SwitchyardError(ErrorCode.BadPluginResponse, "The plugin's reply ended before its announced size");
+  if (at !== total) {
+    throw new SwitchyardError(
+      ErrorCode.BadPluginResponse,
+      "The plugin's reply ended before its announced size",
+    );
+  }
   return { data: body, headers: first.headers, status: 0, code: "", stream: "" };
 }

@@ -80,7 +80,10 @@ export class StreamPull {
     }
     const seq = reply.headers?.get(H_SEQ);
     if (seq !== String(this.#seq)) {
-      const failure = new SwitchyardError(ErrorCode.BadPluginResponse, `The plugin sent message ${seq || "(none)"} of a stream where ${this.#seq} was due`);
+      const failure = new SwitchyardError(
+        ErrorCode.BadPluginResponse,
+        `The plugin sent message ${seq || "(none)"} of a stream where ${this.#seq} was due`,
+      );
       this.#stop(failure, "out of sequence");
       throw failure;
     }
@@ -96,7 +99,10 @@ export class StreamPull {
    * Ends the stream from this side: tells the instance why (its handler's `ctx.signal` aborts),
    * drops the outstanding pulls, and makes a waiting or later `next()` throw `error`.
    */
-  cancel(reason: string, error: Error = new SwitchyardError(ErrorCode.Internal, `The stream was cancelled: ${reason}`)): void {
+  cancel(
+    reason: string,
+    error: Error = new SwitchyardError(ErrorCode.Internal, `The stream was cancelled: ${reason}`),
+  ): void {
     if (this.#done) return;
     this.#stop(error, reason);
   }
@@ -161,6 +167,9 @@ export class StreamPull {
     if (this.#pulls.length === 0) return;
     this.#pulls.length = 0;
     const subject = this.#options.subject;
-    this.#mux.failWhere((p) => p.subject === subject, () => new SwitchyardError(ErrorCode.Internal, "The stream ended"));
+    this.#mux.failWhere(
+      (p) => p.subject === subject,
+      () => new SwitchyardError(ErrorCode.Internal, "The stream ended"),
+    );
   }
 }

@@ -16,7 +16,10 @@ import { collectChunks } from "./chunks.ts";
 export function sessionSubject(prefix: string, plugin: string, reply: BusReply): string {
   const instance = reply.headers?.get(H_INSTANCE) ?? "";
   if (!INSTANCE_ID.test(instance) || !STREAM_ID.test(reply.stream)) {
-    throw new SwitchyardError(ErrorCode.BadPluginResponse, "The plugin named no valid instance or stream for the rest of its reply");
+    throw new SwitchyardError(
+      ErrorCode.BadPluginResponse,
+      "The plugin named no valid instance or stream for the rest of its reply",
+    );
   }
   return streamSubject(instanceSubjectBase(prefix, plugin, instance), reply.stream);
 }
@@ -40,7 +43,12 @@ export interface RequestMessagesOptions {
  * whole), or each message of a stream. Leaving the loop early cancels the stream.
  * @throws what {@linkcode RequestMux.request} and {@linkcode StreamPull.next} throw.
  */
-export async function* requestMessages(mux: RequestMux, subject: string, data: Uint8Array, options: RequestMessagesOptions): AsyncGenerator<BusReply, void, undefined> {
+export async function* requestMessages(
+  mux: RequestMux,
+  subject: string,
+  data: Uint8Array,
+  options: RequestMessagesOptions,
+): AsyncGenerator<BusReply, void, undefined> {
   const { clock, prefix, plugin } = options;
   const deadline = clock.now() + options.timeoutMs;
   options.headers.set(H_CHUNKS, "1");

@@ -16,7 +16,12 @@ export class ChunkedReply extends SessionBase {
   readonly #chunk: number;
   #at = 0;
 
-  constructor(id: string, origin: SessionOrigin, options: { idleMs: number; chunkBytes: number; onClose: (s: SessionBase) => void }, data: Uint8Array) {
+  constructor(
+    id: string,
+    origin: SessionOrigin,
+    options: { idleMs: number; chunkBytes: number; onClose: (s: SessionBase) => void },
+    data: Uint8Array,
+  ) {
     super(id, origin, options.idleMs, options.onClose);
     this.#data = data;
     this.#chunk = options.chunkBytes;
@@ -45,7 +50,10 @@ export class ChunkedReply extends SessionBase {
   #next(to: Msg, bytes?: number): void {
     const end = Math.min(this.#data.length, this.#at + this.#chunk);
     const last = end === this.#data.length;
-    this.send(to, this.#data.subarray(this.#at, end), { end: last, ...(bytes === undefined ? {} : { bytes }) });
+    this.send(to, this.#data.subarray(this.#at, end), {
+      end: last,
+      ...(bytes === undefined ? {} : { bytes }),
+    });
     this.#at = end;
     if (last) this.close();
     else this.waitForCaller();
@@ -71,7 +79,11 @@ export class BodyUpload extends SessionBase {
   #at = 0;
   #seq = 0;
 
-  constructor(id: string, origin: SessionOrigin, options: { idleMs: number; total: number; onClose: (s: SessionBase) => void }) {
+  constructor(
+    id: string,
+    origin: SessionOrigin,
+    options: { idleMs: number; total: number; onClose: (s: SessionBase) => void },
+  ) {
     super(id, origin, options.idleMs, options.onClose);
     this.#data = new Uint8Array(options.total);
     this.body = new Promise((resolve) => this.#done = resolve);
@@ -86,7 +98,11 @@ export class BodyUpload extends SessionBase {
     if (cancel !== undefined) return this.stopped(cancel);
     this.callerCame();
     if (readHeaders(msg)?.get(H_SEQ) !== String(this.#seq)) {
-      return this.#refuse(msg, { status: 400, code: ErrorCode.InvalidRequest, message: `Chunk ${this.#seq} of the input was due` });
+      return this.#refuse(msg, {
+        status: 400,
+        code: ErrorCode.InvalidRequest,
+        message: `Chunk ${this.#seq} of the input was due`,
+      });
     }
     this.#take(msg);
   }
@@ -97,20 +113,34 @@ export class BodyUpload extends SessionBase {
   }
 
   protected override stopped(reason: string): void {
-    this.#done({ status: 408, code: ErrorCode.RequestTimeout, message: `The input did not arrive: ${reason}` });
+    this.#done({
+      status: 408,
+      code: ErrorCode.RequestTimeout,
+      message: `The input did not arrive: ${reason}`,
+    });
     this.close();
   }
 
   #take(msg: Msg): void {
     const chunk = msg.data;
     if (this.#at + chunk.length > this.#data.length) {
-      return this.#refuse(msg, { status: 400, code: ErrorCode.InvalidRequest, message: "The input is larger than it announced" });
+      return this.#refuse(msg, {
+        status: 400,
+        code: ErrorCode.InvalidRequest,
+        message: "The input is larger than it announced",
+      });
     }
     this.#data.set(chunk, this.#at);
     this.#at += chunk.length;
     this.#seq++;
     if (this.#at < this.#data.length) {
-      if (chunk.length === 0) return this.#refuse(msg, { status: 400, code: ErrorCode.InvalidRequest, message: "An empty chunk of input" });
+      if (chunk.length === 0) {
+        return this.#refuse(msg, {
+          status: 400,
+          code: ErrorCode.InvalidRequest,
+          message: "An empty chunk of input",
+        });
+      }
       this.send(msg, EMPTY);
       this.waitForCaller();
       return;

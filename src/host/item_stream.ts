@@ -34,7 +34,13 @@ export class ItemStream extends SessionBase {
    * @param request the request, answered with the first message.
    * @param onStop told why the producer must stop (its `ctx.signal` aborts).
    */
-  constructor(id: string, origin: SessionOrigin, idleMs: number, request: Msg, hooks: { onClose: (s: SessionBase) => void; onStop: (reason: string) => void }) {
+  constructor(
+    id: string,
+    origin: SessionOrigin,
+    idleMs: number,
+    request: Msg,
+    hooks: { onClose: (s: SessionBase) => void; onStop: (reason: string) => void },
+  ) {
     super(id, origin, idleMs, hooks.onClose);
     this.#pulls.push(request);
     this.#onStop = hooks.onStop;
@@ -115,7 +121,10 @@ export class ItemStream extends SessionBase {
         this.send(this.#pulls.shift()!, this.#takeBatch(), { end: last });
         if (last) this.close();
       } else if (this.#end !== undefined) {
-        this.send(this.#pulls.shift()!, new Uint8Array(0), { end: true, ...(this.#end.error === undefined ? {} : { error: this.#end.error }) });
+        this.send(this.#pulls.shift()!, new Uint8Array(0), {
+          end: true,
+          ...(this.#end.error === undefined ? {} : { error: this.#end.error }),
+        });
         this.close();
       } else {
         break;

@@ -1,6 +1,15 @@
 import type { Msg } from "@nats-io/nats-core";
 import type { Clock, Logger, TimerId } from "../deps.ts";
-import { encodeWireError, H_BYTES, H_END, H_INSTANCE, H_SEQ, H_STREAM, H_VERSION, WireHeaders } from "../bus/mod.ts";
+import {
+  encodeWireError,
+  H_BYTES,
+  H_END,
+  H_INSTANCE,
+  H_SEQ,
+  H_STREAM,
+  H_VERSION,
+  WireHeaders,
+} from "../bus/mod.ts";
 import type { WireError } from "../bus/mod.ts";
 
 /** Who a session's messages are from, and where they are logged. */
@@ -57,7 +66,11 @@ export abstract class SessionBase implements Session {
   }
 
   /** Sends the next message of the session to `to`: data, or an error that ends it. */
-  protected send(to: Msg, data: Uint8Array, options: { end?: boolean; error?: WireError; bytes?: number } = {}): void {
+  protected send(
+    to: Msg,
+    data: Uint8Array,
+    options: { end?: boolean; error?: WireError; bytes?: number } = {},
+  ): void {
     const h = new WireHeaders();
     h.set(H_INSTANCE, this.origin.instanceId);
     h.set(H_VERSION, this.origin.version);

@@ -1,7 +1,15 @@
 import { nuid } from "@nats-io/nats-core";
 import type { Msg } from "@nats-io/nats-core";
 import { ErrorCode } from "../errors.ts";
-import { encodeWireError, H_CANCEL, H_IDLE, H_INSTANCE, H_VERSION, readHeaders, WireHeaders } from "../bus/mod.ts";
+import {
+  encodeWireError,
+  H_CANCEL,
+  H_IDLE,
+  H_INSTANCE,
+  H_VERSION,
+  readHeaders,
+  WireHeaders,
+} from "../bus/mod.ts";
 import type { WireError } from "../bus/mod.ts";
 import type { MsgHdrs } from "@nats-io/nats-core";
 import { ItemStream } from "./item_stream.ts";
@@ -47,7 +55,11 @@ export class SessionTable {
     const h = new WireHeaders();
     h.set(H_INSTANCE, this.#origin.instanceId);
     h.set(H_VERSION, this.#origin.version);
-    const { headers, data } = encodeWireError({ status: 504, code: ErrorCode.Timeout, message: "The stream is over on the instance (it ended, or waited too long for a pull)" }, h);
+    const { headers, data } = encodeWireError({
+      status: 504,
+      code: ErrorCode.Timeout,
+      message: "The stream is over on the instance (it ended, or waited too long for a pull)",
+    }, h);
     try {
       msg.respond(data, { headers });
     } catch {
@@ -57,14 +69,21 @@ export class SessionTable {
 
   /** Opens the stream of a streaming method's items; the request gets the first message. */
   openStream(request: Msg, hdrs: MsgHdrs | undefined, onStop: (reason: string) => void): ItemStream {
-    const stream = new ItemStream(nuid.next(), this.#origin, idleOf(hdrs), request, { onClose: this.#onClose, onStop });
+    const stream = new ItemStream(nuid.next(), this.#origin, idleOf(hdrs), request, {
+      onClose: this.#onClose,
+      onStop,
+    });
     this.#sessions.set(stream.id, stream);
     return stream;
   }
 
   /** Sends `data` in chunks of at most `maxPayload` bytes per message; the request gets the first. */
   sendInChunks(request: Msg, hdrs: MsgHdrs | undefined, data: Uint8Array, maxPayload: number): ChunkedReply {
-    const reply = new ChunkedReply(nuid.next(), this.#origin, { idleMs: idleOf(hdrs), chunkBytes: maxPayload - CHUNK_HEADROOM, onClose: this.#onClose }, data);
+    const reply = new ChunkedReply(nuid.next(), this.#origin, {
+      idleMs: idleOf(hdrs),
+      chunkBytes: maxPayload - CHUNK_HEADROOM,
+      onClose: this.#onClose,
+    }, data);
     this.#sessions.set(reply.id, reply);
     reply.start(request);
     return reply;
@@ -74,14 +93,27 @@ export class SessionTable {
    * Receives an input of `total` bytes in chunks, the first in `request`.
    * @returns the session, or `undefined` when the size is refused (the request was answered).
    */
-  receiveInput(request: Msg, hdrs: MsgHdrs | undefined, total: number, maxBytes = DEFAULT_MAX_INPUT_BYTES): BodyUpload | WireError {
+  receiveInput(
+    request: Msg,
+    hdrs: MsgHdrs | undefined,
+    total: number,
+    maxBytes = DEFAULT_MAX_INPUT_BYTES,
+  ): BodyUpload | WireError {
     if (!Number.isSafeInteger(total) || total < 0 || total > maxBytes) {
       const error = total > maxBytes
-        ? { status: 413, code: ErrorCode.PayloadTooLarge, message: `The input is larger than the limit of ${maxBytes} bytes` }
+        ? {
+          status: 413,
+          code: ErrorCode.PayloadTooLarge,
+          message: `The input is larger than the limit of ${maxBytes} bytes`,
+        }
         : { status: 400, code: ErrorCode.InvalidRequest, message: "sy-bytes is not a size" };
       return error;
     }
-    const upload = new BodyUpload(nuid.next(), this.#origin, { idleMs: idleOf(hdrs), total, onClose: this.#onClose });
+    const upload = new BodyUpload(nuid.next(), this.#origin, {
+      idleMs: idleOf(hdrs),
+      total,
+      onClose: this.#onClose,
+    });
     this.#sessions.set(upload.id, upload);
     upload.start(request);
     return upload;
@@ -100,7 +132,9 @@ export class SessionTable {
 
   #closed(session: SessionBase): void {
     this.#sessions.delete(session.id);
-    if (this.#sessions.size === 0 && this.#idle.length > 0) for (const resolve of this.#idle.splice(0)) resolve();
+    if (this.#sessions.size === 0 && this.#idle.length > 0) {
+      for (const resolve of this.#idle.splice(0)) resolve();
+    }
   }
 }
 

@@ -45,12 +45,16 @@ export async function runStream(
   let iterator: AsyncIterator<unknown> | undefined;
   let finished = false;
   try {
-    const items = span === undefined ? method.handler(input, ctx) : context.with(span.ctx, method.handler, undefined, input, ctx);
+    const items = span === undefined
+      ? method.handler(input, ctx)
+      : context.with(span.ctx, method.handler, undefined, input, ctx);
     iterator = (items as AsyncIterable<unknown>)[Symbol.asyncIterator]();
     for (;;) {
       const room = stream.room();
       if (!(room === true || (room !== false && await room))) break;
-      const next = span === undefined ? await iterator.next() : await context.with(span.ctx, () => iterator!.next());
+      const next = span === undefined
+        ? await iterator.next()
+        : await context.with(span.ctx, () => iterator!.next());
       if (next.done === true) {
         finished = true;
         break;
@@ -70,7 +74,9 @@ export async function runStream(
       try {
         await iterator.return();
       } catch (err) {
-        ctx.logger.warn("the stream's generator threw while it was closed", { error: err instanceof Error ? err.message : String(err) });
+        ctx.logger.warn("the stream's generator threw while it was closed", {
+          error: err instanceof Error ? err.message : String(err),
+        });
       }
     }
     ctx.dispose();
@@ -84,11 +90,20 @@ export async function runStream(
 }
 
 /** An item as JSON bytes, or why it cannot be sent. */
-function encodeItem(runner: StreamRunner, method: StreamMethodDefinition, value: unknown, ctx: RequestContext): Uint8Array | WireError {
+function encodeItem(
+  runner: StreamRunner,
+  method: StreamMethodDefinition,
+  value: unknown,
+  ctx: RequestContext,
+): Uint8Array | WireError {
   const checked = v.safeParse(method.output, value);
   if (!checked.success) {
     ctx.logger.error("stream item does not match the output schema", { issues: toIssues(checked.issues) });
-    return { status: 502, code: ErrorCode.BadPluginResponse, message: "The plugin streamed an item that does not match its schema" };
+    return {
+      status: 502,
+      code: ErrorCode.BadPluginResponse,
+      message: "The plugin streamed an item that does not match its schema",
+    };
   }
   let text: string | undefined;
   try {
@@ -96,12 +111,26 @@ function encodeItem(runner: StreamRunner, method: StreamMethodDefinition, value:
   } catch (err) {
     ctx.logger.error("stream item cannot be encoded as JSON", { error: String(err) });
   }
-  if (text === undefined) return { status: 502, code: ErrorCode.BadPluginResponse, message: "The plugin streamed an item that is not JSON" };
+  if (text === undefined) {
+    return {
+      status: 502,
+      code: ErrorCode.BadPluginResponse,
+      message: "The plugin streamed an item that is not JSON",
+    };
+  }
   const bytes = encoder.encode(text);
   const limit = runner.maxPayload();
   if (limit !== undefined && bytes.length > limit - ITEM_HEADROOM) {
-    ctx.logger.error("stream item is larger than the server's max_payload", { bytes: bytes.length, maxPayload: limit });
-    return { status: 502, code: ErrorCode.BadPluginResponse, message: `A streamed item (${bytes.length} bytes) is larger than the bus carries (max_payload ${limit} bytes)` };
+    ctx.logger.error("stream item is larger than the server's max_payload", {
+      bytes: bytes.length,
+      maxPayload: limit,
+    });
+    return {
+      status: 502,
+      code: ErrorCode.BadPluginResponse,
+      message:
+        `A streamed item (${bytes.length} bytes) is larger than the bus carries (max_payload ${limit} bytes)`,
+    };
   }
   return bytes;
 }

@@ -72,14 +72,21 @@ export class StreamCall {
     if (this.#pull === undefined) return undefined;
     try {
       const reply = await this.#pull.next();
-      if (reply !== undefined && this.instance !== undefined) this.instance.lastReplyAt = this.#pipeline.clock.now();
+      if (reply !== undefined && this.instance !== undefined) {
+        this.instance.lastReplyAt = this.#pipeline.clock.now();
+      }
       if (this.#pull.done) this.#release();
       return reply;
     } catch (err) {
       this.#release();
       // Gone after it announced its drain: the drain ended the stream, not a crash.
-      if (isBusError(err) && (err.failure === "lost" || err.failure === "no_responders") && this.instance?.draining === true) {
-        throw new SwitchyardError(ErrorCode.Draining, "The instance serving the stream is shutting down", { cause: err });
+      if (
+        isBusError(err) && (err.failure === "lost" || err.failure === "no_responders") &&
+        this.instance?.draining === true
+      ) {
+        throw new SwitchyardError(ErrorCode.Draining, "The instance serving the stream is shutting down", {
+          cause: err,
+        });
       }
       throw err;
     }

@@ -52,7 +52,11 @@ export function streamResponse(c: Context, call: StreamCall, options: StreamResp
   return stream(c, pump);
 }
 
-async function pumpStream(api: StreamingApi, call: StreamCall, options: StreamResponseOptions): Promise<void> {
+async function pumpStream(
+  api: StreamingApi,
+  call: StreamCall,
+  options: StreamResponseOptions,
+): Promise<void> {
   const { sse, requestId, logger } = options;
   let code = "";
   let ended = false;
@@ -71,10 +75,20 @@ async function pumpStream(api: StreamingApi, call: StreamCall, options: StreamRe
       if (reply.status !== 0) {
         const failure = wireErrorOf(reply);
         code = failure.code;
-        await writeError(api, sse, new SwitchyardError(failure.code, failure.message || "The plugin failed", { status: failure.status }), requestId, logger);
+        await writeError(
+          api,
+          sse,
+          new SwitchyardError(failure.code, failure.message || "The plugin failed", {
+            status: failure.status,
+          }),
+          requestId,
+          logger,
+        );
         break;
       }
-      if (reply.data.length > 0) await writeWithin(api, sse ? sseEvents(reply.data) : ndjson(reply.data), options.idleMs);
+      if (reply.data.length > 0) {
+        await writeWithin(api, sse ? sseEvents(reply.data) : ndjson(reply.data), options.idleMs);
+      }
       if (api.aborted) break;
     }
     if (code === "" && !api.aborted && sse) await api.write("event: end\ndata: {}\n\n");
@@ -117,7 +131,13 @@ function sseEvents(data: Uint8Array): string {
   return out;
 }
 
-async function writeError(api: StreamingApi, sse: boolean, err: unknown, requestId: string, logger: Logger): Promise<void> {
+async function writeError(
+  api: StreamingApi,
+  sse: boolean,
+  err: unknown,
+  requestId: string,
+  logger: Logger,
+): Promise<void> {
   const text = JSON.stringify(errorBody(err, requestId, logger).body);
   await api.write(sse ? `event: error\ndata: ${text}\n\n` : encoder.encode(`${text}\n`));
 }

@@ -15,7 +15,11 @@ export interface FetchedStream {
 }
 
 /** POSTs JSON `body` to `url` and reads the answer line by line as it comes. */
-export async function fetchStream(url: string, body: unknown, headers: Record<string, string> = {}): Promise<FetchedStream> {
+export async function fetchStream(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<FetchedStream> {
   const controller = new AbortController();
   const res = await fetch(url, {
     method: "POST",
@@ -161,7 +165,9 @@ export class SlowReader {
     if (!this.#headDone) {
       const end = this.#raw.indexOf("\r\n\r\n");
       if (end < 0) return;
-      this.#status = Number(/^HTTP\/1\.1 (\d{3})/.exec(this.#raw.subarray(0, end).toString("latin1"))?.[1] ?? 0);
+      this.#status = Number(
+        /^HTTP\/1\.1 (\d{3})/.exec(this.#raw.subarray(0, end).toString("latin1"))?.[1] ?? 0,
+      );
       this.#raw = this.#raw.subarray(end + 4);
       this.#headDone = true;
       this.#chunkLeft = 0;

@@ -10,7 +10,8 @@ const MIB = 1024 * 1024;
 /** ctx.stream and ctx.call between two plugin processes: stream-relay consumes streamy. */
 describe("ctx.stream between plugins", () => {
   let stack: Stack;
-  const stats = async (name: string) => (await stack.post("streamy/stats", { name })).body as { produced: number; events: string[] };
+  const stats = async (name: string) =>
+    (await stack.post("streamy/stats", { name })).body as { produced: number; events: string[] };
 
   before(async () => {
     stack = await startStack([fixturePath("streamy"), fixturePath("stream-relay")]);
@@ -30,7 +31,8 @@ describe("ctx.stream between plugins", () => {
   test("leaving the loop early stops the callee's generator (its finally runs)", async () => {
     const r = await stack.post("stream-relay/first", { take: 3, name: "early" });
     assert.deepEqual(r.body, { items: [0, 1, 2] });
-    const seen = (await stack.post("streamy/waitEvent", { name: "early", event: "finally", timeoutMs: 20_000 })).body;
+    const seen =
+      (await stack.post("streamy/waitEvent", { name: "early", event: "finally", timeoutMs: 20_000 })).body;
     assert.equal(seen.seen, true);
     // At most a window of messages of at most 128 items each ran ahead of the 3 taken.
     const produced = (await stats("early")).produced;
@@ -39,7 +41,11 @@ describe("ctx.stream between plugins", () => {
 
   test("a slow client slows the whole chain: the callee runs only a bounded way ahead", async () => {
     const n = 2_000;
-    const reader = await SlowReader.open(stack.router.port, "/v1/stream-relay/relay", { n, name: "chain", pad: 60_000 });
+    const reader = await SlowReader.open(stack.router.port, "/v1/stream-relay/relay", {
+      n,
+      name: "chain",
+      pad: 60_000,
+    });
     assert.equal(reader.status, 200);
     assert.equal(JSON.parse((await reader.nextLine())!).i, 0);
     await waitFor(async () => (await stats("chain")).produced >= 16, { timeoutMs: 20_000 });
@@ -49,6 +55,7 @@ describe("ctx.stream between plugins", () => {
       maxAhead = Math.max(maxAhead, (await stats("chain")).produced - read);
       assert.equal(JSON.parse((await reader.nextLine())!).i, read);
     }
+    // deno-lint-ignore no-console -- the figures docs/streaming.md quotes
     console.log(`chain with a slow client: the callee was at most ${maxAhead} items ahead of the client`);
     assert.ok(maxAhead < 600, `${maxAhead} items ahead`);
     assert.ok((await stats("chain")).produced < n / 2);
@@ -57,7 +64,10 @@ describe("ctx.stream between plugins", () => {
   });
 
   test("ctx.stream of a unary method gives its output as one item; ctx.call of a streaming method is refused", async () => {
-    assert.deepEqual((await stack.post("stream-relay/mixed", {})).body, { unaryItems: 1, callError: "invalid_request" });
+    assert.deepEqual((await stack.post("stream-relay/mixed", {})).body, {
+      unaryItems: 1,
+      callError: "invalid_request",
+    });
   });
 
   test("ctx.call carries a 3 MiB reply and a 3 MiB input in chunks", async () => {

@@ -14,10 +14,17 @@ const DRAIN_MS = 1_500;
 const encoder = new TextEncoder();
 
 /** Calls a streamy method over NATS, past the router (which refuses requests while it drains). */
-async function callOverNats(stack: Stack, method: string, input: unknown, instanceId?: string): Promise<void> {
+async function callOverNats(
+  stack: Stack,
+  method: string,
+  input: unknown,
+  instanceId?: string,
+): Promise<void> {
   const nc = await connectBus({ servers: [stack.nats.url] });
   try {
-    const base = instanceId === undefined ? versionSubjectBase("sy", "streamy", "1.0.0") : instanceSubjectBase("sy", "streamy", instanceId);
+    const base = instanceId === undefined
+      ? versionSubjectBase("sy", "streamy", "1.0.0")
+      : instanceSubjectBase("sy", "streamy", instanceId);
     await nc.request(`${base}.${method}`, encoder.encode(JSON.stringify(input)), { timeout: 10_000 });
   } finally {
     await nc.close();
@@ -26,7 +33,12 @@ async function callOverNats(stack: Stack, method: string, input: unknown, instan
 
 async function stackWithPlugin(id: string): Promise<Stack> {
   const stack = await startStack([], { router: { drainTimeoutMs: DRAIN_MS } });
-  stack.plugins.push(await startPlugin(fixturePath("streamy"), stack.nats.url, { instanceId: id, args: ["--drain-timeout", String(DRAIN_MS)] }));
+  stack.plugins.push(
+    await startPlugin(fixturePath("streamy"), stack.nats.url, {
+      instanceId: id,
+      args: ["--drain-timeout", String(DRAIN_MS)],
+    }),
+  );
   await stack.waitForInstances("streamy", 1);
   return stack;
 }
@@ -39,7 +51,11 @@ describe("draining with streams in flight", () => {
     const stopping = stack.router.stop();
     await waitFor(() => stack.router.lifecycle.shuttingDown);
     assert.equal(stack.router.lifecycle.tracker.total, 1, "the stream is in flight");
-    const refused = await fetch(`${stack.url}/v1/streamy/stats`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    const refused = await fetch(`${stack.url}/v1/streamy/stats`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
     assert.equal(refused.status, 503);
     await refused.body?.cancel();
     await callOverNats(stack, "open", { name: "rd1" });
@@ -69,12 +85,24 @@ describe("draining with streams in flight", () => {
     const config = join(dir, "switchyard.config.json");
     writeFileSync(config, JSON.stringify({ router: { drainTimeoutMs: DRAIN_MS } }));
     await using router = spawnProcess(
-      runtimeCommand(currentRuntime(), CLI, ["router", "--config", config, "--nats", nats.url, "--port", "0", "--host", "127.0.0.1"]),
+      runtimeCommand(currentRuntime(), CLI, [
+        "router",
+        "--config",
+        config,
+        "--nats",
+        nats.url,
+        "--port",
+        "0",
+        "--host",
+        "127.0.0.1",
+      ]),
       { name: "router" },
     );
     try {
       const url = (JSON.parse(await router.waitForLine("router ready", 20_000)) as { url: string }).url;
-      await waitFor(async () => (await fetch(`${url}/v1/plugins/streamy`)).status === 200, { timeoutMs: 10_000 });
+      await waitFor(async () => (await fetch(`${url}/v1/plugins/streamy`)).status === 200, {
+        timeoutMs: 10_000,
+      });
       const s = await fetchStream(`${url}/v1/streamy/hang`, { name: "rs1" });
       assert.deepEqual(JSON.parse((await s.nextLine())!), { i: 0 });
       const t0 = performance.now();
@@ -95,9 +123,17 @@ describe("draining with streams in flight", () => {
     const s = await fetchStream(`${stack.url}/v1/streamy/hang`, { name: "pd1" });
     assert.deepEqual(JSON.parse((await s.nextLine())!), { i: 0 });
     const soft = await stack.router.drainPlugin("streamy", { timeoutMs: 300 });
-    assert.deepEqual({ drained: soft.drained, remaining: soft.remaining, aborted: soft.aborted }, { drained: false, remaining: 1, aborted: 0 });
+    assert.deepEqual({ drained: soft.drained, remaining: soft.remaining, aborted: soft.aborted }, {
+      drained: false,
+      remaining: 1,
+      aborted: 0,
+    });
     const forced = await stack.router.drainPlugin("streamy", { timeoutMs: 300, force: true });
-    assert.deepEqual({ drained: forced.drained, remaining: forced.remaining, aborted: forced.aborted }, { drained: false, remaining: 0, aborted: 1 });
+    assert.deepEqual({ drained: forced.drained, remaining: forced.remaining, aborted: forced.aborted }, {
+      drained: false,
+      remaining: 0,
+      aborted: 1,
+    });
     assert.equal(JSON.parse((await s.nextLine())!).error.code, "draining");
     assert.equal(await s.nextLine(), undefined);
     await stack.plugins[0]!.waitForLine('"event":"finally"', 10_000);
@@ -117,7 +153,10 @@ describe("draining with streams in flight", () => {
     await callOverNats(stack, "open", { name: "ps1" }, "ps-1");
     assert.deepEqual((await s.rest()).map((l) => JSON.parse(l)), [{ i: 1 }, { i: 2 }]);
     assert.equal((await plugin.exited).code, 0);
-    assert.ok(plugin.lines.some((l) => l.includes('"drained"') && l.includes('"aborted":false')), plugin.lines.slice(-5).join("\n"));
+    assert.ok(
+      plugin.lines.some((l) => l.includes('"drained"') && l.includes('"aborted":false')),
+      plugin.lines.slice(-5).join("\n"),
+    );
   });
 
   test("plugin SIGTERM: a stream still running at the plugin's drain timeout ends with a draining error item; finally runs", async () => {

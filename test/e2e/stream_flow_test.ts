@@ -13,9 +13,16 @@ describe("stream flow control and failures", () => {
   let run = 0;
   const fresh = () => `f${++run}-${Math.random().toString(36).slice(2, 8)}`;
   const stats = async (name: string) =>
-    (await stack.post("streamy/stats", { name })).body as { produced: number; calls: number; events: string[] };
+    (await stack.post("streamy/stats", { name })).body as {
+      produced: number;
+      calls: number;
+      events: string[];
+    };
   const waitEvent = async (name: string, event: string) =>
-    (await stack.post("streamy/waitEvent", { name, event, timeoutMs: 20_000 })).body as { seen: boolean; events: string[] };
+    (await stack.post("streamy/waitEvent", { name, event, timeoutMs: 20_000 })).body as {
+      seen: boolean;
+      events: string[];
+    };
 
   before(async () => {
     stack = await startStack([fixturePath("streamy")], {
@@ -40,7 +47,10 @@ describe("stream flow control and failures", () => {
     assert.equal(reader.status, 200);
     assert.equal(JSON.parse((await reader.nextLine())!).i, 0);
     // The client reads nothing more for now: the plugin runs ahead until every buffer on the way is full.
-    await waitFor(async () => (await stats(name)).produced >= 16, { timeoutMs: 20_000, message: "the plugin ran ahead" });
+    await waitFor(async () => (await stats(name)).produced >= 16, {
+      timeoutMs: 20_000,
+      message: "the plugin ran ahead",
+    });
     let read = 1;
     let maxAhead = 0;
     for (; read < 60; read++) {
@@ -49,9 +59,17 @@ describe("stream flow control and failures", () => {
       assert.equal(JSON.parse((await reader.nextLine())!).i, read);
     }
     const produced = (await stats(name)).produced;
-    console.log(`slow client: read ${read} of ${n} items; the plugin was at most ${maxAhead} items (${(maxAhead * 60_000 / 2 ** 20).toFixed(1)} MiB) ahead; produced ${produced}`);
+    // deno-lint-ignore no-console -- the figures docs/streaming.md quotes
+    console.log(
+      `slow client: read ${read} of ${n} items; the plugin was at most ${maxAhead} items (${
+        (maxAhead * 60_000 / 2 ** 20).toFixed(1)
+      } MiB) ahead; produced ${produced}`,
+    );
     assert.ok(maxAhead < 600, `the plugin ran ${maxAhead} items ahead of the client`);
-    assert.ok(produced < n / 2, `the plugin produced ${produced} of ${n} items while the client read ${read}`);
+    assert.ok(
+      produced < n / 2,
+      `the plugin produced ${produced} of ${n} items while the client read ${read}`,
+    );
     // Reading on, the client gets every item in order, and the stream ends.
     for (let line = await reader.nextLine(); line !== undefined; line = await reader.nextLine()) {
       assert.equal(JSON.parse(line).i, read++);
@@ -64,7 +82,11 @@ describe("stream flow control and failures", () => {
   test("a client that stops reading for longer than the idle timeout is cut off, and the generator stops (finally runs)", async () => {
     const name = fresh();
     const n = 2_000;
-    const reader = await SlowReader.open(stack.router.port, "/v1/streamy/slowTicks", { n, name, pad: 60_000 });
+    const reader = await SlowReader.open(stack.router.port, "/v1/streamy/slowTicks", {
+      n,
+      name,
+      pad: 60_000,
+    });
     assert.equal(JSON.parse((await reader.nextLine())!).i, 0);
     // Reads nothing more: after the idle timeout the stream ends on both sides.
     const seen = await waitEvent(name, "finally");
@@ -106,7 +128,12 @@ describe("stream flow control and failures", () => {
     assert.equal((await stats(name)).calls, 2, "one retry");
 
     const late = fresh();
-    const t = await fetchStream(`${stack.url}/v1/streamy/ticks`, { n: 3, name: late, failAfter: 1, failStatus: 503 });
+    const t = await fetchStream(`${stack.url}/v1/streamy/ticks`, {
+      n: 3,
+      name: late,
+      failAfter: 1,
+      failStatus: 503,
+    });
     const lines = (await t.rest()).map((l) => JSON.parse(l));
     assert.deepEqual(lines[0], { i: 0 });
     assert.equal(lines[1].error.code, "boom");
@@ -144,6 +171,7 @@ describe("a plugin killed mid-stream", () => {
       plugin.kill("SIGKILL");
       const rest = (await s.rest()).filter((l) => l !== "");
       const ms = performance.now() - t0;
+      // deno-lint-ignore no-console -- the figures docs/streaming.md quotes
       console.log(`kill -9 → error item after ${ms.toFixed(0)} ms (${accept})`);
       const last = rest.at(-1)!;
       const error = JSON.parse(last.startsWith("data: ") ? last.slice(6) : last).error;
@@ -154,7 +182,10 @@ describe("a plugin killed mid-stream", () => {
       // A new instance for the next case.
       const id = `streamy-${accept.length}`;
       stack.plugins.push(await startPlugin(fixturePath("streamy"), stack.nats.url, { instanceId: id }));
-      await waitFor(() => stack.router.registry.instance("streamy", id) !== undefined, { timeoutMs: 10_000, message: id });
+      await waitFor(() => stack.router.registry.instance("streamy", id) !== undefined, {
+        timeoutMs: 10_000,
+        message: id,
+      });
     });
   }
 });

@@ -11,9 +11,17 @@ describe("streaming methods over HTTP", () => {
   let run = 0;
   /** A fresh latch and record name per test. */
   const fresh = () => `t${++run}-${Math.random().toString(36).slice(2, 8)}`;
-  const stats = async (name: string) => (await stack.post("streamy/stats", { name })).body as { produced: number; calls: number; events: string[] };
+  const stats = async (name: string) =>
+    (await stack.post("streamy/stats", { name })).body as {
+      produced: number;
+      calls: number;
+      events: string[];
+    };
   const waitEvent = async (name: string, event: string) =>
-    (await stack.post("streamy/waitEvent", { name, event, timeoutMs: 20_000 })).body as { seen: boolean; events: string[] };
+    (await stack.post("streamy/waitEvent", { name, event, timeoutMs: 20_000 })).body as {
+      seen: boolean;
+      events: string[];
+    };
 
   before(async () => {
     stack = await startStack([fixturePath("streamy")]);
@@ -28,8 +36,13 @@ describe("streaming methods over HTTP", () => {
     const doc = await (await fetch(`${stack.url}/openapi.json`)).json();
     const result = await new Validator().validate(doc);
     assert.equal(result.valid, true, JSON.stringify(result.errors)?.slice(0, 2000));
-    assert.deepEqual(Object.keys(doc.paths["/v1/streamy/ticks"].post.responses["200"].content), ["application/x-ndjson", "text/event-stream"]);
-    assert.deepEqual(Object.keys(doc.paths["/v1/streamy/big"].post.responses["200"].content), ["application/json"]);
+    assert.deepEqual(Object.keys(doc.paths["/v1/streamy/ticks"].post.responses["200"].content), [
+      "application/x-ndjson",
+      "text/event-stream",
+    ]);
+    assert.deepEqual(Object.keys(doc.paths["/v1/streamy/big"].post.responses["200"].content), [
+      "application/json",
+    ]);
   });
 
   test("NDJSON: items arrive as produced (the first while the generator waits at a latch), in order, then the body ends", async () => {
@@ -56,13 +69,18 @@ describe("streaming methods over HTTP", () => {
     assert.equal(res.status, 200);
     assert.match(res.headers.get("content-type") ?? "", /^text\/event-stream/);
     const events = parseSse(await res.text());
-    assert.deepEqual(events.slice(0, -1).map((e) => [e.event, JSON.parse(e.data).i]), Array.from({ length: 50 }, (_, i) => ["message", i]));
+    assert.deepEqual(
+      events.slice(0, -1).map((e) => [e.event, JSON.parse(e.data).i]),
+      Array.from({ length: 50 }, (_, i) => ["message", i]),
+    );
     assert.equal(events.at(-1)!.event, "end");
   });
 
   test("SSE: the first item arrives while the generator waits at a latch", async () => {
     const name = fresh();
-    const s = await fetchStream(`${stack.url}/v1/streamy/ticks`, { n: 2, name, gateAfter: 1 }, { accept: "text/event-stream" });
+    const s = await fetchStream(`${stack.url}/v1/streamy/ticks`, { n: 2, name, gateAfter: 1 }, {
+      accept: "text/event-stream",
+    });
     assert.equal(await s.nextLine(), 'data: {"i":0}');
     assert.deepEqual((await stats(name)).produced, 1);
     await stack.post("streamy/open", { name });
@@ -138,5 +156,8 @@ describe("streaming methods over HTTP", () => {
 
 async function waitForInflight(stack: Stack, n: number): Promise<void> {
   const { waitFor } = await import("../../src/testing/mod.ts");
-  await waitFor(() => (stack.router.lifecycle.tracker.traffic("streamy")?.inflight ?? 0) === n, { timeoutMs: 10_000, message: `${n} in flight` });
+  await waitFor(() => (stack.router.lifecycle.tracker.traffic("streamy")?.inflight ?? 0) === n, {
+    timeoutMs: 10_000,
+    message: `${n} in flight`,
+  });
 }

@@ -108,7 +108,9 @@ test("streaming methods: the handler is an async generator of the output schema'
           }
           // @ts-expect-error: the input must match streamer.ticks's schema
           ctx.stream<typeof streamer, "ticks">("streamer", "ticks", { n: "3" });
-          for await (const loose of ctx.stream<{ i: number }>("streamer", "ticks", { n: 1 })) total += loose.i;
+          for await (const loose of ctx.stream<{ i: number }>("streamer", "ticks", { n: 1 })) {
+            total += loose.i;
+          }
           return { total };
         },
       },
