@@ -189,3 +189,19 @@ describe("a plugin killed mid-stream", () => {
     });
   }
 });
+
+/** Behind the connection guard (Deno always; Bun with `connectionGuard: "on"`), whose idle timeout must not cut a stream. */
+describe("a stream longer than the router's idle timeout", () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack([fixturePath("streamy")], { router: { idleTimeoutMs: 1_000, connectionGuard: "on" } });
+  });
+  after(() => stack[Symbol.asyncDispose]());
+
+  test("items 400 ms apart for 3 s all arrive: a response being written is not an idle connection", async () => {
+    const t0 = performance.now();
+    const s = await fetchStream(`${stack.url}/v1/streamy/ticks`, { n: 8, delayMs: 400 });
+    assert.deepEqual((await s.rest()).map((l) => JSON.parse(l).i), [0, 1, 2, 3, 4, 5, 6, 7]);
+    assert.ok(performance.now() - t0 > 2_000, "the stream outlasted the idle timeout");
+  });
+});
