@@ -46,11 +46,10 @@ export interface ChunkedRequestOptions {
  */
 export async function requestInChunks(
   mux: RequestMux,
-  subject: string,
-  data: Uint8Array,
-  headers: MsgHdrs,
+  request: { subject: string; data: Uint8Array; headers: MsgHdrs },
   options: ChunkedRequestOptions,
 ): Promise<BusReply> {
+  const { subject, data, headers } = request;
   const { clock, tag } = options;
   const deadline = clock.now() + options.timeoutMs;
   const maxPayload = mux.maxPayload;

@@ -3,7 +3,7 @@ import { ErrorCode } from "../errors.ts";
 import { H_SEQ, readHeaders } from "../bus/mod.ts";
 import type { WireError } from "../bus/mod.ts";
 import { SessionBase } from "./session_replies.ts";
-import type { SessionOrigin } from "./session_replies.ts";
+import type { SessionInit } from "./session_replies.ts";
 
 const EMPTY = new Uint8Array(0);
 
@@ -16,15 +16,10 @@ export class ChunkedReply extends SessionBase {
   readonly #chunk: number;
   #at = 0;
 
-  constructor(
-    id: string,
-    origin: SessionOrigin,
-    options: { idleMs: number; chunkBytes: number; onClose: (s: SessionBase) => void },
-    data: Uint8Array,
-  ) {
-    super(id, origin, options.idleMs, options.onClose);
+  constructor(init: SessionInit, data: Uint8Array, chunkBytes: number) {
+    super(init);
     this.#data = data;
-    this.#chunk = options.chunkBytes;
+    this.#chunk = chunkBytes;
   }
 
   /** Answers the request with the first chunk. */
@@ -38,9 +33,8 @@ export class ChunkedReply extends SessionBase {
     this.#next(msg);
   }
 
-  override fail(error: WireError): void {
-    // The reply is made: what is left of it goes out; the idle timer ends a caller that is gone.
-    void error;
+  override fail(): void {
+    // The reply is made: what is left of it still goes out; the idle timer ends a caller that is gone.
   }
 
   protected override stopped(_reason: string): void {
@@ -79,13 +73,9 @@ export class BodyUpload extends SessionBase {
   #at = 0;
   #seq = 0;
 
-  constructor(
-    id: string,
-    origin: SessionOrigin,
-    options: { idleMs: number; total: number; onClose: (s: SessionBase) => void },
-  ) {
-    super(id, origin, options.idleMs, options.onClose);
-    this.#data = new Uint8Array(options.total);
+  constructor(init: SessionInit, total: number) {
+    super(init);
+    this.#data = new Uint8Array(total);
     this.body = new Promise((resolve) => this.#done = resolve);
   }
 

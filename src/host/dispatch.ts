@@ -167,7 +167,7 @@ export class Dispatcher implements StreamRunner {
       if (hdrs?.get(H_CHUNKS) !== "1") {
         return this.#replyError(replyTo, { status: 400, code: ErrorCode.InvalidRequest, message: "This method streams: the caller must pull its items (sy-chunks: 1)" });
       }
-      return runStream(this, { msg: replyTo, hdrs }, method, parsed.output, this.#context(hdrs, span), span);
+      return runStream(this, { msg: replyTo, hdrs, method, input: parsed.output, ctx: this.#context(hdrs, span), span });
     }
     const ctx = this.#context(hdrs, span);
     let output: unknown;

@@ -1,7 +1,7 @@
 import type { Msg } from "@nats-io/nats-core";
 import type { WireError } from "../bus/mod.ts";
 import { SessionBase } from "./session_replies.ts";
-import type { SessionOrigin } from "./session_replies.ts";
+import type { SessionInit } from "./session_replies.ts";
 
 /**
  * Items produced ahead of the caller's pulls, at most this many bytes: the next message is ready
@@ -34,16 +34,10 @@ export class ItemStream extends SessionBase {
    * @param request the request, answered with the first message.
    * @param onStop told why the producer must stop (its `ctx.signal` aborts).
    */
-  constructor(
-    id: string,
-    origin: SessionOrigin,
-    idleMs: number,
-    request: Msg,
-    hooks: { onClose: (s: SessionBase) => void; onStop: (reason: string) => void },
-  ) {
-    super(id, origin, idleMs, hooks.onClose);
+  constructor(init: SessionInit, request: Msg, onStop: (reason: string) => void) {
+    super(init);
     this.#pulls.push(request);
-    this.#onStop = hooks.onStop;
+    this.#onStop = onStop;
   }
 
   /** Why the producer stopped, if it did. */

@@ -20,6 +20,16 @@ export interface SessionOrigin {
   readonly clock: Clock;
 }
 
+/** What every session is made with. */
+export interface SessionInit {
+  readonly id: string;
+  readonly origin: SessionOrigin;
+  /** How long the session waits for its caller's next message. */
+  readonly idleMs: number;
+  /** Told once the session is over (the table forgets it). */
+  readonly onClose: (session: SessionBase) => void;
+}
+
 /** What the session table needs of a session. */
 export interface Session {
   readonly id: string;
@@ -48,11 +58,11 @@ export abstract class SessionBase implements Session {
   #close!: () => void;
   #isClosed = false;
 
-  constructor(id: string, origin: SessionOrigin, idleMs: number, onClose: (session: SessionBase) => void) {
-    this.id = id;
-    this.origin = origin;
-    this.#idleMs = idleMs;
-    this.#onClose = onClose;
+  constructor(init: SessionInit) {
+    this.id = init.id;
+    this.origin = init.origin;
+    this.#idleMs = init.idleMs;
+    this.#onClose = init.onClose;
     this.closed = new Promise((resolve) => this.#close = resolve);
   }
 

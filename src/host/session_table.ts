@@ -14,7 +14,7 @@ import type { WireError } from "../bus/mod.ts";
 import type { MsgHdrs } from "@nats-io/nats-core";
 import { ItemStream } from "./item_stream.ts";
 import { BodyUpload, ChunkedReply } from "./body_sessions.ts";
-import type { Session, SessionBase, SessionOrigin } from "./session_replies.ts";
+import type { Session, SessionBase, SessionInit, SessionOrigin } from "./session_replies.ts";
 
 /** How long a session waits for its caller's next message when the request does not say (`sy-idle`). */
 export const DEFAULT_SESSION_IDLE_MS = 30_000;
@@ -69,21 +69,14 @@ export class SessionTable {
 
   /** Opens the stream of a streaming method's items; the request gets the first message. */
   openStream(request: Msg, hdrs: MsgHdrs | undefined, onStop: (reason: string) => void): ItemStream {
-    const stream = new ItemStream(nuid.next(), this.#origin, idleOf(hdrs), request, {
-      onClose: this.#onClose,
-      onStop,
-    });
+    const stream = new ItemStream(this.#init(hdrs), request, onStop);
     this.#sessions.set(stream.id, stream);
     return stream;
   }
 
   /** Sends `data` in chunks of at most `maxPayload` bytes per message; the request gets the first. */
   sendInChunks(request: Msg, hdrs: MsgHdrs | undefined, data: Uint8Array, maxPayload: number): ChunkedReply {
-    const reply = new ChunkedReply(nuid.next(), this.#origin, {
-      idleMs: idleOf(hdrs),
-      chunkBytes: maxPayload - CHUNK_HEADROOM,
-      onClose: this.#onClose,
-    }, data);
+    const reply = new ChunkedReply(this.#init(hdrs), data, maxPayload - CHUNK_HEADROOM);
     this.#sessions.set(reply.id, reply);
     reply.start(request);
     return reply;
@@ -91,7 +84,7 @@ export class SessionTable {
 
   /**
    * Receives an input of `total` bytes in chunks, the first in `request`.
-   * @returns the session, or `undefined` when the size is refused (the request was answered).
+   * @returns the session, or the error to answer the request with (a size over `maxBytes`, or none).
    */
   receiveInput(
     request: Msg,
@@ -109,11 +102,7 @@ export class SessionTable {
         : { status: 400, code: ErrorCode.InvalidRequest, message: "sy-bytes is not a size" };
       return error;
     }
-    const upload = new BodyUpload(nuid.next(), this.#origin, {
-      idleMs: idleOf(hdrs),
-      total,
-      onClose: this.#onClose,
-    });
+    const upload = new BodyUpload(this.#init(hdrs), total);
     this.#sessions.set(upload.id, upload);
     upload.start(request);
     return upload;
@@ -128,6 +117,10 @@ export class SessionTable {
   whenEmpty(): Promise<void> {
     if (this.#sessions.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  #init(hdrs: MsgHdrs | undefined): SessionInit {
+    return { id: nuid.next(), origin: this.#origin, idleMs: idleOf(hdrs), onClose: this.#onClose };
   }
 
   #closed(session: SessionBase): void {

@@ -24,6 +24,18 @@ export interface StreamRunner {
   handlerError(err: unknown, ctx: RequestContext): WireError;
 }
 
+/** One call of a streaming method. */
+export interface StreamRun {
+  /** The request, answered with the stream's first message. */
+  readonly msg: Msg;
+  readonly hdrs: MsgHdrs | undefined;
+  readonly method: StreamMethodDefinition;
+  /** The input, parsed by the method's schema. */
+  readonly input: unknown;
+  readonly ctx: RequestContext;
+  readonly span: HandlerTrace | undefined;
+}
+
 /**
  * Runs a streaming method: asks its generator for items only while the caller has room for them
  * (see {@linkcode ItemStream}), checks each against the method's output schema and sends it, and
@@ -32,15 +44,9 @@ export interface StreamRunner {
  * Resolves with the error the stream ended with, once its last message is out (or it was cancelled).
  * The caller checked that the request pulls (`sy-chunks: 1`).
  */
-export async function runStream(
-  runner: StreamRunner,
-  request: { msg: Msg; hdrs: MsgHdrs | undefined },
-  method: StreamMethodDefinition,
-  input: unknown,
-  ctx: RequestContext,
-  span: HandlerTrace | undefined,
-): Promise<WireError | undefined> {
-  const stream = runner.sessions.openStream(request.msg, request.hdrs, (reason) => ctx.abandon(reason));
+export async function runStream(runner: StreamRunner, run: StreamRun): Promise<WireError | undefined> {
+  const { method, input, ctx, span } = run;
+  const stream = runner.sessions.openStream(run.msg, run.hdrs, (reason) => ctx.abandon(reason));
   let error: WireError | undefined;
   let iterator: AsyncIterator<unknown> | undefined;
   let finished = false;

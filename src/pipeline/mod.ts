@@ -14,7 +14,8 @@
  * @module
  */
 export { RequestPipeline } from "./pipeline.ts";
-export { DEFAULT_MAX_REPLY_BYTES, isRetryableStatus } from "./send.ts";
+export { isRetryableStatus } from "./send.ts";
+export { DEFAULT_MAX_REPLY_BYTES } from "./exchange.ts";
 export { DEFAULT_STREAM_WINDOW, StreamCall } from "./stream_call.ts";
 export type { StreamCallOptions } from "./stream_call.ts";
 export { methodNotFound, pluginNotFound } from "./not_found.ts";

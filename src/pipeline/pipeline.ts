@@ -155,7 +155,7 @@ export class RequestPipeline implements SendContext {
    */
   async openStream(target: Target, call: Call, options: { idleMs: number; window?: number }): Promise<StreamCall> {
     const first = await sendWithRetries(this, target, { ...call, stream: true, attemptTimeoutMs: options.idleMs });
-    return new StreamCall(this, target, first, { deadline: call.deadline, idleMs: options.idleMs, window: options.window });
+    return new StreamCall(this, { target, first, deadline: call.deadline, idleMs: options.idleMs, window: options.window });
   }
 
   /**

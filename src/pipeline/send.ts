@@ -1,14 +1,12 @@
 import { codeOf, ErrorCode, statusOf, SwitchyardError } from "../errors.ts";
 import type { Clock } from "../deps.ts";
-import { BusTimeoutError, collectChunks, H_BYTES, isBusError, needsChunks, requestInChunks, sessionSubject } from "../bus/mod.ts";
+import { BusTimeoutError, isBusError } from "../bus/mod.ts";
 import type { BusReply } from "../bus/mod.ts";
 import type { InstanceEntry, VersionEntry } from "../registry/mod.ts";
 import { isAvailable, recordLatency } from "../balancing/mod.ts";
 import type { Outcome } from "../resilience/mod.ts";
 import type { Call, SendContext, Target } from "./types.ts";
-
-/** A reply in chunks is refused above this unless the call says otherwise (`Call.maxReplyBytes`). */
-export const DEFAULT_MAX_REPLY_BYTES = 64 * 1024 * 1024;
+import { exchange } from "./exchange.ts";
 
 /** No responders costs nothing to resend (the request ran nowhere), but not forever. */
 const MAX_RESENDS = 4;
@@ -70,7 +68,7 @@ export async function sendWithRetries(pipeline: SendContext, target: Target, cal
 }
 
 async function attempts(pipeline: SendContext, target: Target, call: Call): Promise<BusReply> {
-  const { clock, mux, balancing, registry } = pipeline;
+  const { clock, balancing, registry } = pipeline;
   const { policies, plugin, method } = target;
   const { breaker, retry } = policies;
   const budget = policies.plugin.budget;
@@ -112,20 +110,7 @@ async function attempts(pipeline: SendContext, target: Target, call: Call): Prom
           }
           try {
             const timeoutMs = call.attemptTimeoutMs === undefined ? left : Math.min(left, call.attemptTimeoutMs);
-            let first = needsChunks(call.data, call.headers, mux.maxPayload)
-              ? await requestInChunks(mux, subject, call.data, call.headers, { timeoutMs, tag: plugin, clock, session: (ack) => sessionSubject(registry.prefix, plugin, ack) })
-              : await mux.request(subject, call.data, { headers: call.headers, timeoutMs, tag: plugin });
-            // A reply in chunks is pulled whole within the attempt (a stream's rest is the caller's to pull).
-            if (first.stream !== "" && first.status === 0 && (call.stream !== true || first.headers?.get(H_BYTES) !== "")) {
-              first = await collectChunks(mux, first, {
-                subject: sessionSubject(registry.prefix, plugin, first),
-                limit: call.maxReplyBytes ?? DEFAULT_MAX_REPLY_BYTES,
-                deadline: call.deadline,
-                tag: plugin,
-                clock,
-              });
-            }
-            reply = first;
+            reply = await exchange(pipeline, { plugin, subject }, call, timeoutMs);
           } catch (e) {
             err = e;
           }

@@ -7,8 +7,11 @@ import type { SendContext, Target } from "./types.ts";
 /** Messages a stream's caller may hold at once, pulls outstanding included: the credit window. */
 export const DEFAULT_STREAM_WINDOW = 8;
 
-/** Options of {@linkcode StreamCall}. */
+/** What a {@linkcode StreamCall} goes on from. */
 export interface StreamCallOptions {
+  readonly target: Target;
+  /** The stream's first message, as the request's reply. */
+  readonly first: BusReply;
   /** Epoch ms: the stream ends by then. */
   deadline: number;
   /** No message for this long ends the stream with `timeout`. */
@@ -33,7 +36,8 @@ export class StreamCall {
   readonly #pull: StreamPull | undefined;
   #released = false;
 
-  constructor(pipeline: SendContext, target: Target, first: BusReply, options: StreamCallOptions) {
+  constructor(pipeline: SendContext, options: StreamCallOptions) {
+    const { target, first } = options;
     this.#pipeline = pipeline;
     this.first = first;
     if (isLastMessage(first) || first.stream === "") {

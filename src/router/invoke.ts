@@ -99,7 +99,7 @@ export function createInvokeHandler(options: InvokeOptions): (c: Context) => Pro
         code = opened.first.code;
         res = opened.first.status !== 0 || opened.first.fallback
           ? toResponse(opened.first, target, requestId, respond, logger)
-          : respondStreaming(c, opened, target, { requestId, lifecycle, logger });
+          : respondStreaming(c, opened, { target, requestId, lifecycle, logger });
       } else {
         const reply = await pipeline.send(target, call);
         code = reply.code;
@@ -138,8 +138,12 @@ function checkInput(method: MethodEntry, body: Uint8Array): void {
  * SSE for `Accept: text/event-stream`. It counts in flight until its last byte: the tracker takes
  * it once more here, and lets go when the stream is over (the wrapper's own count ends when this returns).
  */
-function respondStreaming(c: Context, call: StreamCall, target: Target, parts: { requestId: string; lifecycle: RouterLifecycle | undefined; logger: Logger }): Response {
-  const { requestId, lifecycle, logger } = parts;
+function respondStreaming(
+  c: Context,
+  call: StreamCall,
+  parts: { target: Target; requestId: string; lifecycle: RouterLifecycle | undefined; logger: Logger },
+): Response {
+  const { target, requestId, lifecycle, logger } = parts;
   const h = call.first.headers;
   const traffic = lifecycle?.tracker.traffic(target.plugin);
   if (traffic !== undefined) lifecycle!.tracker.enter(traffic);

@@ -64,7 +64,8 @@ export async function startPluginHarness(plugin: Plugin, options: ServePluginOpt
       return reply.json();
     },
     stream(method, input, streamOptions = {}) {
-      return { [Symbol.asyncIterator]: () => pullItems(nc, `${base}.${method}`, input, options.prefix ?? "sy", plugin.name, streamOptions.timeoutMs ?? 5_000) };
+      const call = { subject: `${base}.${method}`, input, prefix: options.prefix ?? "sy", plugin: plugin.name, timeoutMs: streamOptions.timeoutMs ?? 5_000 };
+      return { [Symbol.asyncIterator]: () => pullItems(nc, call) };
     },
     async [Symbol.asyncDispose]() {
       await host.drain({ timeoutMs: 1_000 });
@@ -78,7 +79,11 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** The items of one streaming call, through a request mux of its own. */
-async function* pullItems(nc: NatsConnection, subject: string, input: unknown, prefix: string, plugin: string, timeoutMs: number): AsyncGenerator<unknown, void, undefined> {
+async function* pullItems(
+  nc: NatsConnection,
+  call: { subject: string; input: unknown; prefix: string; plugin: string; timeoutMs: number },
+): AsyncGenerator<unknown, void, undefined> {
+  const { subject, input, prefix, plugin, timeoutMs } = call;
   const mux = new RequestMux(nc);
   const headers = new WireHeaders();
   headers.set(H_DEADLINE, String(Date.now() + timeoutMs));
