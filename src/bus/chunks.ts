@@ -128,8 +128,8 @@ export async function collectChunks(
       `The plugin's reply (${total} bytes) is larger than the limit of ${options.limit} bytes`,
     );
   }
-  const body = new Uint8Array(total);
-  body.set(first.data, 0);
+  // Kept as they come, not allocated up front: a size is a claim until the bytes arrive.
+  const chunks = [first.data];
   let at = first.data.length;
   for (;;) {
     const next = await pull.next();
@@ -137,19 +137,17 @@ export async function collectChunks(
     if (next.status !== 0) return next;
     if (at + next.data.length > total) {
       pull.cancel("reply larger than announced");
-      throw new SwitchyardError(
-        ErrorCode.BadPluginResponse,
-        "The plugin's reply is larger than it announced",
-      );
+      throw new SwitchyardError(ErrorCode.BadPluginResponse, "The plugin's reply is larger than it announced");
     }
-    body.set(next.data, at);
+    chunks.push(next.data);
     at += next.data.length;
   }
-  if (at !== total) {
-    throw new SwitchyardError(
-      ErrorCode.BadPluginResponse,
-      "The plugin's reply ended before its announced size",
-    );
+  if (at !== total) throw new SwitchyardError(ErrorCode.BadPluginResponse, "The plugin's reply ended before its announced size");
+  const body = new Uint8Array(total);
+  at = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, at);
+    at += chunk.length;
   }
   return { data: body, headers: first.headers, status: 0, code: "", stream: "" };
 }

@@ -69,13 +69,15 @@ export interface ReceivedBody {
 export class BodyUpload extends SessionBase {
   readonly body: Promise<ReceivedBody | WireError>;
   #done!: (result: ReceivedBody | WireError) => void;
-  readonly #data: Uint8Array;
+  /** Kept as they come, not allocated up front: the size is the caller's claim until the bytes arrive. */
+  readonly #chunks: Uint8Array[] = [];
+  readonly #total: number;
   #at = 0;
   #seq = 0;
 
   constructor(init: SessionInit, total: number) {
     super(init);
-    this.#data = new Uint8Array(total);
+    this.#total = total;
     this.body = new Promise((resolve) => this.#done = resolve);
   }
 
@@ -113,17 +115,17 @@ export class BodyUpload extends SessionBase {
 
   #take(msg: Msg): void {
     const chunk = msg.data;
-    if (this.#at + chunk.length > this.#data.length) {
+    if (this.#at + chunk.length > this.#total) {
       return this.#refuse(msg, {
         status: 400,
         code: ErrorCode.InvalidRequest,
         message: "The input is larger than it announced",
       });
     }
-    this.#data.set(chunk, this.#at);
+    this.#chunks.push(chunk);
     this.#at += chunk.length;
     this.#seq++;
-    if (this.#at < this.#data.length) {
+    if (this.#at < this.#total) {
       if (chunk.length === 0) {
         return this.#refuse(msg, {
           status: 400,
@@ -136,7 +138,14 @@ export class BodyUpload extends SessionBase {
       return;
     }
     this.close();
-    this.#done({ data: this.#data, replyTo: msg });
+    const data = new Uint8Array(this.#total);
+    let at = 0;
+    for (const c of this.#chunks) {
+      data.set(c, at);
+      at += c.length;
+    }
+    this.#chunks.length = 0;
+    this.#done({ data, replyTo: msg });
   }
 
   #refuse(msg: Msg, error: WireError): void {
