@@ -122,7 +122,8 @@ export function throughGuard(
 function answered(conn: GuardedConnection, req: Request, res: Response): Response {
   if (closesAfterAnswer(req, res)) conn.stopForwarding();
   const type = res.headers.get("content-type");
-  if (type !== null && res.body !== null && STREAMED.test(type)) return untilBodyEnds(conn, res);
+  // Only a streamed answer's body is touched: reading `res.body` makes Deno build a stream for any answer.
+  if (type !== null && STREAMED.test(type) && res.body !== null) return untilBodyEnds(conn, res);
   conn.requestEnded();
   return res;
 }
