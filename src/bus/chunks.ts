@@ -137,12 +137,20 @@ export async function collectChunks(
     if (next.status !== 0) return next;
     if (at + next.data.length > total) {
       pull.cancel("reply larger than announced");
-      throw new SwitchyardError(ErrorCode.BadPluginResponse, "The plugin's reply is larger than it announced");
+      throw new SwitchyardError(
+        ErrorCode.BadPluginResponse,
+        "The plugin's reply is larger than it announced",
+      );
     }
     chunks.push(next.data);
     at += next.data.length;
   }
-  if (at !== total) throw new SwitchyardError(ErrorCode.BadPluginResponse, "The plugin's reply ended before its announced size");
+  if (at !== total) {
+    throw new SwitchyardError(
+      ErrorCode.BadPluginResponse,
+      "The plugin's reply ended before its announced size",
+    );
+  }
   const body = new Uint8Array(total);
   at = 0;
   for (const chunk of chunks) {

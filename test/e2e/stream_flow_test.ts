@@ -194,7 +194,9 @@ describe("a plugin killed mid-stream", () => {
 describe("a stream longer than the router's idle timeout", () => {
   let stack: Stack;
   before(async () => {
-    stack = await startStack([fixturePath("streamy")], { router: { idleTimeoutMs: 1_000, connectionGuard: "on" } });
+    stack = await startStack([fixturePath("streamy")], {
+      router: { idleTimeoutMs: 1_000, connectionGuard: "on" },
+    });
   });
   after(() => stack[Symbol.asyncDispose]());
 

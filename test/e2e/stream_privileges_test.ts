@@ -42,7 +42,10 @@ describe("streams and chunks under the least-privilege nats-server config of doc
     const { config, streamy, relay } = streamingConfig();
     nats = await startNatsServer({ config });
     router = await startRouter(
-      resolveConfig({ nats: { servers: [nats.url], ...users.router }, router: { host: "127.0.0.1", port: 0, bodyLimitBytes: 4 * MIB } }, {}),
+      resolveConfig({
+        nats: { servers: [nats.url], ...users.router },
+        router: { host: "127.0.0.1", port: 0, bodyLimitBytes: 4 * MIB },
+      }, {}),
       captureLogger(),
     );
     url = `http://127.0.0.1:${router.port}`;
@@ -50,10 +53,16 @@ describe("streams and chunks under the least-privilege nats-server config of doc
       startPluginAs(fixturePath("streamy"), nats.url, streamy),
       startPluginAs(fixturePath("stream-relay"), nats.url, relay),
     ]);
-    await waitFor(() => Boolean(router.registry.pick("streamy", undefined) && router.registry.pick("stream-relay", undefined)), {
-      timeoutMs: 10_000,
-      message: "streamy and stream-relay in the registry",
-    });
+    await waitFor(
+      () =>
+        Boolean(
+          router.registry.pick("streamy", undefined) && router.registry.pick("stream-relay", undefined),
+        ),
+      {
+        timeoutMs: 10_000,
+        message: "streamy and stream-relay in the registry",
+      },
+    );
   });
   after(async () => {
     await Promise.all(plugins.map((p) => p.stop(5_000)));
@@ -69,7 +78,11 @@ describe("streams and chunks under the least-privilege nats-server config of doc
 
   test("a 3 MiB reply and a 3 MiB input in chunks", async () => {
     const post = (path: string, body: unknown) =>
-      fetch(`${url}/v1/${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+      fetch(`${url}/v1/${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
     const big = await post("streamy/big", { bytes: 3 * MIB });
     assert.equal(big.status, 200);
     assert.equal(((await big.json()) as { data: string }).data.length, 3 * MIB);

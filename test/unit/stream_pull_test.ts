@@ -1,7 +1,18 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Msg, NatsConnection } from "@nats-io/nats-core";
-import { connectBus, H_CANCEL, H_END, H_SEQ, H_STREAM, readHeaders, replyOf, RequestMux, StreamPull, WireHeaders } from "../../src/bus/mod.ts";
+import {
+  connectBus,
+  H_CANCEL,
+  H_END,
+  H_SEQ,
+  H_STREAM,
+  readHeaders,
+  replyOf,
+  RequestMux,
+  StreamPull,
+  WireHeaders,
+} from "../../src/bus/mod.ts";
 import { systemClock } from "../../src/deps.ts";
 import { startNatsServer, waitFor } from "../../src/testing/mod.ts";
 
@@ -54,7 +65,13 @@ async function setup() {
   };
 }
 
-const options = (window: number, idleMs = 0) => ({ subject: SUBJECT, window, deadline: Date.now() + 10_000, idleMs, clock: systemClock });
+const options = (window: number, idleMs = 0) => ({
+  subject: SUBJECT,
+  window,
+  deadline: Date.now() + 10_000,
+  idleMs,
+  clock: systemClock,
+});
 
 test("StreamPull keeps at most `window` messages pulled and not taken: a new pull only when one is taken", async () => {
   await using t = await setup();
