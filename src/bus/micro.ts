@@ -29,6 +29,8 @@ export const META_INPUT_SCHEMA = "sy.input_schema";
 export const META_OUTPUT_SCHEMA = "sy.output_schema";
 export const META_IDEMPOTENT = "sy.idempotent";
 export const META_DESCRIPTION = "sy.description";
+/** `"true"`: the method answers a stream of items (docs/protocol.md, "Streams"). */
+export const META_STREAM = "sy.stream";
 
 export const PROTOCOL_VERSION = "1";
 

@@ -1,8 +1,12 @@
 import semver from "semver";
-import { decodeWireError, H_INSTANCE, META_PREFIX, METHOD_NAME, PLUGIN_NAME, versionSubjectBase } from "../bus/mod.ts";
+import { decodeWireError, H_DEADLINE, H_INSTANCE, META_PREFIX, METHOD_NAME, PLUGIN_NAME, RequestMux, requestMessages, versionSubjectBase, WireHeaders } from "../bus/mod.ts";
+import { systemClock } from "../deps.ts";
 import { NATS_FLAG, NATS_HELP, parseFlags, print, printError, UsageError } from "./command.ts";
 import type { Command } from "./command.ts";
 import { collectInstances, connectClient } from "./bus_client.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 export const callCommand: Command = {
   name: "call",
@@ -10,7 +14,8 @@ export const callCommand: Command = {
   usage: `Usage: switchyard call <plugin> <method> [json] [--version RANGE] [--nats URL] [--timeout MS] [--prefix P]
 
 Finds the plugin by discovery, picks the highest version (or the highest matching RANGE),
-sends the JSON input to its queue group and prints the reply.
+sends the JSON input to its queue group and prints the reply (a streaming method's items one per
+line, as they come).
 Example: switchyard call hello greet '{"name":"World"}'
 ${NATS_HELP}
   --version RANGE     semver range, e.g. ^1
@@ -44,15 +49,27 @@ ${NATS_HELP}
         return 1;
       }
       const subject = `${versionSubjectBase(prefix, plugin, version)}.${method}`;
-      const reply = await nc.request(subject, json, { timeout: Number(values.timeout ?? 10_000) });
-      const err = decodeWireError(reply.headers, reply.data);
-      if (err !== undefined) {
-        printError(`${err.status} ${err.code}: ${err.message}${err.issues ? ` ${JSON.stringify(err.issues)}` : ""}`);
-        return 1;
+      // A streaming method's items are printed one per line as they come; a large reply comes whole.
+      const mux = new RequestMux(nc);
+      try {
+        const timeoutMs = Number(values.timeout ?? 10_000);
+        const headers = new WireHeaders();
+        headers.set(H_DEADLINE, String(Date.now() + timeoutMs));
+        let first = true;
+        for await (const reply of requestMessages(mux, subject, encoder.encode(json), { headers, prefix, plugin, timeoutMs, clock: systemClock })) {
+          const err = decodeWireError(reply.headers, reply.data);
+          if (err !== undefined) {
+            printError(`${err.status} ${err.code}: ${err.message}${err.issues ? ` ${JSON.stringify(err.issues)}` : ""}`);
+            return 1;
+          }
+          if (first) printError(`served by ${plugin}@${version} #${reply.headers?.get(H_INSTANCE) ?? "?"}`);
+          first = false;
+          if (reply.data.length > 0) print(decoder.decode(reply.data));
+        }
+        return 0;
+      } finally {
+        mux.close();
       }
-      printError(`served by ${plugin}@${version} #${reply.headers?.get(H_INSTANCE) ?? "?"}`);
-      print(reply.string());
-      return 0;
     } finally {
       await nc.close();
     }

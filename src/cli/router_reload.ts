@@ -9,6 +9,8 @@ import type { ConfigConsumer, ConsumerResult } from "../config/mod.ts";
 /** Config paths the router applies while running (`auth` only when the router started with auth). */
 const RELOADABLE = [
   "router.timeoutMs",
+  "router.streamIdleMs",
+  "router.streamTimeoutMs",
   "router.bodyLimitBytes",
   "router.drainTimeoutMs",
   "router.dashboard",
@@ -75,7 +77,20 @@ export function routerConfigConsumer(router: ReconfigurableRouter): ConfigConsum
         // What needs a restart keeps its start-up value; what applies comes from the new file.
         const before = router.current();
         router.pipeline.reconfigure(pipelineSettings(next));
-        router.swap({ ...next, router: { ...before.router, timeoutMs: next.router.timeoutMs, bodyLimitBytes: next.router.bodyLimitBytes, drainTimeoutMs: next.router.drainTimeoutMs, dashboard: next.router.dashboard }, metrics: { ...before.metrics, token: next.metrics.token, roles: next.metrics.roles }, auth });
+        router.swap({
+          ...next,
+          router: {
+            ...before.router,
+            timeoutMs: next.router.timeoutMs,
+            streamIdleMs: next.router.streamIdleMs,
+            streamTimeoutMs: next.router.streamTimeoutMs,
+            bodyLimitBytes: next.router.bodyLimitBytes,
+            drainTimeoutMs: next.router.drainTimeoutMs,
+            dashboard: next.router.dashboard,
+          },
+          metrics: { ...before.metrics, token: next.metrics.token, roles: next.metrics.roles },
+          auth,
+        });
       }
       return { applied, needsRestart };
     },

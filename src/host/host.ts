@@ -4,6 +4,7 @@ import type { Tracer } from "@opentelemetry/api";
 import type { Clock, Logger } from "../deps.ts";
 import { PluginTracing } from "../telemetry/mod.ts";
 import { noopLogger, systemClock } from "../deps.ts";
+import { ErrorCode } from "../errors.ts";
 import type { PipelineSettings } from "../pipeline/mod.ts";
 import type { Plugin } from "../plugin/mod.ts";
 import {
@@ -76,6 +77,9 @@ export interface DrainOptions {
 
 /** How often an instance asks its plugin's `health()`, to announce a change. */
 export const HEALTH_CHECK_MS = 2_000;
+
+/** How long a drain that ran out of time keeps open streams, so their callers can pull the `draining` error. */
+const SESSION_GRACE_MS = 1_000;
 
 /** See {@linkcode DrainOptions.lingerMs}. */
 export const DEFAULT_DRAIN_LINGER_MS = 200;
@@ -151,6 +155,8 @@ export async function servePlugin(plugin: Plugin, nc: NatsConnection, options: S
   /** When the last request came on the instance subject: a drain keeps it until routers are quiet. */
   let lastOwnAt = 0;
   const queueSub = nc.subscribe(`${base}.*`, { queue, callback: handle });
+  // Streams, and replies and inputs in chunks: the caller's pulls, chunks and cancels.
+  const sessionSub = nc.subscribe(`${ownBase}.$s.*`, { callback: (_err, msg) => dispatcher.sessions.handle(msg) });
   const ownSub = nc.subscribe(`${ownBase}.*`, {
     callback: (err, msg) => {
       lastOwnAt = clock.now();
@@ -259,10 +265,14 @@ export async function servePlugin(plugin: Plugin, nc: NatsConnection, options: S
     await ownSub.drain();
     if (!aborted) aborted = !await waitBeforeDeadline(dispatcher.idle());
     if (aborted) {
-      logger.warn("drain timed out: aborting running handlers", { inflight: dispatcher.inflight });
+      logger.warn("drain timed out: aborting running handlers", { inflight: dispatcher.inflight, streams: dispatcher.sessions.size });
       dispatcher.tracing?.aborted();
       dispatcher.signals.abortAll("the instance is shutting down");
+      // Open streams end with a `draining` error, sent as their callers pull it (for a short while).
+      dispatcher.sessions.failAll({ status: 503, code: ErrorCode.Draining, message: "The instance is shutting down" });
+      await waitAtMost(clock, dispatcher.sessions.whenEmpty(), SESSION_GRACE_MS);
     }
+    await sessionSub.drain();
     try {
       await plugin.shutdown?.();
     } catch (err) {
@@ -297,4 +307,10 @@ function quiet(clock: Clock, last: () => number, quietMs: number): Promise<void>
     };
     check();
   });
+}
+
+/** Resolves when `done` does, or after `ms`, whichever comes first. */
+function waitAtMost(clock: Clock, done: Promise<void>, ms: number): Promise<void> {
+  let timer: unknown;
+  return Promise.race([done, new Promise<void>((resolve) => timer = clock.setTimeout(resolve, ms))]).finally(() => clock.clearTimeout(timer));
 }

@@ -11,6 +11,7 @@ import type { Call, SendContext, Target } from "./types.ts";
 import { sendWithRetries } from "./send.ts";
 import { methodNotFound, pluginNotFound } from "./not_found.ts";
 import { StallWatch } from "./stall_watch.ts";
+import { StreamCall } from "./stream_call.ts";
 
 /** Options of {@linkcode RequestPipeline}. */
 export interface RequestPipelineOptions {
@@ -148,6 +149,18 @@ export class RequestPipeline implements SendContext {
       this.logger.warn("instance gone: removed", { plugin: instance.plugin, version: instance.version, instance: instance.id, why });
     }
     this.instanceGone(instance, why);
+  }
+
+  /**
+   * Step 3 for a streaming method: sends the call like {@linkcode RequestPipeline.send} (breaker,
+   * bulkhead, pick, retries: all before the first item) and resolves once the stream's first
+   * message is in, each attempt waiting at most `idleMs` for it. The returned stream pulls the rest.
+   * A first message that is an error reply (`first.status`) ends it; so does the end of an empty stream.
+   * @throws what {@linkcode RequestPipeline.send} throws.
+   */
+  async openStream(target: Target, call: Call, options: { idleMs: number; window?: number }): Promise<StreamCall> {
+    const first = await sendWithRetries(this, target, { ...call, stream: true, attemptTimeoutMs: options.idleMs });
+    return new StreamCall(this, { target, first, deadline: call.deadline, idleMs: options.idleMs, window: options.window });
   }
 
   /**

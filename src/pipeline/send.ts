@@ -1,11 +1,12 @@
 import { codeOf, ErrorCode, statusOf, SwitchyardError } from "../errors.ts";
 import type { Clock } from "../deps.ts";
-import { BusTimeoutError, isBusError } from "../bus/mod.ts";
+import { BusTimeoutError, isBusError, needsChunks } from "../bus/mod.ts";
 import type { BusReply } from "../bus/mod.ts";
 import type { InstanceEntry, VersionEntry } from "../registry/mod.ts";
 import { isAvailable, recordLatency } from "../balancing/mod.ts";
 import type { Outcome } from "../resilience/mod.ts";
 import type { Call, SendContext, Target } from "./types.ts";
+import { completeReply, sendInChunks } from "./exchange.ts";
 
 /** No responders costs nothing to resend (the request ran nowhere), but not forever. */
 const MAX_RESENDS = 4;
@@ -41,7 +42,7 @@ export async function sendWithRetries(pipeline: SendContext, target: Target, cal
   const policies = target.policies;
   const breaker = policies.breaker;
   if (breaker !== undefined && !breaker.tryAcquire()) {
-    if (policies.fallback !== undefined) return { data: policies.fallback, headers: undefined, status: 0, code: "", fallback: true };
+    if (policies.fallback !== undefined) return { data: policies.fallback, headers: undefined, status: 0, code: "", stream: "", fallback: true };
     throw breaker.rejection();
   }
   const { bulkhead, budget } = policies.plugin;
@@ -110,7 +111,13 @@ async function attempts(pipeline: SendContext, target: Target, call: Call): Prom
             pipeline.stalls.watch(instance);
           }
           try {
-            reply = await mux.request(subject, call.data, { headers: call.headers, timeoutMs: left, tag: plugin });
+            const timeoutMs = call.attemptTimeoutMs === undefined ? left : Math.min(left, call.attemptTimeoutMs);
+            const first = needsChunks(call.data, call.headers, mux.maxPayload)
+              ? await sendInChunks(pipeline, { plugin, subject }, call, timeoutMs)
+              : await mux.request(subject, call.data, { headers: call.headers, timeoutMs, tag: plugin });
+            // A reply that names a session comes in chunks (a failure to get it whole is the
+            // attempt's, not its first chunk), or is a stream's first message.
+            reply = first.stream !== "" && first.status === 0 ? await completeReply(pipeline, plugin, call, first) : first;
           } catch (e) {
             err = e;
           }

@@ -13,6 +13,7 @@ import {
   META_REGION,
   META_REQUIRES,
   META_RUNTIME,
+  META_STREAM,
   META_WEIGHT,
   METHOD_NAME,
   PLUGIN_NAME,
@@ -29,6 +30,8 @@ export interface MethodEntry {
   /** The version's queue-group subject for this method. */
   readonly subject: string;
   readonly idempotent: boolean;
+  /** It answers a stream of items (`sy.stream`): the router serves it as NDJSON or SSE. */
+  readonly stream: boolean;
   readonly description: string;
   readonly inputSchema: Record<string, unknown>;
   readonly outputSchema: Record<string, unknown>;
@@ -321,6 +324,7 @@ export class Registry {
         name: endpoint.name,
         subject: `${base}.${endpoint.name}`,
         idempotent: endpoint.metadata?.[META_IDEMPOTENT] === "true",
+        stream: endpoint.metadata?.[META_STREAM] === "true",
         description: text(endpoint.metadata?.[META_DESCRIPTION], 1000),
         inputSchema,
         outputSchema: parseSchema(endpoint.metadata?.[META_OUTPUT_SCHEMA]),

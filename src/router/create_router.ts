@@ -95,6 +95,7 @@ export function createRouter(options: RouterOptions): Hono {
     logger,
     requestId,
     telemetry,
+    lifecycle,
     ...(options.respond === undefined ? {} : { respond: options.respond }),
     ...(auth === undefined ? {} : { auth }),
   });

@@ -67,6 +67,18 @@ test("switchyard call, ping and ls work straight over NATS", async () => {
   }
 });
 
+test("switchyard call prints a streaming method's items one per line", async () => {
+  await using nats = await startNatsServer();
+  const plugin = await startPlugin(pluginPath("text"), nats.url, { instanceId: "cli-text" });
+  try {
+    const call = await run(["call", "text", "words", '{"text":"one two three"}', "--nats", nats.url]);
+    assert.equal(call.code, 0, call.out);
+    assert.match(call.out, /\{"index":0,"word":"one"\}\n\{"index":1,"word":"two"\}\n\{"index":2,"word":"three"\}/);
+  } finally {
+    await plugin.stop(5_000);
+  }
+});
+
 test("switchyard new scaffolds a plugin whose own test passes", async () => {
   const dir = mkdtempSync(join(ROOT, ".cache-new-"));
   try {
