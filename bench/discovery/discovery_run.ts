@@ -1,0 +1,175 @@
+/**
+ * The discovery benchmark: for each N, a nats-server with monitoring, N simulated instances in one
+ * process, then R router processes for each R (ascending; routers are kept from one R to the next).
+ * Per row: once every router knows every instance, a window measures the bus traffic (`/varz`
+ * deltas: nothing but discovery runs), the CPU of each process and the polls; then a NEW router is
+ * started and timed until it knows all N (it stays as one of the next row's routers).
+ * @module
+ */
+import process from "node:process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startNatsServer } from "../../src/testing/mod.ts";
+import type { NatsServer } from "../../src/testing/mod.ts";
+import { Child } from "../child_procs.ts";
+import { rssMiB } from "../proc_stats.ts";
+import { runtimeArgv } from "../scenarios.ts";
+import type { RuntimeName } from "../scenarios.ts";
+import { discoveryIntervalMs, discoveryMode } from "./discovery_options.ts";
+import type { DiscoveryArgs } from "./discovery_options.ts";
+import { RouterProcess } from "./router_process.ts";
+import type { Reached } from "./router_process.ts";
+import { measureWindow, takeSample } from "./window_sample.ts";
+import type { WindowMeasure } from "./window_sample.ts";
+
+/** One row: N instances, R routers, one discovery config. */
+export interface DiscoveryRow {
+  mode: string;
+  intervalMs: number;
+  runtime: RuntimeName;
+  instances: number;
+  routers: number;
+  window?: WindowMeasure;
+  /** Mean RSS of the R routers at the window's end, MiB. */
+  routerRssMiB?: number;
+  /** The fewest live instances any router listed (`GET /v1/plugins`) at the window's end. */
+  knownMin?: number;
+  /** The new router: spawn → `router ready`, and spawn → knows all N (with its CPU time then). */
+  join?: { readyMs: number | undefined; reached: Reached | undefined };
+  status: "ok" | "incomplete" | "failed";
+  note: string;
+}
+
+/** Routers started at once when R grows (each one's first poll fetches every INFO). */
+const START_BATCH = 5;
+const START_TIMEOUT_MS = 60_000;
+
+/** Runs the grid; never throws, a failure becomes a `failed` row. */
+export async function runDiscoveryGrid(
+  args: DiscoveryArgs,
+  log: (line: string) => void,
+): Promise<DiscoveryRow[]> {
+  const rows: DiscoveryRow[] = [];
+  const dir = mkdtempSync(join(tmpdir(), "sy-bench-discovery-"));
+  const configPath = join(dir, "router.json");
+  writeFileSync(configPath, JSON.stringify({ discovery: args.config }));
+  try {
+    for (const n of args.instances) rows.push(...await runInstances(n, args, configPath, log));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+async function runInstances(
+  n: number,
+  args: DiscoveryArgs,
+  configPath: string,
+  log: (line: string) => void,
+): Promise<DiscoveryRow[]> {
+  const intervalMs = discoveryIntervalMs(args.config);
+  /** How long routers may take to know every instance: a few polls. */
+  const knowTimeoutMs = Math.max(30_000, 6 * intervalMs);
+  const base = { mode: discoveryMode(args.config), intervalMs, runtime: args.runtime, instances: n };
+  const rows: DiscoveryRow[] = [];
+  let nats: NatsServer | undefined;
+  let sim: Child | undefined;
+  const routers: RouterProcess[] = [];
+  const startRouter = () =>
+    new RouterProcess({
+      runtime: args.runtime,
+      natsUrl: nats!.url,
+      configPath,
+      name: `router ${routers.length + 1}`,
+      target: n,
+    });
+  try {
+    nats = await startNatsServer({ monitoring: true });
+    const simArgs = [
+      "--nats",
+      nats.url,
+      "--instances",
+      String(n),
+      "--plugins",
+      String(args.plugins),
+      "--report-polls",
+    ];
+    sim = new Child(
+      "sim",
+      runtimeArgv(args.runtime, "bench/discovery/sim_instances.ts", simArgs),
+      process.env,
+    );
+    let polls = 0;
+    sim.onLine((line) => {
+      if (line.includes('"sim polled"')) polls++;
+    });
+    await sim.waitFor(/"sim ready"/, START_TIMEOUT_MS);
+    for (const r of args.routers) {
+      const notes: string[] = [];
+      while (routers.length < r) {
+        const batch = Array.from({ length: Math.min(START_BATCH, r - routers.length) }, () => {
+          const router = startRouter();
+          routers.push(router);
+          return router;
+        });
+        await Promise.all(batch.map((router) => router.ready(START_TIMEOUT_MS)));
+      }
+      const knew = await Promise.all(routers.slice(0, r).map((router) => router.whenKnowsAll(knowTimeoutMs)));
+      const short = knew.filter((k) => k === undefined).length;
+      if (short > 0) notes.push(`${short} router(s) did not know all ${n} within ${knowTimeoutMs / 1000} s`);
+      const measured = routers.slice(0, r);
+      const pids = { routers: measured.map((x) => x.pid), sim: sim.pid, nats: nats.pid };
+      log(`  N=${n} R=${r}: window of ${args.windowS} s`);
+      const start = await takeSample(nats.monitorUrl!, pids, polls);
+      await new Promise((resolve) => setTimeout(resolve, args.windowS * 1000));
+      const end = await takeSample(nats.monitorUrl!, pids, polls);
+      const window = measureWindow(start, end);
+      const rss = measured.map((x) => rssMiB(x.pid));
+      const known = await Promise.all(measured.map((x) => x.fetchKnown().catch(() => 0)));
+      const knownMin = Math.min(...known);
+      // a new router, timed until it knows every instance; it stays for the next R
+      const newcomer = startRouter();
+      routers.push(newcomer);
+      await newcomer.ready(START_TIMEOUT_MS);
+      const reached = await newcomer.whenKnowsAll(knowTimeoutMs);
+      if (reached === undefined) {
+        notes.push(`the new router knew ${newcomer.known}/${n} after ${knowTimeoutMs / 1000} s`);
+      }
+      if (knownMin < n) notes.push(`a router listed ${knownMin}/${n} at the window's end`);
+      const row: DiscoveryRow = {
+        ...base,
+        routers: r,
+        window,
+        routerRssMiB: rss.reduce((a, b) => a + b, 0) / rss.length,
+        knownMin,
+        join: { readyMs: newcomer.readyMs, reached },
+        status: notes.length === 0 ? "ok" : "incomplete",
+        note: notes.join("; "),
+      };
+      rows.push(row);
+      log(`  ${summary(row)}`);
+    }
+  } catch (err) {
+    const note = `failed: ${err instanceof Error ? err.message : String(err)}`;
+    log(`  N=${n}: ${note}`);
+    for (const r of args.routers.filter((r) => !rows.some((row) => row.routers === r))) {
+      rows.push({ ...base, routers: r, status: "failed", note });
+    }
+  } finally {
+    await Promise.all(routers.map((router) => router.stop()));
+    await sim?.stop();
+    await nats?.stop();
+  }
+  return rows;
+}
+
+function summary(row: DiscoveryRow): string {
+  const w = row.window!;
+  const mean = w.routerCores.reduce((a, b) => a + b, 0) / w.routerCores.length;
+  const join = row.join?.reached === undefined ? "not all known" : `${Math.round(row.join.reached.ms)} ms`;
+  return `N=${row.instances} R=${row.routers}: ${Math.round(w.inMsgsPerS + w.outMsgsPerS)} msgs/s, ` +
+    `router CPU ${(mean * 100).toFixed(1)} %, new router knows all in ${join}${
+      row.note === "" ? "" : ` (${row.note})`
+    }`;
+}
