@@ -38,7 +38,7 @@ export const USAGE =
                          [--runtimes deno,bun,node] [--scenarios a,b] [--out bench/out/results.json]
                          [--skip-lifecycle] [--load auto|wrk|autocannon]
                          [--n 100,1000,5000] [--r 1,5,20] [--discovery-config JSON] [--discovery-window S]
-                         [--discovery-runtime node] [--discovery-plugins 10]
+                         [--discovery-runtime bun] [--discovery-plugins 10]
 --load: HTTP load generator (default: $SWITCHYARD_BENCH_LOAD, else auto = wrk when installed)
 scenarios: ${SCENARIOS.map((s) => s.name).join(", ")}
   and the group "${DISCOVERY_GROUP}" (only when named; --smoke runs it at N=50, R=1): N simulated instances,

@@ -35,6 +35,11 @@ export interface DiscoveryRow {
   routerRssMiB?: number;
   /** The fewest live instances any router listed (`GET /v1/plugins`) at the window's end. */
   knownMin?: number;
+  /**
+   * Summed over the R routers during the window: instances dropped for missing health checks, and
+   * admissions (of instances dropped before). Both 0 when discovery keeps up.
+   */
+  churn?: { dropped: number; joined: number };
   /** The new router: spawn → `router ready`, and spawn → knows all N (with its CPU time then). */
   join?: { readyMs: number | undefined; reached: Reached | undefined };
   status: "ok" | "incomplete" | "failed";
@@ -70,7 +75,7 @@ async function runInstances(
 ): Promise<DiscoveryRow[]> {
   const intervalMs = discoveryIntervalMs(args.config);
   /** How long routers may take to know every instance: a few polls. */
-  const knowTimeoutMs = Math.max(30_000, 6 * intervalMs);
+  const knowTimeoutMs = Math.max(20_000, 4 * intervalMs);
   const base = { mode: discoveryMode(args.config), intervalMs, runtime: args.runtime, instances: n };
   const rows: DiscoveryRow[] = [];
   let nats: NatsServer | undefined;
@@ -105,6 +110,7 @@ async function runInstances(
       if (line.includes('"sim polled"')) polls++;
     });
     await sim.waitFor(/"sim ready"/, START_TIMEOUT_MS);
+    log(`N=${n}: ${n} simulated instances ready`);
     for (const r of args.routers) {
       const notes: string[] = [];
       while (routers.length < r) {
@@ -120,13 +126,29 @@ async function runInstances(
       if (short > 0) notes.push(`${short} router(s) did not know all ${n} within ${knowTimeoutMs / 1000} s`);
       const measured = routers.slice(0, r);
       const pids = { routers: measured.map((x) => x.pid), sim: sim.pid, nats: nats.pid };
-      log(`  N=${n} R=${r}: window of ${args.windowS} s`);
+      log(
+        `N=${n} R=${r}: routers up (${
+          r - short
+        }/${r} know all ${n}); ${args.settleS} s settle, ${args.windowS} s window`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, args.settleS * 1000));
+      const churnOf = () => ({
+        dropped: measured.reduce((a, x) => a + x.silentDrops, 0),
+        joined: measured.reduce((a, x) => a + x.joins, 0),
+      });
+      const churn0 = churnOf();
       const start = await takeSample(nats.monitorUrl!, pids, polls);
       await new Promise((resolve) => setTimeout(resolve, args.windowS * 1000));
       const end = await takeSample(nats.monitorUrl!, pids, polls);
+      const churn1 = churnOf();
       const window = measureWindow(start, end);
       const rss = measured.map((x) => rssMiB(x.pid));
-      const known = await Promise.all(measured.map((x) => x.fetchKnown().catch(() => 0)));
+      const known = await Promise.all(measured.map((x) =>
+        x.fetchKnown().catch((err) => {
+          notes.push(`GET /v1/plugins of ${x.child.name} failed: ${String(err)}`);
+          return Number.NaN;
+        })
+      ));
       const knownMin = Math.min(...known);
       // a new router, timed until it knows every instance; it stays for the next R
       const newcomer = startRouter();
@@ -137,22 +159,24 @@ async function runInstances(
         notes.push(`the new router knew ${newcomer.known}/${n} after ${knowTimeoutMs / 1000} s`);
       }
       if (knownMin < n) notes.push(`a router listed ${knownMin}/${n} at the window's end`);
+      const churn = { dropped: churn1.dropped - churn0.dropped, joined: churn1.joined - churn0.joined };
       const row: DiscoveryRow = {
         ...base,
         routers: r,
         window,
         routerRssMiB: rss.reduce((a, b) => a + b, 0) / rss.length,
         knownMin,
+        churn,
         join: { readyMs: newcomer.readyMs, reached },
         status: notes.length === 0 ? "ok" : "incomplete",
         note: notes.join("; "),
       };
       rows.push(row);
-      log(`  ${summary(row)}`);
+      log(summary(row));
     }
   } catch (err) {
     const note = `failed: ${err instanceof Error ? err.message : String(err)}`;
-    log(`  N=${n}: ${note}`);
+    log(`N=${n}: ${note}`);
     for (const r of args.routers.filter((r) => !rows.some((row) => row.routers === r))) {
       rows.push({ ...base, routers: r, status: "failed", note });
     }

@@ -8,18 +8,18 @@ const HEADER = [
   "R",
   "window s",
   "polls",
-  "msgs/s in",
-  "msgs/s out",
-  "KiB/s in",
-  "KiB/s out",
+  "s between polls",
+  "msgs/s in / out",
+  "KiB/s in / out",
   "msgs/poll",
   "KiB/poll",
-  "router CPU % (mean)",
-  "router CPU % (max)",
+  "router CPU ms/poll",
+  "router CPU % mean / max",
   "router RSS MiB",
   "sim CPU %",
   "nats CPU %",
   "known (min)",
+  "dropped / joined",
   "new router: ready ms",
   "new router: all known ms",
   "new router: CPU ms",
@@ -32,8 +32,12 @@ const int = (x: number | undefined) =>
   x === undefined || !Number.isFinite(x) ? "-" : Math.round(x).toLocaleString("en-US");
 const one = (x: number | undefined) => x === undefined || !Number.isFinite(x) ? "-" : x.toFixed(1);
 const pct = (cores: number | undefined) => cores === undefined ? "-" : one(cores * 100);
+const pair = (a: string, b: string) => a === "-" && b === "-" ? "-" : `${a} / ${b}`;
 
-/** Markdown; CPU % is of one core, "others' cores" what the rest of the machine used meanwhile. */
+/**
+ * Markdown. CPU % is of one core; "others' cores" is what the rest of the machine used meanwhile;
+ * per-poll figures divide the window's totals by the routers' polls in it.
+ */
 export function discoveryTable(rows: readonly DiscoveryRow[]): string {
   const lines = [
     `| ${HEADER.join(" | ")} |`,
@@ -50,18 +54,18 @@ export function discoveryTable(rows: readonly DiscoveryRow[]): string {
       int(row.routers),
       one(w?.seconds),
       int(w?.polls),
-      int(w?.inMsgsPerS),
-      int(w?.outMsgsPerS),
-      int(w === undefined ? undefined : w.inBytesPerS / 1024),
-      int(w === undefined ? undefined : w.outBytesPerS / 1024),
+      one(w?.pollPeriodS),
+      pair(int(w?.inMsgsPerS), int(w?.outMsgsPerS)),
+      pair(int(w && w.inBytesPerS / 1024), int(w && w.outBytesPerS / 1024)),
       int(w?.msgsPerPoll),
-      int(w === undefined ? undefined : w.bytesPerPoll / 1024),
-      pct(mean),
-      pct(cores.length === 0 ? undefined : Math.max(...cores)),
+      int(w && w.bytesPerPoll / 1024),
+      int(w?.routerCpuMsPerPoll),
+      pair(pct(mean), pct(cores.length === 0 ? undefined : Math.max(...cores))),
       one(row.routerRssMiB),
       pct(w?.simCores),
       pct(w?.natsCores),
       row.knownMin === undefined ? "-" : `${int(row.knownMin)}/${int(row.instances)}`,
+      row.churn === undefined ? "-" : pair(int(row.churn.dropped), int(row.churn.joined)),
       int(row.join?.readyMs),
       int(row.join?.reached?.ms),
       int(row.join?.reached?.cpuMs),

@@ -38,6 +38,10 @@ export class RouterProcess {
   url: string | undefined;
   /** Instances known, from its log. */
   known = 0;
+  /** Admissions so far (an instance dropped and found again counts again). */
+  joins = 0;
+  /** Instances dropped so far because they did not answer its health checks for a few polls. */
+  silentDrops = 0;
   /** Whether it logged any admission: a router that does not log them is counted over HTTP. */
   logsJoins = false;
   /** When it first knew `target` instances. */
@@ -137,6 +141,7 @@ export class RouterProcess {
       case "instance joined":
         this.logsJoins = true;
         this.known++;
+        this.joins++;
         break;
       case "instance left":
       case "instance lost":
@@ -144,6 +149,7 @@ export class RouterProcess {
         return;
       case "instances went silent and were removed":
         this.known -= Number(entry.count) || 0;
+        this.silentDrops += Number(entry.count) || 0;
         return;
       default:
         return;

@@ -71,6 +71,10 @@ export interface WindowMeasure {
   /** Bytes (in + out) per router poll. */
   bytesPerPoll: number;
   routerCores: number[];
+  /** CPU ms all routers spent per poll (one router's poll, on average). */
+  routerCpuMsPerPoll: number;
+  /** Mean time from one poll of a router to its next: the interval plus the poll itself. */
+  pollPeriodS: number;
   simCores: number;
   natsCores: number;
   /** What the rest of the machine used meanwhile: the load this run shared the box with. */
@@ -96,6 +100,8 @@ export function measureWindow(start: Sample, end: Sample): WindowMeasure {
     msgsPerPoll: polls === 0 ? Number.NaN : (d("in_msgs") + d("out_msgs")) / polls,
     bytesPerPoll: polls === 0 ? Number.NaN : (d("in_bytes") + d("out_bytes")) / polls,
     routerCores: routerUs.map((u) => u / us),
+    routerCpuMsPerPoll: polls === 0 ? Number.NaN : routerUs.reduce((a, b) => a + b, 0) / 1000 / polls,
+    pollPeriodS: polls === 0 ? Number.NaN : (seconds * routerUs.length) / polls,
     simCores: (end.simUs - start.simUs) / us,
     natsCores: (end.natsUs - start.natsUs) / us,
     otherCores: Math.max(0, (end.hostUs - start.hostUs - ours) / us),
