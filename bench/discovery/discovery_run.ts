@@ -121,35 +121,25 @@ async function runInstances(
         });
         await Promise.all(batch.map((router) => router.ready(START_TIMEOUT_MS)));
       }
-      const knew = await Promise.all(routers.slice(0, r).map((router) => router.whenKnowsAll(knowTimeoutMs)));
+      const measured = routers.slice(0, r);
+      const knew = await Promise.all(measured.map((router) => router.whenKnowsAll(knowTimeoutMs)));
       const short = knew.filter((k) => k === undefined).length;
       if (short > 0) notes.push(`${short} router(s) did not know all ${n} within ${knowTimeoutMs / 1000} s`);
-      const measured = routers.slice(0, r);
-      const pids = { routers: measured.map((x) => x.pid), sim: sim.pid, nats: nats.pid };
       log(
-        `N=${n} R=${r}: routers up (${
+        `N=${n} R=${r}: ${
           r - short
-        }/${r} know all ${n}); ${args.settleS} s settle, ${args.windowS} s window`,
+        }/${r} routers know all ${n}; ${args.settleS} s settle, ${args.windowS} s window`,
       );
-      await new Promise((resolve) => setTimeout(resolve, args.settleS * 1000));
-      const churnOf = () => ({
-        dropped: measured.reduce((a, x) => a + x.silentDrops, 0),
-        joined: measured.reduce((a, x) => a + x.joins, 0),
+      await sleep(args.settleS * 1000);
+      const steady = await measureSteadyState(measured, {
+        monitorUrl: nats.monitorUrl!,
+        sim: sim.pid,
+        nats: nats.pid,
+      }, {
+        windowS: args.windowS,
+        polls: () => polls,
+        notes,
       });
-      const churn0 = churnOf();
-      const start = await takeSample(nats.monitorUrl!, pids, polls);
-      await new Promise((resolve) => setTimeout(resolve, args.windowS * 1000));
-      const end = await takeSample(nats.monitorUrl!, pids, polls);
-      const churn1 = churnOf();
-      const window = measureWindow(start, end);
-      const rss = measured.map((x) => rssMiB(x.pid));
-      const known = await Promise.all(measured.map((x) =>
-        x.fetchKnown().catch((err) => {
-          notes.push(`GET /v1/plugins of ${x.child.name} failed: ${String(err)}`);
-          return Number.NaN;
-        })
-      ));
-      const knownMin = Math.min(...known);
       // a new router, timed until it knows every instance; it stays for the next R
       const newcomer = startRouter();
       routers.push(newcomer);
@@ -158,15 +148,11 @@ async function runInstances(
       if (reached === undefined) {
         notes.push(`the new router knew ${newcomer.known}/${n} after ${knowTimeoutMs / 1000} s`);
       }
-      if (knownMin < n) notes.push(`a router listed ${knownMin}/${n} at the window's end`);
-      const churn = { dropped: churn1.dropped - churn0.dropped, joined: churn1.joined - churn0.joined };
+      if (steady.knownMin < n) notes.push(`a router listed ${steady.knownMin}/${n} at the window's end`);
       const row: DiscoveryRow = {
         ...base,
         routers: r,
-        window,
-        routerRssMiB: rss.reduce((a, b) => a + b, 0) / rss.length,
-        knownMin,
-        churn,
+        ...steady,
         join: { readyMs: newcomer.readyMs, reached },
         status: notes.length === 0 ? "ok" : "incomplete",
         note: notes.join("; "),
@@ -175,8 +161,8 @@ async function runInstances(
       log(summary(row));
     }
   } catch (err) {
-    const note = `failed: ${err instanceof Error ? err.message : String(err)}`;
-    log(`N=${n}: ${note}`);
+    const note = err instanceof Error ? err.message : String(err);
+    log(`N=${n}: failed: ${note}`);
     for (const r of args.routers.filter((r) => !rows.some((row) => row.routers === r))) {
       rows.push({ ...base, routers: r, status: "failed", note });
     }
@@ -186,6 +172,44 @@ async function runInstances(
     await nats?.stop();
   }
   return rows;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** What one window measures of R routers that know every instance (or tried to). */
+async function measureSteadyState(
+  routers: readonly RouterProcess[],
+  processes: { monitorUrl: string; sim: number; nats: number },
+  options: { windowS: number; polls: () => number; notes: string[] },
+): Promise<Required<Pick<DiscoveryRow, "window" | "routerRssMiB" | "knownMin" | "churn">>> {
+  const pids = { routers: routers.map((x) => x.pid), sim: processes.sim, nats: processes.nats };
+  const churnOf = () => ({
+    dropped: routers.reduce((a, x) => a + x.silentDrops, 0),
+    joined: routers.reduce((a, x) => a + x.joins, 0),
+  });
+  const churn0 = churnOf();
+  const start = await takeSample(processes.monitorUrl, pids, options.polls());
+  await sleep(options.windowS * 1000);
+  const end = await takeSample(processes.monitorUrl, pids, options.polls());
+  const churn1 = churnOf();
+  const window = measureWindow(start, end);
+  if (window.slowConsumers > 0) {
+    options.notes.push(`nats-server cut off ${window.slowConsumers} slow consumer(s)`);
+  }
+  const rss = routers.map((x) => rssMiB(x.pid));
+  // after the window, so that building the listings is not in it
+  const known = await Promise.all(routers.map((x) =>
+    x.fetchKnown().catch((err) => {
+      options.notes.push(`GET /v1/plugins of ${x.child.name} failed: ${String(err)}`);
+      return Number.NaN;
+    })
+  ));
+  return {
+    window,
+    routerRssMiB: rss.reduce((a, b) => a + b, 0) / rss.length,
+    knownMin: Math.min(...known),
+    churn: { dropped: churn1.dropped - churn0.dropped, joined: churn1.joined - churn0.joined },
+  };
 }
 
 function summary(row: DiscoveryRow): string {

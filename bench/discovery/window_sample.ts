@@ -13,13 +13,21 @@ export interface Varz {
   out_msgs: number;
   in_bytes: number;
   out_bytes: number;
+  /** Clients the server cut off because they did not read fast enough. */
+  slow_consumers: number;
 }
 
 /** The monitoring endpoint's `/varz` counters. */
 export async function fetchVarz(monitorUrl: string): Promise<Varz> {
   const res = await fetch(`${monitorUrl}/varz`, { signal: AbortSignal.timeout(10_000) });
   const v = await res.json() as Varz;
-  return { in_msgs: v.in_msgs, out_msgs: v.out_msgs, in_bytes: v.in_bytes, out_bytes: v.out_bytes };
+  return {
+    in_msgs: v.in_msgs,
+    out_msgs: v.out_msgs,
+    in_bytes: v.in_bytes,
+    out_bytes: v.out_bytes,
+    slow_consumers: v.slow_consumers ?? 0,
+  };
 }
 
 /** The processes a window accounts for. */
@@ -77,6 +85,8 @@ export interface WindowMeasure {
   pollPeriodS: number;
   simCores: number;
   natsCores: number;
+  /** Clients nats-server cut off as slow consumers during the window. */
+  slowConsumers: number;
   /** What the rest of the machine used meanwhile: the load this run shared the box with. */
   otherCores: number;
 }
@@ -103,6 +113,7 @@ export function measureWindow(start: Sample, end: Sample): WindowMeasure {
     routerCpuMsPerPoll: polls === 0 ? Number.NaN : routerUs.reduce((a, b) => a + b, 0) / 1000 / polls,
     pollPeriodS: polls === 0 ? Number.NaN : (seconds * routerUs.length) / polls,
     simCores: (end.simUs - start.simUs) / us,
+    slowConsumers: d("slow_consumers"),
     natsCores: (end.natsUs - start.natsUs) / us,
     otherCores: Math.max(0, (end.hostUs - start.hostUs - ours) / us),
   };
