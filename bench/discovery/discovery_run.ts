@@ -147,6 +147,10 @@ async function runInstances(
       const reached = await newcomer.whenKnowsAll(knowTimeoutMs);
       if (reached === undefined) {
         notes.push(`the new router knew ${newcomer.known}/${n} after ${knowTimeoutMs / 1000} s`);
+      } else {
+        // its log said so; its catalog must agree
+        const listed = await newcomer.fetchKnown().catch(() => Number.NaN);
+        if (!(listed >= n)) notes.push(`the new router logged ${n} admissions but listed ${listed}`);
       }
       if (steady.knownMin < n) notes.push(`a router listed ${steady.knownMin}/${n} at the window's end`);
       const row: DiscoveryRow = {
