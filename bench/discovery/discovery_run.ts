@@ -105,9 +105,9 @@ async function runInstances(
       runtimeArgv(args.runtime, "bench/discovery/sim_instances.ts", simArgs),
       process.env,
     );
-    let polls = 0;
+    const polls = new PollCount();
     sim.onLine((line) => {
-      if (line.includes('"sim polled"')) polls++;
+      if (line.includes('"sim polled"')) polls.add();
     });
     await sim.waitFor(/"sim ready"/, START_TIMEOUT_MS);
     log(`N=${n}: ${n} simulated instances ready`);
@@ -137,7 +137,8 @@ async function runInstances(
         nats: nats.pid,
       }, {
         windowS: args.windowS,
-        polls: () => polls,
+        polls,
+        intervalMs,
         notes,
       });
       // a new router, timed until it knows every instance; it stays for the next R
@@ -178,13 +179,40 @@ async function runInstances(
   return rows;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+/** The routers' polls, as the simulator reports each `$SRV.PING` broadcast. */
+class PollCount {
+  count = 0;
+  readonly #waiters = new Set<() => void>();
+
+  add(): void {
+    this.count++;
+    for (const wake of this.#waiters) wake();
+    this.#waiters.clear();
+  }
+
+  /** Resolves true at the next poll, false after `timeoutMs` without one. */
+  next(timeoutMs: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#waiters.delete(wake);
+        resolve(false);
+      }, timeoutMs);
+      const wake = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      this.#waiters.add(wake);
+    });
+  }
+}
 
 /** What one window measures of R routers that know every instance (or tried to). */
 async function measureSteadyState(
   routers: readonly RouterProcess[],
   processes: { monitorUrl: string; sim: number; nats: number },
-  options: { windowS: number; polls: () => number; notes: string[] },
+  options: { windowS: number; intervalMs: number; polls: PollCount; notes: string[] },
 ): Promise<Required<Pick<DiscoveryRow, "window" | "routerRssMiB" | "knownMin" | "churn">>> {
   const pids = { routers: routers.map((x) => x.pid), sim: processes.sim, nats: processes.nats };
   const churnOf = () => ({
@@ -192,9 +220,16 @@ async function measureSteadyState(
     joined: routers.reduce((a, x) => a + x.joins, 0),
   });
   const churn0 = churnOf();
-  const start = await takeSample(processes.monitorUrl, pids, options.polls());
-  await sleep(options.windowS * 1000);
-  const end = await takeSample(processes.monitorUrl, pids, options.polls());
+  // Both ends half an interval after a poll began: with one router, between two polls, so the
+  // window holds whole polls. A mode that sends no $SRV.PING, or a window shorter than an interval
+  // (the smoke run's), gets a plain time window.
+  const { polls, intervalMs } = options;
+  const aligned = options.windowS * 1000 >= intervalMs && await polls.next(1.5 * intervalMs);
+  if (aligned) await sleep(intervalMs / 2);
+  const start = await takeSample(processes.monitorUrl, pids, polls.count);
+  await sleep(options.windowS * 1000 - (aligned ? intervalMs / 2 : 0));
+  if (aligned && await polls.next(1.5 * intervalMs)) await sleep(intervalMs / 2);
+  const end = await takeSample(processes.monitorUrl, pids, polls.count);
   const churn1 = churnOf();
   const window = measureWindow(start, end);
   if (window.slowConsumers > 0) {
