@@ -25,7 +25,7 @@ import { SCENARIOS } from "./scenarios.ts";
 import { summarize } from "./summarize.ts";
 import { summaryTable } from "./summary_table.ts";
 import type { Row } from "./row.ts";
-import { DISCOVERY_GROUP, discoveryIntervalMs, discoveryMode } from "./discovery/discovery_options.ts";
+import { describeDiscoveryArgs, DISCOVERY_GROUP } from "./discovery/discovery_options.ts";
 import { runDiscoveryGrid } from "./discovery/discovery_run.ts";
 import type { DiscoveryRow } from "./discovery/discovery_run.ts";
 import { discoveryTable } from "./discovery/discovery_table.ts";
@@ -91,17 +91,8 @@ async function main(): Promise<number> {
   }
   let discovery: DiscoveryRow[] = [];
   if (opts.scenarios.includes(DISCOVERY_GROUP)) {
-    const d = opts.discovery;
-    log(
-      `▶ discovery: N=${d.instances.join(",")} simulated instances (${d.plugins} plugins) × R=${
-        d.routers.join(",")
-      } ` +
-        `routers on ${d.runtime}, mode ${discoveryMode(d.config)} (interval ${
-          discoveryIntervalMs(d.config)
-        } ms, ` +
-        `discovery config ${JSON.stringify(d.config)}), ${d.windowS} s window per row`,
-    );
-    discovery = await runDiscoveryGrid(d, log);
+    log(`▶ discovery: ${describeDiscoveryArgs(opts.discovery)}`);
+    discovery = await runDiscoveryGrid(opts.discovery, log);
   }
   await stopAll();
 

@@ -53,6 +53,17 @@ export function discoveryIntervalMs(config: Record<string, unknown>): number {
   return typeof config.intervalMs === "number" ? config.intervalMs : DEFAULT_INTERVAL_MS;
 }
 
+/** One line saying what the grid will run. */
+export function describeDiscoveryArgs(args: DiscoveryArgs): string {
+  return `N=${args.instances.join(",")} simulated instances (${args.plugins} plugins) × R=${
+    args.routers.join(",")
+  } ` +
+    `routers on ${args.runtime}, mode ${discoveryMode(args.config)} (interval ${
+      discoveryIntervalMs(args.config)
+    } ms, ` +
+    `discovery config ${JSON.stringify(args.config)}), ${args.windowS} s window per row`;
+}
+
 /** Raw option values, as `node:util` parseArgs gives them. */
 export interface RawDiscoveryArgs {
   n?: string | undefined;
