@@ -32,6 +32,9 @@ const int = (x: number | undefined) =>
   x === undefined || !Number.isFinite(x) ? "-" : Math.round(x).toLocaleString("en-US");
 const one = (x: number | undefined) => x === undefined || !Number.isFinite(x) ? "-" : x.toFixed(1);
 const pct = (cores: number | undefined) => cores === undefined ? "-" : one(cores * 100);
+/** A note as one table cell: a process's quoted output lines (`    | …`) joined, no stray `|`. */
+const oneLine = (note: string) =>
+  note.split("\n").map((l) => l.replace(/^\s*\|\s?/, "").trim()).join(" ").replaceAll("|", "/");
 const pair = (a: string, b: string) => a === "-" && b === "-" ? "-" : `${a} / ${b}`;
 
 /**
@@ -70,7 +73,7 @@ export function discoveryTable(rows: readonly DiscoveryRow[]): string {
       int(row.join?.reached?.ms),
       int(row.join?.reached?.cpuMs),
       w === undefined ? "-" : w.otherCores.toFixed(2),
-      row.note === "" ? row.status : `${row.status}: ${row.note}`,
+      row.note === "" ? row.status : `${row.status}: ${oneLine(row.note)}`,
     ];
     lines.push(`| ${cells.join(" | ")} |`);
   }

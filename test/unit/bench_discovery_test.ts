@@ -91,5 +91,15 @@ describe("bench discovery group", () => {
     assert.equal(cells[3], "5,000");
     assert.ok(cells.includes("failed: boom"));
     assert.ok(cells.filter((c) => c === "-").length > 10);
+    // a router's quoted output in a note stays in its one cell
+    const quoted = {
+      ...failed,
+      note: "router 1 exited\n    | Invalid configuration:\n    |   discovery.mode: unknown key",
+    };
+    const [, , line] = discoveryTable([quoted]).split("\n");
+    assert.ok(
+      line!.endsWith("| failed: router 1 exited Invalid configuration: discovery.mode: unknown key |"),
+      line,
+    );
   });
 });
