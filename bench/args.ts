@@ -4,6 +4,8 @@ import { spawnSync } from "node:child_process";
 import { parseArgs } from "node:util";
 import { RUNTIMES, SCENARIOS } from "./scenarios.ts";
 import type { RuntimeName } from "./scenarios.ts";
+import { DISCOVERY_GROUP, parseDiscoveryArgs } from "./discovery/discovery_options.ts";
+import type { DiscoveryArgs } from "./discovery/discovery_options.ts";
 
 export interface BenchOptions {
   smoke: boolean;
@@ -18,6 +20,8 @@ export interface BenchOptions {
   lifecycle: boolean;
   /** The HTTP load generator: wrk (bench/load_wrk.ts) or autocannon (bench/load_http.ts). */
   load: LoadGenerator;
+  /** The `discovery` group's grid and router config (bench/discovery/), when it is among `scenarios`. */
+  discovery: DiscoveryArgs;
 }
 
 export type LoadGenerator = "wrk" | "autocannon";
@@ -33,8 +37,13 @@ export const USAGE =
   `usage: node bench/run.ts [--smoke] [--duration S] [--warmup S] [--concurrency 1,64] [--repeat N]
                          [--runtimes deno,bun,node] [--scenarios a,b] [--out bench/out/results.json]
                          [--skip-lifecycle] [--load auto|wrk|autocannon]
+                         [--n 100,1000,5000] [--r 1,5,20] [--discovery-config JSON] [--discovery-window S]
+                         [--discovery-runtime bun] [--discovery-plugins 10]
 --load: HTTP load generator (default: $SWITCHYARD_BENCH_LOAD, else auto = wrk when installed)
-scenarios: ${SCENARIOS.map((s) => s.name).join(", ")}`;
+scenarios: ${SCENARIOS.map((s) => s.name).join(", ")}
+  and the group "${DISCOVERY_GROUP}" (only when named; --smoke runs it at N=50, R=1): N simulated instances,
+  R routers with the router config's "discovery" set to --discovery-config (default {}: today's polling),
+  bus traffic, router CPU and a new router's time to know all N (bench/discovery/)`;
 
 function list(value: string): string[] {
   return value.split(",").map((s) => s.trim()).filter((s) => s !== "");
@@ -59,10 +68,16 @@ export function parseBenchArgs(argv: string[]): BenchOptions | "help" {
       concurrency: { type: "string", default: "1,64" },
       repeat: { type: "string", default: "1" },
       runtimes: { type: "string", default: RUNTIMES.join(",") },
-      scenarios: { type: "string", default: SCENARIOS.map((s) => s.name).join(",") },
+      scenarios: { type: "string" },
       out: { type: "string", default: "bench/out/results.json" },
       "skip-lifecycle": { type: "boolean", default: false },
       load: { type: "string", default: process.env["SWITCHYARD_BENCH_LOAD"] ?? "auto" },
+      n: { type: "string" },
+      r: { type: "string" },
+      "discovery-config": { type: "string" },
+      "discovery-window": { type: "string" },
+      "discovery-runtime": { type: "string" },
+      "discovery-plugins": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -77,13 +92,19 @@ export function parseBenchArgs(argv: string[]): BenchOptions | "help" {
     if (!(RUNTIMES as readonly string[]).includes(r)) throw new RangeError(`Unknown runtime "${r}"`);
     return r as RuntimeName;
   });
-  const scenarios = list(values.scenarios);
+  // The discovery grid takes minutes: a full run has it only when named, the smoke run a tiny one.
+  const scenarios = values.scenarios === undefined
+    ? [...SCENARIOS.map((s) => s.name), ...(smoke ? [DISCOVERY_GROUP] : [])]
+    : list(values.scenarios);
   for (const s of scenarios) {
-    if (!SCENARIOS.some((x) => x.name === s)) throw new RangeError(`Unknown scenario "${s}"\n${USAGE}`);
+    if (s !== DISCOVERY_GROUP && !SCENARIOS.some((x) => x.name === s)) {
+      throw new RangeError(`Unknown scenario "${s}"\n${USAGE}`);
+    }
   }
   const concurrencies = list(values.concurrency).map((c) => positive("concurrency", c));
   const repeat = Math.max(1, Math.floor(positive("repeat", values.repeat)));
-  const lifecycle = !values["skip-lifecycle"];
+  // lifecycle measures plugins of the HTTP scenarios: not for a discovery-only run
+  const lifecycle = !values["skip-lifecycle"] && scenarios.some((s) => s !== DISCOVERY_GROUP);
   const load = loadGenerator(values.load);
   return {
     smoke,
@@ -96,6 +117,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | "help" {
     out: values.out,
     lifecycle,
     load,
+    discovery: parseDiscoveryArgs(values, smoke),
   };
 }
 
