@@ -43,6 +43,33 @@ logdir="$ROOT/.cache/test"
 mkdir -p "$logdir"
 read -r -a runtimes <<<"${SWITCHYARD_TEST_RUNTIMES:-deno bun node}"
 summaries=()
+runner=""
+stop_runner() {
+  [ -n "$runner" ] && kill -TERM -- "-$runner" 2>/dev/null
+  exit "$1"
+}
+trap 'stop_runner 130' INT
+trap 'stop_runner 143' TERM HUP
+
+# run_limited SECONDS LOG show|quiet CMD...: runs CMD under `timeout` with its output in LOG (and on
+# the terminal with "show"); sets $rc. `timeout` runs in a process group of its own, which a
+# terminal's Ctrl-C does not reach: the traps above forward it to that group (the runner and the
+# processes the tests started).
+run_limited() {
+  local limit="$1" out="$2" mode="$3" tailer=""
+  shift 3
+  : >"$out"
+  timeout --kill-after=10 "$limit" "$@" >"$out" 2>&1 &
+  runner=$!
+  if [ "$mode" = show ]; then
+    tail -n +1 --pid="$runner" -f "$out" &
+    tailer=$!
+  fi
+  wait "$runner"
+  rc=$?
+  runner=""
+  if [ -n "$tailer" ]; then wait "$tailer"; fi
+}
 total_pass=0
 total_fail=0
 status=0
@@ -88,8 +115,7 @@ for runtime in "${runtimes[@]}"; do
   log="$logdir/$runtime.log"
   printf '\n======== %s: %s ========\n' "$runtime" "$("$runtime" --version 2>/dev/null | head -n 1)"
   # A hard limit per runtime, so a leaked handle fails the run instead of hanging CI.
-  timeout --kill-after=10 "${SWITCHYARD_RUNTIME_TIMEOUT_S:-600}" "${cmd[@]}" 2>&1 | tee "$log"
-  rc=${PIPESTATUS[0]}
+  run_limited "${SWITCHYARD_RUNTIME_TIMEOUT_S:-600}" "$log" show "${cmd[@]}"
   if parse_summary "$runtime" "$log"; then
     total_pass=$((total_pass + passed))
     total_fail=$((total_fail + failed))
@@ -105,8 +131,7 @@ done
 if [ $# -eq 0 ] && [ "${SWITCHYARD_SKIP_BENCH_SMOKE:-}" != 1 ]; then
   printf '\n======== bench:smoke ========\n'
   log="$logdir/bench-smoke.log"
-  timeout --kill-after=10 600 node bench/run.ts --smoke --out "$ROOT/.cache/test/bench-smoke.json" >"$log" 2>&1
-  rc=$?
+  run_limited 600 "$log" quiet node bench/run.ts --smoke --out "$ROOT/.cache/test/bench-smoke.json"
   tail -n 3 "$log"
   if [ "$rc" -eq 0 ]; then
     summaries+=("bench: smoke OK (every scenario ran; see ${log#"$ROOT"/})")
