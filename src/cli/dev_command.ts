@@ -17,7 +17,7 @@ import { probeTcp } from "../testing/_nats_files.ts";
 /** Where `switchyard ls`, `call` and `ps` look without `--nats` or `NATS_URL`. */
 const DEFAULT_NATS_PORT = 4222;
 import type { NatsServer } from "../testing/nats_server.ts";
-import { parseFlags, print, printError } from "./command.ts";
+import { cliCommand, parseFlags, print, printError } from "./command.ts";
 import type { Command } from "./command.ts";
 import { startRouter } from "./router_command.ts";
 import { onShutdownSignal } from "./shutdown.ts";
@@ -81,7 +81,12 @@ Ctrl-C drains the router, then the plugins, then stops nats-server.
     if (config.nats.servers === undefined) {
       try {
         // NATS's usual port when it is free, so `switchyard ls`, `call` and `ps` find it without --nats.
-        nats = await probeTcp(DEFAULT_NATS_PORT) ? await startNatsServer() : await startNatsServer({ port: DEFAULT_NATS_PORT }).catch(() => startNatsServer());
+        // Detached: a terminal's Ctrl-C signals the whole foreground process group, and the
+        // server must outlive the drain of the router and the plugins; it is stopped last.
+        const options = { detached: true };
+        nats = await probeTcp(DEFAULT_NATS_PORT)
+          ? await startNatsServer(options)
+          : await startNatsServer({ ...options, port: DEFAULT_NATS_PORT }).catch(() => startNatsServer(options));
       } catch (err) {
         printError(`switchyard dev: cannot start an embedded nats-server.\n${(err as Error).message}\nOr point NATS_URL at a running server.`);
         return 69;
@@ -153,7 +158,7 @@ Ctrl-C drains the router, then the plugins, then stops nats-server.
     const url = `http://${config.router.host}:${router.port}`;
     print(`\nSwitchyard dev is up: router ${url}, NATS ${natsUrl}, plugins: ${specs.map((s) => s.name).join(", ") || "none"}`);
     print(`Try:  curl -s -XPOST ${url}/v1/hello/greet -H 'content-type: application/json' -d '{"name":"World"}'`);
-    print(`List: curl -s ${url}/v1/plugins   Instances: switchyard ps --nats ${natsUrl}   (Ctrl-C stops everything)\n`);
+    print(`List: curl -s ${url}/v1/plugins   Instances: ${cliCommand()} ps --nats ${natsUrl}   (Ctrl-C stops everything)\n`);
     return await done;
   },
 };

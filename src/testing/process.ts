@@ -19,6 +19,12 @@ export interface SpawnOptions {
   name?: string;
   /** How many output lines to keep; older ones are dropped. @default 1000 */
   maxLines?: number;
+  /**
+   * Start the child in a process group (and session) of its own, so signals to this process's
+   * group, such as a terminal's Ctrl-C, do not reach it; only `kill()`/`stop()` end it (and the
+   * SIGKILL when this process exits first). @default false
+   */
+  detached?: boolean;
 }
 
 /** How a process ended: an exit code, or the signal that killed it. */
@@ -67,6 +73,7 @@ export function spawnProcess(argv: readonly string[], options: SpawnOptions = {}
   const child = spawn(cmd, args, {
     env,
     stdio: ["ignore", "pipe", "pipe"],
+    detached: options.detached ?? false,
     ...(options.cwd ? { cwd: options.cwd } : {}),
   });
   child.on("error", () => {}); // spawn failures are reported below; later errors surface through exit
