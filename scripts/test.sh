@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the test suite on every runtime, serially, and sums up the results.
 #   bash scripts/test.sh [files...]      # default: every *_test.ts under test/, src/ and plugins/
+#   npm test -- plugins/hello/hello_test.ts   # one plugin's tests (paths relative to where you are)
 # Env:
 #   SWITCHYARD_TEST_RUNTIMES  runtimes to use, in order (default "deno bun node")
 #   SWITCHYARD_SKIP_CHECK=1   skip the tsc type-check
@@ -12,6 +13,9 @@
 # counted from each runner's own summary; the exit status is non-zero if any runtime failed.
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# Files are named relative to where the command was typed (`npm run` starts scripts in the
+# package root and keeps that directory in INIT_CWD).
+caller="${INIT_CWD:-$PWD}"
 cd "$ROOT"
 # shellcheck source=bootstrap.sh
 source "$ROOT/scripts/bootstrap.sh" || exit 1
@@ -24,7 +28,11 @@ fi
 
 files=()
 if [ $# -gt 0 ]; then
-  files=("$@")
+  for f in "$@"; do
+    case "$f" in /*) ;; *) f="$caller/$f" ;; esac
+    # Relative to the root when under it (shorter runner output), else absolute.
+    files+=("$(realpath -m --relative-base="$ROOT" -- "$f")")
+  done
 else
   while IFS= read -r f; do files+=("$f"); done < <(
     find test src plugins -name '*_test.ts' -not -path '*/node_modules/*' 2>/dev/null | LC_ALL=C sort
