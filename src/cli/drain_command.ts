@@ -1,5 +1,5 @@
 import { PLUGIN_NAME } from "../plugin/mod.ts";
-import { parseFlags, print, printError, UsageError } from "./command.ts";
+import { cliCommand, parseFlags, print, printError, UsageError } from "./command.ts";
 import type { Command } from "./command.ts";
 
 const ROUTER_HELP = `  --router URL        the router (default: $SWITCHYARD_ROUTER or http://127.0.0.1:8080)
@@ -27,7 +27,7 @@ ${ROUTER_HELP}
       resume: { type: "boolean" },
     });
     const plugin = positionals[0];
-    if (plugin === undefined || !PLUGIN_NAME.test(plugin)) throw new UsageError("Name the plugin to drain, e.g. switchyard drain hello");
+    if (plugin === undefined || !PLUGIN_NAME.test(plugin)) throw new UsageError(`Name the plugin to drain, e.g. ${cliCommand()} drain hello`);
     const timeoutMs = values.timeout === undefined ? undefined : Number(values.timeout);
     if (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && timeoutMs >= 0)) throw new UsageError("--timeout must be milliseconds");
     const base = (values.router ?? process.env.SWITCHYARD_ROUTER ?? "http://127.0.0.1:8080").replace(/\/+$/, "");
@@ -61,10 +61,16 @@ ${ROUTER_HELP}
       return 0;
     }
     let last: { remaining: number; drained: boolean; aborted: number; inflightAtStart: number; elapsedMs: number } | undefined;
+    // The router reports at the start, every second and at the end: print a count once, when it
+    // changes, and not the final 0 that the result line states.
+    let shown: number | undefined;
     for await (const line of lines(res.body!)) {
       const event = JSON.parse(line) as { type: string; inflight?: number; elapsedMs: number } & NonNullable<typeof last>;
-      if (event.type === "progress") print(`${plugin}: ${event.inflight} in flight (${(event.elapsedMs / 1000).toFixed(1)} s)`);
-      else last = event;
+      if (event.type !== "progress") last = event;
+      else if (event.inflight !== shown && (event.inflight !== 0 || shown === undefined)) {
+        shown = event.inflight;
+        print(`${plugin}: ${event.inflight} in flight (${(event.elapsedMs / 1000).toFixed(1)} s)`);
+      }
     }
     if (last === undefined) {
       printError("switchyard drain: the router closed the connection before the result");
@@ -75,7 +81,7 @@ ${ROUTER_HELP}
       : last.remaining === 0
       ? `timed out; aborted ${last.aborted}`
       : `timed out with ${last.remaining} still in flight`;
-    print(`${plugin}: ${what} (${last.inflightAtStart} in flight at the start, ${last.elapsedMs} ms). New requests get 503 draining until "switchyard drain ${plugin} --resume".`);
+    print(`${plugin}: ${what} (${last.inflightAtStart} in flight at the start, ${last.elapsedMs} ms). New requests get 503 draining until "${cliCommand()} drain ${plugin} --resume".`);
     return last.remaining === 0 ? 0 : 1;
   },
 };

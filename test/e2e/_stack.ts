@@ -1,4 +1,6 @@
 import { fileURLToPath } from "node:url";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { versionSubjectBase } from "../../src/bus/mod.ts";
 import { currentRuntime, runtimeCommand } from "../../src/runtime/mod.ts";
 import type { RuntimeName } from "../../src/runtime/mod.ts";
 import { resolveConfig } from "../../src/config/mod.ts";
@@ -11,6 +13,15 @@ import type { CaptureLogger, NatsServer, ProcessHandle } from "../../src/testing
 export const CLI = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 export const pluginPath = (name: string) => fileURLToPath(new URL(`../../plugins/${name}/mod.ts`, import.meta.url));
 export const fixturePath = (name: string) => fileURLToPath(new URL(`../fixtures/${name}/mod.ts`, import.meta.url));
+
+/**
+ * Calls a plugin method straight over NATS, past the router (which may be refusing the plugin
+ * while it drains), e.g. to release requests a latch holds. Resolves with the parsed reply.
+ */
+export async function callOverBus(nc: NatsConnection, plugin: string, method: string, input: unknown, version = "1.0.0"): Promise<any> {
+  const reply = await nc.request(`${versionSubjectBase("sy", plugin, version)}.${method}`, JSON.stringify(input), { timeout: 10_000 });
+  return reply.json();
+}
 
 /** Starts `switchyard plugin <module>` as its own process and waits until it serves. */
 export async function startPlugin(
