@@ -16,7 +16,7 @@ import { createRouterMetrics } from "../telemetry/mod.ts";
 import type { RouterMetrics } from "../telemetry/mod.ts";
 import { startTelemetry } from "../telemetry/otel_sdk.ts";
 import { createLogger, isLogLevel } from "../telemetry/logger.ts";
-import type { Logger } from "../deps.ts";
+import type { Clock, Logger } from "../deps.ts";
 import { NATS_FLAG, NATS_HELP, parseFlags, UsageError } from "./command.ts";
 import type { Command } from "./command.ts";
 import { onShutdownSignal } from "./shutdown.ts";
@@ -97,6 +97,8 @@ export interface StartRouterOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** Applied to each reloaded config, as the caller adjusted `fileConfig` (see {@linkcode ConfigWatcher}). */
   adjustConfig?: (config: ResolvedConfig) => void;
+  /** Time for every part of the router (tests pass one they can move forward). @default systemClock */
+  clock?: Clock;
 }
 
 /** A running router. */
@@ -125,14 +127,15 @@ export interface StartedRouter {
 /** Wires bus, registry, discovery and Hono app, and serves it with this runtime's adapter. */
 export async function startRouter(config: ResolvedConfig, logger: Logger, options: StartRouterOptions = {}): Promise<StartedRouter> {
   const servers = config.nats.servers ?? ["nats://127.0.0.1:4222"];
-  const security = await routerSecurity(config, process.env, { clock: systemClock, logger });
+  const clock = options.clock ?? systemClock;
+  const security = await routerSecurity(config, process.env, { clock, logger });
   const nc = await connectBus({ servers, name: `router#${hostname()}`, ...security.nats });
   let connected = true;
   const registry = new Registry(config.prefix);
-  const deps = { clock: systemClock, logger };
+  const deps = { clock, logger };
   const policies = new ResiliencePolicies(config, deps);
   const metrics = config.metrics.enabled
-    ? createRouterMetrics({ processMetrics: config.metrics.processMetrics, runtime: currentRuntime(), sources: metricSources(registry, policies, systemClock) })
+    ? createRouterMetrics({ processMetrics: config.metrics.processMetrics, runtime: currentRuntime(), sources: metricSources(registry, policies, clock) })
     : undefined;
   (async () => {
     for await (const s of nc.status()) {

@@ -5,6 +5,7 @@ import { currentRuntime, runtimeCommand } from "../../src/runtime/mod.ts";
 import type { RuntimeName } from "../../src/runtime/mod.ts";
 import { resolveConfig } from "../../src/config/mod.ts";
 import type { Config } from "../../src/config/mod.ts";
+import type { Clock } from "../../src/deps.ts";
 import { startRouter } from "../../src/cli/router_command.ts";
 import type { StartedRouter } from "../../src/cli/router_command.ts";
 import { captureLogger, spawnProcess, startNatsServer, waitFor } from "../../src/testing/mod.ts";
@@ -60,6 +61,8 @@ export interface Reply {
 export interface StackOptions {
   /** Connect the router over WebSocket (`ws://`, as on edge platforms); plugins stay on TCP. @default false */
   routerOverWebSocket?: boolean;
+  /** The router's clock, e.g. an `OffsetClock` the test moves forward. @default the system clock */
+  clock?: Clock;
 }
 
 export async function startStack(modules: string[], config: Config = {}, options: StackOptions = {}): Promise<Stack> {
@@ -69,7 +72,8 @@ export async function startStack(modules: string[], config: Config = {}, options
   let router: StartedRouter | undefined;
   try {
     const routerNatsUrl = options.routerOverWebSocket ? nats.wsUrl! : nats.url;
-    router = await startRouter(resolveConfig({ ...config, nats: { servers: [routerNatsUrl] }, router: { host: "127.0.0.1", port: 0, ...config.router } }, {}), logs);
+    const routerConfig = resolveConfig({ ...config, nats: { servers: [routerNatsUrl] }, router: { host: "127.0.0.1", port: 0, ...config.router } }, {});
+    router = await startRouter(routerConfig, logs, options.clock === undefined ? {} : { clock: options.clock });
     const url = `http://127.0.0.1:${router.port}`;
     plugins.push(...await Promise.all(modules.map((m) => startPlugin(m, nats.url))));
     const started = router;
