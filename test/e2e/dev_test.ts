@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { currentRuntime, runtimeCommand } from "../../src/runtime/mod.ts";
-import { freePort, spawnProcess } from "../../src/testing/mod.ts";
+import { freePort, spawnProcess, waitFor } from "../../src/testing/mod.ts";
 import type { ProcessHandle } from "../../src/testing/mod.ts";
 import { CLI } from "./_stack.ts";
 
@@ -31,9 +31,15 @@ test("`switchyard dev` starts nats-server, the router and the plugins; Ctrl-C st
   assert.deepEqual(await counter.json(), { count: 2, added: 2 });
   // On NATS's usual port (when it was free), `switchyard ls` finds the plugins with no --nats.
   if (dev.lines.some((l) => l.includes("embedded nats-server started") && l.includes("nats://127.0.0.1:4222"))) {
-    await using ls = spawnProcess(runtimeCommand(currentRuntime(), CLI, ["ls"]), { cwd, env: { NATS_URL: undefined }, name: "ls" });
-    assert.equal((await ls.exited).code, 0, ls.lines.join("\n"));
-    for (const plugin of ["hello", "counter", "text"]) assert.ok(ls.lines.some((l) => l.includes(plugin)), ls.lines.join("\n"));
+    // `ls` stops listening 200 ms after the last reply: on a busy machine a slow instance can miss
+    // one listing, so ask until one has all three.
+    let listing: string[] = [];
+    await waitFor(async () => {
+      await using ls = spawnProcess(runtimeCommand(currentRuntime(), CLI, ["ls"]), { cwd, env: { NATS_URL: undefined }, name: "ls" });
+      assert.equal((await ls.exited).code, 0, ls.lines.join("\n"));
+      listing = [...ls.lines];
+      return ["hello", "counter", "text"].every((plugin) => listing.some((l) => l.startsWith(`${plugin} `)));
+    }, { timeoutMs: 60_000, intervalMs: 0, message: () => `ls to list hello, counter and text:\n${listing.join("\n")}` });
   }
   dev.kill("SIGINT");
   const status = await dev.exited;
