@@ -7,6 +7,7 @@
 #   SWITCHYARD_SKIP_CHECK=1   skip the tsc type-check
 #   SWITCHYARD_BUN_TIMEOUT_MS per-test limit for bun, whose own default is 5 s (default 120000)
 #   SWITCHYARD_RUNTIME_TIMEOUT_S hard limit for one runtime's whole run (default 600)
+#   SWITCHYARD_SKIP_PROMTOOL=1 do not install promtool (Debian's prometheus package) when missing
 #   SWITCHYARD_SKIP_BENCH_SMOKE=1 skip the benchmark harness check (bench:smoke, ~2 min); it is
 #                             also skipped when test files are named
 # Each runtime's output is kept in .cache/test/<runtime>.log. The last line is "N passed, N failed",
@@ -19,6 +20,7 @@ caller="${INIT_CWD:-$PWD}"
 cd "$ROOT"
 # shellcheck source=bootstrap.sh
 source "$ROOT/scripts/bootstrap.sh" || exit 1
+_sy_install_promtool
 
 if [ "${SWITCHYARD_SKIP_CHECK:-}" = 1 ]; then
   echo "test: type-check skipped (SWITCHYARD_SKIP_CHECK=1)" >&2
