@@ -1,6 +1,8 @@
 import { PLUGIN_NAME } from "../plugin/mod.ts";
-import { cliCommand, parseFlags, print, printError, UsageError } from "./command.ts";
+import { cliCommand, parseFlags, print, printError, shellQuote, UsageError } from "./command.ts";
 import type { Command } from "./command.ts";
+
+const DEFAULT_ROUTER = "http://127.0.0.1:8080";
 
 const ROUTER_HELP = `  --router URL        the router (default: $SWITCHYARD_ROUTER or http://127.0.0.1:8080)
   --token TOKEN       the router's admin.token (default: $SWITCHYARD_ADMIN_TOKEN)`;
@@ -30,7 +32,7 @@ ${ROUTER_HELP}
     if (plugin === undefined || !PLUGIN_NAME.test(plugin)) throw new UsageError(`Name the plugin to drain, e.g. ${cliCommand()} drain hello`);
     const timeoutMs = values.timeout === undefined ? undefined : Number(values.timeout);
     if (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && timeoutMs >= 0)) throw new UsageError("--timeout must be milliseconds");
-    const base = (values.router ?? process.env.SWITCHYARD_ROUTER ?? "http://127.0.0.1:8080").replace(/\/+$/, "");
+    const base = (values.router ?? process.env.SWITCHYARD_ROUTER ?? DEFAULT_ROUTER).replace(/\/+$/, "");
     const token = values.token ?? process.env.SWITCHYARD_ADMIN_TOKEN;
     const headers: Record<string, string> = { "content-type": "application/json", accept: "application/x-ndjson" };
     if (token !== undefined && token !== "") headers.authorization = `Bearer ${token}`;
@@ -81,7 +83,8 @@ ${ROUTER_HELP}
       : last.remaining === 0
       ? `timed out; aborted ${last.aborted}`
       : `timed out with ${last.remaining} still in flight`;
-    print(`${plugin}: ${what} (${last.inflightAtStart} in flight at the start, ${last.elapsedMs} ms). New requests get 503 draining until "${cliCommand()} drain ${plugin} --resume".`);
+    const router = base === DEFAULT_ROUTER ? "" : ` --router ${shellQuote(base)}`;
+    print(`${plugin}: ${what} (${last.inflightAtStart} in flight at the start, ${last.elapsedMs} ms). New requests get 503 draining until "${cliCommand()} drain ${plugin}${router} --resume".`);
     return last.remaining === 0 ? 0 : 1;
   },
 };

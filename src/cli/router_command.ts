@@ -27,7 +27,8 @@ export const routerCommand: Command = {
   summary: "serve the HTTP router (POST /v1/<plugin>/<method>)",
   usage: `Usage: switchyard router [--config FILE] [--port 8080] [--host 0.0.0.0] [--nats URL]
 
-Serves POST /v1/<plugin>/<method>, GET /v1/plugins, GET /health, GET /metrics. Plugins are found on the bus.
+Serves POST /v1/<plugin>/<method>, GET /v1/plugins, GET /openapi.json (OpenAPI 3.1 of the
+running plugins), GET /health, GET /metrics. Plugins are found on the bus.
 The config file is watched: valid changes apply without a restart, invalid ones are logged and
 ignored. SIGTERM/SIGINT drains: /health turns 503, new requests get 503 draining, in-flight
 requests finish (up to router.drainTimeoutMs, then they are aborted and the exit code is 75).

@@ -41,6 +41,8 @@ export interface ProcessHandle extends AsyncDisposable {
   readonly lines: readonly string[];
   /** Resolves when the process exits (output may still be arriving). */
   readonly exited: Promise<ExitStatus>;
+  /** Resolves once the process has exited and its output has ended: `lines` is complete. */
+  readonly closed: Promise<ExitStatus>;
   /** The exit status once the process has exited. */
   readonly exitStatus: ExitStatus | undefined;
   /**
@@ -121,8 +123,11 @@ export function spawnProcess(argv: readonly string[], options: SpawnOptions = {}
       resolve(status);
     });
   });
+  let markClosed: () => void = () => {};
+  const outputEnded = new Promise<void>((resolve) => markClosed = resolve);
   child.on("close", () => {
     closed = true;
+    markClosed();
     for (const w of waiters) w.fail(`${name} closed its output (${describe(status)})`);
     waiters.clear();
   });
@@ -132,6 +137,7 @@ export function spawnProcess(argv: readonly string[], options: SpawnOptions = {}
     name,
     lines,
     exited,
+    closed: Promise.all([exited, outputEnded]).then(([status]) => status),
     get exitStatus() {
       return status;
     },
