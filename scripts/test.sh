@@ -10,6 +10,7 @@
 #   SWITCHYARD_SKIP_PROMTOOL=1 do not install promtool (Debian's prometheus package) when missing
 #   SWITCHYARD_SKIP_BENCH_SMOKE=1 skip the benchmark harness check (bench:smoke, ~2 min); it is
 #                             also skipped when test files are named
+#   SWITCHYARD_TEST_LOG_DIR   where the logs go (default .cache/test; a test that runs the suite sets its own)
 # Each runtime's output is kept in .cache/test/<runtime>.log. The last line is "N passed, N failed",
 # counted from each runner's own summary; the exit status is non-zero if any runtime failed.
 set -uo pipefail
@@ -49,7 +50,7 @@ for f in "${files[@]}"; do
   case "$f" in /* | ./* | ../*) bun_files+=("$f") ;; *) bun_files+=("./$f") ;; esac
 done
 
-logdir="$ROOT/.cache/test"
+logdir="${SWITCHYARD_TEST_LOG_DIR:-$ROOT/.cache/test}"
 mkdir -p "$logdir"
 read -r -a runtimes <<<"${SWITCHYARD_TEST_RUNTIMES:-deno bun node}"
 summaries=()
@@ -141,7 +142,7 @@ done
 if [ $# -eq 0 ] && [ "${SWITCHYARD_SKIP_BENCH_SMOKE:-}" != 1 ]; then
   printf '\n======== bench:smoke ========\n'
   log="$logdir/bench-smoke.log"
-  run_limited 600 "$log" quiet node bench/run.ts --smoke --out "$ROOT/.cache/test/bench-smoke.json"
+  run_limited 600 "$log" quiet node bench/run.ts --smoke --out "$logdir/bench-smoke.json"
   tail -n 3 "$log"
   if [ "$rc" -eq 0 ]; then
     summaries+=("bench: smoke OK (every scenario ran; see ${log#"$ROOT"/})")
