@@ -208,8 +208,9 @@ describe("tracing across the router and plugin processes", () => {
   // Last: it stops the plugin.
   test("a drain that reaches a running request shows on its span; the request still succeeds", async () => {
     const tp = newTraceparent();
-    const pending = post("traced/sleep", { ms: 400 }, { traceparent: tp.header });
-    await plugin.waitForLine(tp.traceId, 10_000); // the handler's "sleeping" line: it is running
+    // The handler runs until the SIGTERM below: the drain reaches it however slow the machine.
+    const pending = post("traced/untilSigterm", {}, { traceparent: tp.header });
+    await plugin.waitForLine(tp.traceId, 20_000); // the handler's "waiting for SIGTERM" line: it is running
     plugin.kill("SIGTERM");
     const res = await pending;
     assert.equal(res.status, 200);
