@@ -54,7 +54,8 @@ describe("version routing with v1.4.0 and v2.1.0 running", () => {
     const res = await stack.post("versioned/work", {}, { "x-plugin-version": "^3" });
     assert.equal(res.status, 503);
     assert.equal(res.body.error.code, "no_matching_version");
-    assert.ok(res.ms < 100, `answered in ${res.ms.toFixed(1)} ms`);
+    // Far below the 10 s timeout it would take to wait for an answer; room for a loaded machine.
+    assert.ok(res.ms < 2_500, `answered in ${res.ms.toFixed(1)} ms`);
     const bad = await stack.post("versioned/work", {}, { "x-plugin-version": "not a range!" });
     assert.equal(bad.status, 400);
   });
