@@ -59,10 +59,14 @@ export class OffsetClock implements Clock {
    * @throws {RangeError} when `ms` is negative or not finite.
    */
   advance(ms: number): void {
-    if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`Cannot advance by ${ms} ms: must be a finite number >= 0`);
+    if (!Number.isFinite(ms) || ms < 0) {
+      throw new RangeError(`Cannot advance by ${ms} ms: must be a finite number >= 0`);
+    }
     this.#offset += ms;
     const now = this.now();
-    const due = [...this.#timers].filter(([, t]) => t.at <= now).sort(([a, x], [b, y]) => x.at - y.at || a - b);
+    const due = [...this.#timers].filter(([, t]) => t.at <= now).sort(([a, x], [b, y]) =>
+      x.at - y.at || a - b
+    );
     for (const [id, timer] of due) {
       // An earlier callback may have cancelled it.
       if (!this.#timers.has(id)) continue;

@@ -20,7 +20,10 @@ export function findPromtool(): string | undefined {
 }
 
 /** Runs `promtool check metrics` on an exposition; resolves with its exit code and what it said. */
-export function promtoolCheckMetrics(promtool: string, exposition: string): Promise<{ code: number | null; out: string }> {
+export function promtoolCheckMetrics(
+  promtool: string,
+  exposition: string,
+): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(promtool, ["check", "metrics"], { stdio: ["pipe", "pipe", "pipe"] });
     let out = "";

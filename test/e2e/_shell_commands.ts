@@ -30,7 +30,9 @@ export function shownCommands(markdown: string): ShownCommand[] {
       if (line === "" || (prompted && !line.startsWith("$ "))) continue;
       const output: string[] = [];
       if (prompted) {
-        for (let j = i + 1; j < lines.length && lines[j] !== "" && !lines[j]!.startsWith("$ "); j++) output.push(lines[j]!);
+        for (let j = i + 1; j < lines.length && lines[j] !== "" && !lines[j]!.startsWith("$ "); j++) {
+          output.push(lines[j]!);
+        }
       }
       let command = (prompted ? line.slice(2) : line).replace(/\s{2,}#\s.*$/, "").trim();
       const background = command.endsWith("&");
@@ -72,11 +74,20 @@ export function adapt(command: string, ctx: ShellContext): string {
  * shell would, so the command itself gets the signal and its exit status is the command's.
  */
 export function startShell(command: string, ctx: ShellContext, name = command.slice(0, 60)): ProcessHandle {
-  return spawnProcess(["bash", "-c", adapt(command, ctx)], { cwd: ctx.cwd, env: ctx.env, name, detached: true, maxLines: 5_000 });
+  return spawnProcess(["bash", "-c", adapt(command, ctx)], {
+    cwd: ctx.cwd,
+    env: ctx.env,
+    name,
+    detached: true,
+    maxLines: 5_000,
+  });
 }
 
 /** Runs a command to its end; resolves with its exit code and output lines (stdout and stderr). */
-export async function runShell(command: string, ctx: ShellContext): Promise<{ code: number | null; lines: string[] }> {
+export async function runShell(
+  command: string,
+  ctx: ShellContext,
+): Promise<{ code: number | null; lines: string[] }> {
   await using proc = startShell(command, ctx);
   const status = await proc.exited;
   await proc.closed;

@@ -19,9 +19,9 @@ export const fixturePath = (name: string) => fileURLToPath(new URL(`../fixtures/
  * Calls a plugin method straight over NATS, past the router (which may be refusing the plugin
  * while it drains), e.g. to release requests a latch holds. Resolves with the parsed reply.
  */
-export async function callOverBus(nc: NatsConnection, plugin: string, method: string, input: unknown, version = "1.0.0"): Promise<any> {
+export async function callOverBus(nc: NatsConnection, plugin: string, method: string, input: unknown, version = "1.0.0"): Promise<Record<string, unknown>> {
   const reply = await nc.request(`${versionSubjectBase("sy", plugin, version)}.${method}`, JSON.stringify(input), { timeout: 10_000 });
-  return reply.json();
+  return reply.json<Record<string, unknown>>();
 }
 
 /** Starts `switchyard plugin <module>` as its own process and waits until it serves. */

@@ -17,7 +17,14 @@ import { connectBus, instanceSubjectBase } from "../../src/bus/mod.ts";
 import { currentRuntime } from "../../src/runtime/mod.ts";
 import { freePort, startNatsServer, waitFor } from "../../src/testing/mod.ts";
 import type { NatsServer, ProcessHandle } from "../../src/testing/mod.ts";
-import { adapt, runShell, shownCommands, startShell, stopShell, withoutRequestIds } from "./_shell_commands.ts";
+import {
+  adapt,
+  runShell,
+  shownCommands,
+  startShell,
+  stopShell,
+  withoutRequestIds,
+} from "./_shell_commands.ts";
 import type { ShellContext, ShownCommand } from "./_shell_commands.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -28,7 +35,10 @@ const COMMANDS = shownCommands(README);
 const SKIPPED: [RegExp, string][] = [
   [/^npm test$/, "the suite itself (this test is part of it)"],
   [/^npm run test:stress$/, "the suite itself, under load"],
-  [/^docker compose /, "needs Docker; test/static/docker_test.ts checks the compose file and the Dockerfiles"],
+  [
+    /^docker compose /,
+    "needs Docker; test/static/docker_test.ts checks the compose file and the Dockerfiles",
+  ],
   [/^open http/, "opens a browser (Jaeger's UI of the compose stack)"],
 ];
 
@@ -69,7 +79,12 @@ function checkout(): string {
   return dir;
 }
 
-function context(cwd: string, routerUrl: string, natsUrl: string, env: Record<string, string> = {}): ShellContext {
+function context(
+  cwd: string,
+  routerUrl: string,
+  natsUrl: string,
+  env: Record<string, string> = {},
+): ShellContext {
   const port = new URL(routerUrl).port;
   return {
     cwd,
@@ -85,7 +100,10 @@ function context(cwd: string, routerUrl: string, natsUrl: string, env: Record<st
       NODE_TEST_CONTEXT: undefined,
       ...env,
     },
-    replace: [["localhost:8080", `127.0.0.1:${port}`], ["127.0.0.1:8080", `127.0.0.1:${port}`], ["nats://127.0.0.1:4222", natsUrl]],
+    replace: [["localhost:8080", `127.0.0.1:${port}`], ["127.0.0.1:8080", `127.0.0.1:${port}`], [
+      "nats://127.0.0.1:4222",
+      natsUrl,
+    ]],
   };
 }
 
@@ -99,7 +117,12 @@ async function check(cmd: ShownCommand | string, ctx: ShellContext): Promise<str
     if (/ \| grep /.test(command)) {
       // Counts differ from run to run: the series (name and labels) must be there.
       const series = (l: string) => l.split(" ")[0];
-      for (const line of cmd.output) assert.ok(out.some((l) => series(l) === series(line)), `${command}: no ${series(line)} in\n${out.join("\n")}`);
+      for (const line of cmd.output) {
+        assert.ok(
+          out.some((l) => series(l) === series(line)),
+          `${command}: no ${series(line)} in\n${out.join("\n")}`,
+        );
+      }
     } else {
       assert.deepEqual(out.map(withoutRequestIds), cmd.output.map(withoutRequestIds), command);
     }
@@ -111,14 +134,24 @@ async function check(cmd: ShownCommand | string, ctx: ShellContext): Promise<str
  * Starts `switchyard plugin …`, waits until the instance has answered a request of its own (its
  * event loop runs past start-up, signal handlers included), and stops it with SIGTERM: exit 0.
  */
-async function checkPlugin(command: string, ctx: ShellContext, method: string, input: unknown): Promise<void> {
+async function checkPlugin(
+  command: string,
+  ctx: ShellContext,
+  method: string,
+  input: unknown,
+): Promise<void> {
   const proc = startShell(command, ctx);
   try {
     const ready = await proc.waitForLine("plugin ready", 60_000);
-    const { plugin, instance } = JSON.parse(ready.slice(ready.indexOf("{"))) as { plugin: string; instance: string };
+    const { plugin, instance } = JSON.parse(ready.slice(ready.indexOf("{"))) as {
+      plugin: string;
+      instance: string;
+    };
     const nc = await connectBus({ servers: [ctx.env.NATS_URL!] });
     try {
-      await nc.request(`${instanceSubjectBase("sy", plugin, instance)}.${method}`, JSON.stringify(input), { timeout: 30_000 });
+      await nc.request(`${instanceSubjectBase("sy", plugin, instance)}.${method}`, JSON.stringify(input), {
+        timeout: 30_000,
+      });
     } finally {
       await nc.close();
     }
@@ -136,9 +169,16 @@ async function checkPlugin(command: string, ctx: ShellContext, method: string, i
 }
 
 /** `npm run demo -- <flags> --port <free>` in `cwd`; resolves once it is up, with its URLs and hint lines. */
-async function startDemo(command: string, cwd: string): Promise<{ demo: ProcessHandle; url: string; natsUrl: string; port: number }> {
+async function startDemo(
+  command: string,
+  cwd: string,
+): Promise<{ demo: ProcessHandle; url: string; natsUrl: string; port: number }> {
   const port = await freePort();
-  const demo = startShell(`${command}${command.includes(" -- ") ? "" : " --"} --port ${port}`, { cwd, env: { NATS_URL: undefined }, replace: [] });
+  const demo = startShell(`${command}${command.includes(" -- ") ? "" : " --"} --port ${port}`, {
+    cwd,
+    env: { NATS_URL: undefined },
+    replace: [],
+  });
   await demo.waitForLine("Switchyard dev is up", 90_000);
   const up = demo.lines.find((l) => l.includes("Switchyard dev is up"))!;
   const [, url, natsUrl] = /router (http:\/\/\S+), NATS (nats:\/\/\S+),/.exec(up)!;
@@ -147,7 +187,11 @@ async function startDemo(command: string, cwd: string): Promise<{ demo: ProcessH
 
 /** Ctrl-C as a terminal sends it: the whole process group; exit 0. */
 async function ctrlC(demo: ProcessHandle): Promise<void> {
-  assert.deepEqual(await stopShell(demo, "SIGINT"), { code: 0, signal: null }, demo.lines.slice(-20).join("\n"));
+  assert.deepEqual(
+    await stopShell(demo, "SIGINT"),
+    { code: 0, signal: null },
+    demo.lines.slice(-20).join("\n"),
+  );
 }
 
 /** The line after `label` in the output, e.g. "Try:" → the command printed after it. */
@@ -174,7 +218,11 @@ describe("README and CLI hints: `npm run demo` and what runs against it", () => 
 
   test("the curl examples answer what the README shows", async () => {
     // All but the counter step of the --config demo (its own test below).
-    for (const cmd of COMMANDS.filter((c) => c.command.startsWith("curl ") && c.output[0] !== '{"count":4,"added":4}')) {
+    for (
+      const cmd of COMMANDS.filter((c) =>
+        c.command.startsWith("curl ") && c.output[0] !== '{"count":4,"added":4}'
+      )
+    ) {
       const lines = await check(cmd, ctx);
       if (cmd.output.length === 0 && !cmd.command.includes("| grep")) JSON.parse(lines.join("\n"));
     }
@@ -183,10 +231,14 @@ describe("README and CLI hints: `npm run demo` and what runs against it", () => 
   test("the demo's own hints: Try, List, Instances", async () => {
     // As printed, in the folder the demo ran in.
     const rootCtx = { ...ctx, replace: [] };
-    assert.deepEqual(JSON.parse((await check(hint(demo.lines, "Try:"), rootCtx)).join("")), { message: "Hello, World" });
+    assert.deepEqual(JSON.parse((await check(hint(demo.lines, "Try:"), rootCtx)).join("")), {
+      message: "Hello, World",
+    });
     assert.ok(Array.isArray(JSON.parse((await check(hint(demo.lines, "List:"), rootCtx)).join("")).plugins));
     const ps = await check(hint(demo.lines, "Instances:"), rootCtx);
-    for (const plugin of ["hello", "counter", "text"]) assert.ok(ps.some((l) => l.includes(` ${plugin} `)), ps.join("\n"));
+    for (const plugin of ["hello", "counter", "text"]) {
+      assert.ok(ps.some((l) => l.includes(` ${plugin} `)), ps.join("\n"));
+    }
   });
 
   test("a plugin as its own process on each runtime, and through npx: ready, then SIGTERM drains it, exit 0", async () => {
@@ -217,7 +269,9 @@ describe("README and CLI hints: `npm run demo` and what runs against it", () => 
     const perCommand = /Run "(.+) <command> --help"/.exec(help.join("\n"))![1]!;
     assert.match((await check(`${perCommand} ps --help`, ctx)).join("\n"), /Usage: switchyard ps/);
     assert.ok(help.some((l) => l.includes('"npx switchyard"')));
-    const example = /^Example: (.+)$/m.exec((await check("./bin/switchyard call --help", ctx)).join("\n"))![1]!;
+    const example = /^Example: (.+)$/m.exec(
+      (await check("./bin/switchyard call --help", ctx)).join("\n"),
+    )![1]!;
     assert.ok((await check(example, ctx)).includes('{"message":"Hello, World"}'));
     await check(shown(/^npm test -- /)[0]!, ctx);
   });
@@ -226,13 +280,17 @@ describe("README and CLI hints: `npm run demo` and what runs against it", () => 
 test("README: the demo with --config takes plugin options from the file", async () => {
   const dir = checkout();
   try {
-    const yaml = [...README.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!).find((b) => /counter: \{ options: \{ step: 2 \} \}/.test(b))!;
+    const yaml = [...README.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!).find((b) =>
+      /counter: \{ options: \{ step: 2 \} \}/.test(b)
+    )!;
     assert.ok(yaml !== undefined, "the README shows demo.config.yaml");
     writeFileSync(join(dir, "demo.config.yaml"), yaml);
     const [command] = shown(/^npm run demo -- --config demo\.config\.yaml$/);
     const { demo, url, natsUrl } = await startDemo(command!.command, dir);
     try {
-      const increment = COMMANDS.find((c) => c.command.includes("counter/increment") && c.output[0] === '{"count":4,"added":4}')!;
+      const increment = COMMANDS.find((c) =>
+        c.command.includes("counter/increment") && c.output[0] === '{"count":4,"added":4}'
+      )!;
       await check(increment, context(dir, url, natsUrl));
     } finally {
       await ctrlC(demo);
@@ -247,7 +305,9 @@ test("README: the lifecycle session (up, router, ps, reload, drain, resume, kill
   let nats: NatsServer | undefined;
   const jobs: ProcessHandle[] = [];
   try {
-    const yaml = [...README.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!).find((b) => b.includes("supervisor:"))!;
+    const yaml = [...README.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!).find((b) =>
+      b.includes("supervisor:")
+    )!;
     writeFileSync(join(dir, "switchyard.config.yaml"), yaml);
     const config = parseYaml(yaml) as { plugins: Record<string, { replicas?: number }> };
     nats = await startNatsServer();
@@ -264,9 +324,14 @@ test("README: the lifecycle session (up, router, ps, reload, drain, resume, kill
         if (jobs.length === 2) {
           // As a user would: look once everything listed in the file is up.
           await waitFor(async () => {
-            const res = await fetch(`http://127.0.0.1:${port}/v1/plugins`).then((r) => r.json(), () => ({ plugins: [] }));
+            const res = await fetch(`http://127.0.0.1:${port}/v1/plugins`).then(
+              (r) => r.json(),
+              () => ({ plugins: [] }),
+            );
             return Object.entries(config.plugins).every(([name, p]) =>
-              (res.plugins.find((x: { name: string }) => x.name === name)?.versions ?? []).flatMap((v: { instances: unknown[] }) => v.instances).length === (p.replicas ?? 1)
+              (res.plugins.find((x: { name: string }) => x.name === name)?.versions ?? []).flatMap((
+                v: { instances: unknown[] },
+              ) => v.instances).length === (p.replicas ?? 1)
             );
           }, { timeoutMs: 90_000, message: "every plugin of the file to serve" });
         }
@@ -281,7 +346,13 @@ test("README: the lifecycle session (up, router, ps, reload, drain, resume, kill
           // The hint it prints works as printed too.
           await check(/until "(.+)"\.$/.exec(lines.find((l) => l.includes("--resume"))!)![1]!, ctx);
         }
-        if (/switchyard ps$/.test(cmd.command)) assert.equal(lines.filter((l) => / hello /.test(l)).length, config.plugins.hello!.replicas, lines.join("\n"));
+        if (/switchyard ps$/.test(cmd.command)) {
+          assert.equal(
+            lines.filter((l) => / hello /.test(l)).length,
+            config.plugins.hello!.replicas,
+            lines.join("\n"),
+          );
+        }
       }
     }
   } finally {
@@ -293,6 +364,8 @@ test("README: the lifecycle session (up, router, ps, reload, drain, resume, kill
 
 test("README: every command shown is run by a test here, or skipped for a stated reason", () => {
   assert.ok(COMMANDS.length >= 25, `found ${COMMANDS.length} commands`);
-  const missing = COMMANDS.map((c) => c.command).filter((c) => !RUN.some((p) => p.test(c)) && !SKIPPED.some(([p]) => p.test(c)));
+  const missing = COMMANDS.map((c) => c.command).filter((c) =>
+    !RUN.some((p) => p.test(c)) && !SKIPPED.some(([p]) => p.test(c))
+  );
   assert.deepEqual(missing, [], "README commands no test runs");
 });

@@ -11,7 +11,7 @@ import { spawnProcess, startNatsServer, waitFor } from "../../src/testing/mod.ts
 import type { NatsServer, ProcessHandle } from "../../src/testing/mod.ts";
 import { SpanKind, startOtlpReceiver } from "../../src/testing/otlp_receiver.ts";
 import type { OtlpReceiver, ReceivedSpan } from "../../src/testing/otlp_receiver.ts";
-import { CLI, fixturePath, startPlugin } from "./_stack.ts";
+import { CLI, fixturePath } from "./_stack.ts";
 
 const STATUS_ERROR = 2;
 
