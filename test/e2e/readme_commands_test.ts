@@ -1,16 +1,18 @@
 /**
  * Every command README.md shows, and every command the CLI prints as a hint, run as printed: in a
- * fresh checkout of the test's own (see {@linkcode checkout}), with only these adaptations: the router's port 8080 and NATS's 4222 become the ones
- * the test's servers got (the machine may be running its own), and `npm test` runs on this
- * runtime without the type-check (the suite runs those). Commands that cannot run here are listed
- * in SKIPPED with the reason; any other command the test does not run fails it.
+ * fresh checkout of the test's own (see {@linkcode checkout}), with the PATH of a machine that
+ * has only the system Node ({@linkcode SYSTEM_PATH}), and only these adaptations: the router's
+ * port 8080 and NATS's 4222 become the ones the test's servers got (the machine may be running its
+ * own), and `npm test` runs on this runtime without the type-check (the suite runs those).
+ * Commands that cannot run here are listed in SKIPPED with the reason; any other command the test
+ * does not run fails it.
  * @module
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { connectBus, instanceSubjectBase } from "../../src/bus/mod.ts";
@@ -79,6 +81,14 @@ function checkout(): string {
   return dir;
 }
 
+/**
+ * The PATH of a fresh machine: this one's without any node_modules/.bin, so `node` is the system's
+ * (Node 20 on Debian 12) and only the commands themselves find the pinned toolchain.
+ */
+const SYSTEM_PATH = (process.env.PATH ?? "").split(delimiter).filter((d) =>
+  !/node_modules[\\/]\.bin\/?$/.test(d)
+).join(delimiter);
+
 function context(
   cwd: string,
   routerUrl: string,
@@ -89,6 +99,7 @@ function context(
   return {
     cwd,
     env: {
+      PATH: SYSTEM_PATH,
       NATS_URL: natsUrl,
       // `npm test -- <file>`: this runtime, no type-check, no promtool install, logs of its own.
       SWITCHYARD_SKIP_CHECK: "1",
@@ -176,7 +187,7 @@ async function startDemo(
   const port = await freePort();
   const demo = startShell(`${command}${command.includes(" -- ") ? "" : " --"} --port ${port}`, {
     cwd,
-    env: { NATS_URL: undefined },
+    env: { PATH: SYSTEM_PATH, NATS_URL: undefined, NODE_TEST_CONTEXT: undefined },
     replace: [],
   });
   await demo.waitForLine("Switchyard dev is up", 90_000);
