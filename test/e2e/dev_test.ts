@@ -15,7 +15,7 @@ test("`switchyard dev` starts nats-server, the router and the plugins; Ctrl-C st
     env: { NATS_URL: undefined },
     name: "dev",
   });
-  await dev.waitForLine("Switchyard dev is up", 30_000);
+  await dev.waitForLine("Switchyard dev is up", 60_000);
   const res = await fetch(`http://127.0.0.1:${port}/v1/hello/greet`, {
     method: "POST",
     headers: { "content-type": "application/json" },

@@ -25,7 +25,9 @@ describe("draining plugin instances under load", () => {
   };
 
   before(async () => {
-    stack = await startStack([], { admin: { enabled: true }, plugins: { faulty: { timeoutMs: 10_000 } } });
+    // A timeout no held request reaches: they stay in flight until the test releases them, however
+    // slow the machine is at starting the drain CLI.
+    stack = await startStack([], { admin: { enabled: true }, plugins: { faulty: { timeoutMs: 600_000 } } });
     for (const p of PLUGINS) running.set(p.name, []);
     await Promise.all([
       ...PLUGINS.flatMap((p) => [start(p.name, p.delayMs, `${p.name}-a`), start(p.name, p.delayMs, `${p.name}-b`)]),
@@ -49,7 +51,7 @@ describe("draining plugin instances under load", () => {
         await waitFor(() => {
           const entry = instanceEntry(stack, name, victimId);
           return entry !== undefined && entry.ewmaMs > 0 && entry.pending >= (delayMs === 20 ? 1 : 2);
-        }, { timeoutMs: 5_000, intervalMs: 2, message: `${victimId} busy` });
+        }, { timeoutMs: 20_000, intervalMs: 2, message: `${victimId} busy` });
         const killedAt = Date.now();
         victim.kill("SIGTERM");
         const status = await victim.exited;
@@ -66,7 +68,9 @@ describe("draining plugin instances under load", () => {
         );
         assert.deepEqual(failures, [], `run ${run} (${delayMs} ms): ${describeLoad(records)}`);
         assert.equal(status.code, 0, victim.lines.slice(-10).join("\n"));
-        assert.ok(exitMs < DRAIN_TIMEOUT_MS, `exit after ${exitMs} ms`);
+        // "drained … aborted:false" below says the drain ended within its timeout; the rest is the
+        // process's own teardown, slower on a loaded machine.
+        assert.ok(exitMs < DRAIN_TIMEOUT_MS + 5_000, `exit after ${exitMs} ms`);
         assert.ok(victim.lines.some((l) => l.includes('"drained"') && l.includes('"aborted":false')), "the victim drained without aborting");
         assert.ok(served(victimId) > 0 && served(instanceIdOf(survivor)) > 0, "both instances served");
         assert.ok(records.some((r) => r.start > killedAt + delayMs), "requests went on after the SIGTERM");

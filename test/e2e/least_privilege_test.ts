@@ -11,7 +11,7 @@ import type { StartedRouter } from "../../src/cli/router_command.ts";
 import { currentRuntime, runtimeCommand } from "../../src/runtime/mod.ts";
 import { captureLogger, spawnProcess, startNatsServer, waitFor } from "../../src/testing/mod.ts";
 import type { NatsServer, ProcessHandle } from "../../src/testing/mod.ts";
-import { CLI, fixturePath, pluginPath } from "./_stack.ts";
+import { CLI, fixturePath, pluginPath, startAll } from "./_stack.ts";
 
 /** The nats-server config of docs/security.md, exactly as written there. */
 function documentedConfig(): string {
@@ -33,7 +33,10 @@ function startPluginAs(module: string, natsUrl: string, who: typeof users.hello)
     name: module,
     env: { NATS_USER: who.user, NATS_PASSWORD: who.pass, NATS_INBOX_PREFIX: who.inboxPrefix },
   });
-  return proc.waitForLine("plugin ready", 20_000).then(() => proc);
+  return proc.waitForLine("plugin ready", 60_000).then(() => proc, async (err) => {
+    await proc.stop(2_000); // left running, it would keep this file's process alive
+    throw err;
+  });
 }
 
 /** The first permission violation the server reports on `nc` within `ms`. */
@@ -64,7 +67,7 @@ async function orAfter<T, F>(promise: Promise<T>, ms: number, fallback: F): Prom
 describe("the end-to-end core cases against the least-privilege nats-server config of docs/security.md", () => {
   let nats: NatsServer;
   let router: StartedRouter;
-  let plugins: ProcessHandle[] = [];
+  const plugins: ProcessHandle[] = [];
   let url: string;
   const logs = captureLogger();
   const post = async (path: string, body: unknown) => {
@@ -80,10 +83,10 @@ describe("the end-to-end core cases against the least-privilege nats-server conf
       logs,
     );
     url = `http://127.0.0.1:${router.port}`;
-    plugins = await Promise.all([
+    await startAll([
       startPluginAs(pluginPath("hello"), nats.url, users.hello),
       startPluginAs(fixturePath("relay"), nats.url, users.relay),
-    ]);
+    ], plugins);
     await waitFor(() => Boolean(router.registry.pick("hello", undefined) && router.registry.pick("relay", undefined)), { timeoutMs: 10_000, message: "hello and relay in the registry" });
   });
   after(async () => {

@@ -196,7 +196,7 @@ describe("slowloris against a router process", () => {
     const config = join(dir, "router.json");
     writeFileSync(config, JSON.stringify({ router: { headerTimeoutMs: HEADER_TIMEOUT_MS, maxConnections: 1_000 }, log: { level: "info" } }));
     router = spawnProcess(runtimeCommand(currentRuntime(), CLI, ["router", "--config", config, "--host", "127.0.0.1", "--port", "0", "--nats", stack.nats.url]), { name: "router" });
-    const ready = await router.waitForLine("router ready", 20_000);
+    const ready = await router.waitForLine("router ready", 60_000);
     routerPort = Number(/127\.0\.0\.1:(\d+)/.exec(ready)![1]);
     await waitFor(async () => (await fetch(`http://127.0.0.1:${routerPort}/v1/plugins/hello`)).status === 200, { timeoutMs: 10_000, message: "the router to discover hello" });
   });
@@ -232,7 +232,8 @@ describe("slowloris against a router process", () => {
       return latencies.sort((a, b) => a - b);
     };
     // The same traffic without the attack first: what this machine, busy or not, gives anyway.
-    const baseline = percentile(await normalTraffic(HEADER_TIMEOUT_MS), 99);
+    const before = await normalTraffic(HEADER_TIMEOUT_MS);
+    const baseline = percentile(before, 99);
     const slow = Array.from({ length: SLOW_SOCKETS }, () => slowSocket(port, 200));
     // Until the slow sockets should all be gone.
     const latencies = await normalTraffic(HEADER_TIMEOUT_MS * 1.5);
@@ -245,7 +246,8 @@ describe("slowloris against a router process", () => {
         `${byServer}/${SLOW_SOCKETS} slow sockets closed by the router, the last after ${lastClose.toFixed(0)} ms\n`,
     );
     assert.equal(errors, 0);
-    assert.ok(latencies.length >= 100, `only ${latencies.length} normal requests went through`);
+    // As many as this machine manages without the attack (a quarter of it at least, over 1.5× the time).
+    assert.ok(latencies.length >= Math.min(100, before.length * 1.5 / 4), `only ${latencies.length} normal requests went through (${before.length} in 1 s without the attack)`);
     // Starved requests would wait for the slow sockets to go (the header timeout): that stays out.
     assert.ok(p99 < Math.max(250, 4 * baseline) && p99 < HEADER_TIMEOUT_MS, `p99 ${p99.toFixed(1)} ms, ${baseline.toFixed(1)} ms without the attack`);
     assert.equal(byServer, SLOW_SOCKETS, "every slow socket was closed by the router");

@@ -13,7 +13,7 @@ test("one instance on each runtime serves through one router, and `switchyard ls
     const port = await freePort();
     const cmd = runtimeCommand(currentRuntime(), CLI, ["router", "--nats", nats.url, "--port", String(port), "--host", "127.0.0.1"]);
     await using router = spawnProcess(cmd, { name: "router" });
-    await router.waitForLine("router ready", 20_000);
+    await router.waitForLine("router ready", 60_000);
     const readyAt = performance.now();
     const first = await fetch(`http://127.0.0.1:${port}/v1/hello/greet`, {
       method: "POST",

@@ -190,7 +190,12 @@ async function startDemo(
     env: { PATH: SYSTEM_PATH, NATS_URL: undefined, NODE_TEST_CONTEXT: undefined },
     replace: [],
   });
-  await demo.waitForLine("Switchyard dev is up", 90_000);
+  try {
+    await demo.waitForLine("Switchyard dev is up", 90_000);
+  } catch (err) {
+    await stopShell(demo, "SIGKILL"); // left running, it would keep this file's process alive
+    throw err;
+  }
   const up = demo.lines.find((l) => l.includes("Switchyard dev is up"))!;
   const [, url, natsUrl] = /router (http:\/\/\S+), NATS (nats:\/\/\S+),/.exec(up)!;
   return { demo, url: url!, natsUrl: natsUrl!, port };
