@@ -20,7 +20,7 @@ import type { NatsServer } from "../testing/nats_server.ts";
 import { cliCommand, parseFlags, print, printError } from "./command.ts";
 import type { Command } from "./command.ts";
 import { startRouter } from "./router_command.ts";
-import { onShutdownSignal } from "./shutdown.ts";
+import { onShutdownSignal, SHUTDOWN_SIGNALS } from "./shutdown.ts";
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), "main.ts");
 
@@ -37,7 +37,8 @@ blue-green (new instances first; if they fail, the old ones keep serving and the
 The config file is watched too: router settings, replicas and plugin options apply at once.
 Deno plugins run sandboxed with their manifest's "permissions" ("all" opts out). With "allowList"
 in the config, a plugin whose code hash is not listed is not started (SIGHUP re-reads the list).
-Ctrl-C drains the router, then the plugins, then stops nats-server.
+Ctrl-C (or SIGTERM, or SIGHUP without an allow-list) drains the router, then the plugins, then
+stops nats-server.
   --port N            router port (default 8080; 0 picks a free one)
   --host ADDR         router address (default 127.0.0.1)
   --plugins DIR       plugin folders (default ./plugins)
@@ -131,6 +132,9 @@ Ctrl-C drains the router, then the plugins, then stops nats-server.
     }, { after: "finish in-flight requests" });
     let finish: (code: number) => void = () => {};
     const done = new Promise<number>((resolve) => finish = resolve);
+    // SIGHUP too (a closed terminal), unless it re-reads the allow-list: the embedded nats-server,
+    // in a process group of its own, would not get the terminal's hang-up and outlive dev.
+    const signals: NodeJS.Signals[] = config.allowList === undefined ? [...SHUTDOWN_SIGNALS, "SIGHUP"] : [...SHUTDOWN_SIGNALS];
     onShutdownSignal(async () => {
       logger.info("stopping: the router, then the plugins, then nats-server");
       const code = await router.stop();
@@ -138,7 +142,7 @@ Ctrl-C drains the router, then the plugins, then stops nats-server.
       await nats?.stop();
       finish(code);
       return code;
-    });
+    }, signals);
 
     const ready = await supervisor.start(specs);
     if (!ready) printError("Some plugins did not come up; see their lines above.");

@@ -4,12 +4,15 @@
  */
 export const REPEATED_SIGNAL_WINDOW_MS = 1_000;
 
+/** The signals {@linkcode onShutdownSignal} listens to by default. */
+export const SHUTDOWN_SIGNALS: readonly NodeJS.Signals[] = ["SIGTERM", "SIGINT"];
+
 /**
- * Runs `stop` once on the first SIGTERM or SIGINT; a later signal (after
+ * Runs `stop` once on the first of `signals`; a later one (after
  * {@linkcode REPEATED_SIGNAL_WINDOW_MS}) exits at once with 130.
  * `node:process` signals work the same on Deno, Bun and Node.
  */
-export function onShutdownSignal(stop: (signal: string) => Promise<number>): void {
+export function onShutdownSignal(stop: (signal: string) => Promise<number>, signals: readonly NodeJS.Signals[] = SHUTDOWN_SIGNALS): void {
   let firstAt: number | undefined;
   const handler = (signal: string) => {
     if (firstAt !== undefined) {
@@ -19,6 +22,5 @@ export function onShutdownSignal(stop: (signal: string) => Promise<number>): voi
     firstAt = performance.now();
     stop(signal).then((code) => process.exit(code), () => process.exit(1));
   };
-  process.on("SIGTERM", () => handler("SIGTERM"));
-  process.on("SIGINT", () => handler("SIGINT"));
+  for (const signal of signals) process.on(signal, () => handler(signal));
 }

@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { currentRuntime, runtimeCommand } from "../../src/runtime/mod.ts";
 import { freePort, spawnProcess, waitFor } from "../../src/testing/mod.ts";
+import { probeTcp } from "../../src/testing/_nats_files.ts";
 import type { ProcessHandle } from "../../src/testing/mod.ts";
 import { CLI } from "./_stack.ts";
 
@@ -66,9 +67,13 @@ async function ctrlC(proc: ProcessHandle) {
   return { status, ms: performance.now() - t0 };
 }
 
-/** Every plugin drained cleanly, and none was cut off by a lost NATS connection. */
-function assertDrained(proc: ProcessHandle) {
+/** Every plugin drained cleanly, none was cut off by a lost NATS connection, and the embedded nats-server is gone. */
+async function assertDrained(proc: ProcessHandle) {
   const out = proc.lines.join("\n");
+  const nats = /embedded nats-server started\s+url=nats:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+  assert.ok(nats !== null, out);
+  // Stopped last, by dev itself: its port is closed once dev has exited.
+  await waitFor(async () => !(await probeTcp(Number(nats[1]))), { timeoutMs: 10_000, message: "the embedded nats-server to stop" });
   for (const plugin of ["hello", "counter", "text"]) {
     assert.match(out, new RegExp(`\\[${plugin}-[^\\]]+\\] .*drained .*aborted=false`), `${plugin} drained:\n${out}`);
   }
@@ -80,7 +85,7 @@ test("Ctrl-C to the process group of `switchyard dev`: nats-server outlives the 
   const { status, ms } = await ctrlC(dev);
   console.log(`dev: exit ${status.code} ${ms.toFixed(0)} ms after SIGINT to its process group`);
   assert.deepEqual(status, { code: 0, signal: null }, dev.lines.slice(-30).join("\n"));
-  assertDrained(dev);
+  await assertDrained(dev);
 });
 
 test("Ctrl-C to the process group of `npm run demo` (npm forwards the signal a second time): every plugin drains, exit 0", async () => {
@@ -88,7 +93,14 @@ test("Ctrl-C to the process group of `npm run demo` (npm forwards the signal a s
   const { status, ms } = await ctrlC(demo);
   console.log(`npm run demo: exit ${status.code ?? status.signal} ${ms.toFixed(0)} ms after SIGINT to its process group`);
   assert.deepEqual(status, { code: 0, signal: null }, demo.lines.slice(-30).join("\n"));
-  assertDrained(demo);
+  await assertDrained(demo);
+});
+
+test("SIGHUP to `switchyard dev` (a closed terminal) stops it like Ctrl-C: nats-server does not outlive it", async () => {
+  await using dev = await startGroup(runtimeCommand(currentRuntime(), CLI, ["dev", "--port", "0"]));
+  process.kill(-dev.pid, "SIGHUP");
+  assert.deepEqual(await dev.exited, { code: 0, signal: null }, dev.lines.slice(-30).join("\n"));
+  await assertDrained(dev);
 });
 
 test("`switchyard dev` without nats-server says how to get it and exits non-zero", async () => {
