@@ -5,7 +5,8 @@
 # Env:
 #   SWITCHYARD_STRESS_HOGS   busy-loop processes to run (default: one per core, `nproc`)
 #   everything scripts/test.sh reads (SWITCHYARD_TEST_RUNTIMES, SWITCHYARD_SKIP_CHECK, ...);
-#   SWITCHYARD_RUNTIME_TIMEOUT_S defaults to 3600 here, since a loaded machine runs slower.
+#   SWITCHYARD_RUNTIME_TIMEOUT_S defaults to 3600 and SWITCHYARD_TEST_TIMEOUT_MS to 600000 here
+#   (hang guards, not assertions), since a loaded machine runs slower.
 # The hogs are started here and stopped on any exit, Ctrl-C included. The exit status is the suite's.
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -34,6 +35,7 @@ done
 echo "stress: $count CPU hog(s) running (pids ${hogs[*]}); load average now $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)" >&2
 
 export SWITCHYARD_RUNTIME_TIMEOUT_S="${SWITCHYARD_RUNTIME_TIMEOUT_S:-3600}"
+export SWITCHYARD_TEST_TIMEOUT_MS="${SWITCHYARD_TEST_TIMEOUT_MS:-600000}"
 started=$SECONDS
 # In the background, so that `wait` returns as soon as a signal arrives (Ctrl-C included) and the
 # traps stop the suite and the hogs at once.

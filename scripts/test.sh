@@ -5,7 +5,9 @@
 # Env:
 #   SWITCHYARD_TEST_RUNTIMES  runtimes to use, in order (default "deno bun node")
 #   SWITCHYARD_SKIP_CHECK=1   skip the tsc type-check
-#   SWITCHYARD_BUN_TIMEOUT_MS per-test limit for bun, whose own default is 5 s (default 120000)
+#   SWITCHYARD_TEST_TIMEOUT_MS per-test limit for node and bun (default 120000; bun's own is 5 s):
+#                             a guard against a hang, raised by test:stress for a loaded machine
+#   SWITCHYARD_BUN_TIMEOUT_MS per-test limit for bun alone (default SWITCHYARD_TEST_TIMEOUT_MS)
 #   SWITCHYARD_RUNTIME_TIMEOUT_S hard limit for one runtime's whole run (default 600)
 #   SWITCHYARD_SKIP_PROMTOOL=1 do not install promtool (Debian's prometheus package) when missing
 #   SWITCHYARD_SKIP_BENCH_SMOKE=1 skip the benchmark harness check (bench:smoke, ~2 min); it is
@@ -115,12 +117,13 @@ parse_summary() {
   [ -n "$passed" ] && [ -n "$failed" ]
 }
 
+test_timeout_ms="${SWITCHYARD_TEST_TIMEOUT_MS:-120000}"
 for runtime in "${runtimes[@]}"; do
   case "$runtime" in
     deno) cmd=(deno test -A --no-check "${files[@]}") ;;
-    bun) cmd=(bun test --timeout "${SWITCHYARD_BUN_TIMEOUT_MS:-120000}" "${bun_files[@]}") ;;
+    bun) cmd=(bun test --timeout "${SWITCHYARD_BUN_TIMEOUT_MS:-$test_timeout_ms}" "${bun_files[@]}") ;;
     # No --test-force-exit: it can drop results (nodejs/node#64833); the tests close what they open.
-    node) cmd=(node --test --test-concurrency=1 --test-timeout=120000 --disable-warning=ExperimentalWarning "${files[@]}") ;;
+    node) cmd=(node --test --test-concurrency=1 --test-timeout="$test_timeout_ms" --disable-warning=ExperimentalWarning "${files[@]}") ;;
     *) echo "test: unknown runtime \"$runtime\" in SWITCHYARD_TEST_RUNTIMES (choose deno, bun, node)" >&2; exit 2 ;;
   esac
   log="$logdir/$runtime.log"
