@@ -8,6 +8,7 @@
 #      without wrk the benchmark falls back to autocannon).
 #      SWITCHYARD_NO_CHROMIUM=1 skips the Chromium install (the dashboard's browser test is then
 #      skipped, saying so).
+# scripts/test.sh also calls _sy_install_promtool (optional, see below).
 
 _sy_log() { printf 'bootstrap: %s\n' "$*" >&2; }
 
@@ -27,7 +28,18 @@ _sy_apt() {
     fi
   fi
   _sy_log "installing $* with apt-get"
-  "${sudo[@]}" apt-get update -qq && DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "$@"
+  "${sudo[@]}" apt-get update -qq && DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "$@"
+}
+
+# promtool, for the suite's check of /metrics (`promtool check metrics`); Debian ships it in the
+# `prometheus` package (which also installs, and under systemd starts, a Prometheus service). Best
+# effort: without it that test is skipped. SWITCHYARD_SKIP_PROMTOOL=1 skips the install.
+_sy_install_promtool() {
+  command -v promtool >/dev/null 2>&1 && return 0
+  [ "${SWITCHYARD_SKIP_PROMTOOL:-}" = 1 ] && return 0
+  _sy_apt prometheus && command -v promtool >/dev/null 2>&1 && return 0
+  _sy_log "promtool is not installed: the /metrics format check will be skipped"
+  return 0
 }
 
 # Finds nats-server on PATH, or in /usr/sbin where Debian puts it (not on a normal user's PATH),

@@ -29,10 +29,10 @@ import { probeTcp } from "../testing/_nats_files.ts";
 /** Where `switchyard ls`, `call` and `ps` look without `--nats` or `NATS_URL`. */
 const DEFAULT_NATS_PORT = 4222;
 import type { NatsServer } from "../testing/nats_server.ts";
-import { parseFlags, print, printError } from "./command.ts";
+import { cliCommand, parseFlags, print, printError } from "./command.ts";
 import type { Command } from "./command.ts";
 import { startRouter } from "./router_command.ts";
-import { onShutdownSignal } from "./shutdown.ts";
+import { onShutdownSignal, SHUTDOWN_SIGNALS } from "./shutdown.ts";
 import { redactUrl } from "../telemetry/redact.ts";
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), "main.ts");
@@ -55,7 +55,8 @@ folder is started, a removed one drained. The config file is watched too: router
 replicas and plugin options apply at once.
 Deno plugins run sandboxed with their manifest's "permissions" ("all" opts out). With "allowList"
 in the config, a plugin whose code hash is not listed is not started (SIGHUP re-reads the list).
-Ctrl-C drains the router, then the plugins, then stops nats-server.
+Ctrl-C (or SIGTERM, or SIGHUP without an allow-list) drains the router, then the plugins, then
+stops nats-server.
   --port N            router port (default 8080; 0 picks a free one)
   --host ADDR         router address (default 127.0.0.1)
   --plugins DIR       plugin folders (default ./plugins)
@@ -104,7 +105,12 @@ Ctrl-C drains the router, then the plugins, then stops nats-server.
     if (config.nats.servers === undefined) {
       try {
         // NATS's usual port when it is free, so `switchyard ls`, `call` and `ps` find it without --nats.
-        nats = await probeTcp(DEFAULT_NATS_PORT) ? await startNatsServer() : await startNatsServer({ port: DEFAULT_NATS_PORT }).catch(() => startNatsServer());
+        // Detached: a terminal's Ctrl-C signals the whole foreground process group, and the
+        // server must outlive the drain of the router and the plugins; it is stopped last.
+        const options = { detached: true };
+        nats = await probeTcp(DEFAULT_NATS_PORT)
+          ? await startNatsServer(options)
+          : await startNatsServer({ ...options, port: DEFAULT_NATS_PORT }).catch(() => startNatsServer(options));
       } catch (err) {
         printError(`switchyard dev: cannot start an embedded nats-server.\n${(err as Error).message}\nOr point NATS_URL at a running server.`);
         return 69;
@@ -156,6 +162,9 @@ Ctrl-C drains the router, then the plugins, then stops nats-server.
     }, { after: "finish in-flight requests" });
     let finish: (code: number) => void = () => {};
     const done = new Promise<number>((resolve) => finish = resolve);
+    // SIGHUP too (a closed terminal), unless it re-reads the allow-list: the embedded nats-server,
+    // in a process group of its own, would not get the terminal's hang-up and outlive dev.
+    const signals: NodeJS.Signals[] = config.allowList === undefined ? [...SHUTDOWN_SIGNALS, "SIGHUP"] : [...SHUTDOWN_SIGNALS];
     onShutdownSignal(async () => {
       logger.info("stopping: the router, then the plugins, then nats-server");
       const code = await router.stop();
@@ -163,7 +172,7 @@ Ctrl-C drains the router, then the plugins, then stops nats-server.
       await nats?.stop();
       finish(code);
       return code;
-    });
+    }, signals);
 
     const ready = await supervisor.start(specs);
     if (!ready) printError("Some plugins did not come up; see their lines above.");
@@ -194,8 +203,8 @@ Ctrl-C drains the router, then the plugins, then stops nats-server.
     }
     print(`\nSwitchyard dev is up: router ${url}, NATS ${redactUrl(natsUrl)}, plugins: ${specs.map((s) => s.name).join(", ") || "none"}`);
     print(`Try:  curl -s -XPOST ${url}/v1/hello/greet -H 'content-type: application/json' -d '{"name":"World"}'`);
-    print(`List: curl -s ${url}/v1/plugins   Instances: switchyard ps --nats ${redactUrl(natsUrl)}`);
-    print(`Dashboard: ${url}/dashboard${router.spans === undefined ? "" : `   A request's trace: switchyard trace <request id> --router ${url}`}   (Ctrl-C stops everything)\n`);
+    print(`List: curl -s ${url}/v1/plugins   Instances: ${cliCommand()} ps --nats ${redactUrl(natsUrl)}`);
+    print(`Dashboard: ${url}/dashboard${router.spans === undefined ? "" : `   A request's trace: ${cliCommand()} trace <request id> --router ${url}`}   (Ctrl-C stops everything)\n`);
     return await done;
   },
 };

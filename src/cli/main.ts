@@ -6,7 +6,7 @@
 import { ConfigError } from "../config/mod.ts";
 import { callCommand } from "./call_command.ts";
 import { conformanceCommand } from "./conformance_command.ts";
-import { printError, print, UsageError } from "./command.ts";
+import { cliCommand, printError, print, UsageError } from "./command.ts";
 import type { Command } from "./command.ts";
 import { devCommand } from "./dev_command.ts";
 import { drainCommand } from "./drain_command.ts";
@@ -41,6 +41,7 @@ const COMMANDS: readonly Command[] = [
   hashPluginCommand,
 ];
 
+const CLI = cliCommand();
 const USAGE = `Usage: switchyard <command> [options]
 
 Switchyard runs plugins as NATS services and serves them over HTTP.
@@ -48,8 +49,9 @@ Switchyard runs plugins as NATS services and serves them over HTTP.
 Commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(13)} ${c.summary}`).join("\n")}
 
-Run "switchyard <command> --help" for a command's options.
-Runs under deno, bun or node (22.18+): e.g. "node src/cli/main.ts dev".`;
+Run "${CLI} <command> --help" for a command's options.
+This command needs only the system Node: it runs under the Node 24 in node_modules
+(SWITCHYARD_RUNTIME=deno or bun picks another runtime). "npx switchyard" works too, in the repository.`;
 
 async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;

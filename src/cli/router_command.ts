@@ -19,7 +19,7 @@ import type { RouterMetrics } from "../telemetry/mod.ts";
 import { startTelemetry } from "../telemetry/otel_sdk.ts";
 import { redactUrl } from "../telemetry/redact.ts";
 import { createLogger, isLogLevel } from "../telemetry/logger.ts";
-import type { Logger } from "../deps.ts";
+import type { Clock, Logger } from "../deps.ts";
 import { NATS_FLAG, NATS_HELP, parseFlags, UsageError } from "./command.ts";
 import type { Command } from "./command.ts";
 import { onShutdownSignal } from "./shutdown.ts";
@@ -32,8 +32,9 @@ export const routerCommand: Command = {
   summary: "serve the HTTP router (POST /v1/<plugin>/<method>)",
   usage: `Usage: switchyard router [--config FILE] [--port 8080] [--host 0.0.0.0] [--nats URL]
 
-Serves POST /v1/<plugin>/<method>, GET /v1/plugins, GET /health, GET /metrics and GET /dashboard (off
-with router.dashboard: false). Plugins are found on the bus.
+Serves POST /v1/<plugin>/<method>, GET /v1/plugins, GET /openapi.json (OpenAPI 3.1 of the
+running plugins), GET /health, GET /metrics and GET /dashboard (off with router.dashboard: false).
+Plugins are found on the bus.
 The config file is watched. Applied at once: auth (API keys, JWT keys, Basic users, rules: a
 removed key fails from the next request), timeouts, body limit, plugins, resilience, balancing,
 admin, metrics.token and metrics.roles. Logged at warn as needsRestart, applied only by a restart:
@@ -112,6 +113,8 @@ export interface StartRouterOptions {
   adjustConfig?: (config: ResolvedConfig) => void;
   /** Keep recent spans when `router.traces.enabled` is not set. @default false (`switchyard dev`: true) */
   tracesByDefault?: boolean;
+  /** Time for every part of the router (tests pass one they can move forward). @default systemClock */
+  clock?: Clock;
 }
 
 /** A running router. */
@@ -142,18 +145,19 @@ export interface StartedRouter {
 /** Wires bus, registry, discovery and Hono app, and serves it with this runtime's adapter. */
 export async function startRouter(config: ResolvedConfig, logger: Logger, options: StartRouterOptions = {}): Promise<StartedRouter> {
   const servers = config.nats.servers ?? ["nats://127.0.0.1:4222"];
-  const security = await routerSecurity(config, process.env, { clock: systemClock, logger });
+  const clock = options.clock ?? systemClock;
+  const security = await routerSecurity(config, process.env, { clock, logger });
   const nc = await connectBus({ servers, name: `router#${hostname()}`, ...security.nats });
   let connected = true;
   const registry = new Registry(config.prefix);
-  const deps = { clock: systemClock, logger };
-  const mux = new RequestMux(nc, { inboxPrefix: security.nats.inboxPrefix, clock: systemClock });
+  const deps = { clock, logger };
+  const mux = new RequestMux(nc, { inboxPrefix: security.nats.inboxPrefix, clock });
   const pipeline = new RequestPipeline({ registry, mux, settings: pipelineSettings(config), ...deps });
   const policies = pipeline.policies;
   // The settings the router reads; a reload replaces the object (see router_reload.ts).
   let current = config;
   const metrics = config.metrics.enabled
-    ? createRouterMetrics({ processMetrics: config.metrics.processMetrics, runtime: currentRuntime(), sources: metricSources(registry, policies, systemClock) })
+    ? createRouterMetrics({ processMetrics: config.metrics.processMetrics, runtime: currentRuntime(), sources: metricSources(registry, policies, clock) })
     : undefined;
   (async () => {
     for await (const s of nc.status()) {
