@@ -1,7 +1,11 @@
 /** Command-line options of bench/run.ts. */
+import process from "node:process";
+import { spawnSync } from "node:child_process";
 import { parseArgs } from "node:util";
 import { RUNTIMES, SCENARIOS } from "./scenarios.ts";
 import type { RuntimeName } from "./scenarios.ts";
+import { DISCOVERY_GROUP, parseDiscoveryArgs } from "./discovery/discovery_options.ts";
+import type { DiscoveryArgs } from "./discovery/discovery_options.ts";
 
 export interface BenchOptions {
   smoke: boolean;
@@ -14,13 +18,32 @@ export interface BenchOptions {
   out: string;
   /** Cold start, idle RSS and hot swap per runtime (bench/lifecycle.ts). */
   lifecycle: boolean;
+  /** The HTTP load generator: wrk (bench/load_wrk.ts) or autocannon (bench/load_http.ts). */
+  load: LoadGenerator;
+  /** The `discovery` group's grid and router config (bench/discovery/), when it is among `scenarios`. */
+  discovery: DiscoveryArgs;
+}
+
+export type LoadGenerator = "wrk" | "autocannon";
+
+/** Whether a `wrk` binary runs here. */
+export function wrkAvailable(): boolean {
+  const r = spawnSync("wrk", ["--version"], { stdio: "ignore" });
+  // wrk --version exits 1 after printing its version; only a spawn error means it is missing
+  return r.error === undefined;
 }
 
 export const USAGE =
   `usage: node bench/run.ts [--smoke] [--duration S] [--warmup S] [--concurrency 1,64] [--repeat N]
                          [--runtimes deno,bun,node] [--scenarios a,b] [--out bench/out/results.json]
-                         [--skip-lifecycle]
-scenarios: ${SCENARIOS.map((s) => s.name).join(", ")}`;
+                         [--skip-lifecycle] [--load auto|wrk|autocannon]
+                         [--n 100,1000,5000] [--r 1,5,20] [--discovery-config JSON] [--discovery-window S]
+                         [--discovery-runtime bun] [--discovery-plugins 10]
+--load: HTTP load generator (default: $SWITCHYARD_BENCH_LOAD, else auto = wrk when installed)
+scenarios: ${SCENARIOS.map((s) => s.name).join(", ")}
+  and the group "${DISCOVERY_GROUP}" (only when named; --smoke runs it at N=50, R=1): N simulated instances,
+  R routers with the router config's "discovery" set to --discovery-config (default {}: today's polling),
+  bus traffic, router CPU and a new router's time to know all N (bench/discovery/)`;
 
 function list(value: string): string[] {
   return value.split(",").map((s) => s.trim()).filter((s) => s !== "");
@@ -45,9 +68,16 @@ export function parseBenchArgs(argv: string[]): BenchOptions | "help" {
       concurrency: { type: "string", default: "1,64" },
       repeat: { type: "string", default: "1" },
       runtimes: { type: "string", default: RUNTIMES.join(",") },
-      scenarios: { type: "string", default: SCENARIOS.map((s) => s.name).join(",") },
+      scenarios: { type: "string" },
       out: { type: "string", default: "bench/out/results.json" },
       "skip-lifecycle": { type: "boolean", default: false },
+      load: { type: "string", default: process.env["SWITCHYARD_BENCH_LOAD"] ?? "auto" },
+      n: { type: "string" },
+      r: { type: "string" },
+      "discovery-config": { type: "string" },
+      "discovery-window": { type: "string" },
+      "discovery-runtime": { type: "string" },
+      "discovery-plugins": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -62,12 +92,43 @@ export function parseBenchArgs(argv: string[]): BenchOptions | "help" {
     if (!(RUNTIMES as readonly string[]).includes(r)) throw new RangeError(`Unknown runtime "${r}"`);
     return r as RuntimeName;
   });
-  const scenarios = list(values.scenarios);
+  // The discovery grid takes minutes: a full run has it only when named, the smoke run a tiny one.
+  const scenarios = values.scenarios === undefined
+    ? [...SCENARIOS.map((s) => s.name), ...(smoke ? [DISCOVERY_GROUP] : [])]
+    : list(values.scenarios);
   for (const s of scenarios) {
-    if (!SCENARIOS.some((x) => x.name === s)) throw new RangeError(`Unknown scenario "${s}"\n${USAGE}`);
+    if (s !== DISCOVERY_GROUP && !SCENARIOS.some((x) => x.name === s)) {
+      throw new RangeError(`Unknown scenario "${s}"\n${USAGE}`);
+    }
   }
   const concurrencies = list(values.concurrency).map((c) => positive("concurrency", c));
   const repeat = Math.max(1, Math.floor(positive("repeat", values.repeat)));
-  const lifecycle = !values["skip-lifecycle"];
-  return { smoke, durationS, warmupS, concurrencies, repeat, runtimes, scenarios, out: values.out, lifecycle };
+  // lifecycle measures plugins of the HTTP scenarios: not for a discovery-only run
+  const lifecycle = !values["skip-lifecycle"] && scenarios.some((s) => s !== DISCOVERY_GROUP);
+  const load = loadGenerator(values.load);
+  return {
+    smoke,
+    durationS,
+    warmupS,
+    concurrencies,
+    repeat,
+    runtimes,
+    scenarios,
+    out: values.out,
+    lifecycle,
+    load,
+    discovery: parseDiscoveryArgs(values, smoke),
+  };
+}
+
+function loadGenerator(value: string): LoadGenerator {
+  if (value === "auto" || value === "") return wrkAvailable() ? "wrk" : "autocannon";
+  if (value === "autocannon") return value;
+  if (value !== "wrk") throw new RangeError(`--load must be auto, wrk or autocannon, got "${value}"`);
+  if (!wrkAvailable()) {
+    throw new RangeError(
+      "--load wrk: wrk is not installed (apt-get install wrk, or bash scripts/bootstrap.sh)",
+    );
+  }
+  return value;
 }

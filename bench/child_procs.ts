@@ -74,6 +74,12 @@ export class Child {
     });
   }
 
+  /** Calls `listener` with every line printed from now on; returns what removes it. */
+  onLine(listener: (line: string) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
   /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process is gone. */
   async stop(graceMs = 2000): Promise<void> {
     if (!this.running) return;

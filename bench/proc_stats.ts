@@ -17,6 +17,11 @@ function clockTicksPerSecond(): number {
 
 const CLK_TCK = clockTicksPerSecond();
 
+/** µs in `ticks` clock ticks (the unit of /proc's CPU times). */
+export function ticksToUs(ticks: number): number {
+  return (ticks * 1e6) / CLK_TCK;
+}
+
 /** User + system CPU time used so far by process `pid`, in µs; NaN when it is gone. */
 export function cpuTimeUs(pid: number): number {
   try {
@@ -24,7 +29,7 @@ export function cpuTimeUs(pid: number): number {
     // the command name (field 2) may contain spaces: count fields after its closing parenthesis
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     const ticks = Number(fields[11]) + Number(fields[12]);
-    return (ticks * 1e6) / CLK_TCK;
+    return ticksToUs(ticks);
   } catch {
     return Number.NaN;
   }

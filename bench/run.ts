@@ -4,6 +4,10 @@
  * and RSS per process from /proc, and prints a results table and a ratio table from the same run.
  *
  *   node bench/run.ts [--smoke] [--duration 10] [--runtimes deno,bun,node] [--scenarios a,b]
+ *   node bench/run.ts --scenarios discovery [--n 100,1000] [--r 1,5] [--discovery-config '{"intervalMs":5000}']
+ *
+ * The `discovery` group (bench/discovery/) measures instead what finding and checking instances costs
+ * with N instances and R routers, and prints its own table.
  * @module
  */
 import process from "node:process";
@@ -19,7 +23,12 @@ import { ratioTable, resultsTable } from "./report.ts";
 import { runScenario } from "./run_scenario.ts";
 import { SCENARIOS } from "./scenarios.ts";
 import { summarize } from "./summarize.ts";
+import { summaryTable } from "./summary_table.ts";
 import type { Row } from "./row.ts";
+import { describeDiscoveryArgs, DISCOVERY_GROUP } from "./discovery/discovery_options.ts";
+import { runDiscoveryGrid } from "./discovery/discovery_run.ts";
+import type { DiscoveryRow } from "./discovery/discovery_run.ts";
+import { discoveryTable } from "./discovery/discovery_table.ts";
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -46,7 +55,9 @@ async function main(): Promise<number> {
     `mode: ${opts.smoke ? "smoke" : "full"}, ${opts.durationS} s per load (+${opts.warmupS} s warm-up), ` +
       `concurrency ${opts.concurrencies.join(",")}, runtimes ${
         opts.runtimes.join(",")
-      }, ${opts.repeat} repetition(s)`,
+      }, ${opts.repeat} repetition(s), HTTP load by ${
+        opts.load === "wrk" ? `${machine.wrk}, 1 thread` : `autocannon ${machine.autocannon}`
+      }`,
   );
 
   const rows: Row[] = [];
@@ -66,6 +77,7 @@ async function main(): Promise<number> {
           warmupS: opts.warmupS,
           concurrencies: opts.concurrencies,
           startTimeoutMs: 20_000,
+          load: opts.load,
           log,
         });
         rows.push(...measured.map((r) => ({ ...r, rep })));
@@ -77,14 +89,27 @@ async function main(): Promise<number> {
     log("▶ lifecycle: plugin cold start, idle RSS, hot swap under load");
     lifecycle = await measureLifecycle(opts.runtimes, log);
   }
+  let discovery: DiscoveryRow[] = [];
+  if (opts.scenarios.includes(DISCOVERY_GROUP)) {
+    log(`▶ discovery: ${describeDiscoveryArgs(opts.discovery)}`);
+    discovery = await runDiscoveryGrid(opts.discovery, log);
+  }
   await stopAll();
 
-  log("\n## Results\n");
-  const summary = summarize(rows);
-  if (opts.repeat > 1) log(`(median of ${opts.repeat} runs by req/s; every run is in ${opts.out})\n`);
-  log(resultsTable(summary));
-  log("\n## Ratios (same run)\n");
-  log(ratioTable(summary));
+  if (rows.length > 0) {
+    log("\n## Results\n");
+    const summary = summarize(rows);
+    if (opts.repeat > 1) log(`(median of ${opts.repeat} runs by req/s; every run is in ${opts.out})\n`);
+    log(resultsTable(summary));
+    log("\n## Ratios (same run)\n");
+    log(ratioTable(summary));
+    log("\n## Summary: the ratios the performance work tracks (same run)\n");
+    log(summaryTable(summary));
+  }
+  if (discovery.length > 0) {
+    log("\n## Discovery at scale\n");
+    log(discoveryTable(discovery));
+  }
   if (lifecycle.length > 0) {
     log("\n## Lifecycle\n");
     log(lifecycleTable(lifecycle));
@@ -92,7 +117,13 @@ async function main(): Promise<number> {
   mkdirSync(dirname(opts.out), { recursive: true });
   writeFileSync(
     opts.out,
-    `${JSON.stringify({ date: new Date().toISOString(), machine, options: opts, rows, lifecycle }, null, 2)}\n`,
+    `${
+      JSON.stringify(
+        { date: new Date().toISOString(), machine, options: opts, rows, lifecycle, discovery },
+        null,
+        2,
+      )
+    }\n`,
   );
   log(`\nwrote ${opts.out}`);
 
@@ -103,7 +134,13 @@ async function main(): Promise<number> {
   if (skipped.length > 0) {
     log(`${skipped.length} row(s) skipped (${[...new Set(skipped.map((r) => r.scenario))].join(", ")})`);
   }
-  if (lifecycleFailed.length > 0 && failed.length === 0) return 1;
+  // the smoke run checks the harness: there, every instance must be found; in a full run an
+  // incomplete row is a finding (the table says which), a failed one is not
+  const discoveryBad = discovery.filter((r) => r.status === "failed" || (opts.smoke && r.status !== "ok"));
+  for (const r of discoveryBad) {
+    log(`discovery N=${r.instances} R=${r.routers} ${r.status.toUpperCase()}: ${r.note}`);
+  }
+  if ((lifecycleFailed.length > 0 || discoveryBad.length > 0) && failed.length === 0) return 1;
   if (failed.length > 0) {
     log(`${failed.length} row(s) FAILED:`);
     for (const r of failed) log(`  ${r.scenario} ${r.runtime} c=${r.concurrency}: ${r.note}`);

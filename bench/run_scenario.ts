@@ -12,6 +12,7 @@ import type { NatsServer } from "./nats_server.ts";
 import { cpuTimeUs, hostBusyUs, rssMiB } from "./proc_stats.ts";
 import { runtimeArgv } from "./scenarios.ts";
 import type { RuntimeName, Scenario, ScenarioContext } from "./scenarios.ts";
+import type { LoadGenerator } from "./args.ts";
 import type { LoadResult } from "./load_result.ts";
 import type { Column, Row } from "./row.ts";
 
@@ -20,8 +21,15 @@ export interface RunOptions {
   warmupS: number;
   concurrencies: readonly number[];
   startTimeoutMs: number;
+  /** Which HTTP load generator runs the `http` loads. */
+  load: LoadGenerator;
   log(line: string): void;
 }
+
+const LOAD_SCRIPTS: Record<LoadGenerator, string> = {
+  wrk: "bench/load_wrk.ts",
+  autocannon: "bench/load_http.ts",
+};
 
 interface Tracked {
   column: Column;
@@ -71,20 +79,23 @@ export async function runScenario(
       httpPort: await freePort(),
       sinkPort: await freePort(),
     };
-    for (const spec of scenario.processes(ctx)) {
+    // Started together: none needs another to be ready to start (each waits for its peers on NATS,
+    // and the probe below waits for the whole chain), and start-up is most of a short run's time.
+    const readies = scenario.processes(ctx).map((spec) => {
       const argv = runtimeArgv(spec.runtime ?? runtime, spec.script, spec.args);
       const child = new Child(`${scenario.name}/${spec.role} (${argv[0]})`, argv, childEnv(spec.env));
       tracked.push({ column: spec.role, child });
-      await child.waitFor(spec.ready, opts.startTimeoutMs);
-    }
+      return child.waitFor(spec.ready, opts.startTimeoutMs);
+    });
+    await Promise.all(readies);
     const load = scenario.load;
     const url = load.kind === "http" ? `http://127.0.0.1:${ctx.httpPort}${load.path}` : "";
-    if (load.kind === "http") await probeHttp(url, load.body, opts.startTimeoutMs);
+    if (load.kind === "http") await probeHttp(url, load.body, opts.startTimeoutMs, load.expect);
     opts.log(`${scenario.name} on ${runtime}: ${tracked.length} process(es) ready`);
     for (const c of opts.concurrencies) {
       const args = ["-c", String(c), "-d", String(opts.durationS), "--warmup", String(opts.warmupS)];
       const argv = load.kind === "http"
-        ? runtimeArgv("node", "bench/load_http.ts", ["--url", url, "--body", load.body, ...args])
+        ? runtimeArgv("node", LOAD_SCRIPTS[opts.load], ["--url", url, "--body", load.body, ...args])
         : runtimeArgv(runtime, "bench/floor_nats_client.ts", [
           "--nats",
           ctx.natsUrl,
@@ -100,21 +111,26 @@ export async function runScenario(
     opts.log(`${scenario.name} on ${runtime}: ${note}`);
     for (const c of opts.concurrencies.slice(rows.length)) rows.push(row(c, "failed", note));
   } finally {
-    for (const t of tracked.slice(1).reverse()) await t.child.stop();
+    await Promise.all(tracked.slice(1).map((t) => t.child.stop()));
     await nats?.stop();
   }
   return rows;
 }
 
-/** Says how many OTLP exports reached the sink: 0 means the traced scenario exported nothing. */
+/**
+ * Says how many OTLP exports reached the sink (0 means the traced scenario exported nothing), or how
+ * many snapshots an open dashboard page got.
+ */
 async function noteSinkStats(port: number, rows: Row[], opts: RunOptions): Promise<void> {
   try {
-    const stats = await (await fetch(`http://127.0.0.1:${port}/stats`)).json() as {
-      exports: number;
-      bytes: number;
-    };
-    const note = `otlp sink got ${stats.exports} export(s), ${stats.bytes} bytes`;
-    opts.log(`  ${note}${stats.exports === 0 ? " (no spans exported: is tracing wired up?)" : ""}`);
+    const stats = await (await fetch(`http://127.0.0.1:${port}/stats`)).json() as
+      | { exports: number; bytes: number }
+      | { snapshots: number; bytes: number };
+    const note = "snapshots" in stats
+      ? `dashboard page got ${stats.snapshots} snapshot(s), ${stats.bytes} bytes`
+      : `otlp sink got ${stats.exports} export(s), ${stats.bytes} bytes`;
+    const none = "snapshots" in stats ? stats.snapshots === 0 : stats.exports === 0;
+    opts.log(`  ${note}${none ? " (nothing arrived: is it wired up?)" : ""}`);
     for (const r of rows) r.note = r.note === "" ? note : `${r.note}; ${note}`;
   } catch (err) {
     opts.log(`  otlp sink stats unavailable: ${err instanceof Error ? err.message : String(err)}`);

@@ -22,9 +22,12 @@ export interface ProcessSpec {
   runtime?: RuntimeName;
 }
 
-/** Load on an HTTP target (autocannon) or straight on a NATS subject (floor_nats_client.ts). */
+/**
+ * Load on an HTTP target (wrk or autocannon) or straight on a NATS subject (floor_nats_client.ts).
+ * `expect` is the JSON a 2xx answer must carry, checked once before the load.
+ */
 export type LoadSpec =
-  | { kind: "http"; path: string; body: string }
+  | { kind: "http"; path: string; body: string; expect?: unknown }
   | { kind: "nats"; subject: string };
 
 /** Values the runner allocates before starting a scenario's processes. */
@@ -40,6 +43,7 @@ export interface Scenario {
   description: string;
   /** Files that must exist (relative to the project root), or the scenario is skipped. */
   requires: string[];
+  /** The processes, started together; the load starts once each printed its ready line. */
   processes(ctx: ScenarioContext): ProcessSpec[];
   load: LoadSpec;
   /** Runs only on the router runtimes this accepts. @default every runtime */
@@ -59,7 +63,12 @@ function floorGateway(ctx: ScenarioContext, mode: "mux" | "request" | "static"):
   return { role: "gateway", script: "bench/floor_http_gateway.ts", args, ready: /gateway ready/ };
 }
 
-function switchyard(ctx: ScenarioContext, env: Record<string, string>, pluginRuntime?: RuntimeName, routerArgs: string[] = []): ProcessSpec[] {
+function switchyard(
+  ctx: ScenarioContext,
+  env: Record<string, string>,
+  pluginRuntime?: RuntimeName,
+  routerArgs: string[] = [],
+): ProcessSpec[] {
   return [
     {
       role: "plugin",
@@ -79,7 +88,24 @@ function switchyard(ctx: ScenarioContext, env: Record<string, string>, pluginRun
   ];
 }
 
-const HELLO: LoadSpec = { kind: "http", path: "/v1/hello/greet", body: BODY };
+/** An open dashboard page (its event stream), counted apart from the server's processes. */
+function dashboardPage(ctx: ScenarioContext): ProcessSpec {
+  const args = ["--router", `http://127.0.0.1:${ctx.httpPort}`, "--port", String(ctx.sinkPort)];
+  return {
+    role: "sink",
+    script: "bench/dashboard_page.ts",
+    args,
+    ready: /dashboard page ready/,
+    runtime: "node",
+  };
+}
+
+const HELLO: LoadSpec = {
+  kind: "http",
+  path: "/v1/hello/greet",
+  body: BODY,
+  expect: { message: "Hello, World" },
+};
 const SWITCHYARD_FILES = ["src/cli/main.ts", "plugins/hello/mod.ts"];
 
 /**
@@ -154,7 +180,8 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     name: "switchyard+dead-collector",
-    description: "switchyard+tracing with the OTLP endpoint on a closed port: exports fail, requests must not",
+    description:
+      "switchyard+tracing with the OTLP endpoint on a closed port: exports fail, requests must not",
     requires: SWITCHYARD_FILES,
     // sinkPort was free when allocated and nothing listens on it here: every export is refused.
     processes: (ctx) =>
@@ -166,14 +193,54 @@ export const SCENARIOS: readonly Scenario[] = [
     load: HELLO,
   },
   {
+    name: "switchyard+dashboard",
+    description: "switchyard with a dashboard page open: /dashboard/events streams a snapshot a second",
+    requires: [...SWITCHYARD_FILES, "bench/dashboard_page.ts"],
+    processes: (ctx) => [...switchyard(ctx, {}), dashboardPage(ctx)],
+    load: HELLO,
+  },
+  {
+    name: "switchyard+dashboard+traces",
+    description:
+      "switchyard+dashboard with the router keeping traces in its ring (router.traces.enabled, as in dev)",
+    requires: [...SWITCHYARD_FILES, "bench/dashboard_page.ts", "bench/fixtures/traces.config.json"],
+    processes: (ctx) => [
+      ...switchyard(ctx, {}, undefined, ["--config", "bench/fixtures/traces.config.json"]),
+      dashboardPage(ctx),
+    ],
+    load: HELLO,
+  },
+  {
     name: "switchyard/no-guard",
-    description: "switchyard router with router.connectionGuard off (behind a proxy): Deno and Bun serve directly",
+    description:
+      "switchyard router with router.connectionGuard off (behind a proxy): Deno and Bun serve directly",
     requires: [...SWITCHYARD_FILES, "bench/fixtures/no-guard.config.json"],
     processes: (ctx) => switchyard(ctx, {}, undefined, ["--config", "bench/fixtures/no-guard.config.json"]),
     load: HELLO,
     runsOn: (runtime) => runtime !== "node",
   },
   ...MATRIX_SCENARIOS,
+  {
+    name: "moleculer",
+    description:
+      "peer: moleculer-web gateway → Moleculer service over its NATS transporter (nats 2.x driver)",
+    requires: ["bench/moleculer/gateway.ts", "bench/moleculer/hello_service.ts"],
+    processes: (ctx) => [
+      {
+        role: "plugin",
+        script: "bench/moleculer/hello_service.ts",
+        args: ["--nats", ctx.natsUrl],
+        ready: /moleculer service ready/,
+      },
+      {
+        role: "gateway",
+        script: "bench/moleculer/gateway.ts",
+        args: ["--nats", ctx.natsUrl, "--port", String(ctx.httpPort)],
+        ready: /moleculer gateway ready/,
+      },
+    ],
+    load: HELLO,
+  },
 ];
 
 /** The argv that runs `script` under `runtime`. */

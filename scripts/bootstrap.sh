@@ -4,6 +4,11 @@
 #   bash scripts/bootstrap.sh      # install only
 #   source scripts/bootstrap.sh    # install, and keep PATH in this shell
 # Env: NATS_SERVER_BIN=/path/to/nats-server skips the nats-server install.
+#      SWITCHYARD_BENCH_LOAD=autocannon skips the wrk install (the benchmark's HTTP load generator;
+#      without wrk the benchmark falls back to autocannon).
+#      SWITCHYARD_NO_CHROMIUM=1 skips the Chromium install (the dashboard's browser test is then
+#      skipped, saying so).
+# scripts/test.sh also calls _sy_install_promtool (optional, see below).
 
 _sy_log() { printf 'bootstrap: %s\n' "$*" >&2; }
 
@@ -23,7 +28,18 @@ _sy_apt() {
     fi
   fi
   _sy_log "installing $* with apt-get"
-  "${sudo[@]}" apt-get update -qq && DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "$@"
+  "${sudo[@]}" apt-get update -qq && DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "$@"
+}
+
+# promtool, for the suite's check of /metrics (`promtool check metrics`); Debian ships it in the
+# `prometheus` package (which also installs, and under systemd starts, a Prometheus service). Best
+# effort: without it that test is skipped. SWITCHYARD_SKIP_PROMTOOL=1 skips the install.
+_sy_install_promtool() {
+  command -v promtool >/dev/null 2>&1 && return 0
+  [ "${SWITCHYARD_SKIP_PROMTOOL:-}" = 1 ] && return 0
+  _sy_apt prometheus && command -v promtool >/dev/null 2>&1 && return 0
+  _sy_log "promtool is not installed: the /metrics format check will be skipped"
+  return 0
 }
 
 # Finds nats-server on PATH, or in /usr/sbin where Debian puts it (not on a normal user's PATH),
@@ -44,6 +60,44 @@ _sy_find_nats() {
   return 1
 }
 
+# Installs Debian's wrk for the benchmark's HTTP load; never fatal: the benchmark falls back to autocannon.
+_sy_find_wrk() {
+  if [ "${SWITCHYARD_BENCH_LOAD:-}" = autocannon ]; then
+    return 0
+  fi
+  if command -v wrk >/dev/null 2>&1; then
+    _sy_log "wrk: $(command -v wrk)"
+    return 0
+  fi
+  if _sy_apt wrk && command -v wrk >/dev/null 2>&1; then
+    _sy_log "wrk: $(command -v wrk)"
+  else
+    _sy_log "wrk could not be installed: the benchmark uses autocannon instead (as root: apt-get install wrk)"
+  fi
+  return 0
+}
+
+# The dashboard's browser test drives a headless Chromium over the DevTools protocol: Debian's
+# chromium. Never fatal: without it that test is skipped, saying so.
+_sy_find_chromium() {
+  if [ "${SWITCHYARD_NO_CHROMIUM:-}" = 1 ]; then
+    return 0
+  fi
+  local bin
+  for bin in chromium chromium-browser google-chrome; do
+    if command -v "$bin" >/dev/null 2>&1; then
+      _sy_log "chromium: $(command -v "$bin")"
+      return 0
+    fi
+  done
+  if _sy_apt chromium && command -v chromium >/dev/null 2>&1; then
+    _sy_log "chromium: $(command -v chromium)"
+  else
+    _sy_log "chromium could not be installed: the dashboard's browser test will be skipped (as root: apt-get install chromium)"
+  fi
+  return 0
+}
+
 _sy_bootstrap() {
   local root
   root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)" || return 1
@@ -60,6 +114,9 @@ _sy_bootstrap() {
       return 1
     }
   fi
+
+  _sy_find_wrk
+  _sy_find_chromium
 
   if ! command -v npm >/dev/null 2>&1; then
     _sy_apt nodejs npm || return 1

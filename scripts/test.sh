@@ -1,20 +1,29 @@
 #!/usr/bin/env bash
 # Runs the test suite on every runtime, serially, and sums up the results.
 #   bash scripts/test.sh [files...]      # default: every *_test.ts under test/, src/ and plugins/
+#   npm test -- plugins/hello/hello_test.ts   # one plugin's tests (paths relative to where you are)
 # Env:
 #   SWITCHYARD_TEST_RUNTIMES  runtimes to use, in order (default "deno bun node")
 #   SWITCHYARD_SKIP_CHECK=1   skip the tsc type-check
-#   SWITCHYARD_BUN_TIMEOUT_MS per-test limit for bun, whose own default is 5 s (default 120000)
+#   SWITCHYARD_TEST_TIMEOUT_MS per-test limit for node and bun (default 120000; bun's own is 5 s):
+#                             a guard against a hang, raised by test:stress for a loaded machine
+#   SWITCHYARD_BUN_TIMEOUT_MS per-test limit for bun alone (default SWITCHYARD_TEST_TIMEOUT_MS)
 #   SWITCHYARD_RUNTIME_TIMEOUT_S hard limit for one runtime's whole run (default 600)
+#   SWITCHYARD_SKIP_PROMTOOL=1 do not install promtool (Debian's prometheus package) when missing
 #   SWITCHYARD_SKIP_BENCH_SMOKE=1 skip the benchmark harness check (bench:smoke, ~2 min); it is
 #                             also skipped when test files are named
+#   SWITCHYARD_TEST_LOG_DIR   where the logs go (default .cache/test; a test that runs the suite sets its own)
 # Each runtime's output is kept in .cache/test/<runtime>.log. The last line is "N passed, N failed",
 # counted from each runner's own summary; the exit status is non-zero if any runtime failed.
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# Files are named relative to where the command was typed (`npm run` starts scripts in the
+# package root and keeps that directory in INIT_CWD).
+caller="${INIT_CWD:-$PWD}"
 cd "$ROOT"
 # shellcheck source=bootstrap.sh
 source "$ROOT/scripts/bootstrap.sh" || exit 1
+_sy_install_promtool
 
 if [ "${SWITCHYARD_SKIP_CHECK:-}" = 1 ]; then
   echo "test: type-check skipped (SWITCHYARD_SKIP_CHECK=1)" >&2
@@ -24,7 +33,11 @@ fi
 
 files=()
 if [ $# -gt 0 ]; then
-  files=("$@")
+  for f in "$@"; do
+    case "$f" in /*) ;; *) f="$caller/$f" ;; esac
+    # Relative to the root when under it (shorter runner output), else absolute.
+    files+=("$(realpath -m --relative-base="$ROOT" -- "$f")")
+  done
 else
   while IFS= read -r f; do files+=("$f"); done < <(
     find test src plugins -name '*_test.ts' -not -path '*/node_modules/*' 2>/dev/null | LC_ALL=C sort
@@ -39,10 +52,37 @@ for f in "${files[@]}"; do
   case "$f" in /* | ./* | ../*) bun_files+=("$f") ;; *) bun_files+=("./$f") ;; esac
 done
 
-logdir="$ROOT/.cache/test"
+logdir="${SWITCHYARD_TEST_LOG_DIR:-$ROOT/.cache/test}"
 mkdir -p "$logdir"
 read -r -a runtimes <<<"${SWITCHYARD_TEST_RUNTIMES:-deno bun node}"
 summaries=()
+runner=""
+stop_runner() {
+  [ -n "$runner" ] && kill -TERM -- "-$runner" 2>/dev/null
+  exit "$1"
+}
+trap 'stop_runner 130' INT
+trap 'stop_runner 143' TERM HUP
+
+# run_limited SECONDS LOG show|quiet CMD...: runs CMD under `timeout` with its output in LOG (and on
+# the terminal with "show"); sets $rc. `timeout` runs in a process group of its own, which a
+# terminal's Ctrl-C does not reach: the traps above forward it to that group (the runner and the
+# processes the tests started).
+run_limited() {
+  local limit="$1" out="$2" mode="$3" tailer=""
+  shift 3
+  : >"$out"
+  timeout --kill-after=10 "$limit" "$@" >"$out" 2>&1 &
+  runner=$!
+  if [ "$mode" = show ]; then
+    tail -n +1 --pid="$runner" -f "$out" &
+    tailer=$!
+  fi
+  wait "$runner"
+  rc=$?
+  runner=""
+  if [ -n "$tailer" ]; then wait "$tailer"; fi
+}
 total_pass=0
 total_fail=0
 status=0
@@ -77,19 +117,19 @@ parse_summary() {
   [ -n "$passed" ] && [ -n "$failed" ]
 }
 
+test_timeout_ms="${SWITCHYARD_TEST_TIMEOUT_MS:-120000}"
 for runtime in "${runtimes[@]}"; do
   case "$runtime" in
     deno) cmd=(deno test -A --no-check "${files[@]}") ;;
-    bun) cmd=(bun test --timeout "${SWITCHYARD_BUN_TIMEOUT_MS:-120000}" "${bun_files[@]}") ;;
+    bun) cmd=(bun test --timeout "${SWITCHYARD_BUN_TIMEOUT_MS:-$test_timeout_ms}" "${bun_files[@]}") ;;
     # No --test-force-exit: it can drop results (nodejs/node#64833); the tests close what they open.
-    node) cmd=(node --test --test-concurrency=1 --test-timeout=120000 --disable-warning=ExperimentalWarning "${files[@]}") ;;
+    node) cmd=(node --test --test-concurrency=1 --test-timeout="$test_timeout_ms" --disable-warning=ExperimentalWarning "${files[@]}") ;;
     *) echo "test: unknown runtime \"$runtime\" in SWITCHYARD_TEST_RUNTIMES (choose deno, bun, node)" >&2; exit 2 ;;
   esac
   log="$logdir/$runtime.log"
   printf '\n======== %s: %s ========\n' "$runtime" "$("$runtime" --version 2>/dev/null | head -n 1)"
   # A hard limit per runtime, so a leaked handle fails the run instead of hanging CI.
-  timeout --kill-after=10 "${SWITCHYARD_RUNTIME_TIMEOUT_S:-600}" "${cmd[@]}" 2>&1 | tee "$log"
-  rc=${PIPESTATUS[0]}
+  run_limited "${SWITCHYARD_RUNTIME_TIMEOUT_S:-600}" "$log" show "${cmd[@]}"
   if parse_summary "$runtime" "$log"; then
     total_pass=$((total_pass + passed))
     total_fail=$((total_fail + failed))
@@ -105,8 +145,7 @@ done
 if [ $# -eq 0 ] && [ "${SWITCHYARD_SKIP_BENCH_SMOKE:-}" != 1 ]; then
   printf '\n======== bench:smoke ========\n'
   log="$logdir/bench-smoke.log"
-  timeout --kill-after=10 600 node bench/run.ts --smoke --out "$ROOT/.cache/test/bench-smoke.json" >"$log" 2>&1
-  rc=$?
+  run_limited 600 "$log" quiet node bench/run.ts --smoke --out "$logdir/bench-smoke.json"
   tail -n 3 "$log"
   if [ "$rc" -eq 0 ]; then
     summaries+=("bench: smoke OK (every scenario ran; see ${log#"$ROOT"/})")

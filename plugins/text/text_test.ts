@@ -11,3 +11,13 @@ test("text methods transform and count", async () => {
   assert.deepEqual(await h.call("wordCount", { text: "  one two\tthree\nfour " }), { words: 4 });
   assert.deepEqual(await h.call("wordCount", { text: "" }), { words: 0 });
 });
+
+test("words streams the words in order", async () => {
+  await using h = await startPluginHarness(plugin);
+  const words: unknown[] = [];
+  for await (const item of h.stream("words", { text: " Hello  streaming\tworld " })) words.push(item);
+  assert.deepEqual(words, [{ index: 0, word: "Hello" }, { index: 1, word: "streaming" }, {
+    index: 2,
+    word: "world",
+  }]);
+});

@@ -5,13 +5,14 @@ import { OutlierDetector } from "./outlier.ts";
 import { createQueueBalancer } from "./queue.ts";
 import { createRoundRobinBalancer } from "./round_robin.ts";
 import { createWeightedBalancer } from "./weighted.ts";
-import type { ResolvedBalancingOptions } from "./options.ts";
+import type { Locality, ResolvedBalancingOptions } from "./options.ts";
 import type { BalanceContext, Balancer, BalancerName } from "./types.ts";
 
 /** Per-plugin balancing settings (from `plugins.<name>`). */
 export interface PluginBalancing {
   balancer?: BalancerName | undefined;
   weights?: Readonly<Record<string, number>> | undefined;
+  locality?: Locality | undefined;
 }
 
 /** What {@linkcode Balancing} is built from: a slice of the config, replaced whole on a reload. */
@@ -19,7 +20,13 @@ export interface BalancingSettings {
   readonly balancing: ResolvedBalancingOptions;
   /** Per-plugin strategy and weights (`plugins.<name>`); extra keys are ignored. */
   readonly plugins: Readonly<Record<string, PluginBalancing>>;
+  /** This router's region: with one, instances of it are preferred (see `locality`). */
+  readonly region?: string | undefined;
 }
+
+/** {@linkcode Balancing.pick}'s answer when only other regions have instances and the plugin is `local-only`. */
+export const NONE_LOCAL = null;
+const EMPTY: InstanceEntry[] = [];
 
 /** Creates the named strategy. */
 export function createBalancer(
@@ -54,6 +61,9 @@ export class Balancing {
   #keys = new Map<string, string>();
   #defaultKey = "";
   #outlierKey = "";
+  #region = "";
+  #defaultLocality: Locality = "prefer-local";
+  #localities = new Map<string, Locality>();
 
   /** @param random uniform in [0, 1), injectable for tests. @default Math.random */
   constructor(settings: BalancingSettings, random: () => number = Math.random) {
@@ -95,6 +105,9 @@ export class Balancing {
     }
     this.#balancers = balancers;
     this.#keys = keys;
+    this.#region = settings.region ?? "";
+    this.#defaultLocality = balancing.locality ?? "prefer-local";
+    this.#localities = new Map(Object.entries(plugins).flatMap(([name, p]) => (p.locality === undefined ? [] : [[name, p.locality]])));
   }
 
   /** The strategy serving `plugin`. */
@@ -103,17 +116,33 @@ export class Balancing {
   }
 
   /**
-   * The instance of `version` to send to, avoiding `avoid` while another is available;
-   * `undefined` leaves the choice to the NATS queue group (the `queue` strategy, or none available).
+   * The instance of `version` to send to, avoiding `avoid` while another is available, and from
+   * this router's region first (its plugin's `locality`); `undefined` leaves the choice to the NATS
+   * queue group (the `queue` strategy, or none available: NATS too prefers members in its own
+   * cluster); {@linkcode NONE_LOCAL} when the plugin is `local-only` and its region has none.
    */
-  pick(plugin: string, version: VersionEntry, now: number, avoid?: InstanceEntry): InstanceEntry | undefined {
-    const ctx = this.#ctx;
+  pick(plugin: string, version: VersionEntry, now: number, avoid?: InstanceEntry): InstanceEntry | undefined | typeof NONE_LOCAL {
     const strategy = this.balancerFor(plugin);
+    const region = this.#region;
+    if (region !== "") {
+      const locality = this.#localities.get(plugin) ?? this.#defaultLocality;
+      if (locality !== "any") {
+        const local = version.liveByRegion.get(region) ?? EMPTY;
+        const picked = this.#pickFrom(strategy, local, now, avoid);
+        if (picked !== undefined) return picked;
+        if (locality === "local-only") return strategy.name === "queue" ? undefined : NONE_LOCAL;
+      }
+    }
+    return this.#pickFrom(strategy, version.live, now, avoid);
+  }
+
+  #pickFrom(strategy: Balancer, instances: readonly InstanceEntry[], now: number, avoid: InstanceEntry | undefined): InstanceEntry | undefined {
+    const ctx = this.#ctx;
     ctx.now = now;
     ctx.avoid = avoid;
-    const picked = strategy.pick(version.live, ctx);
+    const picked = strategy.pick(instances, ctx);
     if (picked !== undefined || avoid === undefined) return picked;
     ctx.avoid = undefined;
-    return strategy.pick(version.live, ctx);
+    return strategy.pick(instances, ctx);
   }
 }

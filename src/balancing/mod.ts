@@ -17,7 +17,7 @@ export { createWeightedBalancer } from "./weighted.ts";
 export { createLeastPendingBalancer, DEFAULT_SLOW_START_MS } from "./least_pending.ts";
 export { createLatencyBalancer, EWMA_ALPHA, recordLatency } from "./latency.ts";
 export { OutlierDetector } from "./outlier.ts";
-export { Balancing, createBalancer } from "./balancing.ts";
+export { Balancing, createBalancer, NONE_LOCAL } from "./balancing.ts";
 export { VersionRules } from "./version_rules.ts";
 export {
   BalancerNameSchema,
@@ -28,10 +28,11 @@ export {
   DEFAULT_CONSECUTIVE_FAILURES,
   DEFAULT_MAX_EJECTION_MS,
   DEFAULT_MAX_EJECTION_PERCENT,
+  LocalitySchema,
   OutlierOptionsSchema,
 } from "./options.ts";
 export type { BalanceContext, Balancer, BalancerName } from "./types.ts";
 export type { LeastPendingOptions } from "./least_pending.ts";
 export type { BalancingSettings, PluginBalancing } from "./balancing.ts";
 export type { PluginVersionRule } from "./version_rules.ts";
-export type { OutlierOptions, ResolvedBalancingOptions, ResolvedOutlierOptions } from "./options.ts";
+export type { Locality, OutlierOptions, ResolvedBalancingOptions, ResolvedOutlierOptions } from "./options.ts";

@@ -7,6 +7,14 @@ export const DEFAULT_BASE_EJECTION_MS = 10_000;
 export const DEFAULT_MAX_EJECTION_MS = 300_000;
 export const DEFAULT_MAX_EJECTION_PERCENT = 50;
 
+/**
+ * Which regions' instances take a plugin's requests, for a router with a `region`:
+ * `prefer-local` its own region's while one is available there, else any; `local-only` its own
+ * region's or none (503 `plugin_unavailable`); `any` every region alike.
+ */
+export const LocalitySchema = v.picklist(["prefer-local", "local-only", "any"]);
+export type Locality = v.InferOutput<typeof LocalitySchema>;
+
 /** The strategies by config name. */
 export const BalancerNameSchema = v.picklist(["queue", "round-robin", "weighted", "least-pending", "latency"]);
 
@@ -33,6 +41,8 @@ export const BalancingOptionsSchema = v.strictObject({
   /** least-pending's slow start for new instances. @default 2000 */
   slowStartMs: v.optional(Millis, 2_000),
   outlier: v.optional(OutlierOptionsSchema, {}),
+  /** @default "prefer-local" */
+  locality: v.optional(LocalitySchema, "prefer-local"),
 });
 export type ResolvedBalancingOptions = v.InferOutput<typeof BalancingOptionsSchema>;
 

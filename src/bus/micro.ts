@@ -18,6 +18,8 @@ export const META_RUNTIME = "sy.runtime";
 export const META_HOST = "sy.host";
 export const META_PREFIX = "sy.prefix";
 export const META_INSTANCE_SUBJECT = "sy.instance_subject";
+/** The region the instance runs in (`region` config, `SWITCHYARD_REGION`); routers prefer their own. */
+export const META_REGION = "sy.region";
 /** Balancer weight of this instance (a positive number; default 1). */
 export const META_WEIGHT = "sy.weight";
 /** The plugin's manifest requirements, as JSON (`{"hello":"^1"}`). */
@@ -27,6 +29,8 @@ export const META_INPUT_SCHEMA = "sy.input_schema";
 export const META_OUTPUT_SCHEMA = "sy.output_schema";
 export const META_IDEMPOTENT = "sy.idempotent";
 export const META_DESCRIPTION = "sy.description";
+/** `"true"`: the method answers a stream of items (docs/protocol.md, "Streams"). */
+export const META_STREAM = "sy.stream";
 
 export const PROTOCOL_VERSION = "1";
 
@@ -66,6 +70,11 @@ export interface EndpointStats {
   processing_time: number;
   /** Nanoseconds. */
   average_processing_time: number;
+  /**
+   * Extra statistics of the endpoint; `{}` when there are none. The micro schema leaves it
+   * optional, but strict clients (nats-py's `ServiceStats.from_dict`) read it unconditionally.
+   */
+  data: Record<string, unknown>;
 }
 
 export interface StatsResponse extends ServiceIdentity {
@@ -82,8 +91,10 @@ export interface StatsResponse extends ServiceIdentity {
  * least `name` and `id`).
  */
 export interface InstanceEvent {
-  type: "started" | "draining" | "stopped" | "lost";
+  type: "started" | "draining" | "health" | "stopped" | "lost";
   info: InfoResponse;
+  /** With `health`: its `health()` answer now (it changed). */
+  health?: StatsResponse["health"];
 }
 
 /** How long {@linkcode collectMicro} listens. */

@@ -3,7 +3,13 @@
  * @module
  */
 export { connectBus, DEFAULT_NATS_URL, parseServers } from "./connect.ts";
-export { RequestMux } from "./request_mux.ts";
+export { DEFAULT_MAX_PAYLOAD, RequestMux } from "./request_mux.ts";
+export { isLastMessage, StreamPull } from "./stream_pull.ts";
+export type { StreamPullOptions } from "./stream_pull.ts";
+export { CHUNK_HEADROOM, collectChunks, headerBytes, needsChunks, requestInChunks } from "./chunks.ts";
+export type { ChunkedRequestOptions, CollectChunksOptions } from "./chunks.ts";
+export { requestMessages, sessionSubject } from "./stream_request.ts";
+export type { RequestMessagesOptions } from "./stream_request.ts";
 export { BUS_FAILURE_MESSAGE, BusError, BusTimeoutError, DisconnectedError, isBusError, NoRespondersError, RequestLostError } from "./bus_errors.ts";
 export type { BusFailure } from "./bus_errors.ts";
 export { readHeaders, WireHeaders } from "./wire_headers.ts";
@@ -18,12 +24,21 @@ export {
   METHOD_NAME,
   PLUGIN_NAME,
   queueGroup,
+  STREAM_ID,
+  streamSubject,
   supervisorSubject,
   versionSubjectBase,
   versionToken,
 } from "./subjects.ts";
 export {
+  H_BYTES,
+  H_CANCEL,
+  H_CHUNKS,
   H_DEADLINE,
+  H_END,
+  H_IDLE,
+  H_SEQ,
+  H_STREAM,
   H_ERROR_CODE,
   H_INSTANCE,
   H_NESTED,
@@ -45,8 +60,10 @@ export {
   META_OUTPUT_SCHEMA,
   META_PREFIX,
   META_PROTOCOL,
+  META_REGION,
   META_REQUIRES,
   META_RUNTIME,
+  META_STREAM,
   META_WEIGHT,
   microSubjects,
   PING_RESPONSE,

@@ -23,6 +23,9 @@ interface Pending {
   tag: string | undefined;
 }
 
+/** NATS's default `max_payload` (1 MiB), assumed until the server says otherwise. */
+export const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+
 /** How often pending requests are checked for their deadline: a timeout fires at most this late. */
 export const SWEEP_INTERVAL_MS = 5;
 
@@ -93,6 +96,24 @@ export class RequestMux {
   /** Requests in flight. */
   get size(): number {
     return this.#pending.size;
+  }
+
+  /** The largest message the server takes (`max_payload`, headers included), as it last said. */
+  get maxPayload(): number {
+    return this.#nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD;
+  }
+
+  /**
+   * Publishes a message that wants no reply (a stream's cancel). Dropped while the connection is
+   * down: what it tells is moot once the connection's requests have failed.
+   */
+  publish(subject: string, data: Uint8Array, headers?: MsgHdrs): void {
+    if (this.#down) return;
+    try {
+      this.#nc.publish(subject, data, headers === undefined ? undefined : { headers });
+    } catch {
+      // closed or draining: the other side's idle timeout ends what this would have ended
+    }
   }
 
   /**

@@ -56,3 +56,14 @@ export function supervisorSubject(prefix: string, verb: string): string {
 
 /** Instance ids are NATS-token safe: letters, digits, `-` and `_`, 1 to 64 characters. */
 export const INSTANCE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Session ids (streams, bodies in chunks): NATS-token safe, like instance ids. */
+export const STREAM_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * `<instance subject base>.$s.<streamId>`: where a caller pulls the rest of a session from the
+ * instance serving it. Under the instance's own subjects, so only that plugin may listen there.
+ */
+export function streamSubject(instanceBase: string, streamId: string): string {
+  return `${instanceBase}.$s.${streamId}`;
+}

@@ -1,7 +1,7 @@
 import type { MsgHdrs } from "@nats-io/nats-core";
 import { WireHeaders } from "./wire_headers.ts";
 import type { Issue } from "../errors.ts";
-import { H_ERROR_CODE, H_SERVICE_ERROR, H_SERVICE_ERROR_CODE } from "./headers.ts";
+import { H_ERROR_CODE, H_SERVICE_ERROR, H_SERVICE_ERROR_CODE, H_STREAM } from "./headers.ts";
 
 /** An error as it travels in a reply: micro error headers plus a JSON body with the details. */
 export interface WireError {
@@ -22,16 +22,22 @@ export interface BusReply {
   readonly status: number;
   /** `sy-error-code` (or `plugin_error` when only a status came); "" for a success. */
   readonly code: string;
+  /**
+   * `sy-stream`: the session the rest of this answer is pulled from (a stream's first message, or
+   * the first chunk of a large reply); "" for a whole answer.
+   */
+  readonly stream: string;
   /** A static answer given instead of a call: the circuit was open and a fallback is configured. */
   readonly fallback?: true;
 }
 
 /** Reads the error status and code of a reply's headers. */
 export function replyOf(data: Uint8Array, headers: MsgHdrs | undefined): BusReply {
-  if (headers === undefined) return { data, headers, status: 0, code: "" };
+  if (headers === undefined) return { data, headers, status: 0, code: "", stream: "" };
   const statusText = headers.get(H_SERVICE_ERROR_CODE);
-  if (statusText === "") return { data, headers, status: 0, code: "" };
-  return { data, headers, status: Number.parseInt(statusText, 10) || 500, code: headers.get(H_ERROR_CODE) || "plugin_error" };
+  const stream = headers.get(H_STREAM);
+  if (statusText === "") return { data, headers, status: 0, code: "", stream };
+  return { data, headers, status: Number.parseInt(statusText, 10) || 500, code: headers.get(H_ERROR_CODE) || "plugin_error", stream };
 }
 
 const encoder = new TextEncoder();

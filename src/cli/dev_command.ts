@@ -29,10 +29,10 @@ import { probeTcp } from "../testing/_nats_files.ts";
 /** Where `switchyard ls`, `call` and `ps` look without `--nats` or `NATS_URL`. */
 const DEFAULT_NATS_PORT = 4222;
 import type { NatsServer } from "../testing/nats_server.ts";
-import { parseFlags, print, printError } from "./command.ts";
+import { cliCommand, parseFlags, print, printError } from "./command.ts";
 import type { Command } from "./command.ts";
 import { startRouter } from "./router_command.ts";
-import { onShutdownSignal } from "./shutdown.ts";
+import { onShutdownSignal, SHUTDOWN_SIGNALS } from "./shutdown.ts";
 import { redactUrl } from "../telemetry/redact.ts";
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), "main.ts");
@@ -43,7 +43,8 @@ export const devCommand: Command = {
   usage: `Usage: switchyard dev [--port 8080] [--host 127.0.0.1] [--plugins DIR] [--runtime RT] [--config FILE]
 
 Starts an embedded nats-server on a free port (unless NATS_URL is set; the binary comes from
-NATS_SERVER_BIN or PATH), the router (with its /admin routes on), and every plugin folder
+NATS_SERVER_BIN or PATH), the router (with its /admin routes and its /dashboard, keeping recent
+traces: plugins export their spans to it), and every plugin folder
 (DIR/<name>/mod.ts, optional DIR/<name>/plugin.json with "runtime", "options" and "requires"),
 under the same supervisor as "switchyard up". A file change under a plugin's folder replaces it
 blue-green (new instances first; if they fail, the old ones keep serving and the error is shown).
@@ -54,7 +55,8 @@ folder is started, a removed one drained. The config file is watched too: router
 replicas and plugin options apply at once.
 Deno plugins run sandboxed with their manifest's "permissions" ("all" opts out). With "allowList"
 in the config, a plugin whose code hash is not listed is not started (SIGHUP re-reads the list).
-Ctrl-C drains the router, then the plugins, then stops nats-server.
+Ctrl-C (or SIGTERM, or SIGHUP without an allow-list) drains the router, then the plugins, then
+stops nats-server.
   --port N            router port (default 8080; 0 picks a free one)
   --host ADDR         router address (default 127.0.0.1)
   --plugins DIR       plugin folders (default ./plugins)
@@ -83,8 +85,14 @@ Ctrl-C drains the router, then the plugins, then stops nats-server.
     const runtime = values.runtime === undefined ? currentRuntime() : parseRuntime(values.runtime);
     const pluginsDir = values.plugins ?? "plugins";
     let specs;
-    // The folders as they are now: one added while dev runs is kept by a config reload.
-    const specsOf = (c: typeof config) => devSpecs(orderByRequirements(findPlugins(pluginsDir)), c, configPath, runtime).map((s) => withRouting(s, c));
+    // Where plugins export their spans: the router's ring (set once the router listens).
+    let traceEnv: Record<string, string> = {};
+    // The folders as they are now: one added while dev runs is kept by a config reload. A sandboxed
+    // Deno plugin exports too: its sandbox allows the endpoint its environment names.
+    const specsOf = (c: typeof config) =>
+      devSpecs(orderByRequirements(findPlugins(pluginsDir)), c, configPath, runtime)
+        .map((s) => withRouting(s, c))
+        .map((s) => ({ ...s, env: { ...traceEnv, ...s.env } }));
     try {
       specs = specsOf(config);
     } catch (err) {
@@ -97,7 +105,12 @@ Ctrl-C drains the router, then the plugins, then stops nats-server.
     if (config.nats.servers === undefined) {
       try {
         // NATS's usual port when it is free, so `switchyard ls`, `call` and `ps` find it without --nats.
-        nats = await probeTcp(DEFAULT_NATS_PORT) ? await startNatsServer() : await startNatsServer({ port: DEFAULT_NATS_PORT }).catch(() => startNatsServer());
+        // Detached: a terminal's Ctrl-C signals the whole foreground process group, and the
+        // server must outlive the drain of the router and the plugins; it is stopped last.
+        const options = { detached: true };
+        nats = await probeTcp(DEFAULT_NATS_PORT)
+          ? await startNatsServer(options)
+          : await startNatsServer({ ...options, port: DEFAULT_NATS_PORT }).catch(() => startNatsServer(options));
       } catch (err) {
         printError(`switchyard dev: cannot start an embedded nats-server.\n${(err as Error).message}\nOr point NATS_URL at a running server.`);
         return 69;
@@ -111,8 +124,14 @@ Ctrl-C drains the router, then the plugins, then stops nats-server.
     const telemetry = await startTelemetry(process.env, "switchyard-router", logger, { activeContext: false });
     const router = await startRouter(config, logger.child({ component: "router" }), {
       tracer: telemetry.tracer,
+      tracesByDefault: true,
       ...(configPath === undefined ? {} : { configPath, fileConfig, adjustConfig }),
     });
+    const url = `http://${config.router.host === "0.0.0.0" ? "127.0.0.1" : config.router.host}:${router.port}`;
+    if (router.spans !== undefined) {
+      traceEnv = pluginTraceEnv(url, process.env);
+      specs = specsOf(config);
+    }
     const supervisorLogger = logger.child({ component: "supervisor" });
     const nc = await connectBus({ servers: config.nats.servers, name: "supervisor#dev", ...natsCredentials(config, process.env) });
     const supervisor = new Supervisor({
@@ -143,6 +162,9 @@ Ctrl-C drains the router, then the plugins, then stops nats-server.
     }, { after: "finish in-flight requests" });
     let finish: (code: number) => void = () => {};
     const done = new Promise<number>((resolve) => finish = resolve);
+    // SIGHUP too (a closed terminal), unless it re-reads the allow-list: the embedded nats-server,
+    // in a process group of its own, would not get the terminal's hang-up and outlive dev.
+    const signals: NodeJS.Signals[] = config.allowList === undefined ? [...SHUTDOWN_SIGNALS, "SIGHUP"] : [...SHUTDOWN_SIGNALS];
     onShutdownSignal(async () => {
       logger.info("stopping: the router, then the plugins, then nats-server");
       const code = await router.stop();
@@ -150,7 +172,7 @@ Ctrl-C drains the router, then the plugins, then stops nats-server.
       await nats?.stop();
       finish(code);
       return code;
-    });
+    }, signals);
 
     const ready = await supervisor.start(specs);
     if (!ready) printError("Some plugins did not come up; see their lines above.");
@@ -179,13 +201,27 @@ Ctrl-C drains the router, then the plugins, then stops nats-server.
         }, { recursive: true, debounceMs: 100 }));
       }
     }
-    const url = `http://${config.router.host}:${router.port}`;
     print(`\nSwitchyard dev is up: router ${url}, NATS ${redactUrl(natsUrl)}, plugins: ${specs.map((s) => s.name).join(", ") || "none"}`);
     print(`Try:  curl -s -XPOST ${url}/v1/hello/greet -H 'content-type: application/json' -d '{"name":"World"}'`);
-    print(`List: curl -s ${url}/v1/plugins   Instances: switchyard ps --nats ${redactUrl(natsUrl)}   (Ctrl-C stops everything)\n`);
+    print(`List: curl -s ${url}/v1/plugins   Instances: ${cliCommand()} ps --nats ${redactUrl(natsUrl)}`);
+    print(`Dashboard: ${url}/dashboard${router.spans === undefined ? "" : `   A request's trace: ${cliCommand()} trace <request id> --router ${url}`}   (Ctrl-C stops everything)\n`);
     return await done;
   },
 };
+
+/**
+ * The plugins' OpenTelemetry settings in dev: export spans to the router (`POST /v1/traces`), as
+ * OTLP/JSON (cheaper to write in JavaScript and to read than protobuf, and the hop is local), in
+ * batches every 500 ms (the SDK's 5 s would leave the dashboard's traces behind) unless set. The
+ * router passes them on to the collector the dev process's own `OTEL_*` variables name, if any.
+ */
+export function pluginTraceEnv(routerUrl: string, env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  return {
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${routerUrl}/v1/traces`,
+    OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "http/json",
+    OTEL_BSP_SCHEDULE_DELAY: env.OTEL_BSP_SCHEDULE_DELAY ?? "500",
+  };
+}
 
 /** Polls `check` every 10 ms until it holds (true) or `ms` passed (false). */
 async function until(check: () => unknown, ms: number): Promise<boolean> {

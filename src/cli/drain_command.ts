@@ -1,6 +1,8 @@
 import { PLUGIN_NAME } from "../bus/mod.ts";
-import { parseFlags, print, printError, UsageError } from "./command.ts";
+import { cliCommand, parseFlags, print, printError, shellQuote, UsageError } from "./command.ts";
 import type { Command } from "./command.ts";
+
+const DEFAULT_ROUTER = "http://127.0.0.1:8080";
 
 const ROUTER_HELP = `  --router URL        the router (default: $SWITCHYARD_ROUTER or http://127.0.0.1:8080)
   --token TOKEN       the router's admin.token (default: $SWITCHYARD_ADMIN_TOKEN)`;
@@ -27,10 +29,10 @@ ${ROUTER_HELP}
       resume: { type: "boolean" },
     });
     const plugin = positionals[0];
-    if (plugin === undefined || !PLUGIN_NAME.test(plugin)) throw new UsageError("Name the plugin to drain, e.g. switchyard drain hello");
+    if (plugin === undefined || !PLUGIN_NAME.test(plugin)) throw new UsageError(`Name the plugin to drain, e.g. ${cliCommand()} drain hello`);
     const timeoutMs = values.timeout === undefined ? undefined : Number(values.timeout);
     if (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && timeoutMs >= 0)) throw new UsageError("--timeout must be milliseconds");
-    const base = (values.router ?? process.env.SWITCHYARD_ROUTER ?? "http://127.0.0.1:8080").replace(/\/+$/, "");
+    const base = (values.router ?? process.env.SWITCHYARD_ROUTER ?? DEFAULT_ROUTER).replace(/\/+$/, "");
     const token = values.token ?? process.env.SWITCHYARD_ADMIN_TOKEN;
     const headers: Record<string, string> = { "content-type": "application/json", accept: "application/x-ndjson" };
     if (token !== undefined && token !== "") headers.authorization = `Bearer ${token}`;
@@ -61,10 +63,16 @@ ${ROUTER_HELP}
       return 0;
     }
     let last: { remaining: number; drained: boolean; aborted: number; inflightAtStart: number; elapsedMs: number } | undefined;
+    // The router reports at the start, every second and at the end: print a count once, when it
+    // changes, and not the final 0 that the result line states.
+    let shown: number | undefined;
     for await (const line of lines(res.body!)) {
       const event = JSON.parse(line) as { type: string; inflight?: number; elapsedMs: number } & NonNullable<typeof last>;
-      if (event.type === "progress") print(`${plugin}: ${event.inflight} in flight (${(event.elapsedMs / 1000).toFixed(1)} s)`);
-      else last = event;
+      if (event.type !== "progress") last = event;
+      else if (event.inflight !== shown && (event.inflight !== 0 || shown === undefined)) {
+        shown = event.inflight;
+        print(`${plugin}: ${event.inflight} in flight (${(event.elapsedMs / 1000).toFixed(1)} s)`);
+      }
     }
     if (last === undefined) {
       printError("switchyard drain: the router closed the connection before the result");
@@ -75,7 +83,8 @@ ${ROUTER_HELP}
       : last.remaining === 0
       ? `timed out; aborted ${last.aborted}`
       : `timed out with ${last.remaining} still in flight`;
-    print(`${plugin}: ${what} (${last.inflightAtStart} in flight at the start, ${last.elapsedMs} ms). New requests get 503 draining until "switchyard drain ${plugin} --resume".`);
+    const router = base === DEFAULT_ROUTER ? "" : ` --router ${shellQuote(base)}`;
+    print(`${plugin}: ${what} (${last.inflightAtStart} in flight at the start, ${last.elapsedMs} ms). New requests get 503 draining until "${cliCommand()} drain ${plugin}${router} --resume".`);
     return last.remaining === 0 ? 0 : 1;
   },
 };

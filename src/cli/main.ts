@@ -5,7 +5,8 @@
  */
 import { ConfigError } from "../config/mod.ts";
 import { callCommand } from "./call_command.ts";
-import { printError, print, UsageError } from "./command.ts";
+import { conformanceCommand } from "./conformance_command.ts";
+import { cliCommand, printError, print, UsageError } from "./command.ts";
 import type { Command } from "./command.ts";
 import { devCommand } from "./dev_command.ts";
 import { drainCommand } from "./drain_command.ts";
@@ -17,6 +18,7 @@ import { newCommand } from "./new_command.ts";
 import { pingCommand } from "./ping_command.ts";
 import { pluginCommand } from "./plugin_command.ts";
 import { routerCommand } from "./router_command.ts";
+import { traceCommand } from "./trace_command.ts";
 import { hashKeyCommand, hashPasswordCommand, hashPluginCommand } from "./hash_commands.ts";
 
 const COMMANDS: readonly Command[] = [
@@ -26,17 +28,20 @@ const COMMANDS: readonly Command[] = [
   callCommand,
   lsCommand,
   pingCommand,
+  conformanceCommand,
   newCommand,
   // lifecycle
   upCommand,
   psCommand,
   reloadCommand,
   drainCommand,
+  traceCommand,
   hashKeyCommand,
   hashPasswordCommand,
   hashPluginCommand,
 ];
 
+const CLI = cliCommand();
 const USAGE = `Usage: switchyard <command> [options]
 
 Switchyard runs plugins as NATS services and serves them over HTTP.
@@ -44,8 +49,9 @@ Switchyard runs plugins as NATS services and serves them over HTTP.
 Commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(13)} ${c.summary}`).join("\n")}
 
-Run "switchyard <command> --help" for a command's options.
-Runs under deno, bun or node (22.18+): e.g. "node src/cli/main.ts dev".`;
+Run "${CLI} <command> --help" for a command's options.
+This command needs only the system Node: it runs under the Node 24 in node_modules
+(SWITCHYARD_RUNTIME=deno or bun picks another runtime). "npx switchyard" works too, in the repository.`;
 
 async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PLUGIN_NAME } from "../bus/mod.ts";
-import { parseFlags, print, UsageError } from "./command.ts";
+import { cliCommand, isInside, PACKAGE_ROOT, parseFlags, print, shellPath, shellQuote, UsageError } from "./command.ts";
 import type { Command } from "./command.ts";
 
 const SDK = resolve(dirname(fileURLToPath(import.meta.url)), "../plugin/mod.ts");
@@ -29,12 +29,23 @@ against a real nats-server). Names match ^[a-z][a-z0-9-]{0,62}$.`,
     const file = name.replaceAll("-", "_");
     writeFileSync(join(dir, "mod.ts"), pluginSource(name, importOf(SDK)));
     writeFileSync(join(dir, `${file}_test.ts`), testSource(name, importOf(TESTING)));
-    print(`Created ${relative(process.cwd(), dir)}/mod.ts and ${file}_test.ts`);
-    print(`Run it:   switchyard plugin ${relative(process.cwd(), join(dir, "mod.ts"))}`);
-    print(`Call it:  switchyard call ${name} echo '{"text":"hi"}'`);
+    print(`Created ${shellPath(join(dir, "mod.ts"))} and ${file}_test.ts`);
+    for (const line of nextSteps(name, join(dir, "mod.ts"), join(dir, `${file}_test.ts`))) print(line);
     return Promise.resolve(0);
   },
 };
+
+/** Commands that work as printed from the current directory. */
+function nextSteps(name: string, module: string, testFile: string): string[] {
+  const cli = cliCommand();
+  const inPackage = isInside(PACKAGE_ROOT, process.cwd());
+  const test = inPackage ? `npm test -- ${shellPath(testFile)}` : `bash ${shellPath(join(PACKAGE_ROOT, "scripts", "test.sh"))} ${shellPath(testFile)}`;
+  return [
+    `Test it:  ${test}`,
+    `Run it:   ${cli} plugin ${shellPath(module)}   (NATS on 127.0.0.1:4222, e.g. while "npm run demo" runs; or add --nats URL)`,
+    `Call it:  ${cli} call ${name} echo ${shellQuote('{"text":"hi"}')}`,
+  ];
+}
 
 function pluginSource(name: string, sdk: string): string {
   return `import * as v from "valibot";

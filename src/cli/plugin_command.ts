@@ -5,6 +5,7 @@ import { nuid } from "@nats-io/nats-core";
 import { connectBus, INSTANCE_ID, natsCredentialsFromEnv, parseServers } from "../bus/mod.ts";
 import { sandboxSafe, sandboxSafeEnv } from "./sandbox_safe.ts";
 import { loadPlugin, servePlugin } from "../host/mod.ts";
+import { REGION_NAME } from "../registry/mod.ts";
 import { loadConfig, pipelineSettings, resolveConfig } from "../config/mod.ts";
 import type { Config } from "../config/mod.ts";
 import type { PipelineSettings } from "../pipeline/mod.ts";
@@ -27,6 +28,7 @@ ${NATS_HELP}
   --prefix P          subject prefix (default: sy)
   --options JSON      the plugin's options, checked against its options schema
   --weight N          this instance's weight for the "weighted" balancer (default 1)
+  --region R          the region it runs in (env: SWITCHYARD_REGION); routers of that region prefer it
   --requires JSON     manifest requirements (default: read from plugin.json beside the module)
   --config FILE       how ctx.call routes: the callees' version rules and canaries (plugins.<name>),
                       resilience and balancing, as the router reads them from the same file
@@ -53,6 +55,7 @@ over OTLP/HTTP; OTEL_SERVICE_NAME defaults to plugin-<name>.`,
       "log-level": { type: "string" },
       options: { type: "string" },
       weight: { type: "string" },
+      region: { type: "string" },
       requires: { type: "string" },
       config: { type: "string" },
       routing: { type: "string" },
@@ -74,6 +77,8 @@ over OTLP/HTTP; OTEL_SERVICE_NAME defaults to plugin-<name>.`,
     if (!isLogLevel(level)) throw new UsageError(`--log-level (or LOG_LEVEL) must be debug, info, warn or error, not "${level}"`);
     const logger = createLogger({ level, format: values["log-format"] === "pretty" ? "pretty" : "json" });
     const weight = values.weight === undefined ? undefined : Number(values.weight);
+    const region = values.region ?? regionFromEnv(env);
+    if (region !== undefined && !REGION_NAME.test(region)) throw new UsageError(`--region must match ${REGION_NAME.source}`);
     if (weight !== undefined && !(weight > 0 && Number.isFinite(weight))) throw new UsageError("--weight must be a positive number");
     const plugin = await loadPlugin(path);
     let requires: Record<string, string> | undefined;
@@ -99,7 +104,11 @@ over OTLP/HTTP; OTEL_SERVICE_NAME defaults to plugin-<name>.`,
       name: `plugin:${plugin.name}@${plugin.version}#${instanceId}`,
       ...credentials,
     });
-    const telemetry = await startTelemetry(process.env, `plugin-${plugin.name}`, logger);
+    // Tracing is an aid: when the SDK cannot start (a sandbox refusing what it needs, say), the plugin serves untraced.
+    const telemetry = await startTelemetry(process.env, `plugin-${plugin.name}`, logger).catch((err: unknown) => {
+      logger.warn("tracing is off: the OpenTelemetry SDK could not start", { error: String(err) });
+      return { tracer: undefined, shutdown: () => Promise.resolve() };
+    });
     const host = await servePlugin(plugin, nc, {
       instanceId,
       logger,
@@ -110,6 +119,7 @@ over OTLP/HTTP; OTEL_SERVICE_NAME defaults to plugin-<name>.`,
       ...(weight === undefined ? {} : { weight }),
       ...(requires === undefined ? {} : { requires }),
       ...(routing === undefined ? {} : { routing }),
+      ...(region === undefined ? {} : { region }),
       ...(prefix === undefined ? {} : { prefix }),
       ...(credentials.inboxPrefix === undefined ? {} : { inboxPrefix: credentials.inboxPrefix }),
     });
@@ -171,4 +181,10 @@ function parseRouting(text: string): PipelineSettings {
   } catch (err) {
     throw new UsageError(`--routing: ${(err as Error).message}`);
   }
+}
+
+/** `SWITCHYARD_REGION`, when set. */
+function regionFromEnv(env: Readonly<Record<string, string | undefined>>): string | undefined {
+  const region = env.SWITCHYARD_REGION?.trim();
+  return region === "" ? undefined : region;
 }

@@ -1,6 +1,6 @@
 import { DEFAULT_PREFIX, PLUGIN_NAME } from "../bus/mod.ts";
 import { requestReload } from "../supervisor/mod.ts";
-import { NATS_FLAG, NATS_HELP, parseFlags, print, printError, UsageError } from "./command.ts";
+import { cliCommand, NATS_FLAG, NATS_HELP, parseFlags, print, printError, UsageError } from "./command.ts";
 import type { Command } from "./command.ts";
 import { connectClient } from "./bus_client.ts";
 
@@ -19,7 +19,7 @@ ${NATS_HELP}
   async run(argv) {
     const { values, positionals } = parseFlags(argv, { ...NATS_FLAG, prefix: { type: "string" }, timeout: { type: "string" } });
     const plugin = positionals[0];
-    if (plugin === undefined || !PLUGIN_NAME.test(plugin)) throw new UsageError("Name the plugin to reload, e.g. switchyard reload hello");
+    if (plugin === undefined || !PLUGIN_NAME.test(plugin)) throw new UsageError(`Name the plugin to reload, e.g. ${cliCommand()} reload hello`);
     const timeoutMs = Number(values.timeout ?? 120_000);
     if (!(timeoutMs > 0)) throw new UsageError("--timeout must be milliseconds");
     const nc = await connectClient(values.nats, "switchyard-reload");
@@ -36,7 +36,7 @@ ${NATS_HELP}
         },
       });
       if (outcome.accepted.length === 0) {
-        printError(`No supervisor runs "${plugin}" (see switchyard ps).`);
+        printError(`No supervisor runs "${plugin}" (see ${cliCommand()} ps).`);
         return 1;
       }
       if (outcome.timedOut) printError(`Gave up waiting after ${timeoutMs} ms.`);

@@ -14,22 +14,27 @@ import { ROUTER_RESTART_PATHS, routerConfigConsumer } from "./router_reload.ts";
 import type { ConfigConsumer } from "../config/mod.ts";
 import type { DrainResult, PluginDrainOptions } from "../router/mod.ts";
 import { createRouterMetrics } from "../telemetry/mod.ts";
+import { otlpForwarder, ringTracer, SpanRing } from "../telemetry/ring.ts";
 import type { RouterMetrics } from "../telemetry/mod.ts";
 import { startTelemetry } from "../telemetry/otel_sdk.ts";
 import { redactUrl } from "../telemetry/redact.ts";
 import { createLogger, isLogLevel } from "../telemetry/logger.ts";
-import type { Logger } from "../deps.ts";
+import type { Clock, Logger } from "../deps.ts";
 import { NATS_FLAG, NATS_HELP, parseFlags, UsageError } from "./command.ts";
 import type { Command } from "./command.ts";
 import { onShutdownSignal } from "./shutdown.ts";
 import { routerSecurity } from "./router_security.ts";
+import { requestReload } from "../supervisor/mod.ts";
+import type { ReloadOutcome } from "../router/mod.ts";
 
 export const routerCommand: Command = {
   name: "router",
   summary: "serve the HTTP router (POST /v1/<plugin>/<method>)",
   usage: `Usage: switchyard router [--config FILE] [--port 8080] [--host 0.0.0.0] [--nats URL]
 
-Serves POST /v1/<plugin>/<method>, GET /v1/plugins, GET /health, GET /metrics. Plugins are found on the bus.
+Serves POST /v1/<plugin>/<method>, GET /v1/plugins, GET /openapi.json (OpenAPI 3.1 of the
+running plugins), GET /health, GET /metrics and GET /dashboard (off with router.dashboard: false).
+Plugins are found on the bus.
 The config file is watched. Applied at once: auth (API keys, JWT keys, Basic users, rules: a
 removed key fails from the next request), timeouts, body limit, plugins, resilience, balancing,
 admin, metrics.token and metrics.roles. Logged at warn as needsRestart, applied only by a restart:
@@ -44,7 +49,9 @@ ${NATS_HELP}
   --log-level L       debug, info (default), warn or error; debug logs every request
 
 Tracing: set OTEL_EXPORTER_OTLP_ENDPOINT (e.g. http://localhost:4318) to export spans over OTLP/HTTP;
-the other standard OTEL_* variables apply (OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER, ...).
+the other standard OTEL_* variables apply (OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER, ...). With
+router.traces.enabled the router keeps its recent spans for /dashboard and "switchyard trace", and takes
+plugins' OTLP/HTTP exports at POST /v1/traces (see docs/dashboard.md).
 Auth, TLS, timeouts and connection limits are config keys (auth.*, router.tls, router.*TimeoutMs,
 router.maxConnections): see docs/security.md. NATS credentials: nats.* or NATS_USER, NATS_PASSWORD,
 NATS_TOKEN, NATS_NKEY, NATS_CREDS, NATS_CA, NATS_CERT, NATS_KEY, NATS_INBOX_PREFIX.`,
@@ -87,6 +94,8 @@ NATS_TOKEN, NATS_NKEY, NATS_CREDS, NATS_CA, NATS_CERT, NATS_KEY, NATS_INBOX_PREF
 
 /** Exit code of a router whose shutdown had to abort requests still in flight at the drain timeout. */
 export const EXIT_ABORTED = 75;
+/** How long a reload from the dashboard waits for the supervisors' outcome. */
+const RELOAD_TIMEOUT_MS = 120_000;
 
 /** Options of {@linkcode startRouter}. */
 export interface StartRouterOptions {
@@ -102,6 +111,10 @@ export interface StartRouterOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** Applied to each reloaded config, as the caller adjusted `fileConfig` (see {@linkcode ConfigWatcher}). */
   adjustConfig?: (config: ResolvedConfig) => void;
+  /** Keep recent spans when `router.traces.enabled` is not set. @default false (`switchyard dev`: true) */
+  tracesByDefault?: boolean;
+  /** Time for every part of the router (tests pass one they can move forward). @default systemClock */
+  clock?: Clock;
 }
 
 /** A running router. */
@@ -110,6 +123,8 @@ export interface StartedRouter {
   readonly nc: NatsConnection;
   readonly registry: Registry;
   readonly metrics: RouterMetrics | undefined;
+  /** The recent spans behind `/dashboard` and `switchyard trace`, when `router.traces` is on. */
+  readonly spans: SpanRing | undefined;
   /** In-flight counts, plugin drains, the shutdown gate. */
   readonly lifecycle: RouterLifecycle;
   /**
@@ -130,18 +145,19 @@ export interface StartedRouter {
 /** Wires bus, registry, discovery and Hono app, and serves it with this runtime's adapter. */
 export async function startRouter(config: ResolvedConfig, logger: Logger, options: StartRouterOptions = {}): Promise<StartedRouter> {
   const servers = config.nats.servers ?? ["nats://127.0.0.1:4222"];
-  const security = await routerSecurity(config, process.env, { clock: systemClock, logger });
+  const clock = options.clock ?? systemClock;
+  const security = await routerSecurity(config, process.env, { clock, logger });
   const nc = await connectBus({ servers, name: `router#${hostname()}`, ...security.nats });
   let connected = true;
   const registry = new Registry(config.prefix);
-  const deps = { clock: systemClock, logger };
-  const mux = new RequestMux(nc, { inboxPrefix: security.nats.inboxPrefix, clock: systemClock });
+  const deps = { clock, logger };
+  const mux = new RequestMux(nc, { inboxPrefix: security.nats.inboxPrefix, clock });
   const pipeline = new RequestPipeline({ registry, mux, settings: pipelineSettings(config), ...deps });
   const policies = pipeline.policies;
   // The settings the router reads; a reload replaces the object (see router_reload.ts).
   let current = config;
   const metrics = config.metrics.enabled
-    ? createRouterMetrics({ processMetrics: config.metrics.processMetrics, runtime: currentRuntime(), sources: metricSources(registry, policies, systemClock) })
+    ? createRouterMetrics({ processMetrics: config.metrics.processMetrics, runtime: currentRuntime(), sources: metricSources(registry, policies, clock) })
     : undefined;
   (async () => {
     for await (const s of nc.status()) {
@@ -162,7 +178,9 @@ export async function startRouter(config: ResolvedConfig, logger: Logger, option
   const discovery = startDiscovery(nc, registry, {
     prefix: config.prefix,
     mux,
+    mode: config.discovery.mode,
     intervalMs: config.discovery.intervalMs,
+    rollCallMs: config.discovery.rollCallMs,
     onGone: (instance, why) => pipeline.instanceGone(instance, why === "lost" ? "its supervisor reported it dead" : "it reconnected"),
   }, deps);
   await discovery.refresh();
@@ -172,14 +190,31 @@ export async function startRouter(config: ResolvedConfig, logger: Logger, option
     drainTimeoutMs: () => current.router.drainTimeoutMs,
     ...deps,
   });
+  // The ring of recent spans: the router's own through a tracer that keeps them (beside the SDK's
+  // export, if any), the plugins' through POST /v1/traces, passed on to the configured collector.
+  const env = options.env ?? process.env;
+  const spans = (config.router.traces.enabled ?? options.tracesByDefault ?? false) ? new SpanRing(config.router.traces.maxSpans) : undefined;
+  const tracer = spans === undefined ? options.tracer : ringTracer(spans, env.OTEL_SERVICE_NAME?.trim() || "switchyard-router", options.tracer);
+  const reload = async (plugin: string): Promise<ReloadOutcome> => {
+    const outcome = await requestReload(nc, config.prefix, plugin, { timeoutMs: RELOAD_TIMEOUT_MS });
+    if (outcome.accepted.length === 0) return { ok: false, message: `No supervisor runs "${plugin}" (or this router may not publish to ${config.prefix}.$sup.reload)` };
+    if (outcome.timedOut) return { ok: false, message: `Gave up waiting after ${RELOAD_TIMEOUT_MS} ms` };
+    const lines = outcome.finals.map((f) =>
+      f.status === "done" && f.report !== undefined
+        ? `${f.supervisor}: reloaded${f.report.version === undefined ? "" : ` (version ${f.report.version})`}, new instances ${f.report.instances.join(", ")} ready in ${f.report.readyMs} ms`
+        : `${f.supervisor}: failed, the running instances keep serving: ${f.report?.error ?? "unknown reason"}`
+    );
+    return { ok: outcome.finals.every((f) => f.status === "done"), message: lines.join("; ") };
+  };
   const app = createRouter({
     respond: adapter.respond,
+    dashboard: { spans, reload, forward: spans === undefined ? undefined : otlpForwarder(env, logger) },
     pipeline,
     settings: () => current,
     deps,
     lifecycle,
     ...(security.auth === undefined ? {} : { auth: security.auth }),
-    telemetry: { ...(metrics === undefined ? {} : { metrics }), tracer: options.tracer },
+    telemetry: { ...(metrics === undefined ? {} : { metrics }), tracer },
     readiness: () =>
       lifecycle.shuttingDown ? "draining" : nc.isClosed() ? "NATS connection closed" : connected ? undefined : "NATS disconnected",
   });
@@ -234,6 +269,7 @@ export async function startRouter(config: ResolvedConfig, logger: Logger, option
     lifecycle,
     shutdown,
     configWatcher,
+    spans,
     done,
     drainPlugin: (plugin, drainOptions) => lifecycle.drainPlugin(plugin, drainOptions),
     stop: () =>

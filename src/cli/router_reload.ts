@@ -9,8 +9,11 @@ import type { ConfigConsumer, ConsumerResult } from "../config/mod.ts";
 /** Config paths the router applies while running (`auth` only when the router started with auth). */
 const RELOADABLE = [
   "router.timeoutMs",
+  "router.streamIdleMs",
+  "router.streamTimeoutMs",
   "router.bodyLimitBytes",
   "router.drainTimeoutMs",
+  "router.dashboard",
   "plugins",
   "resilience",
   "balancing",
@@ -27,7 +30,7 @@ const NOT_MINE = ["allowList"];
  * address, TLS, connection limits and timeouts, NATS, prefix, discovery, log, metrics path.
  */
 export const ROUTER_RESTART_PATHS = "router.host, .port, .tls, .headerTimeoutMs, .idleTimeoutMs, .requestTimeoutMs,\n" +
-  "  .maxConnections, .connectionGuard, nats, prefix, discovery, log, metrics (but .token, .roles),\n" +
+  "  .maxConnections, .connectionGuard, .traces, nats, prefix, discovery, log, metrics (but .token, .roles),\n" +
   "  and adding or removing the whole auth section";
 
 /** What {@linkcode routerConfigConsumer} reconfigures. */
@@ -74,7 +77,20 @@ export function routerConfigConsumer(router: ReconfigurableRouter): ConfigConsum
         // What needs a restart keeps its start-up value; what applies comes from the new file.
         const before = router.current();
         router.pipeline.reconfigure(pipelineSettings(next));
-        router.swap({ ...next, router: { ...before.router, timeoutMs: next.router.timeoutMs, bodyLimitBytes: next.router.bodyLimitBytes, drainTimeoutMs: next.router.drainTimeoutMs }, metrics: { ...before.metrics, token: next.metrics.token, roles: next.metrics.roles }, auth });
+        router.swap({
+          ...next,
+          router: {
+            ...before.router,
+            timeoutMs: next.router.timeoutMs,
+            streamIdleMs: next.router.streamIdleMs,
+            streamTimeoutMs: next.router.streamTimeoutMs,
+            bodyLimitBytes: next.router.bodyLimitBytes,
+            drainTimeoutMs: next.router.drainTimeoutMs,
+            dashboard: next.router.dashboard,
+          },
+          metrics: { ...before.metrics, token: next.metrics.token, roles: next.metrics.roles },
+          auth,
+        });
       }
       return { applied, needsRestart };
     },

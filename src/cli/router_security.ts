@@ -51,7 +51,7 @@ export async function routerSecurity(
       throw new ConfigError("config", [(err as Error).message]);
     }
   } else {
-    const open = ["every plugin", ...(config.admin.enabled ? ["/admin"] : []), ...(config.metrics.enabled && config.metrics.token === undefined ? ["/metrics"] : [])];
+    const open = ["every plugin", ...(config.admin.enabled ? ["/admin"] : []), ...(config.metrics.enabled && config.metrics.token === undefined ? ["/metrics"] : []), ...(config.router.dashboard ? ["/dashboard"] : [])];
     deps.logger.warn(`auth is off: every caller may use ${open.join(", ")} (see docs/security.md)`);
   }
   return {

@@ -13,6 +13,8 @@ const ROUTING_KEYS = ["timeoutMs", "retry", "breaker", "bulkhead", "rateLimit", 
  */
 export function withRouting(spec: PluginSpec, config: ResolvedConfig): PluginSpec {
   const callees = Object.keys(spec.requires);
+  // The supervisor's region is its instances' (their environment holds no SWITCHYARD_*).
+  if (config.region !== undefined) spec = { ...spec, args: [...spec.args, "--region", config.region] };
   if (callees.length === 0) return spec;
   const all = pipelineSettings(config);
   const plugins: Record<string, Record<string, unknown>> = {};

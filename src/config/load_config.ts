@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { REGION_NAME } from "../registry/mod.ts";
 import * as v from "valibot";
 import { parse as parseYaml } from "yaml";
 import { isSecretName } from "../telemetry/redact.ts";
@@ -34,7 +35,7 @@ export function parseConfigText(text: string, path: string): unknown {
 
 /**
  * Validates `raw` (a parsed config file, or `{}`), then applies env overrides: `NATS_URL`
- * (comma-separated), `PORT` and `LOG_LEVEL`.
+ * (comma-separated), `PORT`, `LOG_LEVEL` and `SWITCHYARD_REGION`.
  * @throws {ConfigError} with one line per problem, by dotted path.
  */
 export function resolveConfig(raw: unknown, env: Readonly<Record<string, string | undefined>>, source = "config"): ResolvedConfig {
@@ -59,6 +60,11 @@ export function resolveConfig(raw: unknown, env: Readonly<Record<string, string 
       throw new ConfigError("env", [`LOG_LEVEL: "${env.LOG_LEVEL}" is not one of debug, info, warn, error`]);
     }
     config.log.level = level;
+  }
+  const region = env.SWITCHYARD_REGION?.trim();
+  if (region) {
+    if (!REGION_NAME.test(region)) throw new ConfigError("env", [`SWITCHYARD_REGION: "${region.slice(0, 80)}" must match ${REGION_NAME.source}`]);
+    config.region = region;
   }
   if (env.PORT?.trim()) {
     const port = Number(env.PORT);

@@ -1,16 +1,17 @@
 import * as v from "valibot";
 import semver from "semver";
-import { BalancerNameSchema, BalancingOptionsSchema, CanarySchema } from "../balancing/options.ts";
+import { BalancerNameSchema, BalancingOptionsSchema, CanarySchema, LocalitySchema } from "../balancing/options.ts";
 import { AdminSchema } from "../router/admin_options.ts";
 import { SupervisedPluginFields, SupervisorSchema } from "../supervisor/options.ts";
 import { AuthSchema } from "../auth/options.ts";
 import { AllowListSchema } from "../supervisor/allow_list_schema.ts";
-import { Millis, PLUGIN_RESILIENCE_FIELDS, ResilienceSchema } from "../resilience/options.ts";
+import { PLUGIN_RESILIENCE_FIELDS, ResilienceSchema } from "../resilience/options.ts";
 import { MetricsOptionsSchema, RouterOptionsSchema } from "../router/options.ts";
 import { NatsOptionsSchema } from "../bus/options.ts";
+import { DiscoveryOptionsSchema } from "../registry/options.ts";
 import { LogOptionsSchema } from "../telemetry/options.ts";
 
-export const DEFAULT_DISCOVERY_INTERVAL_MS = 5_000;
+export { DEFAULT_DISCOVERY_INTERVAL_MS } from "../registry/options.ts";
 
 /** Per-plugin overrides. */
 export const PluginPolicySchema = v.strictObject({
@@ -22,6 +23,8 @@ export const PluginPolicySchema = v.strictObject({
   canary: v.optional(CanarySchema),
   /** Balancing strategy (default: `balancing.balancer`). */
   balancer: v.optional(BalancerNameSchema),
+  /** Which regions' instances take this plugin's requests (default: `balancing.locality`). */
+  locality: v.optional(LocalitySchema),
   /** Weights of the `weighted` balancer by instance id (default: the instance's `sy.weight`, else 1). */
   weights: v.optional(v.record(v.string(), v.pipe(v.number(), v.minValue(0)))),
   /** What `switchyard up` runs: module, runtime, replicas, env, args, options (docs/lifecycle.md). */
@@ -33,9 +36,15 @@ export const ConfigSchema = v.strictObject({
   router: v.optional(RouterOptionsSchema, {}),
   /** Where the NATS servers are and how to log in (docs/security.md). */
   nats: v.optional(NatsOptionsSchema, {}),
+  /**
+   * The region this process runs in (`SWITCHYARD_REGION` overrides it): a router prefers instances
+   * of its own region (`plugins.<name>.locality`), a supervisor gives it to its instances.
+   */
+  region: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9._-]{1,64}$/, "letters, digits, ., _ and -, up to 64"))),
   /** Subject prefix shared by the router and its plugins. */
   prefix: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,32}$/)), "sy"),
-  discovery: v.optional(v.strictObject({ intervalMs: v.optional(Millis, DEFAULT_DISCOVERY_INTERVAL_MS) }), {}),
+  /** How routers keep track of instances (docs/scale-out.md). */
+  discovery: v.optional(DiscoveryOptionsSchema, {}),
   /** Default balancer, slow start and outlier ejection (see docs/balancing.md). */
   balancing: v.optional(BalancingOptionsSchema, {}),
   log: v.optional(LogOptionsSchema, {}),

@@ -1,16 +1,34 @@
 import * as v from "valibot";
 import type { Msg, MsgHdrs } from "@nats-io/nats-core";
 import { codeOf, ErrorCode, isSwitchyardError, statusOf } from "../errors.ts";
-import type { Issue } from "../errors.ts";
 import type { Clock, Logger } from "../deps.ts";
 import type { MethodDefinition, Plugin, Principal } from "../plugin/mod.ts";
-import { BUS_FAILURE_MESSAGE, encodeWireError, H_DEADLINE, H_INSTANCE, H_NESTED, H_PRINCIPAL, H_REQUEST_ID, H_VERSION, isBusError, readHeaders, WireHeaders } from "../bus/mod.ts";
+import {
+  BUS_FAILURE_MESSAGE,
+  encodeWireError,
+  H_BYTES,
+  H_CHUNKS,
+  H_DEADLINE,
+  H_INSTANCE,
+  H_NESTED,
+  H_PRINCIPAL,
+  H_REQUEST_ID,
+  H_VERSION,
+  isBusError,
+  readHeaders,
+  WireHeaders,
+} from "../bus/mod.ts";
 import type { WireError } from "../bus/mod.ts";
 import { context } from "@opentelemetry/api";
 import type { HandlerTrace, PluginTracing } from "../telemetry/mod.ts";
 import { ANONYMOUS, RequestContext, SignalSet } from "./request_context.ts";
 import { MethodStats } from "./method_stats.ts";
 import type { PluginCaller } from "./plugin_caller.ts";
+import { DEFAULT_MAX_INPUT_BYTES, SessionTable } from "./session_table.ts";
+import { BodyUpload } from "./body_sessions.ts";
+import { runStream } from "./stream_run.ts";
+import type { StreamRunner } from "./stream_run.ts";
+import { nonFinitePath, toIssues } from "./issues.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -19,9 +37,13 @@ const decoder = new TextDecoder();
 export const DEFAULT_DEADLINE_MS = 30_000;
 
 /** Runs a plugin's methods for incoming messages and tracks what is in flight. */
-export class Dispatcher {
+export class Dispatcher implements StreamRunner {
   readonly stats = new Map<string, MethodStats>();
   readonly signals = new SignalSet();
+  /** Streams, and replies and inputs in chunks, served on `<instance base>.$s.*`. */
+  readonly sessions: SessionTable;
+  /** An input that comes in chunks may be at most this large (413 above). */
+  maxInputBytes = DEFAULT_MAX_INPUT_BYTES;
   readonly #plugin: Plugin;
   readonly #instanceId: string;
   readonly #logger: Logger;
@@ -35,10 +57,10 @@ export class Dispatcher {
   /** Server spans per request; `undefined` (tracing off) costs one check per request. */
   tracing: PluginTracing | undefined;
   /**
-   * The NATS server's `max_payload` (`nc.info.max_payload`): a reply larger than it cannot be
-   * sent, so it is answered 502 `bad_plugin_response` instead of leaving the caller to time out.
+   * The NATS server's `max_payload` (`nc.info.max_payload`): a reply larger than it goes in chunks
+   * to a caller that pulls them, and is answered 502 `bad_plugin_response` to one that does not.
    */
-  maxPayload: (() => number | undefined) | undefined;
+  maxPayload: () => number | undefined = () => undefined;
   #inflight = 0;
   #idle: (() => void) | undefined;
 
@@ -49,10 +71,16 @@ export class Dispatcher {
     this.#instanceId = instanceId;
     this.#logger = logger;
     this.#okHeaders = this.#replyHeaders();
+    this.sessions = new SessionTable({ instanceId, version: plugin.version, logger, clock });
     for (const name of Object.keys(plugin.methods)) this.stats.set(name, new MethodStats());
   }
 
-  /** Handlers still running. */
+  /** The instance's logger. */
+  get logger(): Logger {
+    return this.#logger;
+  }
+
+  /** Handlers still running (streams until their last message is out). */
   get inflight(): number {
     return this.#inflight;
   }
@@ -97,16 +125,29 @@ export class Dispatcher {
 
   /** Runs one request; resolves with the error it answered, if any. Never rejects. */
   async #run(msg: Msg, method: MethodDefinition, span: HandlerTrace | undefined): Promise<WireError | undefined> {
+    const hdrs = readHeaders(msg);
+    let data = msg.data;
+    let replyTo = msg;
+    const total = hdrs?.get(H_BYTES);
+    if (total !== undefined && total !== "") {
+      // The input comes in chunks: the method runs once the last is in, and answers that one.
+      const upload = this.sessions.receiveInput(msg, hdrs, Number(total), this.maxInputBytes);
+      if (!(upload instanceof BodyUpload)) return this.#replyError(msg, upload);
+      const body = await upload.body;
+      if (!("data" in body)) return body;
+      data = body.data;
+      replyTo = body.replyTo;
+    }
     let input: unknown;
     try {
-      input = msg.data.length === 0 ? {} : JSON.parse(decoder.decode(msg.data));
+      input = data.length === 0 ? {} : JSON.parse(decoder.decode(data));
     } catch {
-      return this.#replyError(msg, { status: 400, code: ErrorCode.InvalidJson, message: "The input is not valid JSON" });
+      return this.#replyError(replyTo, { status: 400, code: ErrorCode.InvalidJson, message: "The input is not valid JSON" });
     }
     // 1e309 parses to Infinity, which valibot's number() takes and JSON.stringify turns into null.
     const overflow = nonFinitePath(input, "");
     if (overflow !== undefined) {
-      return this.#replyError(msg, {
+      return this.#replyError(replyTo, {
         status: 422,
         code: ErrorCode.ValidationFailed,
         message: "The input does not match the method's schema",
@@ -115,58 +156,68 @@ export class Dispatcher {
     }
     const parsed = v.safeParse(method.input, input);
     if (!parsed.success) {
-      return this.#replyError(msg, {
+      return this.#replyError(replyTo, {
         status: 422,
         code: ErrorCode.ValidationFailed,
         message: "The input does not match the method's schema",
         issues: toIssues(parsed.issues),
       });
     }
-    const ctx = this.#context(msg, span);
+    if (method.stream === true) {
+      if (hdrs?.get(H_CHUNKS) !== "1") {
+        return this.#replyError(replyTo, { status: 400, code: ErrorCode.InvalidRequest, message: "This method streams: the caller must pull its items (sy-chunks: 1)" });
+      }
+      return runStream(this, { msg: replyTo, hdrs, method, input: parsed.output, ctx: this.#context(hdrs, span), span });
+    }
+    const ctx = this.#context(hdrs, span);
     let output: unknown;
     try {
       output = await (span === undefined ? method.handler(parsed.output, ctx) : context.with(span.ctx, method.handler, undefined, parsed.output, ctx));
     } catch (err) {
       if (span !== undefined && !isSwitchyardError(err)) this.tracing?.thrown(span, err);
-      return this.#replyError(msg, this.#handlerError(err, ctx));
+      return this.#replyError(replyTo, this.handlerError(err, ctx));
     } finally {
       ctx.dispose();
     }
     // The caller stopped waiting at the deadline: a late result would race its timeout.
     if (ctx.expired) {
-      return this.#replyError(msg, { status: 504, code: ErrorCode.Timeout, message: "The deadline passed before the handler finished" });
+      return this.#replyError(replyTo, { status: 504, code: ErrorCode.Timeout, message: "The deadline passed before the handler finished" });
     }
     const checked = v.safeParse(method.output, output);
     if (!checked.success) {
       ctx.logger.error("handler returned output that does not match its schema", { issues: toIssues(checked.issues) });
-      return this.#replyError(msg, {
+      return this.#replyError(replyTo, {
         status: 502,
         code: ErrorCode.BadPluginResponse,
         message: "The plugin returned output that does not match its schema",
       });
     }
-    let data: Uint8Array;
+    let out: Uint8Array;
     try {
-      data = encoder.encode(JSON.stringify(checked.output));
+      out = encoder.encode(JSON.stringify(checked.output));
     } catch (err) {
       ctx.logger.error("handler output cannot be encoded as JSON", { error: String(err) });
-      return this.#replyError(msg, { status: 502, code: ErrorCode.BadPluginResponse, message: "The plugin returned output that is not JSON" });
+      return this.#replyError(replyTo, { status: 502, code: ErrorCode.BadPluginResponse, message: "The plugin returned output that is not JSON" });
     }
-    const limit = this.maxPayload?.();
-    if (limit !== undefined && data.length + this.#okHeaders.encode().length > limit) {
-      ctx.logger.error("handler output is larger than the server's max_payload", { bytes: data.length, maxPayload: limit });
-      return this.#replyError(msg, {
+    const limit = this.maxPayload();
+    if (limit !== undefined && out.length + this.#okHeaders.encode().length > limit) {
+      if (hdrs?.get(H_CHUNKS) === "1") {
+        // The caller pulls the rest: the reply goes in chunks.
+        await this.sessions.sendInChunks(replyTo, hdrs, out, limit).closed;
+        return undefined;
+      }
+      ctx.logger.error("handler output is larger than the server's max_payload", { bytes: out.length, maxPayload: limit });
+      return this.#replyError(replyTo, {
         status: 502,
         code: ErrorCode.BadPluginResponse,
-        message: `The plugin's output (${data.length} bytes) is larger than the bus carries (max_payload ${limit} bytes)`,
+        message: `The plugin's output (${out.length} bytes) is larger than the bus carries (max_payload ${limit} bytes)`,
       });
     }
-    respond(msg, data, this.#okHeaders, this.#logger);
+    respond(replyTo, out, this.#okHeaders, this.#logger);
     return undefined;
   }
 
-  #context(msg: Msg, span: HandlerTrace | undefined): RequestContext {
-    const hdrs = readHeaders(msg);
+  #context(hdrs: MsgHdrs | undefined, span: HandlerTrace | undefined): RequestContext {
     const requestId = hdrs?.get(H_REQUEST_ID) ?? "";
     const deadline = Number(hdrs?.get(H_DEADLINE)) || this.#clock.now() + DEFAULT_DEADLINE_MS;
     const principalText = hdrs?.get(H_PRINCIPAL) ?? "";
@@ -188,7 +239,8 @@ export class Dispatcher {
     );
   }
 
-  #handlerError(err: unknown, ctx: RequestContext): WireError {
+  /** What the caller is told of what a handler threw. */
+  handlerError(err: unknown, ctx: RequestContext): WireError {
     if (isSwitchyardError(err)) return { status: err.status, code: err.code, message: err.message };
     // A ctx.call that got no reply, passed on: its code stands, its message names no subject.
     if (isBusError(err)) return { status: statusOf(err), code: codeOf(err), message: BUS_FAILURE_MESSAGE[err.failure] };
@@ -220,17 +272,3 @@ function respond(msg: Msg, data: Uint8Array, headers: MsgHdrs, logger: Logger): 
   }
 }
 
-/** The dotted path of the first number JSON cannot carry (Infinity, NaN) in `x`, if any. */
-function nonFinitePath(x: unknown, path: string): string | undefined {
-  if (typeof x === "number") return Number.isFinite(x) ? undefined : path;
-  if (typeof x !== "object" || x === null) return undefined;
-  for (const [key, value] of Object.entries(x)) {
-    const found = nonFinitePath(value, path === "" ? key : `${path}.${key}`);
-    if (found !== undefined) return found;
-  }
-  return undefined;
-}
-
-function toIssues(issues: readonly v.BaseIssue<unknown>[]): Issue[] {
-  return issues.map((issue) => ({ path: v.getDotPath(issue) ?? "", message: issue.message }));
-}

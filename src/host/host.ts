@@ -4,6 +4,7 @@ import type { Tracer } from "@opentelemetry/api";
 import type { Clock, Logger } from "../deps.ts";
 import { PluginTracing } from "../telemetry/mod.ts";
 import { noopLogger, systemClock } from "../deps.ts";
+import { ErrorCode } from "../errors.ts";
 import type { PipelineSettings } from "../pipeline/mod.ts";
 import type { Plugin } from "../plugin/mod.ts";
 import {
@@ -16,6 +17,7 @@ import {
   META_INSTANCE_SUBJECT,
   META_PREFIX,
   META_PROTOCOL,
+  META_REGION,
   META_REQUIRES,
   META_RUNTIME,
   META_WEIGHT,
@@ -28,7 +30,7 @@ import {
 } from "../bus/mod.ts";
 import type { InfoResponse, InstanceEvent, MicroVerb, StatsResponse } from "../bus/mod.ts";
 import { Dispatcher } from "./dispatch.ts";
-import { PluginCaller } from "./plugin_caller.ts";
+import { defaultPipelineSettings, PluginCaller } from "./plugin_caller.ts";
 import { endpointMetadata } from "./schemas.ts";
 import { parsePluginOptions } from "./plugin_options.ts";
 import { replaceOptions, serveControl } from "./control.ts";
@@ -47,6 +49,8 @@ export interface ServePluginOptions {
   options?: unknown;
   /** Balancer weight advertised as `sy.weight` metadata. */
   weight?: number;
+  /** The region this instance runs in, advertised as `sy.region`; its `ctx.call`s prefer the same region. */
+  region?: string | undefined;
   /** Manifest requirements (plugin → semver range), advertised as `sy.requires` metadata. */
   requires?: Readonly<Record<string, string>>;
   /** Makes a server span per request and client spans for `ctx.call`. @default none (tracing off) */
@@ -70,6 +74,12 @@ export interface DrainOptions {
    */
   lingerMs?: number;
 }
+
+/** How often an instance asks its plugin's `health()`, to announce a change. */
+export const HEALTH_CHECK_MS = 2_000;
+
+/** How long a drain that ran out of time keeps open streams, so their callers can pull the `draining` error. */
+const SESSION_GRACE_MS = 1_000;
 
 /** See {@linkcode DrainOptions.lingerMs}. */
 export const DEFAULT_DRAIN_LINGER_MS = 200;
@@ -123,6 +133,7 @@ export async function servePlugin(plugin: Plugin, nc: NatsConnection, options: S
       [META_RUNTIME]: options.runtime ?? "",
       [META_HOST]: options.host ?? "",
       ...(options.weight === undefined ? {} : { [META_WEIGHT]: String(options.weight) }),
+      ...(options.region === undefined ? {} : { [META_REGION]: options.region }),
       ...(options.requires === undefined ? {} : { [META_REQUIRES]: JSON.stringify(options.requires) }),
     },
   };
@@ -135,7 +146,7 @@ export async function servePlugin(plugin: Plugin, nc: NatsConnection, options: S
   const info: InfoResponse = { type: INFO_RESPONSE, ...identity, description: plugin.description, endpoints };
   const dispatcher = new Dispatcher(plugin, instanceId, logger, pluginOptions, clock);
   // ctx.call; its discovery and reply subscription start on first use
-  dispatcher.caller = new PluginCaller(nc, { prefix, logger, clock, tracer: options.tracer, inboxPrefix: options.inboxPrefix, settings: options.routing });
+  dispatcher.caller = new PluginCaller(nc, { prefix, logger, clock, tracer: options.tracer, inboxPrefix: options.inboxPrefix, settings: { ...(options.routing ?? defaultPipelineSettings()), region: options.region } });
   dispatcher.maxPayload = () => nc.info?.max_payload; // read per reply: a reconnect may change it
   if (options.tracer !== undefined) {
     dispatcher.tracing = new PluginTracing(options.tracer, { plugin: plugin.name, version: plugin.version, instanceId, queue, ownBase });
@@ -144,6 +155,8 @@ export async function servePlugin(plugin: Plugin, nc: NatsConnection, options: S
   /** When the last request came on the instance subject: a drain keeps it until routers are quiet. */
   let lastOwnAt = 0;
   const queueSub = nc.subscribe(`${base}.*`, { queue, callback: handle });
+  // Streams, and replies and inputs in chunks: the caller's pulls, chunks and cancels.
+  const sessionSub = nc.subscribe(`${ownBase}.$s.*`, { callback: (_err, msg) => dispatcher.sessions.handle(msg) });
   const ownSub = nc.subscribe(`${ownBase}.*`, {
     callback: (err, msg) => {
       lastOwnAt = clock.now();
@@ -192,12 +205,29 @@ export async function servePlugin(plugin: Plugin, nc: NatsConnection, options: S
     )
   );
   discovery.push(serveControl(nc, { prefix, instanceId, plugin, dispatcher, logger }));
-  const announce = (type: InstanceEvent["type"]) =>
-    nc.publish(eventsSubject(prefix, plugin.name), JSON.stringify({ type, info } satisfies InstanceEvent));
+  const announce = (type: InstanceEvent["type"], health?: StatsResponse["health"]) =>
+    nc.publish(eventsSubject(prefix, plugin.name), JSON.stringify({ type, info, ...(health === undefined ? {} : { health }) } satisfies InstanceEvent));
 
   await nc.flush();
   announce("started");
   logger.info("plugin ready", { subject: `${base}.*`, queue });
+
+  // Routers learn of a health change from the instance itself, at once and only then (no polling).
+  let lastHealth = "ok";
+  let healthTimer: unknown;
+  const watchHealth = () => {
+    healthTimer = clock.setTimeout(async () => {
+      const health = await checkHealth();
+      if (draining !== undefined) return;
+      if (health !== undefined && health.status !== lastHealth) {
+        lastHealth = health.status;
+        announce("health", health);
+        logger.info("health changed: announced", { health: health.status });
+      }
+      watchHealth();
+    }, HEALTH_CHECK_MS);
+  };
+  if (plugin.health !== undefined) watchHealth();
 
   let draining: Promise<{ aborted: boolean }> | undefined;
   // After a reconnect (its NATS server died, or the network came back), say so at once: routers
@@ -212,6 +242,7 @@ export async function servePlugin(plugin: Plugin, nc: NatsConnection, options: S
   })();
   const drain = async (timeoutMs: number, lingerMs: number): Promise<{ aborted: boolean }> => {
     announce("draining");
+    clock.clearTimeout(healthTimer);
     logger.info("draining", { inflight: dispatcher.inflight });
     dispatcher.tracing?.draining();
     const deadline = clock.now() + timeoutMs;
@@ -234,10 +265,14 @@ export async function servePlugin(plugin: Plugin, nc: NatsConnection, options: S
     await ownSub.drain();
     if (!aborted) aborted = !await waitBeforeDeadline(dispatcher.idle());
     if (aborted) {
-      logger.warn("drain timed out: aborting running handlers", { inflight: dispatcher.inflight });
+      logger.warn("drain timed out: aborting running handlers", { inflight: dispatcher.inflight, streams: dispatcher.sessions.size });
       dispatcher.tracing?.aborted();
       dispatcher.signals.abortAll("the instance is shutting down");
+      // Open streams end with a `draining` error, sent as their callers pull it (for a short while).
+      dispatcher.sessions.failAll({ status: 503, code: ErrorCode.Draining, message: "The instance is shutting down" });
+      await waitAtMost(clock, dispatcher.sessions.whenEmpty(), SESSION_GRACE_MS);
     }
+    await sessionSub.drain();
     try {
       await plugin.shutdown?.();
     } catch (err) {
@@ -272,4 +307,10 @@ function quiet(clock: Clock, last: () => number, quietMs: number): Promise<void>
     };
     check();
   });
+}
+
+/** Resolves when `done` does, or after `ms`, whichever comes first. */
+function waitAtMost(clock: Clock, done: Promise<void>, ms: number): Promise<void> {
+  let timer: unknown;
+  return Promise.race([done, new Promise<void>((resolve) => timer = clock.setTimeout(resolve, ms))]).finally(() => clock.clearTimeout(timer));
 }

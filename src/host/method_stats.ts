@@ -27,6 +27,7 @@ export class MethodStats {
       last_error: this.lastError,
       processing_time: ns,
       average_processing_time: this.requests === 0 ? 0 : Math.round(ns / this.requests),
+      data: {},
     };
   }
 }

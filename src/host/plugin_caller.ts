@@ -5,11 +5,12 @@ import type { Tracer } from "@opentelemetry/api";
 import type { Clock, Logger } from "../deps.ts";
 import { systemClock } from "../deps.ts";
 import { ErrorCode, SwitchyardError } from "../errors.ts";
-import { H_DEADLINE, H_NESTED, H_PRINCIPAL, H_REQUEST_ID, RequestMux, WireHeaders, wireErrorOf } from "../bus/mod.ts";
+import { H_CHUNKS, H_DEADLINE, H_IDLE, H_NESTED, H_PRINCIPAL, H_REQUEST_ID, RequestMux, WireHeaders, wireErrorOf } from "../bus/mod.ts";
+import type { BusReply } from "../bus/mod.ts";
 import { Registry, startDiscovery } from "../registry/mod.ts";
 import type { Discovery } from "../registry/mod.ts";
 import { RequestPipeline } from "../pipeline/mod.ts";
-import type { PipelineSettings } from "../pipeline/mod.ts";
+import type { Call, PipelineSettings, Target } from "../pipeline/mod.ts";
 import { BalancingOptionsSchema } from "../balancing/mod.ts";
 import { DEFAULT_TIMEOUT_MS, ResilienceSchema } from "../resilience/mod.ts";
 import { TracedCall } from "../telemetry/mod.ts";
@@ -79,10 +80,53 @@ export class PluginCaller {
   /**
    * Calls `plugin.method` with `input` on behalf of `from`; resolves with the callee's output.
    * @throws {SwitchyardError} the callee's code and status, or `plugin_not_found`, `method_not_found`,
-   * `validation_failed`, `no_matching_version`, `plugin_unavailable`, `circuit_open`, `timeout`; a bus
-   * error (`src/bus/bus_errors.ts`) when no reply came.
+   * `validation_failed`, `no_matching_version`, `plugin_unavailable`, `circuit_open`, `timeout`,
+   * `invalid_request` for a streaming method (use {@linkcode PluginCaller.stream}); a bus error
+   * (`src/bus/bus_errors.ts`) when no reply came.
    */
   async call(plugin: string, method: string, input: unknown, from: CallerRequest): Promise<unknown> {
+    const { pipeline, target, call } = await this.#prepare(plugin, method, input, from);
+    if (target.method.stream) {
+      throw new SwitchyardError(ErrorCode.InvalidRequest, `"${plugin}.${method}" streams its output: use ctx.stream`);
+    }
+    const reply = await pipeline.send(target, call);
+    if (reply.status !== 0) throw replyError(reply, plugin, method);
+    return reply.data.length === 0 ? undefined : JSON.parse(decoder.decode(reply.data));
+  }
+
+  /**
+   * Streams `plugin.method`'s items on behalf of `from`: pulled as the loop asks for them (the
+   * callee produces no faster), with the deadline of `from` and the idle timeout of the callee's
+   * policies. Leaving the loop early cancels the stream at the callee. A unary method's output is
+   * the one item.
+   * @throws what {@linkcode PluginCaller.call} throws, from the loop; after some items, the
+   * callee's error, `timeout`, or `plugin_unavailable`.
+   */
+  stream(plugin: string, method: string, input: unknown, from: CallerRequest): AsyncIterable<unknown> {
+    return { [Symbol.asyncIterator]: () => this.#items(plugin, method, input, from) };
+  }
+
+  async *#items(plugin: string, method: string, input: unknown, from: CallerRequest): AsyncGenerator<unknown, void, undefined> {
+    const { pipeline, target, call } = await this.#prepare(plugin, method, input, from);
+    if (!target.method.stream) {
+      const reply = await pipeline.send(target, call);
+      if (reply.status !== 0) throw replyError(reply, plugin, method);
+      yield reply.data.length === 0 ? undefined : JSON.parse(decoder.decode(reply.data));
+      return;
+    }
+    const stream = await pipeline.openStream(target, call, { idleMs: target.policies.streamIdleMs });
+    try {
+      for (let reply = stream.first as BusReply | undefined; reply !== undefined; reply = await stream.next()) {
+        if (reply.status !== 0) throw replyError(reply, plugin, method);
+        if (reply.data.length > 0) for (const line of decoder.decode(reply.data).split("\n")) yield JSON.parse(line);
+      }
+    } finally {
+      if (!stream.done) stream.cancel("the caller stopped reading");
+    }
+  }
+
+  /** Steps 1 and 2 of the pipeline, and the call to send: routing, admission, the input checked. */
+  async #prepare(plugin: string, method: string, input: unknown, from: CallerRequest): Promise<{ pipeline: RequestPipeline; target: Target; call: Call }> {
     if (this.#clock.now() >= from.deadline) throw new SwitchyardError(ErrorCode.Timeout, "The deadline passed before the call");
     const { pipeline, discovery } = this.#parts ??= this.#start();
     if (pipeline.registry.get(plugin) === undefined) await discovery.watch(plugin);
@@ -97,6 +141,8 @@ export class PluginCaller {
     headers.set(H_REQUEST_ID, from.requestId);
     headers.set(H_DEADLINE, String(from.deadline));
     headers.set(H_NESTED, "1");
+    headers.set(H_CHUNKS, "1");
+    if (target.method.stream) headers.set(H_IDLE, String(target.policies.streamIdleMs));
     if (from.principalHeader !== "") headers.set(H_PRINCIPAL, from.principalHeader);
     let traced: TracedCall | undefined;
     const tracer = this.#options.tracer;
@@ -108,21 +154,14 @@ export class PluginCaller {
       traced = inTrace ? new TracedCall(tracer, active, span) : new TracedCall(tracer, from.trace.ctx, from.trace.span);
       traced.target(target);
     }
-    const reply = await pipeline.send(target, {
+    const call: Call = {
       data: encoder.encode(text),
       headers,
       deadline: from.deadline,
       mayRetry: target.method.idempotent && !from.nested,
       observer: traced,
-    });
-    if (reply.status !== 0) {
-      const failure = wireErrorOf(reply);
-      throw new SwitchyardError(failure.code, failure.message || `"${plugin}.${method}" failed`, {
-        status: failure.status,
-        ...(failure.issues === undefined ? {} : { issues: failure.issues }),
-      });
-    }
-    return reply.data.length === 0 ? undefined : JSON.parse(decoder.decode(reply.data));
+    };
+    return { pipeline, target, call };
   }
 
   /** Stops discovery and the reply subscription. */
@@ -146,4 +185,13 @@ export class PluginCaller {
     }, { clock, logger });
     return { pipeline, discovery };
   }
+}
+
+/** The callee's error reply as the error `ctx.call` and `ctx.stream` throw. */
+function replyError(reply: BusReply, plugin: string, method: string): SwitchyardError {
+  const failure = wireErrorOf(reply);
+  return new SwitchyardError(failure.code, failure.message || `"${plugin}.${method}" failed`, {
+    status: failure.status,
+    ...(failure.issues === undefined ? {} : { issues: failure.issues }),
+  });
 }

@@ -51,6 +51,8 @@ export class RequestContext implements PluginContext {
   #controller: AbortController | undefined;
   #timer: unknown;
   #expired = false;
+  /** Why the request was abandoned before its end (a stream's caller went away), if it was. */
+  #abandoned: Error | undefined;
 
   constructor(
     init: {
@@ -102,6 +104,30 @@ export class RequestContext implements PluginContext {
     }) as Promise<T>;
   }
 
+  /** Streams `plugin.method`'s items over the bus with this request's deadline, id and principal. */
+  stream<T = unknown>(plugin: string, method: string, input?: unknown, options?: { version?: string }): AsyncIterable<T> {
+    const calls = this.#calls;
+    if (calls?.caller === undefined) {
+      const error = new SwitchyardError(ErrorCode.PluginUnavailable, "ctx.stream is not available in this host");
+      return { [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(error) }) };
+    }
+    return calls.caller.stream(plugin, method, input, {
+      requestId: this.requestId,
+      deadline: this.deadline,
+      principalHeader: calls.principalHeader,
+      principalId: this.principal.id,
+      nested: calls.nested,
+      trace: this.#trace,
+      version: options?.version,
+    }) as AsyncIterable<T>;
+  }
+
+  /** Aborts `signal` (now, or as soon as it is read) with `reason`: the caller of a stream went away. */
+  abandon(reason: string): void {
+    this.#abandoned ??= new Error(reason);
+    this.#controller?.abort(this.#abandoned);
+  }
+
   get logger(): Logger {
     const trace = this.#trace;
     return this.#logger ??= this.#baseLogger.child(
@@ -115,7 +141,9 @@ export class RequestContext implements PluginContext {
       this.#controller = controller;
       this.#signals.add(controller);
       const left = this.deadline - this.#clock.now();
-      if (left <= 0) {
+      if (this.#abandoned !== undefined) {
+        controller.abort(this.#abandoned);
+      } else if (left <= 0) {
         this.#expired = true;
         controller.abort(new Error("deadline exceeded"));
       } else {

@@ -15,6 +15,9 @@
  */
 export { RequestPipeline } from "./pipeline.ts";
 export { isRetryableStatus } from "./send.ts";
+export { DEFAULT_MAX_REPLY_BYTES } from "./exchange.ts";
+export { DEFAULT_STREAM_WINDOW, StreamCall } from "./stream_call.ts";
+export type { StreamCallOptions } from "./stream_call.ts";
 export { methodNotFound, pluginNotFound } from "./not_found.ts";
 export type { RequestPipelineOptions } from "./pipeline.ts";
 export type { Call, SendContext, Target } from "./types.ts";

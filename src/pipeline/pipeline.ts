@@ -11,6 +11,7 @@ import type { Call, SendContext, Target } from "./types.ts";
 import { sendWithRetries } from "./send.ts";
 import { methodNotFound, pluginNotFound } from "./not_found.ts";
 import { StallWatch } from "./stall_watch.ts";
+import { StreamCall } from "./stream_call.ts";
 
 /** Options of {@linkcode RequestPipeline}. */
 export interface RequestPipelineOptions {
@@ -63,13 +64,7 @@ export class RequestPipeline implements SendContext {
     });
     this.balancing = new Balancing(options.settings, random);
     this.versions = new VersionRules(options.settings.plugins, random);
-    this.stalls = new StallWatch(options.clock, options.mux, (instance) => {
-      const now = options.clock.now();
-      const version = this.registry.get(instance.plugin)?.versions.get(instance.version);
-      this.balancing.outliers.failure(instance, version?.live ?? [], now, true);
-      this.logger.warn("instance ejected", { plugin: instance.plugin, version: instance.version, instance: instance.id, ejections: instance.ejections, forMs: instance.ejectedUntil - now, reason: "silent with requests in flight, no responders" });
-      this.instanceGone(instance, "it stopped answering and nobody listens on its subject");
-    });
+    this.stalls = new StallWatch(options.clock, options.mux, (instance) => this.instanceDead(instance, "it stopped answering and nobody listens on its subject"));
   }
 
   /** Stops the stall watch's timer (the router's shutdown, a caller's close). */
@@ -143,6 +138,29 @@ export class RequestPipeline implements SendContext {
    */
   send(target: Target, call: Call): Promise<BusReply> {
     return sendWithRetries(this, target, call);
+  }
+
+  /**
+   * Nobody listens on an instance's own subject any more: it is out of the registry (until it shows
+   * up again: a reconnect announces it, a roll call finds it), and what waits on it fails at once.
+   */
+  instanceDead(instance: InstanceEntry, why: string): void {
+    if (this.registry.remove(instance.plugin, instance.id) !== undefined) {
+      this.logger.warn("instance gone: removed", { plugin: instance.plugin, version: instance.version, instance: instance.id, why });
+    }
+    this.instanceGone(instance, why);
+  }
+
+  /**
+   * Step 3 for a streaming method: sends the call like {@linkcode RequestPipeline.send} (breaker,
+   * bulkhead, pick, retries: all before the first item) and resolves once the stream's first
+   * message is in, each attempt waiting at most `idleMs` for it. The returned stream pulls the rest.
+   * A first message that is an error reply (`first.status`) ends it; so does the end of an empty stream.
+   * @throws what {@linkcode RequestPipeline.send} throws.
+   */
+  async openStream(target: Target, call: Call, options: { idleMs: number; window?: number }): Promise<StreamCall> {
+    const first = await sendWithRetries(this, target, { ...call, stream: true, attemptTimeoutMs: options.idleMs });
+    return new StreamCall(this, { target, first, deadline: call.deadline, idleMs: options.idleMs, window: options.window });
   }
 
   /**

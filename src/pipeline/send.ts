@@ -1,11 +1,12 @@
 import { codeOf, ErrorCode, statusOf, SwitchyardError } from "../errors.ts";
 import type { Clock } from "../deps.ts";
-import { BusTimeoutError, isBusError } from "../bus/mod.ts";
+import { BusTimeoutError, isBusError, needsChunks } from "../bus/mod.ts";
 import type { BusReply } from "../bus/mod.ts";
 import type { InstanceEntry, VersionEntry } from "../registry/mod.ts";
 import { isAvailable, recordLatency } from "../balancing/mod.ts";
 import type { Outcome } from "../resilience/mod.ts";
 import type { Call, SendContext, Target } from "./types.ts";
+import { completeReply, sendInChunks } from "./exchange.ts";
 
 /** No responders costs nothing to resend (the request ran nowhere), but not forever. */
 const MAX_RESENDS = 4;
@@ -41,7 +42,7 @@ export async function sendWithRetries(pipeline: SendContext, target: Target, cal
   const policies = target.policies;
   const breaker = policies.breaker;
   if (breaker !== undefined && !breaker.tryAcquire()) {
-    if (policies.fallback !== undefined) return { data: policies.fallback, headers: undefined, status: 0, code: "", fallback: true };
+    if (policies.fallback !== undefined) return { data: policies.fallback, headers: undefined, status: 0, code: "", stream: "", fallback: true };
     throw breaker.rejection();
   }
   const { bulkhead, budget } = policies.plugin;
@@ -93,9 +94,11 @@ async function attempts(pipeline: SendContext, target: Target, call: Call): Prom
         // Only after a backoff or a resend: the first attempt always has time left.
         err = new BusTimeoutError(method.subject, 0);
       } else {
-        instance = balancing.pick(plugin, version, startedAt, avoid);
-        if (instance === gone) instance = undefined;
-        if (instance !== undefined) {
+        const picked = balancing.pick(plugin, version, startedAt, avoid);
+        instance = picked === gone || picked === null ? undefined : picked;
+        if (picked === null) {
+          err = new SwitchyardError(ErrorCode.PluginUnavailable, `No instance of "${plugin}" is available in this router's region`);
+        } else if (instance !== undefined) {
           subject = instance.subjects.get(method.name) ?? instanceSubject(instance, method.name);
         } else if (allUnhealthy(version.live)) {
           err = new SwitchyardError(ErrorCode.PluginUnavailable, `Every instance of "${plugin}@${version.version}" reports unhealthy`);
@@ -108,7 +111,13 @@ async function attempts(pipeline: SendContext, target: Target, call: Call): Prom
             pipeline.stalls.watch(instance);
           }
           try {
-            reply = await mux.request(subject, call.data, { headers: call.headers, timeoutMs: left, tag: plugin });
+            const timeoutMs = call.attemptTimeoutMs === undefined ? left : Math.min(left, call.attemptTimeoutMs);
+            const first = needsChunks(call.data, call.headers, mux.maxPayload)
+              ? await sendInChunks(pipeline, { plugin, subject }, call, timeoutMs)
+              : await mux.request(subject, call.data, { headers: call.headers, timeoutMs, tag: plugin });
+            // A reply that names a session comes in chunks (a failure to get it whole is the
+            // attempt's, not its first chunk), or is a stream's first message.
+            reply = first.stream !== "" && first.status === 0 ? await completeReply(pipeline, plugin, call, first) : first;
           } catch (e) {
             err = e;
           }
@@ -140,7 +149,7 @@ async function attempts(pipeline: SendContext, target: Target, call: Call): Prom
         // Nobody listened: it ran nowhere, so sending it elsewhere is safe.
         if (instance !== undefined) {
           instanceFailed(pipeline, target, version, instance, settled, true, observer);
-          pipeline.instanceGone(instance, "no responders on its own subject");
+          pipeline.instanceDead(instance, "no responders on its own subject");
         }
         let elsewhere = resends < MAX_RESENDS;
         if (elsewhere && instance === undefined) {

@@ -28,6 +28,15 @@ export interface Call {
   /** Idempotent method or an `Idempotency-Key`, and not nested: retries allowed. */
   readonly mayRetry: boolean;
   readonly observer?: CallObserver | undefined;
+  /**
+   * A streaming method: `send()` resolves with the stream's first message (retries happen only
+   * before it), and `attemptTimeoutMs` bounds the wait for it. @default false
+   */
+  readonly stream?: boolean | undefined;
+  /** An attempt waits at most this long for its first reply (a stream's idle timeout). @default until `deadline` */
+  readonly attemptTimeoutMs?: number | undefined;
+  /** A reply that comes in chunks may be at most this large. @default 64 MiB */
+  readonly maxReplyBytes?: number | undefined;
 }
 
 /** What the send step works with: the pipeline's parts. */
@@ -40,4 +49,6 @@ export interface SendContext {
   readonly stalls: StallWatch;
   /** Fails the requests waiting on a gone instance (see `RequestPipeline.instanceGone`). */
   instanceGone(instance: InstanceEntry, why: string): number;
+  /** Removes an instance nobody listens for any more, and fails what waits on it. */
+  instanceDead(instance: InstanceEntry, why: string): void;
 }

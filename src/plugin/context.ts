@@ -40,7 +40,10 @@ export interface PluginContext<Options = AnyOptions> {
   readonly version: string;
   /** The request id, from the router's `x-request-id`. */
   readonly requestId: string;
-  /** Aborts at the caller's deadline and when a drain runs out of time. */
+  /**
+   * Aborts at the caller's deadline and when a drain runs out of time; for a streaming method also
+   * when the caller goes away (the client disconnected, or stopped pulling for the idle timeout).
+   */
   readonly signal: AbortSignal;
   /** Milliseconds since the epoch when the caller stops waiting. */
   readonly deadline: number;
@@ -72,6 +75,23 @@ export interface PluginContext<Options = AnyOptions> {
   ): Promise<CallOutput<P, M>>;
   /** An untyped call: the input is checked at run time against the callee's discovered schema. */
   call<T = unknown>(plugin: string, method: string, input?: unknown, options?: CallOptions): Promise<T>;
+  /**
+   * Calls a streaming method of another plugin and gives its items as they come, with the same
+   * deadline, routing and policies as `call` (retries only before the first item) and the same
+   * flow control as the router: the callee produces no faster than the loop consumes. Leaving the
+   * loop early (`break`, a throw) stops the callee (its `ctx.signal` aborts). A unary method gives
+   * its one output as the only item.
+   * @throws {SwitchyardError} as `call`, from the loop: before the first item, or the callee's
+   * error after some items.
+   */
+  stream<P extends CallablePlugin, M extends MethodOf<P> = MethodOf<P>>(
+    plugin: P["name"],
+    method: M,
+    input: CallInput<P, M>,
+    options?: CallOptions,
+  ): AsyncIterable<CallOutput<P, M>>;
+  /** An untyped stream: the input is checked at run time against the callee's discovered schema. */
+  stream<T = unknown>(plugin: string, method: string, input?: unknown, options?: CallOptions): AsyncIterable<T>;
 }
 
 /** Options of one `ctx.call`. */

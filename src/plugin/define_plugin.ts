@@ -18,15 +18,40 @@ export type SignaturesOf<I extends Record<string, AnySchema>, O extends { [K in 
   readonly [K in keyof I & string]: { readonly input: v.InferInput<I[K]>; readonly output: v.InferOutput<O[K]> };
 };
 
-/** One method: schemas in and out, and the handler between them. */
-export interface MethodDefinition<I extends AnySchema = AnySchema, O extends AnySchema = AnySchema, Options = AnyOptions> {
+/** What every method has: schemas in and out, idempotency, a description. */
+interface MethodBase<I extends AnySchema, O extends AnySchema> {
   input: I;
+  /** The output's schema; of each item for a streaming method. */
   output: O;
-  /** Safe to run twice: the router may retry it. @default false */
+  /** Safe to run twice: the router may retry it (a stream only before its first item). @default false */
   idempotent?: boolean;
   description?: string;
+}
+
+/** A method that answers one value. */
+export interface UnaryMethodDefinition<I extends AnySchema = AnySchema, O extends AnySchema = AnySchema, Options = AnyOptions>
+  extends MethodBase<I, O> {
+  /** @default false */
+  stream?: false;
   handler: (input: v.InferOutput<I>, ctx: PluginContext<Options>) => v.InferInput<O> | Promise<v.InferInput<O>>;
 }
+
+/**
+ * A method that answers a stream of items: an `async function*` whose every yielded value is
+ * checked against `output` and sent as it is produced (docs/streaming.md). `ctx.signal` aborts
+ * when the caller goes away, the deadline passes or a drain runs out of time; the generator's
+ * `finally` runs then.
+ */
+export interface StreamMethodDefinition<I extends AnySchema = AnySchema, O extends AnySchema = AnySchema, Options = AnyOptions>
+  extends MethodBase<I, O> {
+  stream: true;
+  handler: (input: v.InferOutput<I>, ctx: PluginContext<Options>) => AsyncGenerator<v.InferInput<O>, void, undefined>;
+}
+
+/** One method: schemas in and out, and the handler between them; `stream: true` makes it a streaming method. */
+export type MethodDefinition<I extends AnySchema = AnySchema, O extends AnySchema = AnySchema, Options = AnyOptions> =
+  | UnaryMethodDefinition<I, O, Options>
+  | StreamMethodDefinition<I, O, Options>;
 
 /** What a plugin author writes. */
 export interface PluginDefinition<
@@ -96,6 +121,10 @@ export function definePlugin<
     }
     if (typeof method.handler !== "function" || !method.input || !method.output) {
       throw new TypeError(`Plugin "${def.name}": method "${name}" needs input, output and handler`);
+    }
+    const stream = (method as { stream?: unknown }).stream;
+    if (stream !== undefined && typeof stream !== "boolean") {
+      throw new TypeError(`Plugin "${def.name}": method "${name}": stream must be true or false`);
     }
     methods[name] = method;
   }

@@ -24,7 +24,16 @@
 export { definePlugin, isPlugin } from "./define_plugin.ts";
 export { METHOD_NAME, PLUGIN_NAME } from "../bus/subjects.ts";
 export { PluginError } from "./plugin_error.ts";
-export type { AnySchema, MethodDefinition, OptionsOf, Plugin, PluginDefinition, SignaturesOf } from "./define_plugin.ts";
+export type {
+  AnySchema,
+  MethodDefinition,
+  OptionsOf,
+  Plugin,
+  PluginDefinition,
+  SignaturesOf,
+  StreamMethodDefinition,
+  UnaryMethodDefinition,
+} from "./define_plugin.ts";
 export type { PluginErrorOptions } from "./plugin_error.ts";
 export type {
   AnyOptions,

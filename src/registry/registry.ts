@@ -10,8 +10,10 @@ import {
   META_OUTPUT_SCHEMA,
   META_PREFIX,
   META_PROTOCOL,
+  META_REGION,
   META_REQUIRES,
   META_RUNTIME,
+  META_STREAM,
   META_WEIGHT,
   METHOD_NAME,
   PLUGIN_NAME,
@@ -28,6 +30,8 @@ export interface MethodEntry {
   /** The version's queue-group subject for this method. */
   readonly subject: string;
   readonly idempotent: boolean;
+  /** It answers a stream of items (`sy.stream`): the router serves it as NDJSON or SSE. */
+  readonly stream: boolean;
   readonly description: string;
   readonly inputSchema: Record<string, unknown>;
   readonly outputSchema: Record<string, unknown>;
@@ -41,6 +45,8 @@ export interface InstanceEntry {
   readonly version: string;
   readonly runtime: string;
   readonly host: string;
+  /** Its `sy.region` ("" when it names none). */
+  readonly region: string;
   /** `<prefix>.$i.<plugin>.<id>`, derived from the names: append `.<method>` to address this instance alone. */
   readonly subjectBase: string;
   draining: boolean;
@@ -78,6 +84,8 @@ export interface VersionEntry {
   readonly requires: Readonly<Record<string, string>>;
   /** The instances not draining, as an array the balancers walk without allocating; rebuilt on change. */
   live: InstanceEntry[];
+  /** `live` by region, for routers that prefer their own region; rebuilt on change. */
+  liveByRegion: Map<string, InstanceEntry[]>;
 }
 
 export interface PluginEntry {
@@ -149,7 +157,7 @@ export class Registry {
     }
     let version = plugin.versions.get(info.version);
     if (version === undefined) {
-      version = { version: info.version, methods: this.#methods(info), instances: new Map(), live: [], requires: parseRequires(info.metadata[META_REQUIRES]) };
+      version = { version: info.version, methods: this.#methods(info), instances: new Map(), live: [], liveByRegion: new Map(), requires: parseRequires(info.metadata[META_REQUIRES]) };
       plugin.versions.set(info.version, version);
     }
     const subjectBase = instanceSubjectBase(this.#prefix, info.name, info.id);
@@ -159,6 +167,7 @@ export class Registry {
       version: info.version,
       runtime: text(info.metadata[META_RUNTIME], 32),
       host: text(info.metadata[META_HOST], 255),
+      region: regionOf(info.metadata[META_REGION]),
       subjectBase,
       draining: false,
       lastSeen: now,
@@ -294,6 +303,12 @@ export class Registry {
     for (const plugin of this.#plugins.values()) {
       for (const version of plugin.versions.values()) {
         version.live = [...version.instances.values()].filter((i) => !i.draining);
+        version.liveByRegion = new Map();
+        for (const i of version.live) {
+          const list = version.liveByRegion.get(i.region);
+          if (list === undefined) version.liveByRegion.set(i.region, [i]);
+          else list.push(i);
+        }
       }
     }
   }
@@ -309,6 +324,7 @@ export class Registry {
         name: endpoint.name,
         subject: `${base}.${endpoint.name}`,
         idempotent: endpoint.metadata?.[META_IDEMPOTENT] === "true",
+        stream: endpoint.metadata?.[META_STREAM] === "true",
         description: text(endpoint.metadata?.[META_DESCRIPTION], 1000),
         inputSchema,
         outputSchema: parseSchema(endpoint.metadata?.[META_OUTPUT_SCHEMA]),
@@ -333,6 +349,13 @@ function parseRequires(text: string | undefined): Record<string, string> {
     // a malformed manifest requirement is ignored, not fatal
   }
   return out;
+}
+
+/** Region names: letters, digits, `-`, `_`, `.`, up to 64; anything else is no region. */
+export const REGION_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+
+function regionOf(value: unknown): string {
+  return typeof value === "string" && REGION_NAME.test(value) ? value : "";
 }
 
 /** A metadata string for display, cut to `max` characters. */

@@ -13,6 +13,8 @@ export { PluginPolicies, ResiliencePolicies } from "./plugin_policies.ts";
 export {
   BreakerSchema,
   BulkheadSchema,
+  DEFAULT_STREAM_IDLE_MS,
+  DEFAULT_STREAM_TIMEOUT_MS,
   DEFAULT_TIMEOUT_MS,
   MethodPolicySchema,
   PLUGIN_RESILIENCE_FIELDS,

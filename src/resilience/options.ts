@@ -8,6 +8,11 @@ import * as v from "valibot";
 /** The default deadline of one request, all attempts included. */
 export const DEFAULT_TIMEOUT_MS = 10_000;
 
+/** The default idle timeout of a stream: no item (or no pull by the caller) for this long ends it. */
+export const DEFAULT_STREAM_IDLE_MS = 30_000;
+/** The default deadline of a whole stream. */
+export const DEFAULT_STREAM_TIMEOUT_MS = 300_000;
+
 export const Millis = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(3_600_000));
 
 // Resilience (docs/resilience.md). Breaker and retries are on by default (retries only for
@@ -94,6 +99,10 @@ export const ResilienceSchema = v.strictObject({
 /** Per-method overrides. */
 export const MethodPolicySchema = v.strictObject({
   timeoutMs: v.optional(Millis),
+  /** A streaming method: no item for this long ends the stream (`timeout`). */
+  streamIdleMs: v.optional(Millis),
+  /** A streaming method: the deadline of the whole stream. */
+  streamTimeoutMs: v.optional(Millis),
   retry: v.optional(RetryOverrideSchema),
   /** A breaker of this method's own (instead of sharing the plugin's), with these overrides. */
   breaker: v.optional(BreakerOverrideSchema),
@@ -105,6 +114,10 @@ export const MethodPolicySchema = v.strictObject({
 export const PLUGIN_RESILIENCE_FIELDS = {
   /** Request timeout for this plugin's methods. */
   timeoutMs: v.optional(Millis),
+  /** Idle timeout of this plugin's streams (default `router.streamIdleMs`). */
+  streamIdleMs: v.optional(Millis),
+  /** Deadline of this plugin's streams (default `router.streamTimeoutMs`). */
+  streamTimeoutMs: v.optional(Millis),
   retry: v.optional(RetryOverrideSchema),
   breaker: v.optional(BreakerOverrideSchema),
   bulkhead: v.optional(BulkheadSchema),

@@ -1,5 +1,6 @@
 import type { Clock, Logger } from "../deps.ts";
 import { systemClock, noopLogger } from "../deps.ts";
+import { DEFAULT_STREAM_IDLE_MS, DEFAULT_STREAM_TIMEOUT_MS } from "./options.ts";
 import type { PluginResilience, ResolvedResilience } from "./options.ts";
 import { CircuitBreaker } from "./circuit_breaker.ts";
 import type { BreakerSettings, CircuitState, CircuitTransition } from "./circuit_breaker.ts";
@@ -14,6 +15,10 @@ const encoder = new TextEncoder();
 export interface MethodPolicies {
   readonly plugin: PluginPolicies;
   readonly timeoutMs: number;
+  /** A streaming method: no item for this long ends the stream. */
+  readonly streamIdleMs: number;
+  /** A streaming method: the deadline of the whole stream. */
+  readonly streamTimeoutMs: number;
   readonly retry: RetryPolicy;
   /** `undefined` when the breaker is disabled. */
   readonly breaker: CircuitBreaker | undefined;
@@ -34,6 +39,10 @@ export interface PolicyDeps {
 export interface PolicySettings {
   /** The default deadline of a request (`router.timeoutMs`). */
   readonly timeoutMs: number;
+  /** The default idle timeout of a stream (`router.streamIdleMs`). @default 30000 */
+  readonly streamIdleMs?: number | undefined;
+  /** The default deadline of a stream (`router.streamTimeoutMs`). @default 300000 */
+  readonly streamTimeoutMs?: number | undefined;
   readonly resilience: ResolvedResilience;
   /** Per-plugin overrides (`plugins.<name>`); extra keys are ignored. */
   readonly plugins: Readonly<Record<string, PluginResilience>>;
@@ -79,7 +88,7 @@ export class PluginPolicies {
   constructor(
     name: string,
     defaults: ResolvedResilience,
-    timeoutMs: number,
+    timeouts: Pick<PolicySettings, "timeoutMs" | "streamIdleMs" | "streamTimeoutMs">,
     plugin: PluginResilience | undefined,
     deps: PolicyDeps,
     previous?: PluginPolicies,
@@ -127,8 +136,18 @@ export class PluginPolicies {
       : new RateLimiter(name, { rps: rate.rps, burst: rate.burst ?? Math.max(1, Math.ceil(rate.rps)) }, clock);
     const retryPolicy = (settings: typeof retry) =>
       new RetryPolicy({ settings, budget: this.budget, ...(deps.random === undefined ? {} : { random: deps.random }) });
-    const pluginTimeout = plugin?.timeoutMs ?? timeoutMs;
-    this.#default = { plugin: this, timeoutMs: pluginTimeout, retry: retryPolicy(retry), breaker: this.breaker, fallback: undefined };
+    const pluginTimeout = plugin?.timeoutMs ?? timeouts.timeoutMs;
+    const streamIdle = plugin?.streamIdleMs ?? timeouts.streamIdleMs ?? DEFAULT_STREAM_IDLE_MS;
+    const streamTimeout = plugin?.streamTimeoutMs ?? timeouts.streamTimeoutMs ?? DEFAULT_STREAM_TIMEOUT_MS;
+    this.#default = {
+      plugin: this,
+      timeoutMs: pluginTimeout,
+      streamIdleMs: streamIdle,
+      streamTimeoutMs: streamTimeout,
+      retry: retryPolicy(retry),
+      breaker: this.breaker,
+      fallback: undefined,
+    };
     for (const [method, m] of Object.entries(plugin?.methods ?? {})) {
       let breaker = this.breaker;
       if (m.breaker !== undefined) {
@@ -142,6 +161,8 @@ export class PluginPolicies {
       this.#methods.set(method, {
         plugin: this,
         timeoutMs: m.timeoutMs ?? pluginTimeout,
+        streamIdleMs: m.streamIdleMs ?? streamIdle,
+        streamTimeoutMs: m.streamTimeoutMs ?? streamTimeout,
         retry: m.retry === undefined ? this.#default.retry : retryPolicy(merge(retry, m.retry)),
         breaker,
         fallback: m.fallback === undefined ? undefined : encoder.encode(JSON.stringify(m.fallback)),
@@ -201,7 +222,7 @@ export class ResiliencePolicies {
     let p = this.#plugins.get(plugin);
     if (p === undefined) {
       const settings = this.#settings;
-      p = new PluginPolicies(plugin, settings.resilience, settings.timeoutMs, settings.plugins[plugin], this.#deps);
+      p = new PluginPolicies(plugin, settings.resilience, settings, settings.plugins[plugin], this.#deps);
       this.#plugins.set(plugin, p);
     }
     return p;
@@ -219,7 +240,7 @@ export class ResiliencePolicies {
   reconfigure(settings: PolicySettings): void {
     this.#settings = settings;
     for (const [name, previous] of this.#plugins) {
-      this.#plugins.set(name, new PluginPolicies(name, settings.resilience, settings.timeoutMs, settings.plugins[name], this.#deps, previous));
+      this.#plugins.set(name, new PluginPolicies(name, settings.resilience, settings, settings.plugins[name], this.#deps, previous));
     }
   }
 }

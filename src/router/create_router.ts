@@ -18,6 +18,8 @@ import { routerTelemetry } from "./router_telemetry.ts";
 import type { RouterTelemetryConfig } from "./router_telemetry.ts";
 import type { RouterAuth } from "../auth/mod.ts";
 import { authFirst, guardRoutes } from "./auth_routes.ts";
+import { serveDashboard } from "./dashboard_routes.ts";
+import type { DashboardParts } from "./dashboard_routes.ts";
 
 /** Why the router is not ready, or `undefined` when it is. */
 export type ReadinessCheck = () => string | undefined;
@@ -39,6 +41,8 @@ export interface RouterOptions {
   telemetry?: RouterTelemetryConfig;
   /** Authentication and grants (`RouterAuth.create(config.auth)`); required when `settings().auth` is set. */
   auth?: RouterAuth;
+  /** `GET /dashboard`'s span ring, OTLP forwarding and reload action. @default no traces, no reload */
+  dashboard?: DashboardParts;
 }
 
 const JSON_HEADERS = { "content-type": "application/json" };
@@ -91,10 +95,12 @@ export function createRouter(options: RouterOptions): Hono {
     logger,
     requestId,
     telemetry,
+    lifecycle,
     ...(options.respond === undefined ? {} : { respond: options.respond }),
     ...(auth === undefined ? {} : { auth }),
   });
-  app.post("/v1/:plugin/:method", trackInflight(lifecycle, invoke, requestId, logger, auth));
+  const observe = serveDashboard(app, { pipeline, lifecycle, settings, auth, requestId, logger, parts: options.dashboard });
+  app.post("/v1/:plugin/:method", observe(trackInflight(lifecycle, invoke, requestId, logger, auth)));
   app.route("/admin", createAdminRoutes({ lifecycle, settings: () => settings().admin, requestId, logger }));
   // 405 for other methods on a plugin route is answered here rather than by an `app.all()` route:
   // a second route on the same path pushes Hono's SmartRouter off its RegExpRouter onto the

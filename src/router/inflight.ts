@@ -1,7 +1,7 @@
 /** The traffic of one plugin through one router. */
 export class PluginTraffic {
   readonly name: string;
-  /** Requests to this plugin inside the router now: from routing until the response is built. */
+  /** Requests to this plugin inside the router now: from routing until the response is built (a stream's last byte). */
   inflight = 0;
   /** Set by a plugin drain: new requests to the plugin get 503 `draining`. */
   draining = false;

@@ -1,11 +1,11 @@
 import type { Context } from "hono";
 import { codeOf, ErrorCode, SwitchyardError } from "../errors.ts";
 import type { Logger } from "../deps.ts";
-import { H_DEADLINE, H_INSTANCE, H_PRINCIPAL, H_REQUEST_ID, H_VERSION, WireHeaders, wireErrorOf } from "../bus/mod.ts";
+import { H_CHUNKS, H_DEADLINE, H_IDLE, H_INSTANCE, H_PRINCIPAL, H_REQUEST_ID, H_VERSION, WireHeaders, wireErrorOf } from "../bus/mod.ts";
 import type { BusReply } from "../bus/mod.ts";
 import type { Authenticated, PeerInfo, RouterAuth } from "../auth/mod.ts";
 import { methodNotFound, pluginNotFound } from "../pipeline/mod.ts";
-import type { RequestPipeline, Target } from "../pipeline/mod.ts";
+import type { RequestPipeline, StreamCall, Target } from "../pipeline/mod.ts";
 import type { MethodEntry } from "../registry/mod.ts";
 import { RouterTelemetry } from "../telemetry/mod.ts";
 import type { MethodSeries } from "../telemetry/mod.ts";
@@ -14,6 +14,9 @@ import { initHeadersResponse } from "../runtime/types.ts";
 import type { ResponseFactory } from "../runtime/types.ts";
 import { errorResponse } from "./error_response.ts";
 import type { RouterSettings } from "./options.ts";
+import type { RouterLifecycle } from "./router_lifecycle.ts";
+import { ActiveStreams } from "./active_streams.ts";
+import { streamResponse } from "./stream_response.ts";
 
 export interface InvokeOptions {
   pipeline: RequestPipeline;
@@ -27,6 +30,8 @@ export interface InvokeOptions {
   telemetry?: RouterTelemetry;
   /** Authentication and grants; without it every caller is anonymous and may call everything. */
   auth?: RouterAuth | undefined;
+  /** Counts streams in flight until their last byte and lets drains end them. @default none (not counted) */
+  lifecycle?: RouterLifecycle | undefined;
 }
 
 /** Whose rate-limit bucket a request takes from without auth. */
@@ -41,7 +46,7 @@ const FALLBACK_HEADERS = { "content-type": "application/json", "x-fallback": "ci
  * read; the original bytes go over NATS and the plugin's reply bytes come back untouched.
  */
 export function createInvokeHandler(options: InvokeOptions): (c: Context) => Promise<Response> {
-  const { pipeline, logger, auth } = options;
+  const { pipeline, logger, auth, lifecycle } = options;
   const deadlines = new ReadDeadlines();
   const clock = pipeline.clock;
   const respond = options.respond ?? initHeadersResponse;
@@ -73,21 +78,33 @@ export function createInvokeHandler(options: InvokeOptions): (c: Context) => Pro
       const body = await readBody(req, settings.bodyLimitBytes, deadlines, settings.requestTimeoutMs);
       checkInput(target.method, body);
       const idempotencyKey = req.headers.get(IDEMPOTENCY_KEY);
-      const deadline = clock.now() + target.policies.timeoutMs;
+      const deadline = clock.now() + (target.method.stream ? target.policies.streamTimeoutMs : target.policies.timeoutMs);
       const headers = new WireHeaders();
       headers.set(H_REQUEST_ID, requestId);
       headers.set(H_DEADLINE, String(deadline));
       if (who !== undefined) headers.set(H_PRINCIPAL, who.header);
       if (idempotencyKey !== null) headers.set(IDEMPOTENCY_KEY, idempotencyKey);
-      const reply = await pipeline.send(target, {
+      headers.set(H_CHUNKS, "1");
+      const call = {
         data: body,
         headers,
         deadline,
         mayRetry: target.method.idempotent || idempotencyKey !== null,
         observer: trace ?? series.plugin,
-      });
-      code = reply.code;
-      res = toResponse(reply, target, requestId, respond, logger);
+        maxReplyBytes: settings.bodyLimitBytes,
+      };
+      if (target.method.stream) {
+        headers.set(H_IDLE, String(target.policies.streamIdleMs));
+        const opened = await pipeline.openStream(target, call, { idleMs: target.policies.streamIdleMs });
+        code = opened.first.code;
+        res = opened.first.status !== 0 || opened.first.fallback
+          ? toResponse(opened.first, target, requestId, respond, logger)
+          : respondStreaming(c, opened, { target, requestId, lifecycle, logger });
+      } else {
+        const reply = await pipeline.send(target, call);
+        code = reply.code;
+        res = toResponse(reply, target, requestId, respond, logger);
+      }
     } catch (err) {
       code = codeOf(err);
       res = errorResponse(err, requestId, trace === undefined ? logger : logger.child({ traceId: trace.span.spanContext().traceId }));
@@ -114,6 +131,35 @@ function checkInput(method: MethodEntry, body: Uint8Array): void {
   if (issues !== undefined) {
     throw new SwitchyardError(ErrorCode.ValidationFailed, "The body does not match the method's input schema", { issues });
   }
+}
+
+/**
+ * A stream's HTTP response, written as its items come (see {@linkcode streamResponse}); NDJSON, or
+ * SSE for `Accept: text/event-stream`. It counts in flight until its last byte: the tracker takes
+ * it once more here, and lets go when the stream is over (the wrapper's own count ends when this returns).
+ */
+function respondStreaming(
+  c: Context,
+  call: StreamCall,
+  parts: { target: Target; requestId: string; lifecycle: RouterLifecycle | undefined; logger: Logger },
+): Response {
+  const { target, requestId, lifecycle, logger } = parts;
+  const h = call.first.headers;
+  const traffic = lifecycle?.tracker.traffic(target.plugin);
+  if (traffic !== undefined) lifecycle!.tracker.enter(traffic);
+  const accept = c.req.header("accept") ?? "";
+  return streamResponse(c, call, {
+    requestId,
+    plugin: target.plugin,
+    headers: { "x-request-id": requestId, "x-plugin-version": h?.get(H_VERSION) || target.version.version, "x-plugin-instance": h?.get(H_INSTANCE) ?? "" },
+    sse: accept.includes("text/event-stream"),
+    idleMs: target.policies.streamIdleMs,
+    streams: lifecycle?.streams ?? new ActiveStreams(),
+    logger,
+    onEnd: () => {
+      if (traffic !== undefined) lifecycle!.tracker.leave(traffic);
+    },
+  });
 }
 
 /** The plugin's reply as HTTP: its bytes on success; an error reply with the plugin's status and code. */

@@ -23,3 +23,9 @@ export {
   MetricsOptionsSchema,
   RouterOptionsSchema,
 } from "./options.ts";
+export { DEFAULT_TRACE_SPANS, TracesSchema } from "./dashboard_options.ts";
+export type { ResolvedTracesOptions } from "./dashboard_options.ts";
+export type { DashboardParts } from "./dashboard_routes.ts";
+export type { ReloadAction, ReloadOutcome } from "./dashboard_actions.ts";
+export { OTLP_TRACES_PATH } from "./dashboard_otlp.ts";
+export type { OtlpForward } from "./dashboard_otlp.ts";

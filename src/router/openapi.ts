@@ -101,12 +101,18 @@ function operation(plugin: string, version: VersionEntry, method: MethodEntry, k
     requestBody: { required: true, content: { "application/json": { schema: { $ref: `#/components/schemas/${key}.input` } } } },
     responses: {
       "200": {
-        description: "The method's output",
+        description: method.stream ? "The method's items as they come: NDJSON, one item per line, or (Accept: text/event-stream) one Server-Sent Event per item; an error after the first item is a last `{\"error\":…}` line (SSE: `event: error`)" : "The method's output",
         headers: {
           "x-plugin-version": { description: "The version that served", schema: { type: "string" } },
           "x-plugin-instance": { description: "The instance that served", schema: { type: "string" } },
         },
-        content: { "application/json": { schema: { $ref: `#/components/schemas/${key}.output` } } },
+        content: method.stream
+          ? {
+            // OpenAPI 3.1 cannot say "a sequence of": the schema is each item's (one line, or one event's data).
+            "application/x-ndjson": { schema: { $ref: `#/components/schemas/${key}.output` } },
+            "text/event-stream": { schema: { $ref: `#/components/schemas/${key}.output` } },
+          }
+          : { "application/json": { schema: { $ref: `#/components/schemas/${key}.output` } } },
       },
       "4XX": error,
       "5XX": error,

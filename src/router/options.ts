@@ -1,5 +1,6 @@
 import * as v from "valibot";
-import { DEFAULT_TIMEOUT_MS } from "../resilience/mod.ts";
+import { DEFAULT_STREAM_IDLE_MS, DEFAULT_STREAM_TIMEOUT_MS, DEFAULT_TIMEOUT_MS } from "../resilience/mod.ts";
+import { ROUTER_DASHBOARD_FIELDS } from "./dashboard_options.ts";
 import type { ResolvedAdminOptions } from "./admin_options.ts";
 import type { ResolvedAuthOptions } from "../auth/mod.ts";
 
@@ -9,6 +10,8 @@ export interface RouterSettings {
   /** Reading a request's body ends by then. */
   readonly requestTimeoutMs: number;
   readonly drainTimeoutMs: number;
+  /** Serve `GET /dashboard`. @default true */
+  readonly dashboard?: boolean | undefined;
 }
 
 /** `metrics.*`: what `GET /metrics` serves. */
@@ -93,7 +96,10 @@ export const METRICS_SECURITY_FIELDS = {
 
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_HOST = "0.0.0.0";
-/** 1 MiB: well below NATS's default max_payload of 1 MiB plus headers. */
+/**
+ * Just under 1 MiB, so that by default a body fits one NATS message (`max_payload` is 1 MiB). A
+ * larger limit (up to 64 MiB) is fine: bodies and replies over `max_payload` go in chunks.
+ */
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024 - 16 * 1024;
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 
@@ -104,8 +110,13 @@ export const RouterOptionsSchema = v.strictObject({
   bodyLimitBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(2), v.maxValue(64 * 1024 * 1024)), DEFAULT_BODY_LIMIT_BYTES),
   /** The default deadline of a request, all attempts included. */
   timeoutMs: v.optional(Millis, DEFAULT_TIMEOUT_MS),
+  /** A stream with no item for this long (or whose client reads nothing for this long) ends with `timeout`. */
+  streamIdleMs: v.optional(Millis, DEFAULT_STREAM_IDLE_MS),
+  /** The default deadline of a whole stream. */
+  streamTimeoutMs: v.optional(Millis, DEFAULT_STREAM_TIMEOUT_MS),
   drainTimeoutMs: v.optional(Millis, DEFAULT_DRAIN_TIMEOUT_MS),
   ...ROUTER_SECURITY_FIELDS,
+  ...ROUTER_DASHBOARD_FIELDS,
 });
 
 /** `metrics`: Prometheus exposition at `path` (docs/telemetry.md) and who may read it. */

@@ -3,6 +3,7 @@ import { noopLogger, systemClock } from "../deps.ts";
 import { ErrorCode, SwitchyardError } from "../errors.ts";
 import type { PendingRequest } from "../bus/mod.ts";
 import { InflightTracker } from "./inflight.ts";
+import { ActiveStreams } from "./active_streams.ts";
 import type { PluginTraffic } from "./inflight.ts";
 
 /** How long aborted requests get to settle after a drain or shutdown ran out of time. */
@@ -56,7 +57,7 @@ export interface DrainResult {
   drained: boolean;
   /** In flight when the drain began. */
   inflightAtStart: number;
-  /** Requests failed with 503 `draining` at the timeout (`force`, or a router shutdown). */
+  /** Requests failed with 503 `draining`, and streams ended with a `draining` error item, at the timeout (`force`, or a router shutdown). */
   aborted: number;
   /** Still in flight when the drain returned. */
   remaining: number;
@@ -70,6 +71,8 @@ export interface DrainResult {
  */
 export class RouterLifecycle {
   readonly tracker: InflightTracker;
+  /** Streaming responses being written (counted in flight by the tracker until their last byte). */
+  readonly streams = new ActiveStreams();
   readonly #requests: AbortableRequests;
   readonly #drainTimeoutMs: () => number;
   readonly #clock: Clock;
@@ -159,7 +162,9 @@ export class RouterLifecycle {
     if (!drained && options.force === true) {
       // Block first, so nothing sneaks out between the sweep and the block (a retry after a backoff).
       this.#requests.block(plugin, error);
-      aborted = this.#requests.failWhere(plugin === undefined ? () => true : (p) => p.tag === plugin, error);
+      // Streams first: ending one drops its own pulls, so each counts once.
+      aborted = this.streams.abortWhere(plugin, error);
+      aborted += this.#requests.failWhere(plugin === undefined ? () => true : (p) => p.tag === plugin, error);
       this.#logger.warn("drain timed out: aborted requests in flight", { plugin, aborted, inflight: count() });
       await this.#waitIdle(traffic, ABORT_GRACE_MS, report, options.progressIntervalMs);
     }

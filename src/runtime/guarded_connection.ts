@@ -146,6 +146,22 @@ export function throughGuard(
 
 function answered(conn: GuardedConnection, req: Request, res: Response): Response {
   if (closesAfterAnswer(req, res)) conn.stopForwarding();
+  const type = res.headers.get("content-type");
+  // Only a streamed answer's body is touched: reading `res.body` makes Deno build a stream for any answer.
+  if (type !== null && STREAMED.test(type) && res.body !== null) return untilBodyEnds(conn, res);
   conn.requestEnded();
   return res;
+}
+
+/** The router's streamed answers (NDJSON, SSE): written over seconds or minutes, item by item. */
+const STREAMED = /^(?:application\/x-ndjson|text\/event-stream)\b/i;
+
+/**
+ * A streamed answer keeps its connection busy until its body ends (or the client goes away):
+ * the connection must not idle out between two items.
+ */
+function untilBodyEnds(conn: GuardedConnection, res: Response): Response {
+  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+  res.body!.pipeTo(writable).catch(() => {}).finally(conn.requestEnded);
+  return new Response(readable, { status: res.status, statusText: res.statusText, headers: res.headers });
 }

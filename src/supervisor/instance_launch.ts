@@ -108,19 +108,6 @@ export function prepareLaunch(spec: PluginProcessSpec, plugin: string): Launch {
   if (spec.drainTimeoutMs !== undefined) args.push("--drain-timeout", String(spec.drainTimeoutMs));
   if (secrets !== undefined) args.push("--nats-credentials", secrets.file);
   args.push(...(spec.args ?? []));
-  const sandbox = spec.runtime === "deno" && permissions !== undefined
-    ? denoSandboxFlags(permissions, {
-      pluginDir,
-      module,
-      moduleFiles: files.filter((f) => SCRIPT.test(f)),
-      natsServers: spec.natsUrl.split(","),
-      natsFiles: secrets === undefined ? [] : [secrets.dir],
-    })
-    : undefined;
-  const argv = runtimeCommand(spec.runtime, spec.cli, args, {
-    ...(sandbox === undefined ? {} : { denoPermissions: sandbox }),
-    ...(spec.runtimeArgs === undefined ? {} : { runtimeArgs: spec.runtimeArgs }),
-  });
   const parent = spec.inheritEnv ?? process.env;
   // The manifest's requests count only once the allow-list approved the manifest with the code.
   const asked = requestedEnv(permissions) ?? [];
@@ -133,6 +120,20 @@ export function prepareLaunch(spec: PluginProcessSpec, plugin: string): Launch {
       extra: { SWITCHYARD_PARENT_PID: String(process.pid) },
     }),
   };
+  const sandbox = spec.runtime === "deno" && permissions !== undefined
+    ? denoSandboxFlags(permissions, {
+      pluginDir,
+      module,
+      moduleFiles: files.filter((f) => SCRIPT.test(f)),
+      natsServers: spec.natsUrl.split(","),
+      natsFiles: secrets === undefined ? [] : [secrets.dir],
+      env,
+    })
+    : undefined;
+  const argv = runtimeCommand(spec.runtime, spec.cli, args, {
+    ...(sandbox === undefined ? {} : { denoPermissions: sandbox }),
+    ...(spec.runtimeArgs === undefined ? {} : { runtimeArgs: spec.runtimeArgs }),
+  });
   const unpassed = asked.filter((name) =>
     spec.allowList === undefined || WITHHELD_ENV.test(name.replace(/\*$/, ""))
   );

@@ -52,5 +52,5 @@ export type { InstanceEnvOptions } from "./instance_env.ts";
 export { CredentialsFileSchema, readCredentialsFile, writeInstanceCredentials } from "./instance_credentials.ts";
 export type { InstanceSecrets } from "./instance_credentials.ts";
 export { grantProblems } from "./grant_paths.ts";
-export { denoSandboxFlags, hostPort, parsePermissions, PluginPermissionsSchema, SANDBOX_ENV } from "./sandbox.ts";
+export { denoSandboxFlags, hostPort, otlpTraceHost, parsePermissions, PluginPermissionsSchema, SANDBOX_ENV, SANDBOX_IGNORED_ENV } from "./sandbox.ts";
 export type { PluginPermissions, SandboxBase } from "./sandbox.ts";

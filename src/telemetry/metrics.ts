@@ -10,6 +10,9 @@ export const LATENCY_BUCKETS_SECONDS: readonly number[] = [
   0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
 ];
 
+/** Default metrics of prom-client that are gauges with a `_total` suffix (not exposed). */
+const GAUGES_NAMED_LIKE_COUNTERS = ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"] as const;
+
 /** Breaker states as metric values. */
 export const BREAKER_STATE_VALUE: Readonly<Record<CircuitState, number>> = { closed: 0, open: 1, half_open: 2 };
 
@@ -115,7 +118,12 @@ export interface RouterMetrics {
  */
 export function createRouterMetrics(options: RouterMetricsOptions = {}): RouterMetrics {
   const register = new client.Registry();
-  if (options.processMetrics ?? true) client.collectDefaultMetrics({ register, prefix: "switchyard_" });
+  if (options.processMetrics ?? true) {
+    client.collectDefaultMetrics({ register, prefix: "switchyard_" });
+    // prom-client's set names three gauges like counters, which `promtool check metrics` rejects;
+    // each is the sum of its family by type, e.g. `sum(switchyard_nodejs_active_handles)`.
+    for (const name of GAUGES_NAMED_LIKE_COUNTERS) register.removeSingleMetric(`switchyard_${name}`);
+  }
   const plugins = new Map<string, PluginSeries>();
   const unknown = new PluginSeries(UNKNOWN_LABEL);
   // The fold target exists from the start, so the first scan adds no series either.

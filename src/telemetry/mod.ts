@@ -25,3 +25,7 @@ export type { RouterTelemetryOptions } from "./router_telemetry.ts";
 export type { CallTarget, RetryRefusal } from "./traced_call.ts";
 export type { HandlerTrace, PluginIdentity } from "./plugin_tracing.ts";
 export { isSecretName, REDACTED, redactArgs, redactJson, redactUrl } from "./redact.ts";
+// The span ring (router only) is in ./ring.ts, so plugin processes do not load it.
+export type { SpanRing, TraceSummary } from "./span_ring.ts";
+export type { TreeRow } from "./trace_tree.ts";
+export type { SpanEvent, SpanKindName, SpanRecord, SpanStatusName, SpanValue } from "./span_record.ts";

@@ -76,8 +76,14 @@ export async function startTelemetry(env: Env, serviceName: string, logger: Logg
     return { tracer: trace.getTracer("switchyard"), shutdown: () => Promise.resolve() };
   }
   if (!tracingRequested(env)) return OFF;
-  const { NodeSDK } = await import("@opentelemetry/sdk-node");
+  const [{ NodeSDK }, { createSpanExport }] = await Promise.all([import("@opentelemetry/sdk-node"), import("./span_export_setup.ts")]);
   const resourceDetectors = await redactingDetectors(env);
+  const logLevel = diagLevel(env.OTEL_LOG_LEVEL);
+  diag.setLogger(diagToLogger(logger), { logLevel, suppressOverrideMessage: true });
+  const spanExport = createSpanExport(env, logLevel);
+  // The SDK's constructor installs a console logger of its own when OTEL_LOG_LEVEL is set, and warns
+  // if one is there already: let it, then put ours back.
+  diag.disable();
   const sdk = new NodeSDK({
     resourceDetectors,
     // `null` registers no context manager (the SDK's documented switch; its type says only ContextManager).
@@ -86,14 +92,16 @@ export async function startTelemetry(env: Env, serviceName: string, logger: Logg
     instrumentations: [],
     metricReaders: [],
     logRecordProcessors: [],
+    ...(spanExport === undefined ? {} : { spanProcessors: [spanExport] }),
   });
-  diag.setLogger(diagToLogger(logger), { logLevel: diagLevel(env.OTEL_LOG_LEVEL), suppressOverrideMessage: true });
+  diag.setLogger(diagToLogger(logger), { logLevel, suppressOverrideMessage: true });
   sdk.start();
   logger.info("tracing on", {
     endpoint: redactUrl(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT || "http://localhost:4318"),
     protocol: env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL || env.OTEL_EXPORTER_OTLP_PROTOCOL || "http/protobuf",
     sampler: env.OTEL_TRACES_SAMPLER || "parentbased_always_on",
     service: env.OTEL_SERVICE_NAME?.trim() || serviceName,
+    export: spanExport === undefined ? "sdk batch processor" : "encoded at span end, sent from a worker thread",
   });
   let stopping: Promise<void> | undefined;
   return {

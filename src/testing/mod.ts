@@ -1,6 +1,7 @@
 /**
  * Test helpers for Switchyard: a real `nats-server` (single or clustered) on loopback, child
- * processes with line matching, condition waits, a fake clock and a capturing logger.
+ * processes with line matching, condition waits, a fake clock, a wall clock a test can move
+ * forward, and a capturing logger.
  * Everything uses `node:` built-ins only, so tests run unchanged on Deno 2, Bun 1 and Node 24.
  *
  * Runner notes (`node:test` + `node:assert/strict`, checked on Deno 2.9, Bun 1.4, Node 24):
@@ -32,6 +33,7 @@
 
 export { captureLogger } from "./capture_logger.ts";
 export { FakeClock } from "./fake_clock.ts";
+export { OffsetClock } from "./offset_clock.ts";
 export { startNatsCluster } from "./nats_cluster.ts";
 export { DEFAULT_NATS_START_TIMEOUT_MS, startNatsServer } from "./nats_server.ts";
 export { ERROR_TAIL_LINES, freePort, spawnProcess } from "./process.ts";

@@ -29,6 +29,12 @@ export interface NatsServerOptions {
   startTimeoutMs?: number;
   /** How long `stop()` waits after SIGTERM before SIGKILL. @default 5000 */
   stopTimeoutMs?: number;
+  /**
+   * Run the server in a process group of its own, so a terminal's Ctrl-C, which signals the whole
+   * foreground group, does not stop it before its clients have drained; `stop()` ends it.
+   * @default false
+   */
+  detached?: boolean;
 }
 
 /** A running nats-server; see {@linkcode startNatsServer}. */
@@ -86,7 +92,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   );
   let proc: ProcessHandle;
   try {
-    proc = spawnProcess([bin, "-c", configFile], { name: "nats-server", maxLines: ERROR_TAIL_LINES });
+    proc = spawnProcess([bin, "-c", configFile], { name: "nats-server", maxLines: ERROR_TAIL_LINES, detached: options.detached ?? false });
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
     throw err;

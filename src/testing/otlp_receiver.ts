@@ -58,6 +58,8 @@ export interface OtlpReceiver extends AsyncDisposable {
   readonly exports: number;
   /** The resource attributes of each export's resources, in order (array values as string lists). */
   readonly resources: ResourceAttributes[];
+  /** Of those, the ones in OTLP/JSON. */
+  readonly jsonExports: number;
   /** The spans of one trace. */
   trace(traceId: string): ReceivedSpan[];
   close(): Promise<void>;
@@ -71,6 +73,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = [];
   const resources: ResourceAttributes[] = [];
   let exports = 0;
+  let jsonExports = 0;
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -90,6 +93,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
           spans.push(...decodeJsonTraces(msg));
           resources.push(...(msg.resourceSpans ?? []).map((rs: { resource?: { attributes?: Kv[] } }) => resourceAttrs(rs.resource?.attributes ?? [])));
           exports++;
+          jsonExports++;
           res.writeHead(200, { "content-type": "application/json" }).end("{}");
         } else {
           res.writeHead(415).end();
@@ -112,6 +116,9 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     resources,
     get exports() {
       return exports;
+    },
+    get jsonExports() {
+      return jsonExports;
     },
     trace: (traceId) => spans.filter((s) => s.traceId === traceId),
     close,

@@ -1,5 +1,6 @@
 import type { NatsConnection } from "@nats-io/nats-core";
-import { connectBus, decodeWireError, H_DEADLINE, versionSubjectBase } from "../bus/mod.ts";
+import { connectBus, decodeWireError, H_DEADLINE, RequestMux, requestMessages, versionSubjectBase, WireHeaders } from "../bus/mod.ts";
+import { systemClock } from "../deps.ts";
 import { headers as natsHeaders } from "@nats-io/nats-core";
 import { SwitchyardError } from "../errors.ts";
 import { servePlugin } from "../host/mod.ts";
@@ -18,6 +19,12 @@ export interface PluginHarness extends AsyncDisposable {
    * @throws {SwitchyardError} with the plugin's code, status and issues on an error reply.
    */
   call(method: string, input: unknown, options?: { timeoutMs?: number }): Promise<unknown>;
+  /**
+   * Calls a streaming method over the bus as the router would (pulling its items with a credit
+   * window) and gives its items as they come; leaving the loop early cancels the stream.
+   * @throws {SwitchyardError} from the loop, with the plugin's code and status on an error.
+   */
+  stream(method: string, input: unknown, options?: { timeoutMs?: number }): AsyncIterable<unknown>;
 }
 
 /**
@@ -56,10 +63,38 @@ export async function startPluginHarness(plugin: Plugin, options: ServePluginOpt
       }
       return reply.json();
     },
+    stream(method, input, streamOptions = {}) {
+      const call = { subject: `${base}.${method}`, input, prefix: options.prefix ?? "sy", plugin: plugin.name, timeoutMs: streamOptions.timeoutMs ?? 5_000 };
+      return { [Symbol.asyncIterator]: () => pullItems(nc, call) };
+    },
     async [Symbol.asyncDispose]() {
       await host.drain({ timeoutMs: 1_000 });
       await nc.close();
       await server.stop();
     },
   };
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** The items of one streaming call, through a request mux of its own. */
+async function* pullItems(
+  nc: NatsConnection,
+  call: { subject: string; input: unknown; prefix: string; plugin: string; timeoutMs: number },
+): AsyncGenerator<unknown, void, undefined> {
+  const { subject, input, prefix, plugin, timeoutMs } = call;
+  const mux = new RequestMux(nc);
+  const headers = new WireHeaders();
+  headers.set(H_DEADLINE, String(Date.now() + timeoutMs));
+  try {
+    const data = encoder.encode(JSON.stringify(input));
+    for await (const reply of requestMessages(mux, subject, data, { headers, prefix, plugin, timeoutMs, clock: systemClock })) {
+      const err = decodeWireError(reply.headers, reply.data);
+      if (err !== undefined) throw new SwitchyardError(err.code, err.message, { status: err.status, ...(err.issues ? { issues: err.issues } : {}) });
+      if (reply.data.length > 0) for (const line of decoder.decode(reply.data).split("\n")) yield JSON.parse(line);
+    }
+  } finally {
+    mux.close();
+  }
 }

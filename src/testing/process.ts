@@ -19,6 +19,12 @@ export interface SpawnOptions {
   name?: string;
   /** How many output lines to keep; older ones are dropped. @default 1000 */
   maxLines?: number;
+  /**
+   * Start the child in a process group (and session) of its own, so signals to this process's
+   * group, such as a terminal's Ctrl-C, do not reach it; only `kill()`/`stop()` end it (and the
+   * SIGKILL when this process exits first). @default false
+   */
+  detached?: boolean;
 }
 
 /** How a process ended: an exit code, or the signal that killed it. */
@@ -35,6 +41,8 @@ export interface ProcessHandle extends AsyncDisposable {
   readonly lines: readonly string[];
   /** Resolves when the process exits (output may still be arriving). */
   readonly exited: Promise<ExitStatus>;
+  /** Resolves once the process has exited and its output has ended: `lines` is complete. */
+  readonly closed: Promise<ExitStatus>;
   /** The exit status once the process has exited. */
   readonly exitStatus: ExitStatus | undefined;
   /**
@@ -67,6 +75,7 @@ export function spawnProcess(argv: readonly string[], options: SpawnOptions = {}
   const child = spawn(cmd, args, {
     env,
     stdio: ["ignore", "pipe", "pipe"],
+    detached: options.detached ?? false,
     ...(options.cwd ? { cwd: options.cwd } : {}),
   });
   child.on("error", () => {}); // spawn failures are reported below; later errors surface through exit
@@ -114,8 +123,11 @@ export function spawnProcess(argv: readonly string[], options: SpawnOptions = {}
       resolve(status);
     });
   });
+  let markClosed: () => void = () => {};
+  const outputEnded = new Promise<void>((resolve) => markClosed = resolve);
   child.on("close", () => {
     closed = true;
+    markClosed();
     for (const w of waiters) w.fail(`${name} closed its output (${describe(status)})`);
     waiters.clear();
   });
@@ -125,6 +137,7 @@ export function spawnProcess(argv: readonly string[], options: SpawnOptions = {}
     name,
     lines,
     exited,
+    closed: Promise.all([exited, outputEnded]).then(([status]) => status),
     get exitStatus() {
       return status;
     },

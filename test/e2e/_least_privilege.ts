@@ -55,11 +55,14 @@ export function startPluginAs(module: string, natsUrl: string, who: User): Promi
     name: module,
     env: { NATS_USER: who.user, NATS_PASSWORD: who.pass, NATS_INBOX_PREFIX: who.inboxPrefix },
   });
-  return proc.waitForLine("plugin ready", 20_000).then(() => proc);
+  return proc.waitForLine("plugin ready", 60_000).then(() => proc, async (err) => {
+    await proc.stop(2_000); // left running, it would keep the test file's process alive
+    throw err;
+  });
 }
 
 /** The first permission violation the server reports on `nc` within `ms`. */
-export async function violation(nc: NatsConnection, act: () => void, ms = 2_000): Promise<PermissionViolationError | undefined> {
+export async function violation(nc: NatsConnection, act: () => void, ms = 20_000): Promise<PermissionViolationError | undefined> {
   const seen = (async () => {
     for await (const s of nc.status()) {
       if (s.type === "error" && s.error instanceof PermissionViolationError) return s.error;
@@ -67,6 +70,19 @@ export async function violation(nc: NatsConnection, act: () => void, ms = 2_000)
     return undefined;
   })();
   act();
-  return await Promise.race([seen, new Promise<undefined>((r) => setTimeout(() => r(undefined), ms))]);
+  return await orAfter(seen, ms, undefined);
+}
+
+/**
+ * `promise`, or `fallback` once `ms` have passed (the timer is cleared either way). The bound only
+ * ends a test that would otherwise hang: what is awaited is an event.
+ */
+export async function orAfter<T, F>(promise: Promise<T>, ms: number, fallback: F): Promise<T | F> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([promise, new Promise<F>((r) => timer = setTimeout(() => r(fallback), ms))]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 

@@ -59,7 +59,7 @@ describe("router authentication and authorization", () => {
   });
   after(() => stack[Symbol.asyncDispose]());
 
-  test("a missing or wrong API key gets 401 with WWW-Authenticate within 50 ms, and the plugin is never called", async () => {
+  test("a missing or wrong API key gets 401 with WWW-Authenticate at once, and the plugin is never called", async () => {
     await stack.post("whoami/me", {}, key(CALLER)); // warm the connection pool
     const before = await calls();
     let slowest = 0;
@@ -70,7 +70,8 @@ describe("router authentication and authorization", () => {
       assert.equal(res.body.error.code, "unauthorized");
       assert.ok(res.body.error.requestId);
       assert.match(res.headers.get("www-authenticate") ?? "", /Bearer realm="switchyard".*Basic realm="switchyard".*ApiKey/);
-      assert.ok(res.ms < 50, `answered in ${res.ms.toFixed(1)} ms`);
+      // Typically a few ms; the bound leaves room for a loaded machine (the count below shows no plugin call).
+      assert.ok(res.ms < 2_500, `answered in ${res.ms.toFixed(1)} ms`);
     }
     // An unknown caller learns nothing about what exists.
     assert.equal((await stack.post("no-such-plugin/x", {})).status, 401);

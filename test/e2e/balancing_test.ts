@@ -5,7 +5,7 @@ import type { Config } from "../../src/config/mod.ts";
 import { startRouter } from "../../src/cli/router_command.ts";
 import type { StartedRouter } from "../../src/cli/router_command.ts";
 import { captureLogger, waitFor } from "../../src/testing/mod.ts";
-import { fixturePath, startPlugin, startStack } from "./_stack.ts";
+import { fixturePath, startAll, startPlugin, startStack } from "./_stack.ts";
 import type { Stack } from "./_stack.ts";
 import { pct, runLoad } from "./_load.ts";
 
@@ -39,8 +39,7 @@ describe("balancing across real plugin processes", () => {
     });
     const start = (fixture: string, instanceId: string, options: Record<string, unknown> = {}) =>
       startPlugin(fixturePath(fixture), stack.nats.url, { instanceId, args: ["--options", JSON.stringify(options)] });
-    stack.plugins.push(
-      ...await Promise.all([
+    await startAll([
         start("tunable-even", "even-a"),
         start("tunable-even", "even-b"),
         start("tunable-uneven", "slow", { delayMs: 50 }),
@@ -48,8 +47,7 @@ describe("balancing across real plugin processes", () => {
         start("tunable-outlier", "good-1"),
         start("tunable-outlier", "good-2"),
         start("tunable-outlier", "bad", { fail: true }),
-      ]),
-    );
+    ], stack.plugins);
     await stack.waitForInstances("tunable-even", 2);
     await stack.waitForInstances("tunable-uneven", 2);
     await stack.waitForInstances("tunable-outlier", 3);

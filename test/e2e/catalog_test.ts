@@ -7,7 +7,7 @@ import { Validator } from "@seriousme/openapi-schema-validator";
 import { jsonSchemaOf } from "../../src/host/schemas.ts";
 import helloPlugin from "../../plugins/hello/mod.ts";
 import { waitFor } from "../../src/testing/mod.ts";
-import { fixturePath, pluginPath, startPlugin, startStack } from "./_stack.ts";
+import { fixturePath, pluginPath, startAll, startPlugin, startStack } from "./_stack.ts";
 import type { Stack } from "./_stack.ts";
 import { runLoad } from "./_load.ts";
 
@@ -17,13 +17,11 @@ describe("catalog, OpenAPI and health", () => {
 
   before(async () => {
     stack = await startStack([pluginPath("hello")], { discovery: { intervalMs: 200 } });
-    stack.plugins.push(
-      ...await Promise.all([
+    await startAll([
         startPlugin(fixturePath("tunable-health"), stack.nats.url, { instanceId: "h-1" }),
         startPlugin(fixturePath("tunable-health"), stack.nats.url, { instanceId: "h-2" }),
         startPlugin(fixturePath("needy"), stack.nats.url, { instanceId: "needy-1" }),
-      ]),
-    );
+    ], stack.plugins);
     await stack.waitForInstances("tunable-health", 2);
     await stack.waitForInstances("needy", 1);
     nc = await connect({ servers: stack.nats.url });

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { currentRuntime, runtimeCommand } from "../../src/runtime/mod.ts";
 import { spawnProcess, startNatsServer } from "../../src/testing/mod.ts";
-import { CLI, pluginPath, startPlugin } from "./_stack.ts";
+import { CLI, pluginPath, startPlugin, startStack } from "./_stack.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const run = async (args: string[], cwd = ROOT) => {
@@ -17,7 +17,7 @@ const run = async (args: string[], cwd = ROOT) => {
 test("switchyard --help lists every command, and each command has --help", async () => {
   const help = await run(["--help"]);
   assert.equal(help.code, 0);
-  const names = ["dev", "router", "plugin", "call", "ls", "ping", "new", "up", "ps", "reload", "drain", "hash-key", "hash-password", "hash-plugin"];
+  const names = ["dev", "router", "plugin", "call", "ls", "ping", "conformance", "new", "up", "ps", "reload", "drain", "trace", "hash-key", "hash-password", "hash-plugin"];
   for (const name of names) assert.match(help.out, new RegExp(`^  ${name} `, "m"));
   // Each in a process of its own, all at once.
   const own = await Promise.all(names.map((name) => run([name, "--help"])));
@@ -65,6 +65,47 @@ test("switchyard call, ping and ls work straight over NATS", async () => {
   } finally {
     await plugin.stop(5_000);
   }
+});
+
+test("switchyard call prints a streaming method's items one per line", async () => {
+  await using nats = await startNatsServer();
+  const plugin = await startPlugin(pluginPath("text"), nats.url, { instanceId: "cli-text" });
+  try {
+    const call = await run(["call", "text", "words", '{"text":"one two three"}', "--nats", nats.url]);
+    assert.equal(call.code, 0, call.out);
+    assert.match(call.out, /\{"index":0,"word":"one"\}\n\{"index":1,"word":"two"\}\n\{"index":2,"word":"three"\}/);
+  } finally {
+    await plugin.stop(5_000);
+  }
+});
+
+test("switchyard call and the router give the same status, code, message and issues for the same input", async () => {
+  await using stack = await startStack([pluginPath("hello")]);
+  const cases: [plugin: string, method: string, body: string][] = [
+    ["hello", "greet", '{"name":1}'],
+    ["hello", "greet", "{}"],
+    ["hello", "greet", JSON.stringify({ name: "x".repeat(201) })],
+    ["hello", "greet", "[]"],
+    ["hello", "greet", "{"],
+    ["hello", "nope", "{}"],
+    ["hello", "bad.name", "{}"],
+    ["nobody", "greet", "{}"],
+    ["Bad_Name", "greet", "{}"],
+  ];
+  const answers = await Promise.all(cases.map(async ([plugin, method, body]) => {
+    const res = await fetch(`${stack.url}/v1/${plugin}/${method}`, { method: "POST", headers: { "content-type": "application/json" }, body });
+    const { error } = await res.json() as { error?: { code: string; message: string; issues?: unknown } };
+    const router = error === undefined ? `${res.status}` : `${res.status} ${error.code}: ${error.message}${error.issues ? ` ${JSON.stringify(error.issues)}` : ""}`;
+    const call = await run(["call", plugin, method, body, "--nats", stack.nats.url]);
+    return { router, call };
+  }));
+  answers.forEach(({ router, call }, i) => {
+    assert.equal(call.code, 1, `${cases[i]!.join(" ")}: ${call.out}`);
+    assert.equal(call.out, router, cases[i]!.join(" "));
+  });
+  const ok = await run(["call", "hello", "greet", '{"name":"x"}', "--nats", stack.nats.url]);
+  assert.equal(ok.code, 0, ok.out);
+  assert.ok(ok.out.split("\n").includes(JSON.stringify((await stack.post("hello/greet", { name: "x" })).body)), ok.out);
 });
 
 test("switchyard new scaffolds a plugin whose own test passes", async () => {

@@ -29,7 +29,7 @@ test("`switchyard dev` with an allow-list starts the listed plugin, refuses the 
       env: { NATS_URL: undefined },
       name: "dev",
     });
-    await dev.waitForLine("Switchyard dev is up", 30_000);
+    await dev.waitForLine("Switchyard dev is up", 60_000);
     assert.ok(dev.lines.some((l) => /Plugin "counter" was not started: "counter" is not on the allow-list/.test(l)), dev.lines.join("\n"));
     const res = await fetch(`http://127.0.0.1:${port}/v1/hello/greet`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"name":"listed"}' });
     assert.equal(res.status, 200);

@@ -43,16 +43,29 @@ describe("edge inputs and outputs", () => {
     }
   });
 
-  test("an output larger than NATS max_payload gets 502 bad_plugin_response at once, not a timeout", async () => {
+  test("an output larger than the router's body limit gets 502 bad_plugin_response at once, not a timeout", async () => {
     const t0 = performance.now();
+    // Over max_payload it comes in chunks (docs/streaming.md); the first one says its size, over router.bodyLimitBytes.
     const res = await stack.post("bulky/big", { bytes: 2 * 1024 * 1024 });
     const ms = performance.now() - t0;
     assert.equal(res.status, 502, JSON.stringify(res.body));
     assert.equal(res.body.error.code, "bad_plugin_response");
-    assert.match(res.body.error.message, /max_payload/);
+    assert.match(res.body.error.message, /larger than the limit/);
     // The router's timeout is 10 s; the answer comes as soon as the plugin has its output.
     assert.ok(ms < 5_000, `answered after ${ms.toFixed(0)} ms`);
     assert.equal((await stack.post("bulky/big", { bytes: 1_000 })).status, 200, "smaller outputs still pass");
+  });
+
+  test("an output larger than NATS max_payload, to a caller that does not pull chunks, gets 502 bad_plugin_response at once", async () => {
+    const nc = await connectBus({ servers: [stack.nats.url] });
+    try {
+      const reply = await nc.request(`${versionSubjectBase("sy", "bulky", "1.0.0")}.big`, JSON.stringify({ bytes: 2 * 1024 * 1024 }), { timeout: 5_000 });
+      assert.equal(reply.headers?.get("Nats-Service-Error-Code"), "502");
+      assert.equal(reply.headers?.get("sy-error-code"), "bad_plugin_response");
+      assert.match(reply.headers?.get("Nats-Service-Error") ?? "", /max_payload/);
+    } finally {
+      await nc.close();
+    }
   });
 
   test("a request without Host gets a JSON 400 (Bun's own parser answers an HTTP/1.1 one, without a body)", async () => {

@@ -25,7 +25,7 @@ test("`switchyard dev` reloads a plugin v1 → v2 on a file change under load: 0
       name: "dev",
       maxLines: 2_000,
     });
-    const up = await dev.waitForLine("Switchyard dev is up", 30_000);
+    const up = await dev.waitForLine("Switchyard dev is up", 60_000);
     const url = /router (http:\/\/\S+),/.exec(up)![1]!;
     const load = startLoad({ url: `${url}/v1/reloadable/who`, durationMs: 20_000 });
     await load.running;

@@ -53,7 +53,7 @@ describe("a process holding only relay's credentials cannot steer the router", (
     const counter = withPluginUser(documentedConfig(), "counter");
     nats = await startNatsServer({ config: counter.config });
     router = await startRouter(
-      resolveConfig({ nats: { servers: [nats.url], ...users.router }, router: { host: "127.0.0.1", port: 0 }, discovery: { intervalMs: DISCOVERY_MS } }, {}),
+      resolveConfig({ nats: { servers: [nats.url], ...users.router }, router: { host: "127.0.0.1", port: 0 }, discovery: { intervalMs: DISCOVERY_MS, rollCallMs: DISCOVERY_MS } }, {}),
       logs,
     );
     void (async () => {
@@ -104,10 +104,11 @@ describe("a process holding only relay's credentials cannot steer the router", (
     };
     attacker.subscribe("$SRV.PING", { callback: answer("PING") });
     attacker.subscribe("$SRV.INFO", { callback: answer("INFO") });
-    // Its own plugin's proof subjects it may answer: with an INFO that claims counter's control subject.
-    attacker.subscribe("$SRV.INFO.relay.>", {
+    // Its own plugin's proof subjects it may answer: with a PING and an INFO that claim counter's control subject.
+    attacker.subscribe("$SRV.*.relay.>", {
       callback: (_e, msg) => {
-        msg.respond(JSON.stringify(forged("relay", msg.subject.split(".").at(-1)!, "1.0.0", { [META_INSTANCE_SUBJECT]: `sy.$ctl.counter.${counterId}` }, ["options"])));
+        const lie = forged("relay", msg.subject.split(".").at(-1)!, "1.0.0", { [META_INSTANCE_SUBJECT]: `sy.$ctl.counter.${counterId}` }, ["options"]);
+        msg.respond(JSON.stringify(msg.subject.startsWith("$SRV.PING.") ? { ...lie, type: PING_RESPONSE } : lie));
       },
     });
     await attacker.flush();

@@ -7,13 +7,13 @@ import { startRouter } from "../../src/cli/router_command.ts";
 import type { StartedRouter } from "../../src/cli/router_command.ts";
 import { captureLogger, startNatsServer, waitFor } from "../../src/testing/mod.ts";
 import type { NatsServer, ProcessHandle } from "../../src/testing/mod.ts";
-import { fixturePath, pluginPath } from "./_stack.ts";
-import { documentedConfig, startPluginAs, users, violation } from "./_least_privilege.ts";
+import { fixturePath, pluginPath, startAll } from "./_stack.ts";
+import { documentedConfig, orAfter, startPluginAs, users, violation } from "./_least_privilege.ts";
 
 describe("the end-to-end core cases against the least-privilege nats-server config of docs/security.md", () => {
   let nats: NatsServer;
   let router: StartedRouter;
-  let plugins: ProcessHandle[] = [];
+  const plugins: ProcessHandle[] = [];
   let url: string;
   const logs = captureLogger();
   const post = async (path: string, body: unknown) => {
@@ -29,10 +29,10 @@ describe("the end-to-end core cases against the least-privilege nats-server conf
       logs,
     );
     url = `http://127.0.0.1:${router.port}`;
-    plugins = await Promise.all([
+    await startAll([
       startPluginAs(pluginPath("hello"), nats.url, users.hello),
       startPluginAs(fixturePath("relay"), nats.url, users.relay),
-    ]);
+    ], plugins);
     await waitFor(() => Boolean(router.registry.pick("hello", undefined) && router.registry.pick("relay", undefined)), { timeoutMs: 10_000, message: "hello and relay in the registry" });
   });
   after(async () => {
@@ -71,7 +71,8 @@ describe("the end-to-end core cases against the least-privilege nats-server conf
       // A plugin can't listen on another plugin's subjects, nor on the router's replies.
       for (const subject of ["sy.relay.>", "sy.$i.relay.>", "_INBOX_router.>", "sy.>", "$SRV.INFO.relay"]) {
         const sub = hello.subscribe(subject);
-        const closed = await Promise.race([sub.closed, new Promise<"open">((r) => setTimeout(() => r("open"), 2_000))]);
+        // The server's -ERR closes the subscription.
+        const closed = await orAfter(sub.closed, 20_000, "open");
         assert.ok(closed instanceof PermissionViolationError, `hello may not subscribe to ${subject}`);
       }
       // A plugin can't send requests to others (hello has no ctx.call grants) nor forge their events.
@@ -85,7 +86,7 @@ describe("the end-to-end core cases against the least-privilege nats-server conf
         assert.equal(err?.operation, "publish", `router may not publish to ${subject}`);
       }
       const sub = routerLike.subscribe("sy.hello.>");
-      assert.ok(await Promise.race([sub.closed, new Promise((r) => setTimeout(() => r("open"), 2_000))]) instanceof PermissionViolationError);
+      assert.ok(await orAfter(sub.closed, 20_000, "open") instanceof PermissionViolationError);
       // Everything above left the service alone.
       assert.equal((await post("hello/greet", { name: "still" })).status, 200);
     } finally {

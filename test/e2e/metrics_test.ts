@@ -19,6 +19,7 @@ import { fixturePath, pluginPath, startStack } from "./_stack.ts";
 import type { Stack } from "./_stack.ts";
 import { family, parseExposition, sample, seriesCount } from "./_prometheus.ts";
 import type { ParsedFamily } from "./_prometheus.ts";
+import { findPromtool, promtoolCheckMetrics } from "./_promtool.ts";
 
 /** Our own series, not prom-client's process set (which may grow, e.g. a first major GC). */
 const OWN = (name: string) => name.startsWith("switchyard_") && !/^switchyard_(process|nodejs)_/.test(name);
@@ -151,6 +152,25 @@ describe("GET /metrics", () => {
     const { families } = await scrape();
     assert.equal(sample(families, "switchyard_breaker_state", { plugin: "traced", method: "" }), 1, "open");
     assert.equal(sample(families, "switchyard_requests_total", { plugin: "traced", method: "fail", code: "503" }), 1);
+  });
+
+  const promtool = findPromtool();
+  test("promtool check metrics accepts /metrics: after requests of every outcome, with and without process metrics", {
+    skip: promtool === undefined ? "promtool is not installed (apt-get install prometheus, or scripts/bootstrap.sh)" : false,
+  }, async () => {
+    // After the tests above: 2xx-5xx codes, _unknown folds, retries, rate limits, an open breaker.
+    const { text } = await scrape();
+    const live = await promtoolCheckMetrics(promtool!, text);
+    assert.deepEqual(live, { code: 0, out: "" }, live.out);
+    const mux = new RequestMux(stack.router.nc);
+    try {
+      const bareConfig = resolveConfig({ metrics: { processMetrics: false } }, {});
+      const pipeline = new RequestPipeline({ registry: new Registry("sy"), mux, settings: pipelineSettings(bareConfig), clock: systemClock, logger: noopLogger });
+      const bare = createRouter({ pipeline, settings: () => bareConfig });
+      assert.deepEqual(await promtoolCheckMetrics(promtool!, await (await bare.request("/metrics")).text()), { code: 0, out: "" });
+    } finally {
+      mux.close();
+    }
   });
 
   test("metrics.enabled: false serves no /metrics; metrics.path moves it", async () => {

@@ -28,7 +28,7 @@ test("nkey seed files authenticate the router and a plugin process; a connection
       env: { NATS_NKEY: seedFile },
     });
     try {
-      await plugin.waitForLine("plugin ready", 20_000);
+      await plugin.waitForLine("plugin ready", 60_000);
       await waitFor(() => Boolean(router.registry.pick("hello", undefined)), { timeoutMs: 10_000, message: "hello in the registry" });
       const res = await fetch(`http://127.0.0.1:${router.port}/v1/hello/greet`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"name":"nkey"}' });
       assert.equal(res.status, 200);

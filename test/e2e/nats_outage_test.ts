@@ -9,10 +9,10 @@ test("after a NATS outage long enough to forget every instance, the router route
   const port = await freePort();
   let nats = await startNatsServer({ port });
   const logs = captureLogger();
-  // Polls every 300 ms: three missed polls (the outage) and the router has dropped the instance,
+  // A roll call every 300 ms: three missed (the outage) and the router has dropped the instance,
   // as a 30 s outage does with the default 5 s interval.
   const router = await startRouter(
-    resolveConfig({ nats: { servers: [nats.url] }, router: { host: "127.0.0.1", port: 0 }, discovery: { intervalMs: 300 } }, {}),
+    resolveConfig({ nats: { servers: [nats.url] }, router: { host: "127.0.0.1", port: 0 }, discovery: { intervalMs: 300, rollCallMs: 300 } }, {}),
     logs,
   );
   const plugin = await startPlugin(pluginPath("hello"), nats.url);

@@ -110,7 +110,8 @@ describe("router with real plugin processes", () => {
       const res = await stack.post(path, { name: "x" });
       assert.ok(res.status === 400 || res.status === 404, `${path.slice(0, 40)} → ${res.status}`);
       assert.ok(["plugin_not_found", "method_not_found", "not_found", "invalid_request"].includes(res.body.error.code));
-      assert.ok(res.ms < 200, `${path.slice(0, 40)} took ${res.ms.toFixed(1)} ms`);
+      // Answered at the edge (never a timeout on the bus); room for a loaded machine.
+      assert.ok(res.ms < 2_500, `${path.slice(0, 40)} took ${res.ms.toFixed(1)} ms`);
     }
     assert.equal(stack.router.nc.isClosed(), false);
     assert.equal(stack.logs.entries.filter((e) => e.msg === "NATS disconnected").length, 0);

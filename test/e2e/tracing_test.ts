@@ -11,7 +11,7 @@ import { spawnProcess, startNatsServer, waitFor } from "../../src/testing/mod.ts
 import type { NatsServer, ProcessHandle } from "../../src/testing/mod.ts";
 import { SpanKind, startOtlpReceiver } from "../../src/testing/otlp_receiver.ts";
 import type { OtlpReceiver, ReceivedSpan } from "../../src/testing/otlp_receiver.ts";
-import { CLI, fixturePath, startPlugin } from "./_stack.ts";
+import { CLI, fixturePath } from "./_stack.ts";
 
 const STATUS_ERROR = 2;
 
@@ -31,24 +31,13 @@ describe("tracing across the router and plugin processes", () => {
       OTEL_TRACES_SAMPLER: undefined,
       OTEL_SERVICE_NAME: undefined,
     };
-    [plugin, router] = await Promise.all([
-      (async () => {
-        const p = spawnProcess(runtimeCommand(currentRuntime(), CLI, ["plugin", fixturePath("traced"), "--nats", nats.url]), { name: "traced", env });
-        await p.waitForLine("plugin ready", 20_000);
-        return p;
-      })(),
-      (async () => {
-        const r = spawnProcess(
-          runtimeCommand(currentRuntime(), CLI, ["router", "--port", "0", "--host", "127.0.0.1", "--nats", nats.url]),
-          { name: "router", env },
-        );
-        await r.waitForLine("router ready", 20_000);
-        return r;
-      })(),
-    ]);
-    url = JSON.parse((await router.waitForLine("router ready")).trim()).url;
+    // Kept before waiting: the after hook stops them also when start-up failed.
+    plugin = spawnProcess(runtimeCommand(currentRuntime(), CLI, ["plugin", fixturePath("traced"), "--nats", nats.url]), { name: "traced", env });
+    router = spawnProcess(runtimeCommand(currentRuntime(), CLI, ["router", "--port", "0", "--host", "127.0.0.1", "--nats", nats.url]), { name: "router", env });
+    await Promise.all([plugin.waitForLine("plugin ready", 60_000), router.waitForLine("router ready", 60_000)]);
+    url = JSON.parse((await router.waitForLine("router ready", 60_000)).trim()).url;
     // Discovery: the router learns the plugin from its start announcement.
-    await waitFor(async () => (await fetch(`${url}/v1/plugins/traced`)).status === 200, { timeoutMs: 10_000, message: "the router to list traced" });
+    await waitFor(async () => (await fetch(`${url}/v1/plugins/traced`)).status === 200, { timeoutMs: 30_000, message: "the router to list traced" });
   });
   after(async () => {
     await Promise.all([router?.stop(), plugin?.stop()]);
@@ -210,8 +199,9 @@ describe("tracing across the router and plugin processes", () => {
   // Last: it stops the plugin.
   test("a drain that reaches a running request shows on its span; the request still succeeds", async () => {
     const tp = newTraceparent();
-    const pending = post("traced/sleep", { ms: 400 }, { traceparent: tp.header });
-    await plugin.waitForLine(tp.traceId, 10_000); // the handler's "sleeping" line: it is running
+    // The handler runs until the SIGTERM below: the drain reaches it however slow the machine.
+    const pending = post("traced/untilSigterm", {}, { traceparent: tp.header });
+    await plugin.waitForLine(tp.traceId, 20_000); // the handler's "waiting for SIGTERM" line: it is running
     plugin.kill("SIGTERM");
     const res = await pending;
     assert.equal(res.status, 200);
@@ -234,12 +224,12 @@ if (currentRuntime() === "deno") {
         name: "traced",
         env: { OTEL_EXPORTER_OTLP_ENDPOINT: undefined },
       });
-      await plugin.waitForLine("plugin ready", 20_000);
+      await plugin.waitForLine("plugin ready", 60_000);
       await using router = spawnProcess(runtimeCommand("deno", CLI, ["router", "--port", "0", "--host", "127.0.0.1", "--nats", nats.url]), {
         name: "router",
         env: { OTEL_DENO: "true", OTEL_DENO_CONSOLE: "ignore", OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SERVICE_NAME: "deno-router", OTEL_BSP_SCHEDULE_DELAY: "100" },
       });
-      const url = JSON.parse((await router.waitForLine("router ready", 20_000)).trim()).url;
+      const url = JSON.parse((await router.waitForLine("router ready", 60_000)).trim()).url;
       assert.ok(router.lines.some((l) => l.includes("tracing through Deno's built-in OpenTelemetry")));
       await waitFor(async () => (await fetch(`${url}/v1/plugins/traced`)).status === 200, { timeoutMs: 10_000 });
       const traceId = randomBytes(16).toString("hex");

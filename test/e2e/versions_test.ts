@@ -5,7 +5,7 @@ import type { Config } from "../../src/config/mod.ts";
 import { startRouter } from "../../src/cli/router_command.ts";
 import type { StartedRouter } from "../../src/cli/router_command.ts";
 import { captureLogger, waitFor } from "../../src/testing/mod.ts";
-import { fixturePath, startPlugin, startStack } from "./_stack.ts";
+import { fixturePath, startAll, startPlugin, startStack } from "./_stack.ts";
 import type { Stack } from "./_stack.ts";
 import { pct, runLoad } from "./_load.ts";
 
@@ -24,12 +24,10 @@ describe("version routing with v1.4.0 and v2.1.0 running", () => {
 
   before(async () => {
     stack = await startStack([]);
-    stack.plugins.push(
-      ...await Promise.all([
+    await startAll([
         startPlugin(fixturePath("versioned-v1"), stack.nats.url, { instanceId: "v1-a" }),
         startPlugin(fixturePath("versioned-v2"), stack.nats.url, { instanceId: "v2-a" }),
-      ]),
-    );
+    ], stack.plugins);
     await stack.waitForInstances("versioned", 2);
   });
   after(async () => {
@@ -54,7 +52,8 @@ describe("version routing with v1.4.0 and v2.1.0 running", () => {
     const res = await stack.post("versioned/work", {}, { "x-plugin-version": "^3" });
     assert.equal(res.status, 503);
     assert.equal(res.body.error.code, "no_matching_version");
-    assert.ok(res.ms < 100, `answered in ${res.ms.toFixed(1)} ms`);
+    // Far below the 10 s timeout it would take to wait for an answer; room for a loaded machine.
+    assert.ok(res.ms < 2_500, `answered in ${res.ms.toFixed(1)} ms`);
     const bad = await stack.post("versioned/work", {}, { "x-plugin-version": "not a range!" });
     assert.equal(bad.status, 400);
   });

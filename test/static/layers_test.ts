@@ -8,7 +8,7 @@
  *  2  bus/                                 NATS: subjects, headers, request/reply, micro protocol
  *  3  plugin/                              the SDK plugin authors import
  *  4  registry/ resilience/ auth/ telemetry/   state and policies, each on its own
- *  5  balancing/                           picks instances from the registry
+ *  5  balancing/ conformance/               picks instances from the registry; checks an instance against the protocol
  *  6  pipeline/                            one request's steps, for the router and ctx.call
  *  7  router/ host/ supervisor/            the three processes' cores
  *  8  config/                              composes every module's option schema
@@ -33,6 +33,7 @@ const FLOORS: Readonly<Record<string, number>> = {
   auth: 4,
   telemetry: 4,
   balancing: 5,
+  conformance: 5,
   pipeline: 6,
   router: 7,
   host: 7,

@@ -89,3 +89,18 @@ test("freePort() returns a port that can be bound", async () => {
   );
   await new Promise<void>((resolve) => server.close(() => resolve()));
 });
+
+test("ProcessHandle.closed resolves with the exit status once every output line is in", async () => {
+  const proc = spawnProcess(["sh", "-c", 'for i in 1 2 3 4 5; do echo "line $i"; done; echo done >&2; exit 4']);
+  assert.deepEqual(await proc.closed, { code: 4, signal: null });
+  // stdout and stderr may interleave either way.
+  assert.deepEqual([...proc.lines].sort(), ["done", "line 1", "line 2", "line 3", "line 4", "line 5"]);
+});
+
+test("spawnProcess({ detached: true }) makes the child the leader of a process group of its own", async () => {
+  await using proc = spawnProcess(["sh", "-c", "echo ready; exec sleep 60"], { detached: true });
+  await proc.waitForLine("ready", 10_000);
+  // Its own group: the group id is its pid, so the whole group can be signalled, as a terminal does.
+  process.kill(-proc.pid, "SIGTERM");
+  assert.equal((await proc.exited).signal, "SIGTERM");
+});

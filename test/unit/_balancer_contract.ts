@@ -11,6 +11,7 @@ export function instance(id: string, fields: Partial<InstanceEntry> = {}): Insta
     version: "1.0.0",
     runtime: "node",
     host: "h",
+    region: "",
     subjectBase: `sy.$i.${id}`,
     draining: false,
     lastSeen: 0,

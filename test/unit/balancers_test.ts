@@ -1,12 +1,16 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import * as v from "valibot";
 import {
+  Balancing,
+  BalancingOptionsSchema,
   createBalancer,
   createLatencyBalancer,
   createLeastPendingBalancer,
   createQueueBalancer,
   createRoundRobinBalancer,
   createWeightedBalancer,
+  NONE_LOCAL,
   recordLatency,
 } from "../../src/balancing/mod.ts";
 import { balancerContract, instance, seeded } from "./_balancer_contract.ts";
@@ -69,5 +73,41 @@ describe("balancing strategies", () => {
     for (let i = 0; i < 50; i++) assert.equal(b.pick([slow, fast], ctx), fast);
     fast.pending = 20; // 4 × 21 = 84 > 50 × 1
     assert.equal(b.pick([slow, fast], ctx), slow);
+  });
+});
+
+describe("Balancing.pick() and regions", () => {
+  const version = (instances: ReturnType<typeof instance>[]) => {
+    const liveByRegion = new Map<string, ReturnType<typeof instance>[]>();
+    for (const i of instances) liveByRegion.set(i.region, [...(liveByRegion.get(i.region) ?? []), i]);
+    return { version: "1.0.0", methods: new Map(), instances: new Map(instances.map((i) => [i.id, i])), requires: {}, live: instances, liveByRegion };
+  };
+  const settings = (locality?: "prefer-local" | "local-only" | "any", region = "a") => ({
+    balancing: v.parse(BalancingOptionsSchema, {}),
+    plugins: locality === undefined ? {} : { p: { locality } },
+    region,
+  });
+
+  test("prefer-local (the default) picks the router's region while it has an available instance, else any", () => {
+    const a = instance("a1", { region: "a" });
+    const b = instance("b1", { region: "b" });
+    const ver = version([a, b]);
+    const balancing = new Balancing(settings(), seeded(3));
+    for (let i = 0; i < 50; i++) assert.equal(balancing.pick("p", ver, 0), a);
+    a.ejectedUntil = 1_000;
+    assert.equal(balancing.pick("p", ver, 0), b, "a's only instance is ejected: b takes it");
+  });
+
+  test("local-only answers NONE_LOCAL when its region has none; any ignores regions; no region, no preference", () => {
+    const a = instance("a1", { region: "a", draining: false, ejectedUntil: 1_000 });
+    const b = instance("b1", { region: "b" });
+    const ver = version([a, b]);
+    assert.equal(new Balancing(settings("local-only"), seeded(3)).pick("p", ver, 0), NONE_LOCAL);
+    const any = new Balancing(settings("any"), seeded(3));
+    a.ejectedUntil = 0;
+    const picked = new Set(Array.from({ length: 100 }, () => any.pick("p", ver, 0)));
+    assert.equal(picked.size, 2, "both regions alike");
+    const noRegion = new Balancing(settings(undefined, ""), seeded(3));
+    assert.equal(new Set(Array.from({ length: 100 }, () => noRegion.pick("p", ver, 0))).size, 2);
   });
 });

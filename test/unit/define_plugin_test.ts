@@ -24,6 +24,8 @@ test("definePlugin() rejects names and versions that could break a subject", () 
     assert.throws(() => definePlugin({ name: "ok", version: "1.0.0", methods: { [m]: method } }), /method name/, JSON.stringify(m));
   }
   assert.throws(() => definePlugin({ name: "ok", version: "1.0.0", methods: {} }), /no methods/);
+  const notABoolean = { ...method, stream: "yes" } as unknown as typeof method;
+  assert.throws(() => definePlugin({ name: "ok", version: "1.0.0", methods: { m: notABoolean } }), /stream must be true or false/);
 });
 
 test("PluginError carries code and status and is recognised by its brand", () => {

@@ -48,3 +48,17 @@ test("$SRV.STATS counts requests, errors and processing time until async handler
   assert.equal(broken.num_errors, 1, "a 503 is the plugin's error; a 400 is the caller's");
   assert.equal(broken.last_error, "503:nope");
 });
+
+test("$SRV.STATS endpoint entries carry every field strict micro clients read, data included", async () => {
+  await using h = await startPluginHarness(plugin);
+  const reply = await h.nc.request(`$SRV.STATS.stats-probe.${h.host.instanceId}`, undefined, { timeout: 2_000 });
+  const stats = reply.json<Record<string, unknown>>();
+  // nats-py's ServiceStats.from_dict reads these with [] (a KeyError when one is missing).
+  for (const key of ["id", "name", "version", "started", "endpoints", "metadata"]) assert.ok(key in stats, key);
+  for (const endpoint of stats.endpoints as Record<string, unknown>[]) {
+    for (const key of ["name", "subject", "queue_group", "num_requests", "num_errors", "last_error", "processing_time", "average_processing_time"]) {
+      assert.ok(key in endpoint, `${String(endpoint.name)}.${key}`);
+    }
+    assert.deepEqual(endpoint.data, {}, `${String(endpoint.name)}.data`);
+  }
+});

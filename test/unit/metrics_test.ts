@@ -62,12 +62,18 @@ test("createRouterMetrics() exposes the series, breaker states and ejections rea
 
 test("MethodSeries.record() costs well under a microsecond (prom-client's bound children cost ~1-2 µs)", () => {
   const m = createRouterMetrics({ processMetrics: false }).series("hello", "greet");
-  const n = 200_000;
+  const n = 50_000;
   for (let i = 0; i < 10_000; i++) m.record(200, 0.0004);
-  const t0 = performance.now();
-  for (let i = 0; i < n; i++) m.record(i % 50 === 0 ? 503 : 200, 0.0004);
-  const ns = ((performance.now() - t0) * 1e6) / n;
-  console.log(`MethodSeries.record(): ${ns.toFixed(0)} ns per call`);
-  // Generous for a loaded 2-core box; typical is 20-60 ns.
+  // The best of several rounds: on a busy machine a round can lose its core for a while, which
+  // says nothing about what a call costs.
+  const rounds: number[] = [];
+  for (let round = 0; round < 8; round++) {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) m.record(i % 50 === 0 ? 503 : 200, 0.0004);
+    rounds.push(((performance.now() - t0) * 1e6) / n);
+  }
+  const ns = Math.min(...rounds);
+  console.log(`MethodSeries.record(): ${ns.toFixed(0)} ns per call (best of ${rounds.length} rounds; ${rounds.map((r) => r.toFixed(0)).join(" ")})`);
+  // Typical is 20-60 ns.
   assert.ok(ns < 1_000, `${ns.toFixed(0)} ns per call`);
 });

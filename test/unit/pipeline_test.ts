@@ -9,6 +9,7 @@ import * as v from "valibot";
 import type { Msg, NatsConnection } from "@nats-io/nats-core";
 import { connectBus, encodeWireError, H_INSTANCE, INFO_RESPONSE, isBusError, META_PROTOCOL, RequestMux, versionSubjectBase, WireHeaders } from "../../src/bus/mod.ts";
 import type { InfoResponse } from "../../src/bus/mod.ts";
+import { codeOf, ErrorCode } from "../../src/errors.ts";
 import { ConfigSchema, pipelineSettings, resolveConfig } from "../../src/config/mod.ts";
 import type { Config } from "../../src/config/mod.ts";
 import { RequestPipeline } from "../../src/pipeline/mod.ts";
@@ -29,13 +30,15 @@ interface Fixture extends AsyncDisposable {
   pipeline: RequestPipeline;
   registry: Registry;
   nc: NatsConnection;
+  /** This fixture's own plugin name. */
+  plugin: string;
   /** Requests each instance received. */
   calls: Map<string, number>;
   /** Requests held by "hold" answers, to answer later. */
   held: Msg[];
   /** Adds an instance of plugin `p`: subscribed (unless `dead`) and admitted to the registry. */
   instance(id: string, answer: (n: number) => Answer, options?: { version?: string; dead?: boolean }): InstanceEntry;
-  /** Sends `p.m` as the router would. */
+  /** Sends `<plugin>.m` as the router would. */
   send(options?: { mayRetry?: boolean; deadlineMs?: number; range?: string; observer?: CallObserver }): Promise<{ status: number; code: string; instance: string }>;
 }
 
@@ -58,6 +61,7 @@ async function fixture(config: Config = {}): Promise<Fixture> {
     pipeline,
     registry,
     nc,
+    plugin,
     calls,
     held,
     instance(id, answer, options = {}) {
@@ -209,11 +213,20 @@ test("instanceGone(): requests waiting on the instance fail at once as lost; an 
 });
 
 test("send(): when a version's last instance is gone, an unpinned request goes to another version; a pinned one fails", async () => {
-  await using f = await fixture({ resilience: { retry: { maxAttempts: 1 } } });
-  f.instance("old", always("ok"), { version: "1.0.0" });
-  f.instance("new", always("ok"), { version: "2.0.0", dead: true });
-  assert.equal((await f.send()).instance, "old", "2.0.0 is picked first, and nobody answers there");
-  await assert.rejects(f.send({ range: "^2" }), (err) => isBusError(err) && err.failure === "no_responders");
+  {
+    await using f = await fixture({ resilience: { retry: { maxAttempts: 1 } } });
+    f.instance("old", always("ok"), { version: "1.0.0" });
+    f.instance("new", always("ok"), { version: "2.0.0", dead: true });
+    assert.equal((await f.send()).instance, "old", "2.0.0 is picked first, and nobody answers there");
+    assert.throws(() => f.pipeline.resolve(f.plugin, "m", "^2"), (err) => codeOf(err) === ErrorCode.NoMatchingVersion, "2.0.0 left with its instance");
+  }
+  {
+    await using f = await fixture({ resilience: { retry: { maxAttempts: 1 } } });
+    f.instance("old", always("ok"), { version: "1.0.0" });
+    f.instance("new", always("ok"), { version: "2.0.0", dead: true });
+    await assert.rejects(f.send({ range: "^2" }), (err) => isBusError(err) && err.failure === "no_responders");
+    assert.equal(f.calls.get("old"), undefined, "a pinned request never goes to another version");
+  }
 });
 
 test("send(): retries stop at the deadline", async () => {

@@ -54,3 +54,68 @@ test("typed ctx.options and ctx.call", () => {
   assert.equal(caller.name, "caller");
   same<typeof caller.name, "caller">(true);
 });
+
+test("streaming methods: the handler is an async generator of the output schema's items; ctx.stream is typed", () => {
+  const streamer = definePlugin({
+    name: "streamer",
+    version: "1.0.0",
+    methods: {
+      ticks: {
+        input: v.object({ n: v.number() }),
+        output: v.object({ i: v.number() }),
+        stream: true,
+        handler: async function* (input, ctx) {
+          same<typeof input, { n: number }>(true);
+          for (let i = 0; i < input.n && !ctx.signal.aborted; i++) yield { i };
+        },
+      },
+      bad: {
+        input: v.object({}),
+        output: v.object({ i: v.number() }),
+        stream: true,
+        // @ts-expect-error: the items must match the output schema
+        handler: async function* () {
+          yield { i: "one" };
+        },
+      },
+      // @ts-expect-error: a streaming method's handler is an async generator
+      notAGenerator: {
+        input: v.object({}),
+        output: v.object({ i: v.number() }),
+        stream: true,
+        handler: () => ({ i: 1 }),
+      },
+      unary: {
+        input: v.object({}),
+        output: v.object({ ok: v.boolean() }),
+        handler: () => ({ ok: true }),
+      },
+    },
+  });
+  same<CallOutput<typeof streamer, "ticks">, { i: number }>(true);
+  const consumer = definePlugin({
+    name: "consumer",
+    version: "1.0.0",
+    methods: {
+      sum: {
+        input: v.object({}),
+        output: v.object({ total: v.number() }),
+        handler: async (_input, ctx) => {
+          let total = 0;
+          for await (const item of ctx.stream<typeof streamer, "ticks">("streamer", "ticks", { n: 3 })) {
+            same<typeof item, { i: number }>(true);
+            total += item.i;
+          }
+          // @ts-expect-error: the input must match streamer.ticks's schema
+          ctx.stream<typeof streamer, "ticks">("streamer", "ticks", { n: "3" });
+          for await (const loose of ctx.stream<{ i: number }>("streamer", "ticks", { n: 1 })) {
+            total += loose.i;
+          }
+          return { total };
+        },
+      },
+    },
+  });
+  assert.equal(streamer.methods.ticks!.stream, true);
+  assert.equal(consumer.name, "consumer");
+});

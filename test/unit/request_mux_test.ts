@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { connectBus, RequestMux } from "../../src/bus/mod.ts";
-import { startNatsServer } from "../../src/testing/mod.ts";
+import { deferred, startNatsServer } from "../../src/testing/mod.ts";
+import type { Msg } from "@nats-io/nats-core";
 
 const text = (r: { data: Uint8Array }) => new TextDecoder().decode(r.data);
 
@@ -16,7 +17,7 @@ test("RequestMux matches concurrent replies to their requests over one subscript
     });
     const mux = new RequestMux(nc);
     const enc = new TextEncoder();
-    const replies = await Promise.all(Array.from({ length: 200 }, (_, i) => mux.request("echo", enc.encode(`#${i}`), { timeoutMs: 5_000 })));
+    const replies = await Promise.all(Array.from({ length: 200 }, (_, i) => mux.request("echo", enc.encode(`#${i}`), { timeoutMs: 30_000 })));
     assert.deepEqual(replies.map(text), Array.from({ length: 200 }, (_, i) => `#${i}`));
     assert.equal(mux.size, 0);
   } finally {
@@ -55,19 +56,23 @@ test("RequestMux batches requests made while others are in flight, and each stil
   await using server = await startNatsServer();
   const nc = await connectBus({ servers: [server.url] });
   try {
-    nc.subscribe("slow", { callback: (_e, m) => void setTimeout(() => m.respond(m.data), 200) });
+    // "slow" answers only when the test says so: it is in flight for as long as the test needs.
+    const held = deferred<Msg>();
+    nc.subscribe("slow", { callback: (_e, m) => held.resolve(m) });
     nc.subscribe("echo", { callback: (_e, m) => void m.respond(m.data) });
     await nc.flush();
     const mux = new RequestMux(nc);
     const enc = new TextEncoder();
-    const slow = mux.request("slow", enc.encode("s"), { timeoutMs: 5_000 }); // in flight: the next ones are batched
-    const t0 = performance.now();
+    const slow = mux.request("slow", enc.encode("s"), { timeoutMs: 60_000 }); // in flight: the next ones are batched
+    let slowAnswered = false;
+    void slow.then(() => slowAnswered = true, () => slowAnswered = true);
     const batched = await Promise.allSettled([
-      mux.request("echo", enc.encode("a"), { timeoutMs: 5_000 }),
-      mux.request("nobody.home", enc.encode("b"), { timeoutMs: 5_000 }),
-      mux.request("echo", enc.encode("c"), { timeoutMs: 5_000 }),
+      mux.request("echo", enc.encode("a"), { timeoutMs: 60_000 }),
+      mux.request("nobody.home", enc.encode("b"), { timeoutMs: 60_000 }),
+      mux.request("echo", enc.encode("c"), { timeoutMs: 60_000 }),
     ]);
-    assert.ok(performance.now() - t0 < 150, "batched requests do not wait for the slow one");
+    assert.equal(slowAnswered, false, "batched requests do not wait for the slow one");
+    (await held.promise).respond(enc.encode("s"));
     assert.equal(batched[0].status === "fulfilled" && text(batched[0].value), "a");
     assert.equal(batched[1].status === "rejected" && (batched[1].reason as { code: string }).code, "plugin_unavailable");
     assert.equal(batched[2].status === "fulfilled" && text(batched[2].value), "c");
@@ -92,12 +97,15 @@ test("RequestMux times out each request on its own deadline, whatever the others
         (err: { code: string }) => ({ code: err.code, timeoutMs, ms: performance.now() - t0 }),
       );
     };
-    const results = await Promise.all([timed(400), timed(40), timed(200), timed(40)]);
+    // Far apart, so the order holds whatever the machine's scheduling adds to each.
+    const fired: number[] = [];
+    const results = await Promise.all([timed(3_000), timed(40), timed(1_000), timed(40)].map((p) => p.then((r) => (fired.push(r.timeoutMs), r))));
     for (const r of results) {
       assert.equal(r.code, "timeout");
       assert.ok(r.ms >= r.timeoutMs - 1, `${r.timeoutMs} ms timeout fired after ${r.ms.toFixed(1)} ms`);
-      assert.ok(r.ms < r.timeoutMs + 150, `${r.timeoutMs} ms timeout fired after ${r.ms.toFixed(1)} ms`);
+      assert.ok(r.ms < r.timeoutMs + 2_000, `${r.timeoutMs} ms timeout fired after ${r.ms.toFixed(1)} ms`);
     }
+    assert.deepEqual(fired, [40, 40, 1_000, 3_000], "each on its own deadline, not the longest one");
     assert.equal(mux.size, 0);
   } finally {
     await nc.close();

@@ -1,0 +1,161 @@
+import type { MsgHdrs } from "@nats-io/nats-core";
+import type { Clock } from "../deps.ts";
+import { ErrorCode, SwitchyardError } from "../errors.ts";
+import { H_BYTES, H_SEQ } from "./headers.ts";
+import type { BusReply, RequestMux } from "./request_mux.ts";
+import { StreamPull } from "./stream_pull.ts";
+import { WireHeaders } from "./wire_headers.ts";
+
+/** Bytes of a message kept for its protocol line and headers (besides the headers' own size). */
+export const CHUNK_HEADROOM = 1024;
+/** Pulls outstanding while a reply in chunks comes in. */
+const REPLY_WINDOW = 4;
+
+/** The encoded size of `headers`, near enough to size a chunk under `max_payload`. */
+export function headerBytes(headers: MsgHdrs | undefined): number {
+  if (headers === undefined) return 0;
+  let n = 16;
+  for (const [k, values] of headers) for (const v of values) n += k.length + v.length + 4;
+  return n;
+}
+
+/** True when `data` with `headers` does not fit in one message of at most `maxPayload` bytes. */
+export function needsChunks(data: Uint8Array, headers: MsgHdrs | undefined, maxPayload: number): boolean {
+  // Most bodies are far below the limit: the header walk is for those near it.
+  return data.length > maxPayload / 2 && data.length + headerBytes(headers) + CHUNK_HEADROOM > maxPayload;
+}
+
+/** Options of {@linkcode requestInChunks}. */
+export interface ChunkedRequestOptions {
+  timeoutMs: number;
+  tag?: string | undefined;
+  clock: Clock;
+  /** The session subject the rest goes to, from the instance's answer to the first chunk. @throws for an answer that names none */
+  session: (ack: BusReply) => string;
+}
+
+/**
+ * Sends a request whose input is larger than one message: the first chunk goes to `subject` with
+ * `sy-bytes` (the whole size); the instance answers with an empty acknowledgement naming its
+ * session, and each further chunk is a request to the session subject with its `sy-seq`,
+ * acknowledged in turn. The answer to the last chunk is the method's reply, returned like any
+ * reply (an error reply included). An instance that refuses the body answers the first chunk
+ * with an error reply, returned as is.
+ * @throws a bus error when a chunk got no answer; {@linkcode SwitchyardError} `bad_plugin_response`
+ * for an acknowledgement that is not one.
+ */
+export async function requestInChunks(
+  mux: RequestMux,
+  request: { subject: string; data: Uint8Array; headers: MsgHdrs },
+  options: ChunkedRequestOptions,
+): Promise<BusReply> {
+  const { subject, data, headers } = request;
+  const { clock, tag } = options;
+  const deadline = clock.now() + options.timeoutMs;
+  const maxPayload = mux.maxPayload;
+  headers.set(H_BYTES, String(data.length));
+  const first = maxPayload - headerBytes(headers) - CHUNK_HEADROOM;
+  const size = maxPayload - CHUNK_HEADROOM - 64;
+  if (first <= 0) {
+    throw new SwitchyardError(
+      ErrorCode.PayloadTooLarge,
+      "The request's headers leave no room for its body on the bus",
+    );
+  }
+  let reply = await mux.request(subject, data.subarray(0, first), {
+    headers,
+    timeoutMs: options.timeoutMs,
+    tag,
+  });
+  let at = first;
+  let target: string | undefined;
+  for (let seq = 1; at < data.length; seq++) {
+    if (reply.status !== 0) return reply;
+    if (reply.data.length !== 0 || reply.headers?.get(H_SEQ) !== String(seq - 1)) {
+      throw new SwitchyardError(
+        ErrorCode.BadPluginResponse,
+        "The plugin did not acknowledge a chunk of the input",
+      );
+    }
+    target ??= options.session(reply);
+    const h = new WireHeaders();
+    h.set(H_SEQ, String(seq));
+    const left = deadline - clock.now();
+    if (left <= 0) {
+      throw new SwitchyardError(ErrorCode.Timeout, "The deadline passed while the input was sent");
+    }
+    reply = await mux.request(target, data.subarray(at, at + size), { headers: h, timeoutMs: left, tag });
+    at += size;
+  }
+  return reply;
+}
+
+/** Options of {@linkcode collectChunks}. */
+export interface CollectChunksOptions {
+  /** The session subject of `first`. */
+  subject: string;
+  /** A reply larger than this is refused. */
+  limit: number;
+  deadline: number;
+  tag?: string | undefined;
+  clock: Clock;
+}
+
+/**
+ * Pulls the rest of a reply that came in chunks (its first message says `sy-bytes`) and returns it
+ * whole, as one reply with the first message's headers. An error reply on the way is returned as is.
+ * @throws {SwitchyardError} `bad_plugin_response` for a reply over `limit`, or whose chunks do not
+ * add up to what it announced; what {@linkcode StreamPull.next} throws.
+ */
+export async function collectChunks(
+  mux: RequestMux,
+  first: BusReply,
+  options: CollectChunksOptions,
+): Promise<BusReply> {
+  const total = Number(first.headers?.get(H_BYTES));
+  const pull = new StreamPull(mux, first, { ...options, window: REPLY_WINDOW, idleMs: 0 });
+  if (!Number.isSafeInteger(total) || total < first.data.length) {
+    pull.cancel("malformed reply");
+    throw new SwitchyardError(
+      ErrorCode.BadPluginResponse,
+      "The plugin sent a reply in chunks without its size",
+    );
+  }
+  if (total > options.limit) {
+    pull.cancel("reply too large");
+    throw new SwitchyardError(
+      ErrorCode.BadPluginResponse,
+      `The plugin's reply (${total} bytes) is larger than the limit of ${options.limit} bytes`,
+    );
+  }
+  // Kept as they come, not allocated up front: a size is a claim until the bytes arrive.
+  const chunks = [first.data];
+  let at = first.data.length;
+  for (;;) {
+    const next = await pull.next();
+    if (next === undefined) break;
+    if (next.status !== 0) return next;
+    if (at + next.data.length > total) {
+      pull.cancel("reply larger than announced");
+      throw new SwitchyardError(
+        ErrorCode.BadPluginResponse,
+        "The plugin's reply is larger than it announced",
+      );
+    }
+    chunks.push(next.data);
+    at += next.data.length;
+  }
+  if (at !== total) {
+    throw new SwitchyardError(
+      ErrorCode.BadPluginResponse,
+      "The plugin's reply ended before its announced size",
+    );
+  }
+  const body = new Uint8Array(total);
+  at = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, at);
+    at += chunk.length;
+  }
+  return { data: body, headers: first.headers, status: 0, code: "", stream: "" };
+}

@@ -1,0 +1,64 @@
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { fixturePath, startStack } from "./_stack.ts";
+import type { Stack } from "./_stack.ts";
+
+const MIB = 1024 * 1024;
+
+/**
+ * Bodies beyond NATS's max_payload (1 MiB here, the server's default): a 5 MiB upload and a 5 MiB
+ * reply go in chunks between the router and the plugin process, up to `router.bodyLimitBytes`.
+ */
+describe("bodies larger than max_payload", () => {
+  let stack: Stack;
+
+  before(async () => {
+    stack = await startStack([fixturePath("streamy")], { router: { bodyLimitBytes: 8 * MIB } });
+  });
+  after(() => stack[Symbol.asyncDispose]());
+
+  test("the server's max_payload is 1 MiB (the chunks are needed)", () => {
+    assert.equal(stack.router.nc.info?.max_payload, MIB);
+  });
+
+  test("a 5 MiB reply of a unary method reaches the HTTP client whole", async () => {
+    const r = await stack.post("streamy/big", { bytes: 5 * MIB });
+    assert.equal(r.status, 200, JSON.stringify(r.body).slice(0, 300));
+    assert.equal(r.body.data.length, 5 * MIB);
+    assert.ok(/^z+$/.test(r.body.data));
+    assert.equal(r.headers.get("content-type"), "application/json");
+  });
+
+  test("a 5 MiB upload reaches a unary method's input whole", async () => {
+    const data = "y".repeat(5 * MIB - 16) + "0123456789abcdef";
+    const r = await stack.post("streamy/measure", { data });
+    assert.equal(r.status, 200, JSON.stringify(r.body).slice(0, 300));
+    assert.deepEqual(r.body, { length: 5 * MIB, head: "yyyyyyyy", tail: "89abcdef" });
+  });
+
+  test("bodies just under and just over one message, and an upload answered with a large reply", async () => {
+    for (const bytes of [MIB - 4096, MIB, MIB + 1, 2 * MIB + 17]) {
+      const r = await stack.post("streamy/big", { bytes });
+      assert.equal(r.status, 200, `reply of ${bytes}`);
+      assert.equal(r.body.data.length, bytes);
+      const m = await stack.post("streamy/measure", { data: "q".repeat(bytes) });
+      assert.equal(m.status, 200, `upload of ${bytes}`);
+      assert.equal(m.body.length, bytes);
+    }
+    const data = "e".repeat(3 * MIB);
+    const echoed = await stack.post("streamy/echo", { data });
+    assert.equal(echoed.status, 200);
+    assert.equal(echoed.body.data, data);
+  });
+
+  test("a reply over router.bodyLimitBytes is refused with 502 bad_plugin_response; an upload over it with 413", async () => {
+    const r = await stack.post("streamy/big", { bytes: 9 * MIB });
+    assert.equal(r.status, 502);
+    assert.equal(r.body.error.code, "bad_plugin_response");
+    const u = await stack.post("streamy/measure", { data: "q".repeat(9 * MIB) });
+    assert.equal(u.status, 413);
+    assert.equal(u.body.error.code, "payload_too_large");
+    // The router and the plugin carry on.
+    assert.equal((await stack.post("streamy/big", { bytes: 10 })).status, 200);
+  });
+});
