@@ -20,9 +20,9 @@
 import { Buffer } from "node:buffer";
 import { createServer as createTcpServer } from "node:net";
 import type { Server, Socket } from "node:net";
-import { createServer as createTlsServer } from "node:tls";
 import type { TLSSocket } from "node:tls";
-import type { PeerInfo, ServerLimits, ServerTls } from "./types.ts";
+import type { ServerLimits, ServerTls } from "./types.ts";
+import { certificateOf, createTlsFront } from "./tls_front.ts";
 import type { GuardedConnection } from "./guarded_connection.ts";
 import { CLOSING } from "./guarded_connection.ts";
 import { ConnectionRules, MAX_HEAD_BYTES } from "./guard_rules.ts";
@@ -144,18 +144,7 @@ export function startConnectionGuard(options: ConnectionGuardOptions): Promise<C
     client.on("close", close);
   };
 
-  const server: Server = tls === undefined ? createTcpServer(onClient) : createTlsServer(
-    {
-      cert: tls.cert,
-      key: tls.key,
-      handshakeTimeout: limits.headerTimeoutMs,
-      ...(tls.clientCa === undefined
-        ? {}
-        : { ca: tls.clientCa, requestCert: true, rejectUnauthorized: tls.requireClientCert }),
-    },
-    onClient,
-  );
-  server.on("tlsClientError", (_err: Error, socket: Socket) => socket.destroy());
+  const server: Server = tls === undefined ? createTcpServer(onClient) : createTlsFront(tls, limits, onClient);
   server.on("error", () => {});
 
   return new Promise((resolve, reject) => {
@@ -177,11 +166,4 @@ export function startConnectionGuard(options: ConnectionGuardOptions): Promise<C
       });
     });
   });
-}
-
-function certificateOf(socket: TLSSocket): PeerInfo["clientCertificate"] {
-  if (!socket.authorized) return undefined;
-  const cert = socket.getPeerCertificate();
-  if (cert === null || cert === undefined || cert.subject === undefined) return undefined;
-  return { subject: { ...cert.subject } as Record<string, string>, fingerprint256: cert.fingerprint256 };
 }
