@@ -144,7 +144,9 @@ export function startConnectionGuard(options: ConnectionGuardOptions): Promise<C
     client.on("close", close);
   };
 
-  const server: Server = tls === undefined ? createTcpServer(onClient) : createTlsFront(tls, limits, onClient);
+  const server: Server = tls === undefined
+    ? createTcpServer(onClient)
+    : createTlsFront(tls, limits, onClient);
   server.on("error", () => {});
 
   return new Promise((resolve, reject) => {
