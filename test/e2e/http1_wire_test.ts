@@ -8,6 +8,9 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { connect } from "node:net";
 import type { Socket } from "node:net";
+import { connect as connectTls } from "node:tls";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { currentRuntime, loadRuntimeAdapter } from "../../src/runtime/mod.ts";
 import type { RunningServer } from "../../src/runtime/mod.ts";
 
@@ -24,8 +27,10 @@ class RawClient {
   #closed = false;
   #wake: (() => void) | undefined;
 
-  constructor(port: number) {
-    this.socket = connect(port, "127.0.0.1");
+  constructor(port: number, tls = false) {
+    this.socket = tls
+      ? connectTls({ host: "127.0.0.1", port, ca: pem("ca.crt"), servername: "localhost" })
+      : connect(port, "127.0.0.1");
     this.socket.setEncoding("latin1");
     this.socket.on("data", (chunk: string) => {
       this.#text += chunk;
@@ -124,6 +129,8 @@ function parseAnswer(text: string, closed: boolean): { answer: Answer; length: n
 }
 
 const runtime = currentRuntime();
+const pem = (name: string) =>
+  readFileSync(fileURLToPath(new URL(`../fixtures/tls/${name}`, import.meta.url)), "utf8");
 const encoder = new TextEncoder();
 const JSON_HEAD = "Host: x\r\nContent-Type: application/json\r\n";
 
@@ -323,6 +330,73 @@ describe("HTTP/1.1 on the wire with the router's default limits", () => {
       assert.equal((await client.next()).status, 200);
       client.send("GET /after-crlf HTTP/1.1\r\nHost: x\r\n\r\n");
       assert.equal(JSON.parse((await client.next()).body).path, "/after-crlf");
+    } finally {
+      client.close();
+    }
+  });
+});
+
+describe("HTTP/1.1 over TLS with a short header timeout", () => {
+  const HEADER_TIMEOUT_MS = 1_000;
+  let server: RunningServer;
+  before(async () => {
+    const adapter = await loadRuntimeAdapter();
+    server = await adapter.serve(async (req) => {
+      const body = await req.text();
+      return new Response(JSON.stringify({ path: new URL(req.url).pathname, length: body.length }), {
+        headers: { "content-type": "application/json" },
+      });
+    }, {
+      port: 0,
+      hostname: "127.0.0.1",
+      limits: { headerTimeoutMs: HEADER_TIMEOUT_MS, idleTimeoutMs: 30_000, requestTimeoutMs: 30_000 },
+      tls: { cert: pem("server.crt"), key: pem("server.key"), requireClientCert: false },
+    });
+  });
+  after(async () => {
+    await server?.close({ graceMs: 500 });
+  });
+
+  test("keep-alive, pipelining and a chunked upload on one TLS connection", async () => {
+    const client = new RawClient(server.port, true);
+    try {
+      client.send("GET /one HTTP/1.1\r\nHost: x\r\n\r\n");
+      assert.equal(JSON.parse((await client.next()).body).path, "/one");
+      const piece = "z".repeat(40_000);
+      client.send(
+        `POST /two HTTP/1.1\r\n${JSON_HEAD}Transfer-Encoding: chunked\r\n\r\n${
+          piece.length.toString(16)
+        }\r\n${piece}\r\n0\r\n\r\n` +
+          "GET /three HTTP/1.1\r\nHost: x\r\n\r\n",
+      );
+      assert.deepEqual(JSON.parse((await client.next()).body), { path: "/two", length: 40_000 });
+      assert.equal(JSON.parse((await client.next()).body).path, "/three");
+    } finally {
+      client.close();
+    }
+  });
+
+  test("a head that trickles in past the header timeout gets 408 and the connection closes", async () => {
+    const client = new RawClient(server.port, true);
+    try {
+      const started = Date.now();
+      client.send("GET /slow HTTP/1.1\r\nHost: x\r\n");
+      const timer = setInterval(() => client.socket.writable && client.send("X-Slow: y\r\n"), 100);
+      try {
+        if (runtime === "node") {
+          // node:https ends a TLS connection at its header timeout without an answer.
+          const text = await client.until((got, closed) => closed ? got : undefined, HEADER_TIMEOUT_MS * 10);
+          assert.doesNotMatch(text, /^HTTP\/1\.1 200/);
+        } else {
+          const answer = await client.next();
+          assert.equal(answer.status, 408);
+          assert.match(answer.body, /"request_timeout"/);
+        }
+      } finally {
+        clearInterval(timer);
+      }
+      assert.ok(Date.now() - started >= HEADER_TIMEOUT_MS * 0.9, "not before the header timeout");
+      await client.until((_, closed) => closed || undefined);
     } finally {
       client.close();
     }
