@@ -1,3 +1,4 @@
+// Runs once: the README's commands pick their runtime themselves (bin/switchyard, SWITCHYARD_RUNTIME), deno, bun and node among them.
 /**
  * Every command README.md shows, and every command the CLI prints as a hint, run as printed: in a
  * fresh checkout of the test's own (see {@linkcode checkout}), with the PATH of a machine that
