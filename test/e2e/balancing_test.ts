@@ -137,5 +137,5 @@ async function waitForRouter(url: string, plugin: string, count: number): Promis
     }
     const body = await res.json();
     return body.versions.flatMap((v: { instances: unknown[] }) => v.instances).length >= count;
-  }, { timeoutMs: 10_000, message: `${count} instances of ${plugin}` });
+  }, { timeoutMs: 60_000, message: `${count} instances of ${plugin}` });
 }
