@@ -35,11 +35,31 @@ describe("a stream's span at the router", () => {
       OTEL_TRACES_SAMPLER: undefined,
       OTEL_SERVICE_NAME: undefined,
     };
-    plugin = spawnProcess(runtimeCommand(currentRuntime(), CLI, ["plugin", fixturePath("streamy"), "--nats", nats.url]), { name: "streamy", env });
-    router = spawnProcess(runtimeCommand(currentRuntime(), CLI, ["router", "--port", "0", "--host", "127.0.0.1", "--nats", nats.url]), { name: "router", env });
-    await Promise.all([plugin.waitForLine("plugin ready", 60_000), router.waitForLine("router ready", 60_000)]);
+    plugin = spawnProcess(
+      runtimeCommand(currentRuntime(), CLI, ["plugin", fixturePath("streamy"), "--nats", nats.url]),
+      { name: "streamy", env },
+    );
+    router = spawnProcess(
+      runtimeCommand(currentRuntime(), CLI, [
+        "router",
+        "--port",
+        "0",
+        "--host",
+        "127.0.0.1",
+        "--nats",
+        nats.url,
+      ]),
+      { name: "router", env },
+    );
+    await Promise.all([
+      plugin.waitForLine("plugin ready", 60_000),
+      router.waitForLine("router ready", 60_000),
+    ]);
     url = JSON.parse((await router.waitForLine("router ready", 60_000)).trim()).url;
-    await waitFor(async () => (await fetch(`${url}/v1/plugins/streamy`)).status === 200, { timeoutMs: 30_000, message: "the router to list streamy" });
+    await waitFor(async () => (await fetch(`${url}/v1/plugins/streamy`)).status === 200, {
+      timeoutMs: 30_000,
+      message: "the router to list streamy",
+    });
   });
   after(async () => {
     await Promise.all([router?.stop(), plugin?.stop()]);
@@ -53,8 +73,12 @@ describe("a stream's span at the router", () => {
   };
   /** Waits for the router's SERVER span of the trace (exported when the stream ended), and returns it. */
   const routerSpan = async (traceId: string): Promise<ReceivedSpan> => {
-    const find = () => receiver.trace(traceId).find((s) => s.service === "switchyard-router" && s.kind === SpanKind.SERVER);
-    await waitFor(() => find() !== undefined, { timeoutMs: 20_000, message: `the router span of trace ${traceId}` });
+    const find = () =>
+      receiver.trace(traceId).find((s) => s.service === "switchyard-router" && s.kind === SpanKind.SERVER);
+    await waitFor(() => find() !== undefined, {
+      timeoutMs: 20_000,
+      message: `the router span of trace ${traceId}`,
+    });
     return find()!;
   };
   /** The running counts of the span's `items` events. */
@@ -64,7 +88,10 @@ describe("a stream's span at the router", () => {
   const assertEvery100 = (counts: number[], total: number) => {
     let hundreds = 0;
     for (const c of counts) {
-      assert.ok(Math.floor(c / 100) > hundreds, `an event per 100 items at most (counts: ${counts.join(", ")})`);
+      assert.ok(
+        Math.floor(c / 100) > hundreds,
+        `an event per 100 items at most (counts: ${counts.join(", ")})`,
+      );
       assert.ok(c <= total);
       hundreds = Math.floor(c / 100);
     }
@@ -85,14 +112,20 @@ describe("a stream's span at the router", () => {
     // Messages hold up to 128 items, so one may pass two hundreds at once: at least one event.
     assert.ok(counts.length >= 1 && counts.length <= 2, `events at ${counts.join(", ")}`);
     const spans = receiver.trace(tp.traceId);
-    assert.equal(spans.filter((x) => x.service === "switchyard-router" && x.kind === SpanKind.SERVER).length, 1, "one span per stream");
+    assert.equal(
+      spans.filter((x) => x.service === "switchyard-router" && x.kind === SpanKind.SERVER).length,
+      1,
+      "one span per stream",
+    );
     const attempt = spans.find((x) => x.kind === SpanKind.CLIENT && x.service === "switchyard-router");
     assert.equal(attempt?.parentSpanId, span.spanId, "the NATS attempt under the stream's span");
   });
 
   test("an error after items: error status and code, the items written until then", async () => {
     const tp = traceparent();
-    const s = await fetchStream(`${url}/v1/streamy/ticks`, { n: 300, failAfter: 130 }, { traceparent: tp.header });
+    const s = await fetchStream(`${url}/v1/streamy/ticks`, { n: 300, failAfter: 130 }, {
+      traceparent: tp.header,
+    });
     const lines = await s.rest();
     assert.equal(lines.length, 131);
     assert.equal(JSON.parse(lines.at(-1)!).error.code, "boom");
@@ -101,7 +134,11 @@ describe("a stream's span at the router", () => {
     assert.equal(span.attributes["switchyard.stream.outcome"], "plugin_error");
     assert.equal(span.attributes["switchyard.error.code"], "boom");
     assert.equal(span.statusCode, STATUS_ERROR);
-    assert.equal(span.attributes["http.response.status_code"], 200, "the status went out with the first item");
+    assert.equal(
+      span.attributes["http.response.status_code"],
+      200,
+      "the status went out with the first item",
+    );
     const counts = itemEvents(span);
     assertEvery100(counts, 130);
     assert.equal(counts.length, 1);
@@ -109,7 +146,9 @@ describe("a stream's span at the router", () => {
 
   test("a client that goes away: outcome cancelled, not an error", async () => {
     const tp = traceparent();
-    const s = await fetchStream(`${url}/v1/streamy/hang`, { name: `gone-${tp.traceId}` }, { traceparent: tp.header });
+    const s = await fetchStream(`${url}/v1/streamy/hang`, { name: `gone-${tp.traceId}` }, {
+      traceparent: tp.header,
+    });
     assert.deepEqual(JSON.parse((await s.nextLine())!), { i: 0 });
     s.abort();
     const span = await routerSpan(tp.traceId);
