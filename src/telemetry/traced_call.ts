@@ -1,5 +1,5 @@
 import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
-import type { Attributes, Context, Span, Tracer } from "@opentelemetry/api";
+import type { Context, Span, Tracer } from "@opentelemetry/api";
 import type { MsgHdrs } from "@nats-io/nats-core";
 import { codeOf } from "../errors.ts";
 import { H_INSTANCE } from "../bus/mod.ts";
