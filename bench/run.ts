@@ -4,7 +4,8 @@
  * and RSS per process from /proc, and prints a results table and a ratio table from the same run.
  *
  *   node bench/run.ts [--smoke] [--duration 10] [--runtimes deno,bun,node] [--scenarios a,b]
- *   node bench/run.ts --scenarios discovery [--n 100,1000] [--r 1,5] [--discovery-config '{"intervalMs":5000}']
+ *   node bench/run.ts --scenarios discovery [--n 100,1000] [--r 1,5] [--discovery-modes poll,announce]
+ *                     [--discovery-config '{"intervalMs":5000}']
  *
  * The `discovery` group (bench/discovery/) measures instead what finding and checking instances costs
  * with N instances and R routers, and prints its own table.
@@ -29,6 +30,7 @@ import { describeDiscoveryArgs, DISCOVERY_GROUP } from "./discovery/discovery_op
 import { runDiscoveryGrid } from "./discovery/discovery_run.ts";
 import type { DiscoveryRow } from "./discovery/discovery_run.ts";
 import { discoveryTable } from "./discovery/discovery_table.ts";
+import { comparisonTable } from "./discovery/discovery_compare.ts";
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -109,6 +111,8 @@ async function main(): Promise<number> {
   if (discovery.length > 0) {
     log("\n## Discovery at scale\n");
     log(discoveryTable(discovery));
+    const compared = comparisonTable(discovery);
+    if (compared !== "") log(`\n### The modes side by side (amortised per second)\n\n${compared}`);
   }
   if (lifecycle.length > 0) {
     log("\n## Lifecycle\n");
@@ -138,7 +142,7 @@ async function main(): Promise<number> {
   // incomplete row is a finding (the table says which), a failed one is not
   const discoveryBad = discovery.filter((r) => r.status === "failed" || (opts.smoke && r.status !== "ok"));
   for (const r of discoveryBad) {
-    log(`discovery N=${r.instances} R=${r.routers} ${r.status.toUpperCase()}: ${r.note}`);
+    log(`discovery ${r.mode} N=${r.instances} R=${r.routers} ${r.status.toUpperCase()}: ${r.note}`);
   }
   if ((lifecycleFailed.length > 0 || discoveryBad.length > 0) && failed.length === 0) return 1;
   if (failed.length > 0) {

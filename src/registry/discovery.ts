@@ -55,7 +55,7 @@ export interface Discovery {
 
 const decoder = new TextDecoder();
 /** In `announce` mode, every this many roll calls also asks every service (`$SRV.PING`) who is new. */
-const FULL_ROLL_CALL_EVERY = 5;
+export const FULL_ROLL_CALL_EVERY = 5;
 
 /**
  * Keeps `registry` current, believing no instance's word about itself:
