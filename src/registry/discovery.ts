@@ -182,10 +182,25 @@ export function startDiscovery(nc: NatsConnection, registry: Registry, options: 
       },
     }));
 
-  /** The instances this router does not know yet (key → plugin name), from every service's PING. */
-  const unknownInstances = async (): Promise<Map<string, string>> => {
+  /** A broadcast answer's plugin name and instance id, when well-formed, under this prefix and not yet known. */
+  const newcomer = (ping: Record<string, unknown>): string | undefined => {
+    const { name, id } = ping;
+    const meta = ping.metadata as Record<string, unknown> | undefined;
+    if (typeof name !== "string" || !PLUGIN_NAME.test(name) || typeof id !== "string" || !INSTANCE_ID.test(id)) return undefined;
+    if (meta?.[META_PREFIX] !== undefined && meta[META_PREFIX] !== prefix) return undefined;
+    return unknown(name, id) ? name : undefined;
+  };
+  /**
+   * The instances this router does not know yet (key → plugin name), from every service's PING;
+   * `onName` hears each plugin name with such an instance as soon as its first answer comes.
+   */
+  const unknownInstances = async (onName: (name: string) => void): Promise<Map<string, string>> => {
     const names = new Map<string, string>();
-    for (const ping of await collectMicro(nc, "PING")) {
+    const onReply = (ping: Record<string, unknown>) => {
+      const name = newcomer(ping);
+      if (name !== undefined) onName(name);
+    };
+    for (const ping of await collectMicro(nc, "PING", {}, { onReply })) {
       const { name, id } = ping;
       const meta = ping.metadata as Record<string, unknown> | undefined;
       if (typeof name !== "string" || !PLUGIN_NAME.test(name) || typeof id !== "string" || !INSTANCE_ID.test(id)) {
@@ -214,13 +229,17 @@ export function startDiscovery(nc: NatsConnection, registry: Registry, options: 
     const known = [...registry.plugins()].map((p) => p.name);
     let names: Iterable<string>;
     let named: Map<string, string> | undefined;
+    const early = new Map<string, Promise<void>>();
     if (watched !== undefined) {
       names = watched;
     } else if (catchUp) {
       names = new Set(unproven.values());
     } else if (mode === "poll" || full || looks % FULL_ROLL_CALL_EVERY === 0) {
-      // Who is new, from every service's PING; polling, the known instances are checked below.
-      named = await unknownInstances();
+      // Who is new, from every service's PING; polling, the known instances are checked below. A
+      // plugin named there is asked on its own subject at once, while the other answers still come.
+      named = await unknownInstances((name) => {
+        if (!early.has(name)) early.set(name, prover.proveName(name));
+      });
       const news = new Set(named.values());
       names = mode === "poll" ? news : new Set([...known, ...news]);
     } else {
@@ -231,7 +250,8 @@ export function startDiscovery(nc: NatsConnection, registry: Registry, options: 
       looks++;
     }
     await Promise.all([
-      ...[...names].map((name) => prover.proveName(name)),
+      ...[...names].map((name) => early.get(name) ?? prover.proveName(name)),
+      ...early.values(),
       mode === "poll" && !catchUp ? pollHealth(registry, mux, watched ?? known, { clock, logger, warnOnce }) : Promise.resolve(),
     ]);
     unproven = new Map([...named ?? unproven].filter(([key, name]) => unknown(name, key.slice(name.length + 1))));
