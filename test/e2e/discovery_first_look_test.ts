@@ -21,19 +21,34 @@ test("announce: an instance not proven in time at the first look is found by a c
   const registry = new Registry("sy");
   const mux = new RequestMux(nc);
   // roll calls 10 minutes apart: only a catch-up look can find it within the test
-  const discovery = startDiscovery(nc, registry, { prefix: "sy", mux, mode: "announce", rollCallMs: 600_000 }, {
-    clock: systemClock,
-    logger: captureLogger(),
-  });
+  const discovery = startDiscovery(
+    nc,
+    registry,
+    { prefix: "sy", mux, mode: "announce", rollCallMs: 600_000 },
+    {
+      clock: systemClock,
+      logger: captureLogger(),
+    },
+  );
   try {
     await discovery.refresh();
-    assert.ok(registry.instance("prompt", prompt.id) !== undefined, "the prompt instance joins at the first look");
-    assert.equal(registry.instance("slow", slow.id), undefined, "its own subject did not answer the first look");
+    assert.ok(
+      registry.instance("prompt", prompt.id) !== undefined,
+      "the prompt instance joins at the first look",
+    );
+    assert.equal(
+      registry.instance("slow", slow.id),
+      undefined,
+      "its own subject did not answer the first look",
+    );
     const deadline = Date.now() + 30_000;
     while (registry.instance("slow", slow.id) === undefined && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    assert.ok(registry.instance("slow", slow.id) !== undefined, "found by the second catch-up look (1 s, then 2 s later)");
+    assert.ok(
+      registry.instance("slow", slow.id) !== undefined,
+      "found by the second catch-up look (1 s, then 2 s later)",
+    );
   } finally {
     discovery.stop();
     mux.close();
@@ -51,7 +66,15 @@ test("a plugin named by the broadcast is proven while the broadcast's answers st
     callback: (_err, msg) => {
       void (async () => {
         for (let i = 0; i < 10; i++) {
-          msg.respond(JSON.stringify({ type: PING_RESPONSE, name: "Chatty", id: `c${i}`, version: "1.0.0", metadata: {} }));
+          msg.respond(
+            JSON.stringify({
+              type: PING_RESPONSE,
+              name: "Chatty",
+              id: `c${i}`,
+              version: "1.0.0",
+              metadata: {},
+            }),
+          );
           lastAnswerAt = Date.now();
           await new Promise((resolve) => setTimeout(resolve, 80));
         }
@@ -62,16 +85,24 @@ test("a plugin named by the broadcast is proven while the broadcast's answers st
   const nc = await connectBus({ servers: [nats.url] });
   const registry = new Registry("sy");
   const mux = new RequestMux(nc);
-  const discovery = startDiscovery(nc, registry, { prefix: "sy", mux, mode: "announce", rollCallMs: 600_000 }, {
-    clock: systemClock,
-    logger: captureLogger(),
-  });
+  const discovery = startDiscovery(
+    nc,
+    registry,
+    { prefix: "sy", mux, mode: "announce", rollCallMs: 600_000 },
+    {
+      clock: systemClock,
+      logger: captureLogger(),
+    },
+  );
   try {
     await discovery.refresh();
     const entry = registry.instance("early", hello.id);
     assert.ok(entry !== undefined);
     // proven after the broadcast ended, it would have joined after the chatty service's last answer
-    assert.ok(entry.joinedAt < lastAnswerAt, `joined ${lastAnswerAt - entry.joinedAt} ms before the last broadcast answer`);
+    assert.ok(
+      entry.joinedAt < lastAnswerAt,
+      `joined ${lastAnswerAt - entry.joinedAt} ms before the last broadcast answer`,
+    );
   } finally {
     discovery.stop();
     mux.close();

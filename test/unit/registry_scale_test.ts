@@ -24,7 +24,10 @@ describe("the registry with many instances", () => {
     registry.admit(info("p", "b", "us"), 0);
     registry.admit(info("p", "c", "eu"), 0);
     assert.deepEqual(version.live.map((i) => i.id), ["a", "b", "c"]);
-    assert.deepEqual([...version.liveByRegion].map(([r, l]) => [r, l.map((i) => i.id)]), [["eu", ["a", "c"]], ["us", ["b"]]]);
+    assert.deepEqual([...version.liveByRegion].map(([r, l]) => [r, l.map((i) => i.id)]), [
+      ["eu", ["a", "c"]],
+      ["us", ["b"]],
+    ]);
     const [live, byRegion] = [version.live, version.liveByRegion];
     registry.setHealth(version.instances.get("b")!, "unhealthy", 5);
     assert.equal(version.live, live, "health is read per pick: the lists stay as they are");
