@@ -238,7 +238,8 @@ export function startDiscovery(nc: NatsConnection, registry: Registry, options: 
       // Who is new, from every service's PING; polling, the known instances are checked below. A
       // plugin named there is asked on its own subject at once, while the other answers still come.
       named = await unknownInstances((name) => {
-        if (!early.has(name)) early.set(name, prover.proveName(name));
+        // caught here: it may fail before the Promise.all below is there to catch it
+        if (!early.has(name)) early.set(name, prover.proveName(name).catch((err) => logger.debug("discovery look failed", { plugin: name, error: String(err) })));
       });
       const news = new Set(named.values());
       names = mode === "poll" ? news : new Set([...known, ...news]);
