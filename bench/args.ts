@@ -41,13 +41,15 @@ export const USAGE =
   `usage: node bench/run.ts [--smoke] [--duration S] [--warmup S] [--concurrency 1,64] [--repeat N]
                          [--runtimes deno,bun,node] [--scenarios a,b] [--out bench/out/results.json]
                          [--skip-lifecycle] [--load auto|wrk|autocannon]
-                         [--n 100,1000,5000] [--r 1,5,20] [--discovery-config JSON] [--discovery-window S]
-                         [--discovery-runtime bun] [--discovery-plugins 10] [--stream-items 200000]
+                         [--n 100,1000,5000] [--r 1,5,20] [--discovery-modes poll,announce]
+                         [--discovery-config JSON] [--discovery-window S] [--discovery-runtime bun]
+                         [--discovery-plugins 10] [--stream-items 200000]
 --load: HTTP load generator (default: $SWITCHYARD_BENCH_LOAD, else auto = wrk when installed)
 scenarios: ${SCENARIOS.map((s) => s.name).join(", ")}
   and the group "${DISCOVERY_GROUP}" (only when named; --smoke runs it at N=50, R=1): N simulated instances,
-  R routers with the router config's "discovery" set to --discovery-config (default {}: today's polling),
-  bus traffic, router CPU and a new router's time to know all N (bench/discovery/)
+  R routers in each of --discovery-modes (default poll,announce) with the rest of the router config's
+  "discovery" from --discovery-config (default {}), bus traffic per second, router CPU and a new
+  router's time to know all N, and the two modes side by side (bench/discovery/)
   and the group "${STREAMING_GROUP}" (also in --smoke, with 5,000 items): one stream of --stream-items items
   through the router and a streaming plugin against the same items on raw NATS, items/s and CPU per item
   (bench/streaming/)`;
@@ -81,6 +83,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | "help" {
       load: { type: "string", default: process.env["SWITCHYARD_BENCH_LOAD"] ?? "auto" },
       n: { type: "string" },
       r: { type: "string" },
+      "discovery-modes": { type: "string" },
       "discovery-config": { type: "string" },
       "discovery-window": { type: "string" },
       "discovery-runtime": { type: "string" },

@@ -4,7 +4,8 @@
  * and RSS per process from /proc, and prints a results table and a ratio table from the same run.
  *
  *   node bench/run.ts [--smoke] [--duration 10] [--runtimes deno,bun,node] [--scenarios a,b]
- *   node bench/run.ts --scenarios discovery [--n 100,1000] [--r 1,5] [--discovery-config '{"intervalMs":5000}']
+ *   node bench/run.ts --scenarios discovery [--n 100,1000] [--r 1,5] [--discovery-modes poll,announce]
+ *                     [--discovery-config '{"intervalMs":5000}']
  *   node bench/run.ts --scenarios streaming [--stream-items 200000]
  *
  * The `discovery` group (bench/discovery/) measures instead what finding and checking instances costs
@@ -35,6 +36,7 @@ import { STREAMING_GROUP } from "./streaming/stream_options.ts";
 import { runStreaming } from "./streaming/stream_run.ts";
 import type { StreamRow } from "./streaming/stream_run.ts";
 import { streamingTable } from "./streaming/stream_table.ts";
+import { comparisonTable } from "./discovery/discovery_compare.ts";
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -125,6 +127,8 @@ async function main(): Promise<number> {
   if (discovery.length > 0) {
     log("\n## Discovery at scale\n");
     log(discoveryTable(discovery));
+    const compared = comparisonTable(discovery);
+    if (compared !== "") log(`\n### The modes side by side (amortised per second)\n\n${compared}`);
   }
   if (lifecycle.length > 0) {
     log("\n## Lifecycle\n");
@@ -156,7 +160,7 @@ async function main(): Promise<number> {
   // incomplete row is a finding (the table says which), a failed one is not
   const discoveryBad = discovery.filter((r) => r.status === "failed" || (opts.smoke && r.status !== "ok"));
   for (const r of discoveryBad) {
-    log(`discovery N=${r.instances} R=${r.routers} ${r.status.toUpperCase()}: ${r.note}`);
+    log(`discovery ${r.mode} N=${r.instances} R=${r.routers} ${r.status.toUpperCase()}: ${r.note}`);
   }
   if ((lifecycleFailed.length > 0 || discoveryBad.length > 0 || streamingFailed.length > 0) && failed.length === 0) return 1;
   if (failed.length > 0) {
