@@ -6,6 +6,8 @@ import { RUNTIMES, SCENARIOS } from "./scenarios.ts";
 import type { RuntimeName } from "./scenarios.ts";
 import { DISCOVERY_GROUP, parseDiscoveryArgs } from "./discovery/discovery_options.ts";
 import type { DiscoveryArgs } from "./discovery/discovery_options.ts";
+import { parseStreamingArgs, STREAMING_GROUP } from "./streaming/stream_options.ts";
+import type { StreamingArgs } from "./streaming/stream_options.ts";
 
 export interface BenchOptions {
   smoke: boolean;
@@ -22,6 +24,8 @@ export interface BenchOptions {
   load: LoadGenerator;
   /** The `discovery` group's grid and router config (bench/discovery/), when it is among `scenarios`. */
   discovery: DiscoveryArgs;
+  /** The `streaming` group's stream size and bound (bench/streaming/), when it is among `scenarios`. */
+  streaming: StreamingArgs;
 }
 
 export type LoadGenerator = "wrk" | "autocannon";
@@ -37,13 +41,18 @@ export const USAGE =
   `usage: node bench/run.ts [--smoke] [--duration S] [--warmup S] [--concurrency 1,64] [--repeat N]
                          [--runtimes deno,bun,node] [--scenarios a,b] [--out bench/out/results.json]
                          [--skip-lifecycle] [--load auto|wrk|autocannon]
-                         [--n 100,1000,5000] [--r 1,5,20] [--discovery-config JSON] [--discovery-window S]
-                         [--discovery-runtime bun] [--discovery-plugins 10]
+                         [--n 100,1000,5000] [--r 1,5,20] [--discovery-modes poll,announce]
+                         [--discovery-config JSON] [--discovery-window S] [--discovery-runtime bun]
+                         [--discovery-plugins 10] [--stream-items 200000]
 --load: HTTP load generator (default: $SWITCHYARD_BENCH_LOAD, else auto = wrk when installed)
 scenarios: ${SCENARIOS.map((s) => s.name).join(", ")}
   and the group "${DISCOVERY_GROUP}" (only when named; --smoke runs it at N=50, R=1): N simulated instances,
-  R routers with the router config's "discovery" set to --discovery-config (default {}: today's polling),
-  bus traffic, router CPU and a new router's time to know all N (bench/discovery/)`;
+  R routers in each of --discovery-modes (default poll,announce) with the rest of the router config's
+  "discovery" from --discovery-config (default {}), bus traffic per second, router CPU and a new
+  router's time to know all N, and the two modes side by side (bench/discovery/)
+  and the group "${STREAMING_GROUP}" (also in --smoke, with 5,000 items): one stream of --stream-items items
+  through the router and a streaming plugin against the same items on raw NATS, items/s and CPU per item
+  (bench/streaming/)`;
 
 function list(value: string): string[] {
   return value.split(",").map((s) => s.trim()).filter((s) => s !== "");
@@ -74,10 +83,12 @@ export function parseBenchArgs(argv: string[]): BenchOptions | "help" {
       load: { type: "string", default: process.env["SWITCHYARD_BENCH_LOAD"] ?? "auto" },
       n: { type: "string" },
       r: { type: "string" },
+      "discovery-modes": { type: "string" },
       "discovery-config": { type: "string" },
       "discovery-window": { type: "string" },
       "discovery-runtime": { type: "string" },
       "discovery-plugins": { type: "string" },
+      "stream-items": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -94,17 +105,18 @@ export function parseBenchArgs(argv: string[]): BenchOptions | "help" {
   });
   // The discovery grid takes minutes: a full run has it only when named, the smoke run a tiny one.
   const scenarios = values.scenarios === undefined
-    ? [...SCENARIOS.map((s) => s.name), ...(smoke ? [DISCOVERY_GROUP] : [])]
+    ? [...SCENARIOS.map((s) => s.name), STREAMING_GROUP, ...(smoke ? [DISCOVERY_GROUP] : [])]
     : list(values.scenarios);
+  const groups = [DISCOVERY_GROUP, STREAMING_GROUP];
   for (const s of scenarios) {
-    if (s !== DISCOVERY_GROUP && !SCENARIOS.some((x) => x.name === s)) {
+    if (!groups.includes(s) && !SCENARIOS.some((x) => x.name === s)) {
       throw new RangeError(`Unknown scenario "${s}"\n${USAGE}`);
     }
   }
   const concurrencies = list(values.concurrency).map((c) => positive("concurrency", c));
   const repeat = Math.max(1, Math.floor(positive("repeat", values.repeat)));
   // lifecycle measures plugins of the HTTP scenarios: not for a discovery-only run
-  const lifecycle = !values["skip-lifecycle"] && scenarios.some((s) => s !== DISCOVERY_GROUP);
+  const lifecycle = !values["skip-lifecycle"] && scenarios.some((s) => !groups.includes(s));
   const load = loadGenerator(values.load);
   return {
     smoke,
@@ -118,6 +130,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | "help" {
     lifecycle,
     load,
     discovery: parseDiscoveryArgs(values, smoke),
+    streaming: parseStreamingArgs(values["stream-items"], smoke),
   };
 }
 

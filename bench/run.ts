@@ -4,10 +4,13 @@
  * and RSS per process from /proc, and prints a results table and a ratio table from the same run.
  *
  *   node bench/run.ts [--smoke] [--duration 10] [--runtimes deno,bun,node] [--scenarios a,b]
- *   node bench/run.ts --scenarios discovery [--n 100,1000] [--r 1,5] [--discovery-config '{"intervalMs":5000}']
+ *   node bench/run.ts --scenarios discovery [--n 100,1000] [--r 1,5] [--discovery-modes poll,announce]
+ *                     [--discovery-config '{"intervalMs":5000}']
+ *   node bench/run.ts --scenarios streaming [--stream-items 200000]
  *
  * The `discovery` group (bench/discovery/) measures instead what finding and checking instances costs
- * with N instances and R routers, and prints its own table.
+ * with N instances and R routers, and prints its own table; the `streaming` group (bench/streaming/)
+ * one stream of many items through the router against the same items on raw NATS.
  * @module
  */
 import process from "node:process";
@@ -29,6 +32,11 @@ import { describeDiscoveryArgs, DISCOVERY_GROUP } from "./discovery/discovery_op
 import { runDiscoveryGrid } from "./discovery/discovery_run.ts";
 import type { DiscoveryRow } from "./discovery/discovery_run.ts";
 import { discoveryTable } from "./discovery/discovery_table.ts";
+import { STREAMING_GROUP } from "./streaming/stream_options.ts";
+import { runStreaming } from "./streaming/stream_run.ts";
+import type { StreamRow } from "./streaming/stream_run.ts";
+import { streamingTable } from "./streaming/stream_table.ts";
+import { comparisonTable } from "./discovery/discovery_compare.ts";
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -89,6 +97,12 @@ async function main(): Promise<number> {
     log("▶ lifecycle: plugin cold start, idle RSS, hot swap under load");
     lifecycle = await measureLifecycle(opts.runtimes, log);
   }
+  let streaming: StreamRow[] = [];
+  if (opts.scenarios.includes(STREAMING_GROUP)) {
+    const a = opts.streaming;
+    log(`▶ streaming: one stream of ${a.items} items (after ${a.warmupItems} warm-up) through router+plugin, and on raw NATS`);
+    streaming = await runStreaming(opts.runtimes, a, log);
+  }
   let discovery: DiscoveryRow[] = [];
   if (opts.scenarios.includes(DISCOVERY_GROUP)) {
     log(`▶ discovery: ${describeDiscoveryArgs(opts.discovery)}`);
@@ -106,9 +120,15 @@ async function main(): Promise<number> {
     log("\n## Summary: the ratios the performance work tracks (same run)\n");
     log(summaryTable(summary));
   }
+  if (streaming.length > 0) {
+    log("\n## Streaming\n");
+    log(streamingTable(streaming));
+  }
   if (discovery.length > 0) {
     log("\n## Discovery at scale\n");
     log(discoveryTable(discovery));
+    const compared = comparisonTable(discovery);
+    if (compared !== "") log(`\n### The modes side by side (amortised per second)\n\n${compared}`);
   }
   if (lifecycle.length > 0) {
     log("\n## Lifecycle\n");
@@ -119,7 +139,7 @@ async function main(): Promise<number> {
     opts.out,
     `${
       JSON.stringify(
-        { date: new Date().toISOString(), machine, options: opts, rows, lifecycle, discovery },
+        { date: new Date().toISOString(), machine, options: opts, rows, lifecycle, discovery, streaming },
         null,
         2,
       )
@@ -128,6 +148,8 @@ async function main(): Promise<number> {
   log(`\nwrote ${opts.out}`);
 
   const lifecycleFailed = lifecycle.filter((r) => r.note.startsWith("failed"));
+  const streamingFailed = streaming.filter((r) => r.status === "failed");
+  for (const r of streamingFailed) log(`streaming ${r.path} on ${r.runtime} FAILED: ${r.note}`);
   for (const r of lifecycleFailed) log(`lifecycle on ${r.runtime} FAILED: ${r.note}`);
   const failed = rows.filter((r) => r.status === "failed");
   const skipped = rows.filter((r) => r.status === "skipped");
@@ -138,9 +160,9 @@ async function main(): Promise<number> {
   // incomplete row is a finding (the table says which), a failed one is not
   const discoveryBad = discovery.filter((r) => r.status === "failed" || (opts.smoke && r.status !== "ok"));
   for (const r of discoveryBad) {
-    log(`discovery N=${r.instances} R=${r.routers} ${r.status.toUpperCase()}: ${r.note}`);
+    log(`discovery ${r.mode} N=${r.instances} R=${r.routers} ${r.status.toUpperCase()}: ${r.note}`);
   }
-  if ((lifecycleFailed.length > 0 || discoveryBad.length > 0) && failed.length === 0) return 1;
+  if ((lifecycleFailed.length > 0 || discoveryBad.length > 0 || streamingFailed.length > 0) && failed.length === 0) return 1;
   if (failed.length > 0) {
     log(`${failed.length} row(s) FAILED:`);
     for (const r of failed) log(`  ${r.scenario} ${r.runtime} c=${r.concurrency}: ${r.note}`);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the test suite on every runtime, serially, and sums up the results.
+# Runs the test suite on every runtime, side by side, and sums up the results.
 #   bash scripts/test.sh [files...]      # default: every *_test.ts under test/, src/ and plugins/
 #   npm test -- plugins/hello/hello_test.ts   # one plugin's tests (paths relative to where you are)
 # Env:
@@ -8,7 +8,13 @@
 #   SWITCHYARD_TEST_TIMEOUT_MS per-test limit for node and bun (default 120000; bun's own is 5 s):
 #                             a guard against a hang, raised by test:stress for a loaded machine
 #   SWITCHYARD_BUN_TIMEOUT_MS per-test limit for bun alone (default SWITCHYARD_TEST_TIMEOUT_MS)
-#   SWITCHYARD_RUNTIME_TIMEOUT_S hard limit for one runtime's whole run (default 600)
+#   SWITCHYARD_RUNTIME_TIMEOUT_S hard limit for one runtime's whole run (default 900)
+#   SWITCHYARD_TEST_SERIAL=1  one runtime after the other, its output shown as it runs (default:
+#                             side by side, each runtime's result printed as it ends: the suite
+#                             mostly waits on the processes it starts, and a loaded machine is
+#                             what the tests must hold on anyway)
+# A test file with a line "// Runs once: <why>" runs on one runtime only (node when it is listed,
+# else the last one): it checks files, or runs every runtime itself.
 #   SWITCHYARD_SKIP_PROMTOOL=1 do not install promtool (Debian's prometheus package) when missing
 #   SWITCHYARD_SKIP_BENCH_SMOKE=1 skip the benchmark harness check (bench:smoke, ~2 min); it is
 #                             also skipped when test files are named
@@ -47,18 +53,37 @@ if [ ${#files[@]} -eq 0 ]; then
   echo "test: no *_test.ts files found" >&2
   exit 1
 fi
-bun_files=()
-for f in "${files[@]}"; do
-  case "$f" in /* | ./* | ../*) bun_files+=("$f") ;; *) bun_files+=("./$f") ;; esac
-done
+read -r -a runtimes <<<"${SWITCHYARD_TEST_RUNTIMES:-deno bun node}"
+once_runtime="${runtimes[${#runtimes[@]}-1]}"
+for r in "${runtimes[@]}"; do [ "$r" = node ] && once_runtime=node; done
+every=()
+for f in "${files[@]}"; do grep -q '^// Runs once: ' "$f" 2>/dev/null || every+=("$f"); done
 
+# files_for RUNTIME: sets $run_files, the files that runtime runs (bun wants ./ on relative paths).
+files_for() {
+  local f list=()
+  if [ "$1" = "$once_runtime" ]; then list=("${files[@]}"); else list=("${every[@]}"); fi
+  run_files=()
+  for f in "${list[@]}"; do
+    if [ "$1" = bun ]; then
+      case "$f" in /* | ./* | ../*) run_files+=("$f") ;; *) run_files+=("./$f") ;; esac
+    else
+      run_files+=("$f")
+    fi
+  done
+}
+
+# Node keeps its compiled (and type-stripped) modules here: each of the hundreds of Node processes
+# the suite starts then loads in about half the CPU time.
+export NODE_COMPILE_CACHE="${NODE_COMPILE_CACHE:-$ROOT/.cache/node-compile}"
 logdir="${SWITCHYARD_TEST_LOG_DIR:-$ROOT/.cache/test}"
 mkdir -p "$logdir"
-read -r -a runtimes <<<"${SWITCHYARD_TEST_RUNTIMES:-deno bun node}"
 summaries=()
 runner=""
+runners=()
 stop_runner() {
-  [ -n "$runner" ] && kill -TERM -- "-$runner" 2>/dev/null
+  local pid
+  for pid in $runner "${runners[@]}"; do kill -TERM -- "-$pid" 2>/dev/null; done
   exit "$1"
 }
 trap 'stop_runner 130' INT
@@ -118,28 +143,68 @@ parse_summary() {
 }
 
 test_timeout_ms="${SWITCHYARD_TEST_TIMEOUT_MS:-120000}"
-for runtime in "${runtimes[@]}"; do
-  case "$runtime" in
-    deno) cmd=(deno test -A --no-check "${files[@]}") ;;
-    bun) cmd=(bun test --timeout "${SWITCHYARD_BUN_TIMEOUT_MS:-$test_timeout_ms}" "${bun_files[@]}") ;;
+runtime_limit="${SWITCHYARD_RUNTIME_TIMEOUT_S:-900}"
+# command_for RUNTIME: sets $cmd, the runner's command line.
+command_for() {
+  files_for "$1"
+  case "$1" in
+    deno) cmd=(deno test -A --no-check "${run_files[@]}") ;;
+    bun) cmd=(bun test --timeout "${SWITCHYARD_BUN_TIMEOUT_MS:-$test_timeout_ms}" "${run_files[@]}") ;;
     # No --test-force-exit: it can drop results (nodejs/node#64833); the tests close what they open.
-    node) cmd=(node --test --test-concurrency=1 --test-timeout="$test_timeout_ms" --disable-warning=ExperimentalWarning "${files[@]}") ;;
-    *) echo "test: unknown runtime \"$runtime\" in SWITCHYARD_TEST_RUNTIMES (choose deno, bun, node)" >&2; exit 2 ;;
+    node) cmd=(node --test --test-concurrency=1 --test-timeout="$test_timeout_ms" --disable-warning=ExperimentalWarning "${run_files[@]}") ;;
+    *) echo "test: unknown runtime \"$1\" in SWITCHYARD_TEST_RUNTIMES (choose deno, bun, node)" >&2; exit 2 ;;
   esac
-  log="$logdir/$runtime.log"
-  printf '\n======== %s: %s ========\n' "$runtime" "$("$runtime" --version 2>/dev/null | head -n 1)"
-  # A hard limit per runtime, so a leaked handle fails the run instead of hanging CI.
-  run_limited "${SWITCHYARD_RUNTIME_TIMEOUT_S:-600}" "$log" show "${cmd[@]}"
+}
+
+# summarize RUNTIME RC: adds the runtime's line to the summary, from its log.
+summarize() {
+  local runtime="$1" code="$2" log="$logdir/$1.log"
   if parse_summary "$runtime" "$log"; then
     total_pass=$((total_pass + passed))
     total_fail=$((total_fail + failed))
-    summaries+=("$(printf '%-5s %s passed, %s failed, exit %s' "$runtime:" "$passed" "$failed" "$rc")")
-    if [ "$rc" -ne 0 ] || [ "$failed" -ne 0 ]; then status=1; fi
+    summaries+=("$(printf '%-5s %s passed, %s failed, exit %s' "$runtime:" "$passed" "$failed" "$code")")
+    if [ "$code" -ne 0 ] || [ "$failed" -ne 0 ]; then status=1; fi
   else
-    summaries+=("$(printf '%-5s no test summary found, exit %s (see %s)' "$runtime:" "$rc" "$log")")
+    summaries+=("$(printf '%-5s no test summary found, exit %s (see %s)' "$runtime:" "$code" "$log")")
     status=1
   fi
-done
+}
+
+for runtime in "${runtimes[@]}"; do command_for "$runtime"; done # unknown names fail before any run
+if [ "${SWITCHYARD_TEST_SERIAL:-}" = 1 ] || [ ${#runtimes[@]} -eq 1 ]; then
+  for runtime in "${runtimes[@]}"; do
+    command_for "$runtime"
+    printf '\n======== %s: %s ========\n' "$runtime" "$("$runtime" --version 2>/dev/null | head -n 1)"
+    # A hard limit per runtime, so a leaked handle fails the run instead of hanging CI.
+    run_limited "$runtime_limit" "$logdir/$runtime.log" show "${cmd[@]}"
+    summarize "$runtime" "$rc"
+  done
+else
+  # Side by side: each runner under `timeout` (a process group of its own, see run_limited).
+  for runtime in "${runtimes[@]}"; do
+    command_for "$runtime"
+    printf 'test: %s (%s) started, %s files, log %s\n' "$runtime" "$("$runtime" --version 2>/dev/null | head -n 1)" "${#run_files[@]}" "${logdir#"$ROOT"/}/$runtime.log"
+    timeout --kill-after=10 "$runtime_limit" "${cmd[@]}" >"$logdir/$runtime.log" 2>&1 &
+    runners+=("$!")
+  done
+  # Each runtime's result as it ends, its failures in full.
+  declare -A codes=()
+  while [ ${#codes[@]} -lt ${#runtimes[@]} ]; do
+    pending=()
+    for i in "${!runners[@]}"; do [ -n "${codes[${runtimes[$i]}]:-}" ] || pending+=("${runners[$i]}"); done
+    wait -n -p ended "${pending[@]}"
+    code=$?
+    for i in "${!runners[@]}"; do
+      [ "${runners[$i]}" = "$ended" ] || continue
+      runtime="${runtimes[$i]}"
+      codes[$runtime]="$code"
+      printf '\n======== %s: exit %s ========\n' "$runtime" "$code"
+      if [ "$code" -eq 0 ]; then tail -n 12 "$logdir/$runtime.log"; else tail -n 150 "$logdir/$runtime.log"; fi
+    done
+  done
+  runners=()
+  for runtime in "${runtimes[@]}"; do summarize "$runtime" "${codes[$runtime]}"; done
+fi
 
 # The benchmark harness, every scenario for ~1 s (it checks that the harness works, not speed).
 if [ $# -eq 0 ] && [ "${SWITCHYARD_SKIP_BENCH_SMOKE:-}" != 1 ]; then

@@ -1,6 +1,6 @@
 /**
- * Options of the `discovery` benchmark group: the N × R grid, the router's discovery config under
- * test, the measured window.
+ * Options of the `discovery` benchmark group: the N × R grid, the discovery modes measured side by
+ * side, the router's discovery config under test, the measured window of each mode.
  * @module
  */
 import type { RuntimeName } from "../scenarios.ts";
@@ -16,23 +16,28 @@ export const DEFAULT_ROUTERS = [1, 5, 20];
 export const SMOKE_INSTANCES = [50];
 export const SMOKE_ROUTERS = [1];
 const SMOKE_WINDOW_S = 1;
-/** The router's discovery interval when the config does not set one (src/config/schema.ts). */
+/** The router's discovery settings when the config does not set them (src/registry/options.ts). */
 export const DEFAULT_INTERVAL_MS = 5_000;
+export const DEFAULT_ROLL_CALL_MS = 60_000;
+/** The router's discovery modes, each measured in its own rows (`--discovery-modes`). */
+export const DISCOVERY_MODES = ["poll", "announce"] as const;
+export type DiscoveryModeName = typeof DISCOVERY_MODES[number];
+/** Settling time of an announce row: its routers' first health check of each instance, then nothing until a roll call. */
+const ANNOUNCE_SETTLE_S = 2;
 
 export interface DiscoveryArgs {
   /** Simulated instances, one grid row group per value. */
   instances: number[];
   /** Routers running while the window is measured. */
   routers: number[];
-  /** The router config's `discovery` object, as given (`{}`: today's defaults). */
+  /** The modes measured, in this order (the same grid for each). @default poll, announce */
+  modes: DiscoveryModeName[];
+  /** The router config's `discovery` object without `mode`, as given (`{}`: the defaults). */
   config: Record<string, unknown>;
-  /** The measured window, s. @default two discovery intervals */
-  windowS: number;
-  /**
-   * How long to wait, once every router knows every instance, before the window: their first
-   * steady polls (the first health check of each instance) stay out of it. @default one interval; smoke: 0
-   */
-  settleS: number;
+  /** The measured window, s, when `--discovery-window` sets it for every mode (see {@linkcode modePlan}). */
+  windowS: number | undefined;
+  /** `bench:smoke`: 1 s windows, no settling. */
+  smoke: boolean;
   /**
    * Runtime of the routers (and the simulator). Bun by default: the grid starts 63 routers, and a
    * Bun router starts on a third of a Node one's CPU, which keeps the grid near 5 minutes on 2 busy cores.
@@ -43,9 +48,23 @@ export interface DiscoveryArgs {
   plugins: number;
 }
 
-/** What `--discovery-config '{…}'` sets, for the table: its `mode`, else today's only one, `poll`. */
-export function discoveryMode(config: Record<string, unknown>): string {
-  return typeof config.mode === "string" ? config.mode : "poll";
+/** How one mode is run and measured. */
+export interface ModePlan {
+  mode: DiscoveryModeName;
+  /** The router config's `discovery` object for this mode. */
+  config: Record<string, unknown>;
+  /** How often a router looks in this mode: `intervalMs` (poll) or `rollCallMs` (announce). */
+  periodMs: number;
+  /**
+   * The measured window, s. Poll: two intervals. Announce: one roll call period, so that each
+   * router's roll call falls in it once (its traffic is then amortised over the period).
+   */
+  windowS: number;
+  /**
+   * How long to wait, once every router knows every instance, before the window: their first
+   * health check of each instance stays out of it. Poll: one interval; announce: 2 s; smoke: 0.
+   */
+  settleS: number;
 }
 
 /** The discovery interval in force under `config`. */
@@ -53,21 +72,39 @@ export function discoveryIntervalMs(config: Record<string, unknown>): number {
   return typeof config.intervalMs === "number" ? config.intervalMs : DEFAULT_INTERVAL_MS;
 }
 
+/** The roll call period in force under `config`. */
+export function discoveryRollCallMs(config: Record<string, unknown>): number {
+  return typeof config.rollCallMs === "number" ? config.rollCallMs : DEFAULT_ROLL_CALL_MS;
+}
+
+/** What one mode's rows run with. */
+export function modePlan(args: DiscoveryArgs, mode: DiscoveryModeName): ModePlan {
+  const periodMs = mode === "poll" ? discoveryIntervalMs(args.config) : discoveryRollCallMs(args.config);
+  const windowS = args.windowS ??
+    (args.smoke ? SMOKE_WINDOW_S : (mode === "poll" ? 2 * periodMs : periodMs) / 1000);
+  const settleS = args.smoke ? 0 : mode === "poll" ? periodMs / 1000 : ANNOUNCE_SETTLE_S;
+  return { mode, config: { ...args.config, mode }, periodMs, windowS, settleS };
+}
+
 /** One line saying what the grid will run. */
 export function describeDiscoveryArgs(args: DiscoveryArgs): string {
+  const modes = args.modes.map((mode) => {
+    const plan = modePlan(args, mode);
+    return `${mode} (every ${plan.periodMs / 1000} s, ${plan.windowS} s window)`;
+  });
   return `N=${args.instances.join(",")} simulated instances (${args.plugins} plugins) × R=${
     args.routers.join(",")
   } ` +
-    `routers on ${args.runtime}, mode ${discoveryMode(args.config)} (interval ${
-      discoveryIntervalMs(args.config)
-    } ms, ` +
-    `discovery config ${JSON.stringify(args.config)}), ${args.windowS} s window per row`;
+    `routers on ${args.runtime}, modes ${modes.join(" then ")}, discovery config ${
+      JSON.stringify(args.config)
+    }`;
 }
 
 /** Raw option values, as `node:util` parseArgs gives them. */
 export interface RawDiscoveryArgs {
   n?: string | undefined;
   r?: string | undefined;
+  "discovery-modes"?: string | undefined;
   "discovery-config"?: string | undefined;
   "discovery-window"?: string | undefined;
   "discovery-runtime"?: string | undefined;
@@ -99,11 +136,15 @@ export function parseDiscoveryArgs(raw: RawDiscoveryArgs, smoke: boolean): Disco
   if (typeof config !== "object" || config === null || Array.isArray(config)) {
     throw new RangeError("--discovery-config must be a JSON object");
   }
-  const settings = config as Record<string, unknown>;
-  const windowS = raw["discovery-window"] === undefined
-    ? (smoke ? SMOKE_WINDOW_S : (2 * discoveryIntervalMs(settings)) / 1000)
-    : Number(raw["discovery-window"]);
-  if (!(windowS > 0)) throw new RangeError(`--discovery-window must be a positive number of seconds`);
+  const { mode, ...settings } = config as Record<string, unknown>;
+  if (mode !== undefined && raw["discovery-modes"] !== undefined) {
+    throw new RangeError(`give the mode once: --discovery-modes, or "mode" in --discovery-config`);
+  }
+  const modes = parseModes(mode === undefined ? raw["discovery-modes"] : String(mode));
+  const windowS = raw["discovery-window"] === undefined ? undefined : Number(raw["discovery-window"]);
+  if (windowS !== undefined && !(windowS > 0)) {
+    throw new RangeError(`--discovery-window must be a positive number of seconds`);
+  }
   const runtime = raw["discovery-runtime"] ?? "bun";
   if (!(RUNTIMES as readonly string[]).includes(runtime)) {
     throw new RangeError(`Unknown runtime "${runtime}"`);
@@ -115,10 +156,24 @@ export function parseDiscoveryArgs(raw: RawDiscoveryArgs, smoke: boolean): Disco
   return {
     instances: counts("n", raw.n, smoke ? SMOKE_INSTANCES : DEFAULT_INSTANCES),
     routers: counts("r", raw.r, smoke ? SMOKE_ROUTERS : DEFAULT_ROUTERS),
+    modes,
     config: settings,
     windowS,
-    settleS: smoke ? 0 : discoveryIntervalMs(settings) / 1000,
+    smoke,
     runtime: runtime as RuntimeName,
     plugins,
   };
+}
+
+/** `poll,announce` → the modes, once each, in the order given; `undefined` → both. */
+function parseModes(value: string | undefined): DiscoveryModeName[] {
+  if (value === undefined) return [...DISCOVERY_MODES];
+  const modes = [...new Set(value.split(",").map((s) => s.trim()).filter((s) => s !== ""))];
+  for (const mode of modes) {
+    if (!(DISCOVERY_MODES as readonly string[]).includes(mode)) {
+      throw new RangeError(`unknown discovery mode "${mode}": ${DISCOVERY_MODES.join(", ")}`);
+    }
+  }
+  if (modes.length === 0) throw new RangeError(`--discovery-modes takes ${DISCOVERY_MODES.join(",")}`);
+  return modes as DiscoveryModeName[];
 }

@@ -7,8 +7,10 @@
  *                                              [--prefix sy] [--report-polls]
  *
  * Prints `{"msg":"sim ready",…}` once every instance is subscribed and announced, and with
- * `--report-polls` one `{"msg":"sim polled","pings":k}` line per `$SRV.PING` broadcast (a router's
- * poll): stdout, not the bus, so the count adds nothing to the traffic it measures.
+ * `--report-polls` one `{"msg":"sim polled","pings":k,"reply":…}` line per `$SRV.PING` broadcast (a
+ * router's poll, or an announce router's first or full roll call) and one `{"msg":"sim roll call",…}`
+ * line per `$SRV.PING.sim-00` (a router's roll call): stdout, not the bus, so the count adds nothing
+ * to the traffic it measures. `reply` is the request's reply subject: the asking router's inbox.
  * @module
  */
 import process from "node:process";
@@ -38,6 +40,7 @@ const plugins = simPluginNames(Number(values.plugins)).map(simPlugin);
 const write = (line: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(line)}\n`);
 const startedAt = performance.now();
 let pings = 0;
+let rollCalls = 0;
 const nc = await connectBus({ servers: [values.nats], name: "sim-instances" });
 const sim = await simulateInstances(nc, {
   plugins,
@@ -45,7 +48,12 @@ const sim = await simulateInstances(nc, {
   prefix: values.prefix,
   runtime: currentRuntime(),
   host: hostname(),
-  ...(values["report-polls"] ? { onPing: () => write({ msg: "sim polled", pings: ++pings }) } : {}),
+  ...(values["report-polls"]
+    ? {
+      onPing: (reply: string) => write({ msg: "sim polled", pings: ++pings, reply }),
+      onNamePing: (reply: string) => write({ msg: "sim roll call", rollCalls: ++rollCalls, reply }),
+    }
+    : {}),
 });
 write({
   msg: "sim ready",

@@ -57,8 +57,16 @@ export interface SimulateOptions {
   runtime?: string;
   /** Reported as `sy.host`. @default "" */
   host?: string;
-  /** Told of every `$SRV.PING` broadcast (once per broadcast, not once per instance). */
-  onPing?: () => void;
+  /**
+   * Told of every `$SRV.PING` broadcast (once per broadcast, not once per instance), with its reply
+   * subject (a router's requests share their connection's inbox prefix).
+   */
+  onPing?: (reply: string) => void;
+  /**
+   * Told of every `$SRV.PING.<name>` of the first plugin (a roll call asks each known plugin's name
+   * once), with its reply subject.
+   */
+  onNamePing?: (reply: string) => void;
   logger?: Logger;
 }
 
@@ -145,6 +153,7 @@ export async function simulateInstances(
       return encoder.encode(JSON.stringify(doc));
     };
     const first = i === 0;
+    const namePing = `${SRV_PREFIX}.PING.${plugin.name}`;
     for (const verb of ["PING", "INFO", "STATS"] as const) {
       for (const subject of microSubjects(verb, plugin.name, id)) {
         subscriptions.push(nc.subscribe(subject, {
@@ -154,7 +163,9 @@ export async function simulateInstances(
             else msg.respond(verb === "INFO" ? infoBytes : pingBytes);
             if (first && verb === "PING" && msg.subject === `${SRV_PREFIX}.PING`) {
               counts.pingBroadcasts++;
-              options.onPing?.();
+              options.onPing?.(msg.reply ?? "");
+            } else if (first && verb === "PING" && msg.subject === namePing) {
+              options.onNamePing?.(msg.reply ?? "");
             }
           },
         }));

@@ -1,7 +1,8 @@
 /**
  * What one measured window of the discovery benchmark reads at its start and end: nats-server's
  * message and byte counters (`/varz`), the CPU time of every process involved (/proc), the busy
- * time of the whole machine, and the routers' polls (the simulator's count of `$SRV.PING` broadcasts).
+ * time of the whole machine, and the routers' looks as the simulator counts them: `$SRV.PING`
+ * broadcasts (polls; an announce router's full roll calls) and `$SRV.PING.<first plugin>` (roll calls).
  * @module
  */
 import process from "node:process";
@@ -48,10 +49,15 @@ export interface Sample {
   selfUs: number;
   hostUs: number;
   polls: number;
+  rollCalls: number;
 }
 
 /** Reads everything at (nearly) one moment: `/varz` first, then /proc, which takes microseconds. */
-export async function takeSample(monitorUrl: string, pids: WindowPids, polls: number): Promise<Sample> {
+export async function takeSample(
+  monitorUrl: string,
+  pids: WindowPids,
+  looks: { polls: number; rollCalls: number },
+): Promise<Sample> {
   const varz = await fetchVarz(monitorUrl);
   const self = process.cpuUsage();
   return {
@@ -62,14 +68,18 @@ export async function takeSample(monitorUrl: string, pids: WindowPids, polls: nu
     natsUs: cpuTimeUs(pids.nats),
     selfUs: self.user + self.system,
     hostUs: hostBusyUs(),
-    polls,
+    polls: looks.polls,
+    rollCalls: looks.rollCalls,
   };
 }
 
 /** Rates and CPU shares over a window. CPU shares are fractions of one core (1 = one core busy). */
 export interface WindowMeasure {
   seconds: number;
+  /** `$SRV.PING` broadcasts in the window: polls, or an announce router's full roll calls. */
   polls: number;
+  /** Roll calls in the window (each asks every known plugin's `$SRV.PING.<name>`). */
+  rollCalls: number;
   inMsgsPerS: number;
   outMsgsPerS: number;
   inBytesPerS: number;
@@ -103,6 +113,7 @@ export function measureWindow(start: Sample, end: Sample): WindowMeasure {
   return {
     seconds,
     polls,
+    rollCalls: end.rollCalls - start.rollCalls,
     inMsgsPerS: d("in_msgs") / seconds,
     outMsgsPerS: d("out_msgs") / seconds,
     inBytesPerS: d("in_bytes") / seconds,

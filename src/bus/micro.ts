@@ -103,6 +103,8 @@ export interface CollectOptions {
   stallMs?: number;
   /** Stop after this long in any case. @default 1000 */
   maxWaitMs?: number;
+  /** Told of each reply that is a JSON object as it comes, before the list is complete. */
+  onReply?: (reply: Record<string, unknown>) => void;
 }
 
 const decoder = new TextDecoder();
@@ -131,7 +133,10 @@ export async function collectMicro(
     for await (const msg of replies) {
       try {
         const value = JSON.parse(decoder.decode(msg.data)) as unknown;
-        if (typeof value === "object" && value !== null && !Array.isArray(value)) found.push(value as Record<string, unknown>);
+        if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+          found.push(value as Record<string, unknown>);
+          options.onReply?.(value as Record<string, unknown>);
+        }
       } catch {
         // not a JSON reply: not a micro service, or not ours to read
       }

@@ -18,6 +18,7 @@ import {
   serveSupervisorControl,
   Supervisor,
 } from "../supervisor/mod.ts";
+import type { PluginSpec } from "../supervisor/mod.ts";
 import { supervisorConfigConsumer } from "./supervisor_reload.ts";
 import { withRouting } from "./routing_args.ts";
 import { printFolderEvent, printReload } from "./dev_reports.ts";
@@ -89,10 +90,14 @@ stops nats-server.
     let traceEnv: Record<string, string> = {};
     // The folders as they are now: one added while dev runs is kept by a config reload. A sandboxed
     // Deno plugin exports too: its sandbox allows the endpoint its environment names.
+    // Every spec, from the config or from a folder event, gets the same routing and trace settings:
+    // a spec that differs only by them would be taken for a change that needs new instances.
+    const dressed = (s: PluginSpec, c: typeof config): PluginSpec => {
+      const routed = withRouting(s, c);
+      return { ...routed, env: { ...traceEnv, ...routed.env } };
+    };
     const specsOf = (c: typeof config) =>
-      devSpecs(orderByRequirements(findPlugins(pluginsDir)), c, configPath, runtime)
-        .map((s) => withRouting(s, c))
-        .map((s) => ({ ...s, env: { ...traceEnv, ...s.env } }));
+      devSpecs(orderByRequirements(findPlugins(pluginsDir)), c, configPath, runtime).map((s) => dressed(s, c));
     try {
       specs = specsOf(config);
     } catch (err) {
@@ -186,7 +191,10 @@ stops nats-server.
         watches.push(followPluginFolders({
           dir,
           supervisor,
-          specOf: (folder) => folderSpec(folder, router.configWatcher?.current ?? fileConfig, configPath, runtime),
+          specOf: (folder) => {
+            const c = router.configWatcher?.current ?? fileConfig;
+            return dressed(folderSpec(folder, c, configPath, runtime), c);
+          },
           onEvent: printFolderEvent,
           ...(allowList === undefined ? {} : { refusal: (folder) => allowList.refusal(pluginNameOf(folder.module), hashPluginCode(folder.module).digest) }),
         }));

@@ -55,7 +55,15 @@ export interface Discovery {
 
 const decoder = new TextDecoder();
 /** In `announce` mode, every this many roll calls also asks every service (`$SRV.PING`) who is new. */
-const FULL_ROLL_CALL_EVERY = 5;
+export const FULL_ROLL_CALL_EVERY = 5;
+/**
+ * In `announce` mode, a look that leaves instances a broadcast named unproven (their own subject did
+ * not answer in time: a busy bus or instance) asks their plugins again after 1 s, 2 s, 4 s, then
+ * waits for the next full roll call: else a router that missed them at start would not know them
+ * for `FULL_ROLL_CALL_EVERY` roll calls (5 minutes by default).
+ */
+const CATCH_UP_MS = 1_000;
+const MAX_CATCH_UPS = 3;
 
 /**
  * Keeps `registry` current, believing no instance's word about itself:
@@ -174,10 +182,25 @@ export function startDiscovery(nc: NatsConnection, registry: Registry, options: 
       },
     }));
 
-  /** The plugins with instances this router does not know yet, from every service's PING. */
-  const unknownPlugins = async (): Promise<Set<string>> => {
-    const names = new Set<string>();
-    for (const ping of await collectMicro(nc, "PING")) {
+  /** A broadcast answer's plugin name and instance id, when well-formed, under this prefix and not yet known. */
+  const newcomer = (ping: Record<string, unknown>): string | undefined => {
+    const { name, id } = ping;
+    const meta = ping.metadata as Record<string, unknown> | undefined;
+    if (typeof name !== "string" || !PLUGIN_NAME.test(name) || typeof id !== "string" || !INSTANCE_ID.test(id)) return undefined;
+    if (meta?.[META_PREFIX] !== undefined && meta[META_PREFIX] !== prefix) return undefined;
+    return unknown(name, id) ? name : undefined;
+  };
+  /**
+   * The instances this router does not know yet (key → plugin name), from every service's PING;
+   * `onName` hears each plugin name with such an instance as soon as its first answer comes.
+   */
+  const unknownInstances = async (onName: (name: string) => void): Promise<Map<string, string>> => {
+    const names = new Map<string, string>();
+    const onReply = (ping: Record<string, unknown>) => {
+      const name = newcomer(ping);
+      if (name !== undefined) onName(name);
+    };
+    for (const ping of await collectMicro(nc, "PING", {}, { onReply })) {
       const { name, id } = ping;
       const meta = ping.metadata as Record<string, unknown> | undefined;
       if (typeof name !== "string" || !PLUGIN_NAME.test(name) || typeof id !== "string" || !INSTANCE_ID.test(id)) {
@@ -189,50 +212,74 @@ export function startDiscovery(nc: NatsConnection, registry: Registry, options: 
         continue;
       }
       if (meta?.[META_PREFIX] !== undefined && meta[META_PREFIX] !== prefix) continue;
-      if (registry.instance(name, id) === undefined && (refused.get(`${name}.${id}`) ?? 0) <= clock.now() && !isDeparted(`${name}.${id}`)) names.add(name);
+      if (unknown(name, id)) names.set(`${name}.${id}`, name);
     }
     return names;
   };
+  const unknown = (name: string, id: string) =>
+    registry.instance(name, id) === undefined && (refused.get(`${name}.${id}`) ?? 0) <= clock.now() && !isDeparted(`${name}.${id}`);
+  /** Instances a broadcast named that are still not proven (key → plugin name): catch-up looks ask their plugins. */
+  let unproven = new Map<string, string>();
 
   let looks = 0;
   let full = true;
-  const lookOnce = async (): Promise<void> => {
+  /** One look; a catch-up one asks only the plugins of unproven instances. */
+  const lookOnce = async (catchUp: boolean): Promise<void> => {
     const startedAt = clock.now();
     const known = [...registry.plugins()].map((p) => p.name);
     let names: Iterable<string>;
+    let named: Map<string, string> | undefined;
+    const early = new Map<string, Promise<void>>();
     if (watched !== undefined) {
       names = watched;
+    } else if (catchUp) {
+      names = new Set(unproven.values());
     } else if (mode === "poll" || full || looks % FULL_ROLL_CALL_EVERY === 0) {
-      // Who is new, from every service's PING; polling, the known instances are checked below.
-      const news = await unknownPlugins();
+      // Who is new, from every service's PING; polling, the known instances are checked below. A
+      // plugin named there is asked on its own subject at once, while the other answers still come.
+      named = await unknownInstances((name) => {
+        // caught here: it may fail before the Promise.all below is there to catch it
+        if (!early.has(name)) early.set(name, prover.proveName(name).catch((err) => logger.debug("discovery look failed", { plugin: name, error: String(err) })));
+      });
+      const news = new Set(named.values());
       names = mode === "poll" ? news : new Set([...known, ...news]);
     } else {
       names = known;
     }
-    full = false;
-    looks++;
+    if (!catchUp) {
+      full = false;
+      looks++;
+    }
     await Promise.all([
-      ...[...names].map((name) => prover.proveName(name)),
-      mode === "poll" ? pollHealth(registry, mux, watched ?? known, { clock, logger, warnOnce }) : Promise.resolve(),
+      ...[...names].map((name) => early.get(name) ?? prover.proveName(name)),
+      ...early.values(),
+      mode === "poll" && !catchUp ? pollHealth(registry, mux, watched ?? known, { clock, logger, warnOnce }) : Promise.resolve(),
     ]);
+    unproven = new Map([...named ?? unproven].filter(([key, name]) => unknown(name, key.slice(name.length + 1))));
+    if (named !== undefined && !catchUp) {
+      catchUps = 0;
+      armCatchUp();
+    }
     const gone = registry.prune(startedAt - missed * periodMs);
     if (gone > 0) logger.warn("instances went silent and were removed", { count: gone });
     for (const map of [refused, departed]) for (const [key, until] of map) if (until <= clock.now()) map.delete(key);
   };
 
-  // One look at a time; a look asked for while one runs runs right after it.
+  // One look at a time; a look asked for while one runs runs right after it (a regular one).
   let running: Promise<void> | undefined;
   let again = false;
-  const refresh = (): Promise<void> => {
+  const look = (catchUp: boolean): Promise<void> => {
     if (running !== undefined) {
-      again = true;
+      if (!catchUp) again = true;
       return running;
     }
     running = (async () => {
       try {
+        let kind = catchUp;
         do {
           again = false;
-          await lookOnce().catch((err) => logger.debug("discovery look failed", { error: String(err) }));
+          await lookOnce(kind).catch((err) => logger.debug("discovery look failed", { error: String(err) }));
+          kind = false;
         } while (again && !stopped);
       } finally {
         running = undefined;
@@ -241,12 +288,28 @@ export function startDiscovery(nc: NatsConnection, registry: Registry, options: 
     return running;
   };
 
+  const refresh = () => look(false);
+
   let timer: unknown;
   let stopped = false;
   // A look still running at stop() must not arm the next one (that would keep the process alive).
   const loop = () => {
     if (!stopped) timer = clock.setTimeout(() => refresh().finally(loop), periodMs);
   };
+  // Catch-up looks run beside the roll calls, on a timer of their own: what a broadcast names (a
+  // claim, maybe a hostile one) cannot move the roll calls, and costs at most MAX_CATCH_UPS asks.
+  let catchUpTimer: unknown;
+  let catchUps = 0;
+  function armCatchUp(): void {
+    clock.clearTimeout(catchUpTimer);
+    if (stopped || mode !== "announce" || unproven.size === 0) return;
+    if (catchUps >= MAX_CATCH_UPS) {
+      logger.debug("instances still unproven: left to the next full roll call", { count: unproven.size });
+      unproven.clear();
+      return;
+    }
+    catchUpTimer = clock.setTimeout(() => look(true).finally(armCatchUp), CATCH_UP_MS * 2 ** catchUps++);
+  }
   if (watched === undefined) listen(eventsSubject(prefix, "*"));
   loop();
   // After a reconnect, do not wait for the next period: instances re-announce, but an event sent
@@ -275,6 +338,7 @@ export function startDiscovery(nc: NatsConnection, registry: Registry, options: 
     stop() {
       stopped = true;
       clock.clearTimeout(timer);
+      clock.clearTimeout(catchUpTimer);
       for (const sub of subscriptions) sub.unsubscribe();
     },
   };

@@ -82,9 +82,9 @@ export interface VersionEntry {
   readonly instances: Map<string, InstanceEntry>;
   /** The manifest's `requires` (plugin → semver range), from INFO metadata `sy.requires`. */
   readonly requires: Readonly<Record<string, string>>;
-  /** The instances not draining, as an array the balancers walk without allocating; rebuilt on change. */
+  /** The instances not draining, as an array the balancers walk without allocating: appended to on a join, rebuilt on a drain or removal. */
   live: InstanceEntry[];
-  /** `live` by region, for routers that prefer their own region; rebuilt on change. */
+  /** `live` by region, for routers that prefer their own region; kept as `live` is. */
   liveByRegion: Map<string, InstanceEntry[]>;
 }
 
@@ -184,7 +184,14 @@ export class Registry {
       subjects: new Map(),
     };
     version.instances.set(info.id, entry);
-    this.#changed();
+    // Appended, not rebuilt: rebuilding every version's lists on each join cost a router that meets
+    // 5,000 instances at once seconds of CPU (N joins × N instances). Nothing holds these arrays
+    // across an await, so a push is seen by no one half-way.
+    version.live.push(entry);
+    const local = version.liveByRegion.get(entry.region);
+    if (local === undefined) version.liveByRegion.set(entry.region, [entry]);
+    else local.push(entry);
+    this.#picks = new Map();
     return entry;
   }
 
@@ -216,7 +223,7 @@ export class Registry {
     const instance = this.instance(plugin, id);
     if (instance !== undefined && !instance.draining) {
       instance.draining = true;
-      this.#changed();
+      this.#changed(this.#versionOf(instance));
     }
     return instance;
   }
@@ -234,7 +241,7 @@ export class Registry {
       if (instance === undefined) continue;
       version.instances.delete(id);
       if (version.instances.size === 0) entry!.versions.delete(version.version);
-      this.#changed();
+      this.#changed(version);
       return instance;
     }
     return undefined;
@@ -246,14 +253,17 @@ export class Registry {
     return semver.validRange(range) !== null && semver.maxSatisfying(versions, range) !== null;
   }
 
-  /** Forgets instances not seen since `before`; returns how many. */
+  /** Forgets instances not seen since `before`; returns how many. Each version's lists are rebuilt once. */
   prune(before: number): number {
     let n = 0;
-    for (const plugin of [...this.#plugins.values()]) {
+    for (const plugin of this.#plugins.values()) {
       for (const version of [...plugin.versions.values()]) {
-        for (const instance of [...version.instances.values()]) {
-          if (instance.lastSeen < before && this.remove(plugin.name, instance.id) !== undefined) n++;
-        }
+        const stale = [...version.instances.values()].filter((i) => i.lastSeen < before);
+        if (stale.length === 0) continue;
+        for (const instance of stale) version.instances.delete(instance.id);
+        if (version.instances.size === 0) plugin.versions.delete(version.version);
+        this.#changed(version);
+        n += stale.length;
       }
     }
     return n;
@@ -289,27 +299,29 @@ export class Registry {
     return picked;
   }
 
-  /** Records an instance's `health()` status from its own `$SRV.STATS`; also a sign of life. */
+  /**
+   * Records an instance's `health()` status from its own `$SRV.STATS`; also a sign of life. Nothing
+   * is rebuilt: `live` and the version picks do not depend on health (balancers read it per pick).
+   */
   setHealth(instance: InstanceEntry, status: InstanceEntry["health"], now: number): void {
     instance.lastSeen = now;
-    if (instance.health !== status) {
-      instance.health = status;
-      this.#changed();
-    }
+    instance.health = status;
   }
 
-  #changed(): void {
+  #versionOf(instance: InstanceEntry): VersionEntry | undefined {
+    return this.#plugins.get(instance.plugin)?.versions.get(instance.version);
+  }
+
+  /** Rebuilds one version's `live` lists (new arrays: a holder of the old ones keeps what it saw). */
+  #changed(version: VersionEntry | undefined): void {
     this.#picks = new Map();
-    for (const plugin of this.#plugins.values()) {
-      for (const version of plugin.versions.values()) {
-        version.live = [...version.instances.values()].filter((i) => !i.draining);
-        version.liveByRegion = new Map();
-        for (const i of version.live) {
-          const list = version.liveByRegion.get(i.region);
-          if (list === undefined) version.liveByRegion.set(i.region, [i]);
-          else list.push(i);
-        }
-      }
+    if (version === undefined) return;
+    version.live = [...version.instances.values()].filter((i) => !i.draining);
+    version.liveByRegion = new Map();
+    for (const i of version.live) {
+      const list = version.liveByRegion.get(i.region);
+      if (list === undefined) version.liveByRegion.set(i.region, [i]);
+      else list.push(i);
     }
   }
 

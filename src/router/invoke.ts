@@ -8,7 +8,7 @@ import { methodNotFound, pluginNotFound } from "../pipeline/mod.ts";
 import type { RequestPipeline, StreamCall, Target } from "../pipeline/mod.ts";
 import type { MethodEntry } from "../registry/mod.ts";
 import { RouterTelemetry } from "../telemetry/mod.ts";
-import type { MethodSeries } from "../telemetry/mod.ts";
+import type { MethodSeries, StreamMeter } from "../telemetry/mod.ts";
 import { ReadDeadlines, readBody } from "./read_body.ts";
 import { initHeadersResponse } from "../runtime/types.ts";
 import type { ResponseFactory } from "../runtime/types.ts";
@@ -99,7 +99,7 @@ export function createInvokeHandler(options: InvokeOptions): (c: Context) => Pro
         code = opened.first.code;
         res = opened.first.status !== 0 || opened.first.fallback
           ? toResponse(opened.first, target, requestId, respond, logger)
-          : respondStreaming(c, opened, { target, requestId, lifecycle, logger });
+          : respondStreaming(c, opened, { target, requestId, lifecycle, logger, meter: telemetry.stream(series, trace, started) });
       } else {
         const reply = await pipeline.send(target, call);
         code = reply.code;
@@ -141,9 +141,9 @@ function checkInput(method: MethodEntry, body: Uint8Array): void {
 function respondStreaming(
   c: Context,
   call: StreamCall,
-  parts: { target: Target; requestId: string; lifecycle: RouterLifecycle | undefined; logger: Logger },
+  parts: { target: Target; requestId: string; lifecycle: RouterLifecycle | undefined; logger: Logger; meter: StreamMeter },
 ): Response {
-  const { target, requestId, lifecycle, logger } = parts;
+  const { target, requestId, lifecycle, logger, meter } = parts;
   const h = call.first.headers;
   const traffic = lifecycle?.tracker.traffic(target.plugin);
   if (traffic !== undefined) lifecycle!.tracker.enter(traffic);
@@ -156,6 +156,7 @@ function respondStreaming(
     idleMs: target.policies.streamIdleMs,
     streams: lifecycle?.streams ?? new ActiveStreams(),
     logger,
+    meter,
     onEnd: () => {
       if (traffic !== undefined) lifecycle!.tracker.leave(traffic);
     },

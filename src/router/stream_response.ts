@@ -6,6 +6,7 @@ import type { Logger } from "../deps.ts";
 import { wireErrorOf } from "../bus/mod.ts";
 import type { BusReply } from "../bus/mod.ts";
 import type { StreamCall } from "../pipeline/mod.ts";
+import type { StreamMeter } from "../telemetry/mod.ts";
 import { errorBody } from "./error_response.ts";
 import type { ActiveStreams } from "./active_streams.ts";
 
@@ -25,6 +26,8 @@ export interface StreamResponseOptions {
   /** Where a drain reaches the stream. */
   streams: ActiveStreams;
   logger: Logger;
+  /** Counts the items and bytes written, the open streams, the duration and outcome; keeps the span open. */
+  meter: StreamMeter;
   /** Called once, when the stream is over: its last byte written, or the client gone; `code` is its error's, "" for none. */
   onEnd: (code: string) => void;
 }
@@ -57,9 +60,11 @@ async function pumpStream(
   call: StreamCall,
   options: StreamResponseOptions,
 ): Promise<void> {
-  const { sse, requestId, logger } = options;
+  const { sse, requestId, logger, meter } = options;
   let code = "";
   let ended = false;
+  /** The client went away before the error that ended the stream (which it then caused). */
+  let gone = false;
   const remove = options.streams.add(options.plugin, (error) => {
     call.cancel(error.message, error);
     // A client that reads nothing would hold the error item, and the drain, forever.
@@ -88,6 +93,7 @@ async function pumpStream(
       }
       if (reply.data.length > 0) {
         await writeWithin(api, sse ? sseEvents(reply.data) : ndjson(reply.data), options.idleMs);
+        if (!api.aborted) meter.sent(reply.data);
       }
       if (api.aborted) break;
     }
@@ -95,10 +101,12 @@ async function pumpStream(
   } catch (err) {
     code = codeOf(err);
     if (!api.aborted) await writeError(api, sse, err, requestId, logger);
+    else gone = true;
   } finally {
     ended = true;
     remove();
     if (!call.done) call.cancel(api.aborted ? "the client went away" : "the router ended the stream");
+    meter.end(gone ? "" : code, api.aborted);
     options.onEnd(code);
   }
 }

@@ -1,4 +1,5 @@
 import client from "prom-client";
+import { StreamSeries, streamDurationHistogram } from "./stream_metrics.ts";
 /** A circuit breaker's state, as the breakers report it. */
 type CircuitState = "closed" | "open" | "half_open";
 
@@ -24,6 +25,8 @@ export class PluginSeries {
   readonly name: string;
   /** Requests routed to this plugin and not answered yet. */
   inflight = 0;
+  /** Streaming responses being written now. */
+  openStreams = 0;
   retries = 0;
   retryBudgetExhausted = 0;
   rateLimited = 0;
@@ -60,6 +63,8 @@ export class MethodSeries {
   /** 200s are most requests: a field, not a map entry. */
   ok = 0;
   readonly byStatus = new Map<number, number>();
+  /** What the method's streams sent; made by its first stream. */
+  stream: StreamSeries | undefined;
 
   constructor(plugin: PluginSeries, method: string, routed: boolean) {
     this.plugin = plugin;
@@ -77,6 +82,11 @@ export class MethodSeries {
     this.buckets[i]!++;
     if (status === 200) this.ok++;
     else this.byStatus.set(status, (this.byStatus.get(status) ?? 0) + 1);
+  }
+
+  /** The method's stream counters, made on first use (unary methods have none). */
+  streams(): StreamSeries {
+    return this.stream ??= new StreamSeries();
   }
 }
 
@@ -169,9 +179,24 @@ export function createRouterMetrics(options: RouterMetricsOptions = {}): RouterM
     return type === "counter" ? new client.Counter(config) : new client.Gauge(config);
   };
   perPlugin("switchyard_inflight_requests", "Requests routed to a plugin and not answered yet", (p) => p.inflight, "gauge");
+  perPlugin("switchyard_open_streams", "Streaming responses being written to clients", (p) => p.openStreams, "gauge");
   perPlugin("switchyard_retries_total", "Retried attempts", (p) => p.retries, "counter");
   perPlugin("switchyard_retry_budget_exhausted_total", "Retries not made because the retry budget was spent", (p) => p.retryBudgetExhausted, "counter");
   perPlugin("switchyard_rate_limited_total", "Requests refused by a rate limit (429)", (p) => p.rateLimited, "counter");
+  const perStreamingMethod = (name: string, help: string, read: (s: StreamSeries) => number) =>
+    new client.Counter({
+      name,
+      help,
+      labelNames: ["plugin", "method"] as const,
+      registers: [register],
+      collect() {
+        this.reset();
+        for (const m of eachMethod()) if (m.stream !== undefined) this.inc({ plugin: m.plugin.name, method: m.method }, read(m.stream));
+      },
+    });
+  perStreamingMethod("switchyard_stream_items_total", "Items of streaming methods written to clients", (s) => s.items);
+  perStreamingMethod("switchyard_stream_bytes_total", "Bytes of stream items written to clients (the items' JSON, without NDJSON or SSE framing)", (s) => s.bytes);
+  register.registerMetric(streamDurationHistogram(eachMethod) as unknown as client.Metric);
   new client.Gauge({
     name: "switchyard_breaker_state",
     help: "Circuit breaker state: 0 closed, 1 open, 2 half-open (method \"\" is the plugin's shared breaker)",

@@ -6,6 +6,8 @@ import type { BusReply } from "../bus/mod.ts";
 import { MethodSeries, PluginSeries, UNKNOWN_LABEL } from "./metrics.ts";
 import type { RouterMetrics } from "./metrics.ts";
 import { httpHeaderGetter } from "./propagation.ts";
+import { StreamMeter } from "./stream_meter.ts";
+import { STREAM_CANCELLED, STREAM_OK } from "./stream_metrics.ts";
 import { ATTR, TracedCall } from "./traced_call.ts";
 import type { CallTarget, RetryRefusal } from "./traced_call.ts";
 
@@ -56,6 +58,14 @@ export class RouterTelemetry {
     return series;
   }
 
+  /**
+   * A streaming response starts (its first item is about to be written): its meter, which keeps
+   * the request's span open until the stream's end. `startedMs` is the request's `performance.now()`.
+   */
+  stream(series: MethodSeries, trace: RequestTrace | undefined, startedMs: number): StreamMeter {
+    return new StreamMeter(series, trace, startedMs);
+  }
+
   /** The series of a request that failed before routing: the plugin if `known`, else `_unknown`. */
   unrouted(plugin: string, known: boolean): MethodSeries {
     return this.#metrics?.unrouted(known ? plugin : undefined) ?? this.#scratch;
@@ -97,6 +107,10 @@ export class RequestTrace {
   readonly #call: TracedCall;
   #series: PluginSeries | undefined;
   #route = "/v1/:plugin/:method";
+  /** A streaming response is being written: the span ends with it, not with the first item. */
+  #streaming = false;
+  /** {@linkcode RequestTrace.end} ran while the stream was still being written. */
+  #answered = false;
 
   constructor(tracer: Tracer, req: Request, requestId: string, fields: readonly string[]) {
     // A span a runtime already opened for this request (Deno's, with OTEL_DENO=true) is the parent;
@@ -166,7 +180,36 @@ export class RequestTrace {
     this.#call.retryRefused(reason);
   }
 
-  /** Ends the server span with the response's status; 5xx are errors, 4xx are the client's. */
+  /** The answer is a stream: the span stays open until {@linkcode RequestTrace.streamEnded}. */
+  streamStarted(): void {
+    this.#streaming = true;
+  }
+
+  /** `items` items of the stream were written (called at most once per 100). */
+  streamItems(items: number): void {
+    this.span.addEvent("items", { [ATTR.streamItems]: items });
+  }
+
+  /**
+   * The stream is over after `items` items: `code` is the error that ended it ("" for none),
+   * `outcome` its metrics label. Ends the span if the response's status was recorded already.
+   */
+  streamEnded(items: number, code: string, outcome: string): void {
+    this.#streaming = false;
+    const span = this.span;
+    if (!span.isRecording()) return;
+    span.setAttributes({ [ATTR.streamItems]: items, [ATTR.streamOutcome]: outcome });
+    if (outcome !== STREAM_OK && outcome !== STREAM_CANCELLED) {
+      span.setAttribute(ATTR.errorCode, code);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: code });
+    }
+    if (this.#answered) span.end();
+  }
+
+  /**
+   * Ends the server span with the response's status; 5xx are errors, 4xx are the client's. A
+   * stream's span ends with the stream instead.
+   */
   end(res: Response, code: string): void {
     const span = this.span;
     if (!span.isRecording()) {
@@ -188,7 +231,8 @@ export class RequestTrace {
       span.setAttribute("error.type", String(status));
       span.setStatus({ code: SpanStatusCode.ERROR, message: code || String(status) });
     }
-    span.end();
+    if (this.#streaming) this.#answered = true;
+    else span.end();
   }
 }
 

@@ -1,5 +1,5 @@
 import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
-import type { Attributes, Context, Span, Tracer } from "@opentelemetry/api";
+import type { Context, Span, Tracer } from "@opentelemetry/api";
 import type { MsgHdrs } from "@nats-io/nats-core";
 import { codeOf } from "../errors.ts";
 import { H_INSTANCE } from "../bus/mod.ts";
@@ -17,6 +17,10 @@ export const ATTR = {
   errorCode: "switchyard.error.code",
   nested: "switchyard.nested",
   draining: "switchyard.draining",
+  /** Items a stream wrote: on its `items` events (the running count) and at its end. */
+  streamItems: "switchyard.stream.items",
+  /** How a stream ended: `ok`, `cancelled` or an error code (as the `code` label of its metrics). */
+  streamOutcome: "switchyard.stream.outcome",
 } as const;
 
 /**

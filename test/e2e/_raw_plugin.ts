@@ -27,6 +27,8 @@ export interface RawPluginOptions {
   dropInstanceSubjectAtDrain?: boolean;
   /** Also answers as a second, misnamed service on `$SRV.PING` (a hint the router must ignore, with a warning). */
   misnamedPing?: { name: string; id: string };
+  /** Leaves the first this many asks on `$SRV.PING.<name>` unanswered (an instance too busy to answer in time). */
+  ignoreNamePings?: number;
 }
 
 /** A running raw instance. */
@@ -110,9 +112,15 @@ export async function startRawPlugin(natsUrl: string, options: RawPluginOptions 
     INFO: () => info,
     STATS: stats,
   };
+  let namePings = 0;
   for (const [verb, answer] of Object.entries(answers)) {
     for (const subject of [`$SRV.${verb}`, `$SRV.${verb}.${name}`, `$SRV.${verb}.${name}.${id}`]) {
-      subs.push(nc.subscribe(subject, { callback: (_e, m) => void m.respond(JSON.stringify(answer())) }));
+      subs.push(nc.subscribe(subject, {
+        callback: (_e, m) => {
+          if (subject === `$SRV.PING.${name}` && ++namePings <= (options.ignoreNamePings ?? 0)) return;
+          m.respond(JSON.stringify(answer()));
+        },
+      }));
     }
   }
   const misnamed = options.misnamedPing;

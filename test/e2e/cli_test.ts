@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { currentRuntime, runtimeCommand } from "../../src/runtime/mod.ts";
@@ -8,6 +8,8 @@ import { spawnProcess, startNatsServer } from "../../src/testing/mod.ts";
 import { CLI, pluginPath, startPlugin, startStack } from "./_stack.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+/** The node runner's own marker: with it, a nested `node --test` takes itself for one of our files and runs nothing. */
+const SCAFFOLD_TEST_ENV = { NODE_TEST_CONTEXT: undefined };
 const run = async (args: string[], cwd = ROOT) => {
   await using proc = spawnProcess(runtimeCommand(currentRuntime(), CLI, args), { cwd, name: `switchyard ${args[0]}` });
   const status = await proc.exited;
@@ -108,6 +110,40 @@ test("switchyard call and the router give the same status, code, message and iss
   assert.ok(ok.out.split("\n").includes(JSON.stringify((await stack.post("hello/greet", { name: "x" })).body)), ok.out);
 });
 
+test("switchyard new --stream scaffolds a streaming plugin: its own test passes, and it streams over NATS as a process", async () => {
+  const dir = mkdtempSync(join(ROOT, ".cache-new-"));
+  try {
+    const created = await run(["new", "ticker", "--stream", "--dir", dir]);
+    assert.equal(created.code, 0, created.out);
+    assert.match(created.out, /Call it: .* call ticker count '\{"to":3\}'/);
+    const module = join(dir, "ticker", "mod.ts");
+    assert.match(readFileSync(module, "utf8"), /stream: true,[\s\S]*async function\* \(input, ctx\)/);
+    const testFile = join(dir, "ticker", "ticker_test.ts");
+    const argv = currentRuntime() === "deno"
+      ? ["deno", "test", "-A", testFile]
+      : currentRuntime() === "bun"
+      ? ["bun", "test", testFile]
+      : ["node", "--test", testFile];
+    await using child = spawnProcess(argv, { cwd: ROOT, name: "scaffold test", env: SCAFFOLD_TEST_ENV });
+    const status = await child.exited;
+    assert.equal(status.code, 0, child.lines.join("\n"));
+    // node: "pass 2", bun: "2 pass", deno: "2 passed".
+    assert.match(child.lines.join("\n"), /\b2 pass|\bpass 2\b/, `both of its tests ran: ${child.lines.join("\n")}`);
+
+    await using nats = await startNatsServer();
+    const plugin = await startPlugin(module, nats.url);
+    try {
+      const call = await run(["call", "ticker", "count", '{"to":3}', "--nats", nats.url]);
+      assert.equal(call.code, 0, call.out);
+      assert.deepEqual(call.out.split("\n").filter((l) => l.startsWith("{")), ['{"n":1}', '{"n":2}', '{"n":3}']);
+    } finally {
+      await plugin.stop(5_000);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("switchyard new scaffolds a plugin whose own test passes", async () => {
   const dir = mkdtempSync(join(ROOT, ".cache-new-"));
   try {
@@ -121,9 +157,10 @@ test("switchyard new scaffolds a plugin whose own test passes", async () => {
       : currentRuntime() === "bun"
       ? ["bun", "test", testFile]
       : ["node", "--test", testFile];
-    await using child = spawnProcess(argv, { cwd: ROOT, name: "scaffold test" });
+    await using child = spawnProcess(argv, { cwd: ROOT, name: "scaffold test", env: SCAFFOLD_TEST_ENV });
     const status = await child.exited;
     assert.equal(status.code, 0, child.lines.join("\n"));
+    assert.match(child.lines.join("\n"), /\b1 pass|\bpass 1\b/, `its test ran: ${child.lines.join("\n")}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

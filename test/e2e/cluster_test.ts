@@ -160,17 +160,18 @@ describe("a 3-node NATS cluster: balancing, and a node killed under load", () =>
       const outcomes: Outcome[] = [];
       const running = load(url, {
         outcomes,
-        // Stop after QUIET_MS of clean traffic once the kill is ≥ 1 s old (8 s at most).
+        // Stop after QUIET_MS of clean traffic once the kill is ≥ 1 s old (a minute at most: a bound
+        // for a recovery that never comes, not a window the test needs).
         until: (done) => {
           const last = done.at(-1);
           if (last === undefined || last.at < killAt + 1_000) return false;
           const lastFailure = done.findLast((o) => o.status !== 200)?.at ?? killAt;
           return last.at - Math.max(lastFailure, killAt) >= QUIET_MS;
         },
-        maxMs: 8_000,
+        maxMs: 60_000,
       });
       const t0 = performance.now();
-      await waitFor(() => outcomes.length >= 200, { timeoutMs: 5_000, message: "the load to get going" });
+      await waitFor(() => outcomes.length >= 200, { timeoutMs: 30_000, message: "the load to get going" });
       killAt = performance.now() - t0;
       await victim.kill9();
       killed.add(victim);

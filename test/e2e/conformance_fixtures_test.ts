@@ -1,3 +1,4 @@
+// Runs once: the checker is a tool, not the router or the SDK; its verdicts on the raw fixture plugins do not depend on the runtime it runs on.
 /**
  * The conformance checker against raw instances (test/e2e/_raw_plugin.ts, nats.js alone) that each
  * break one rule: each must fail exactly the rules it breaks, and a raw instance that breaks

@@ -1,3 +1,4 @@
+// Runs once: it serves the example plugins on deno, bun and node itself.
 /**
  * The example plugins (plugins/hello, counter, text), each served by `switchyard plugin` on Deno,
  * Bun and Node, pass the conformance checker: every rule it can check without stopping them, a

@@ -1,3 +1,4 @@
+// Runs once: the README's commands pick their runtime themselves (bin/switchyard, SWITCHYARD_RUNTIME), deno, bun and node among them.
 /**
  * Every command README.md shows, and every command the CLI prints as a hint, run as printed: in a
  * fresh checkout of the test's own (see {@linkcode checkout}), with the PATH of a machine that
@@ -58,6 +59,7 @@ const RUN: RegExp[] = [
   /^export SWITCHYARD_ADMIN_TOKEN=/,
   /^\.\/bin\/switchyard drain hello /,
   /^kill -TERM %[12]$/,
+  /^\.\/bin\/switchyard trace demo-1/,
 ];
 
 /** The README commands whose text matches `pattern` (at least one). */
@@ -221,10 +223,12 @@ describe("README and CLI hints: `npm run demo` and what runs against it", () => 
   let dir: string;
   let demo: ProcessHandle;
   let ctx: ShellContext;
+  let demoUrl: string;
   before(async () => {
     dir = checkout();
     const started = await startDemo(shown(/^npm run demo$/)[0]!.command, dir);
     demo = started.demo;
+    demoUrl = started.url;
     ctx = context(dir, started.url, started.natsUrl);
   });
   after(async () => {
@@ -242,6 +246,18 @@ describe("README and CLI hints: `npm run demo` and what runs against it", () => 
       const lines = await check(cmd, ctx);
       if (cmd.output.length === 0 && !cmd.command.includes("| grep")) JSON.parse(lines.join("\n"));
     }
+  });
+
+  test("switchyard trace prints the tree of the request the README sends with x-request-id: demo-1", async () => {
+    const send = shown(/x-request-id: demo-1/)[0]!;
+    await check(send, ctx);
+    // The router keeps the request's spans as they end; the plugin's arrive through its exporter.
+    const trace = { ...ctx, env: { ...ctx.env, SWITCHYARD_ROUTER: demoUrl } };
+    let lines: string[] = [];
+    await waitFor(async () => {
+      lines = await check(shown(/switchyard trace demo-1/)[0]!, trace);
+      return lines.some((l) => /request demo-1/.test(l)) && lines.some((l) => /hello/.test(l) && /greet/.test(l));
+    }, { timeoutMs: 30_000, message: () => `the trace of demo-1:\n${lines.join("\n")}` });
   });
 
   test("the demo's own hints: Try, List, Instances", async () => {

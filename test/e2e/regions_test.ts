@@ -5,6 +5,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { connectBus } from "../../src/bus/mod.ts";
 import { resolveConfig } from "../../src/config/mod.ts";
 import { startRouter } from "../../src/cli/router_command.ts";
 import { captureLogger, freePort, startNatsServer, waitFor } from "../../src/testing/mod.ts";
@@ -13,13 +14,40 @@ import { pluginPath, startPlugin } from "./_stack.ts";
 
 const CONCURRENCY = 8;
 
+/**
+ * Waits until a message published in `a` reaches a subscriber in `b`: the gateway is up. Started
+ * before that, an instance's announcement in b would not cross, and the router would learn of it
+ * only at its next roll call.
+ */
+async function gatewayUp(a: NatsServer, b: NatsServer): Promise<void> {
+  const [ca, cb] = await Promise.all([connectBus({ servers: [a.url] }), connectBus({ servers: [b.url] })]);
+  try {
+    let crossed = false;
+    const sub = cb.subscribe("probe.gateway", { callback: () => void (crossed = true) });
+    await cb.flush();
+    await waitFor(async () => {
+      ca.publish("probe.gateway");
+      await ca.flush();
+      return crossed;
+    }, { timeoutMs: 30_000, intervalMs: 100, message: "a message from a to b across the gateway" });
+    sub.unsubscribe();
+  } finally {
+    await Promise.all([ca.close(), cb.close()]);
+  }
+}
+
 async function gatewayPair(): Promise<[NatsServer, NatsServer]> {
   const [ga, gb] = [await freePort(), await freePort()];
   const gateway = (name: string, port: number, other: string, otherPort: number) =>
     `server_name: "${name}"\ngateway {\n  name: "${name}"\n  listen: "127.0.0.1:${port}"\n  gateways: [{ name: "${other}", urls: ["nats://127.0.0.1:${otherPort}"] }]\n}\n`;
   const a = await startNatsServer({ config: gateway("a", ga, "b", gb) });
   try {
-    return [a, await startNatsServer({ config: gateway("b", gb, "a", ga) })];
+    const b = await startNatsServer({ config: gateway("b", gb, "a", ga) });
+    await gatewayUp(a, b).catch(async (err) => {
+      await b.stop();
+      throw err;
+    });
+    return [a, b];
   } catch (err) {
     await a.stop();
     throw err;
@@ -28,10 +56,11 @@ async function gatewayPair(): Promise<[NatsServer, NatsServer]> {
 
 test("a router in region a keeps traffic in a, fails over to b when a has no instance left, and comes back", async () => {
   const [natsA, natsB] = await gatewayPair();
+  const logs = captureLogger();
   const plugins: ProcessHandle[] = [];
   const router = await startRouter(
     resolveConfig({ region: "a", nats: { servers: [natsA.url] }, router: { host: "127.0.0.1", port: 0 }, discovery: { intervalMs: 500 } }, {}),
-    captureLogger(),
+    logs,
   );
   const start = (nats: NatsServer, region: string, id: string) =>
     startPlugin(pluginPath("hello"), nats.url, { instanceId: id, args: ["--region", region] }).then((p) => (plugins.push(p), p));
@@ -74,6 +103,10 @@ test("a router in region a keeps traffic in a, fails over to b when a has no ins
     const home = served.find((s) => s.at > back && s.instance === "a-3")!;
     await waitFor(() => served.filter((s) => s.at > home.at).length >= 100, { timeoutMs: 20_000, message: "load after the return" });
     assert.ok(served.filter((s) => s.at > home.at + 200).every((s) => s.instance === "a-3"), "back in region a");
+  } catch (err) {
+    // What the router saw, for a failure on a machine we cannot look at.
+    console.log(logs.entries.map((e) => `${e.msg} ${JSON.stringify(e.attrs)}`).join("\n"));
+    throw err;
   } finally {
     running = false;
     await load;

@@ -1,3 +1,4 @@
+// Runs once: it checks the repository's files, which no runtime changes.
 /**
  * Static checks of docker/: Dockerfiles, per-Dockerfile ignore files, compose.yaml, the k8s example and
  * the docs that name them. No Docker engine needed; runs on Deno, Bun and Node.

@@ -1,3 +1,4 @@
+// Runs once: it checks the repository's files, which no runtime changes.
 /**
  * The house's floors point down: each folder of `src/` may import only from folders on lower
  * floors (or from itself), and no files import each other in a circle. The floors, written down

@@ -1,3 +1,4 @@
+// Runs once: it checks the repository's files, which no runtime changes.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { accessSync, constants, existsSync, readFileSync } from "node:fs";

@@ -1,3 +1,4 @@
+// Runs once: it checks the repository's files, which no runtime changes.
 /**
  * docs/protocol.md and the conformance checker say the same thing: every rule points at a section
  * that exists and is listed in the document's rule table with the same weight, the documents the

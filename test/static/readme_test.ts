@@ -1,3 +1,4 @@
+// Runs once: it checks the repository's files, which no runtime changes.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
