@@ -130,7 +130,7 @@ export class PluginCaller {
     if (this.#clock.now() >= from.deadline) throw new SwitchyardError(ErrorCode.Timeout, "The deadline passed before the call");
     const { pipeline, discovery } = this.#parts ??= this.#start();
     if (pipeline.registry.get(plugin) === undefined) await discovery.watch(plugin);
-    const target = pipeline.resolve(plugin, method, from.version);
+    const target = await pipeline.resolveArriving(plugin, method, from.version);
     pipeline.admit(target, from.principalId);
     const text = JSON.stringify(input ?? {});
     const issues = target.method.validate(JSON.parse(text));

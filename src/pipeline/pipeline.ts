@@ -13,6 +13,9 @@ import { methodNotFound, pluginNotFound } from "./not_found.ts";
 import { StallWatch } from "./stall_watch.ts";
 import { StreamCall } from "./stream_call.ts";
 
+/** How long a request that finds no instance waits for announced ones being proven. */
+export const ARRIVAL_WAIT_MS = 2_000;
+
 /** Options of {@linkcode RequestPipeline}. */
 export interface RequestPipelineOptions {
   registry: Registry;
@@ -87,6 +90,33 @@ export class RequestPipeline implements SendContext {
     this.policies.reconfigure(settings);
     this.balancing.reconfigure(settings);
     this.versions.reconfigure(settings.plugins);
+  }
+
+  /**
+   * Step 1 as the router and `ctx.call` take it: {@linkcode RequestPipeline.resolve}, except that
+   * when no instance is available while instances of `plugin` that announced themselves are being
+   * proven, it waits for those proofs (at most {@linkcode ARRIVAL_WAIT_MS}) and resolves once more.
+   * In a blue-green swap the new version announces itself a round trip or two before routers have
+   * admitted it, and the old one may say it drains in between. The target itself when there is one
+   * at once (no promise on the hot path); a promise only on that error path.
+   */
+  resolveArriving(plugin: string, methodName: string, range: string | undefined): Target | Promise<Target> {
+    try {
+      return this.resolve(plugin, methodName, range);
+    } catch (err) {
+      const arrivals = err instanceof SwitchyardError && err.code === ErrorCode.PluginUnavailable ? this.registry.arrivals(plugin) : undefined;
+      if (arrivals === undefined) throw err;
+      return this.#afterArrivals(arrivals).then(() => this.resolve(plugin, methodName, range));
+    }
+  }
+
+  async #afterArrivals(arrivals: Promise<unknown>): Promise<void> {
+    let timer: ReturnType<Clock["setTimeout"]> | undefined;
+    try {
+      await Promise.race([arrivals, new Promise<void>((resolve) => timer = this.clock.setTimeout(resolve, ARRIVAL_WAIT_MS))]);
+    } finally {
+      if (timer !== undefined) this.clock.clearTimeout(timer);
+    }
   }
 
   /**

@@ -139,7 +139,7 @@ export function startDiscovery(nc: NatsConnection, registry: Registry, options: 
         departed.delete(key);
         const known = registry.instance(name, id);
         if (known === undefined) {
-          void prover.proveInstance(name, id);
+          registry.arriving(name, prover.proveInstance(name, id));
           return;
         }
         // Announced again: it reconnected. Whatever it had in flight lost its replies, and it is

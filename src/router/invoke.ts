@@ -70,7 +70,8 @@ export function createInvokeHandler(options: InvokeOptions): (c: Context) => Pro
       }
       // A plugin or method the caller may not call answers exactly as one that does not exist.
       if (who !== undefined && !auth!.maySee(who, plugin)) throw pluginNotFound(plugin);
-      const target = pipeline.resolve(plugin, c.req.param("method") ?? "", req.headers.get("x-plugin-version") ?? undefined);
+      const resolved = pipeline.resolveArriving(plugin, c.req.param("method") ?? "", req.headers.get("x-plugin-version") ?? undefined);
+      const target = resolved instanceof Promise ? await resolved : resolved;
       if (who !== undefined && !auth!.mayCall(who, plugin, target.method.name)) throw methodNotFound(plugin, target.method.name);
       series = telemetry.enter(target, trace);
       pipeline.admit(target, who === undefined ? ANONYMOUS_PRINCIPAL : who.principal.id);

@@ -229,6 +229,36 @@ test("send(): when a version's last instance is gone, an unpinned request goes t
   }
 });
 
+test("resolveArriving(): with no instance available it waits for announced instances being proven, then routes to them; with none arriving it throws at once", async () => {
+  await using f = await fixture();
+  f.instance("old", always("ok"));
+  f.registry.markDraining(f.plugin, "old"); // the old version says it drains...
+  const thrown = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (err) {
+      return codeOf(err);
+    }
+    return "none";
+  };
+  assert.equal(thrown(() => f.pipeline.resolveArriving(f.plugin, "m", undefined)), ErrorCode.PluginUnavailable, "nothing arriving: at once");
+  // ...while the new one, announced, is being proven.
+  let admit!: () => void;
+  f.registry.arriving(f.plugin, new Promise<void>((resolve) => admit = () => (f.instance("new", always("ok"), { version: "2.0.0" }), resolve())));
+  const waiting = f.pipeline.resolveArriving(f.plugin, "m", undefined);
+  assert.ok(waiting instanceof Promise, "it waits");
+  admit();
+  assert.equal((await waiting).version.version, "2.0.0");
+  assert.equal(f.registry.arrivals(f.plugin), undefined, "the settled proof is forgotten");
+  // A proof that admits nothing: the request fails once it settles.
+  f.registry.markDraining(f.plugin, "new");
+  let refuse!: () => void;
+  f.registry.arriving(f.plugin, new Promise<void>((resolve) => refuse = resolve));
+  const failing = f.pipeline.resolveArriving(f.plugin, "m", undefined);
+  refuse();
+  await assert.rejects(Promise.resolve(failing), (err) => codeOf(err) === ErrorCode.PluginUnavailable);
+});
+
 test("send(): retries stop at the deadline", async () => {
   await using f = await fixture({ resilience: noDelay });
   f.instance("a", always("hold"));
