@@ -244,15 +244,19 @@ function instanceFailed(
 }
 
 /**
- * Another instance of the version takes traffic and its last answer, within `horizonMs`, was good:
- * then the failing instance is the problem, and ejection, not the plugin's breaker, deals with it.
+ * Another instance of the version takes traffic and has not failed: its last answer, within
+ * `horizonMs`, was good, or its first answers are still on their way (right after a start a fast
+ * failing instance answers many times before a healthy one answers once). Then the failing instance
+ * is the problem, and ejection, not the plugin's breaker, deals with it.
  */
 function hasHealthyPeer(version: VersionEntry, failed: InstanceEntry, now: number, horizonMs: number): boolean {
   const live = version.live;
   const ctx = { now, random: Math.random, avoid: failed };
   for (let i = 0; i < live.length; i++) {
     const peer = live[i]!;
-    if (peer.failures === 0 && peer.lastOkAt >= now - horizonMs && isAvailable(peer, ctx)) return true;
+    if (peer.failures !== 0) continue;
+    const answering = peer.lastOkAt >= now - horizonMs || (peer.lastReplyAt === 0 && peer.pending > 0);
+    if (answering && isAvailable(peer, ctx)) return true;
   }
   return false;
 }

@@ -166,6 +166,22 @@ test("send(): an instance failing among healthy ones is ejected and never opens 
   assert.ok(failed <= 5, `${failed} failures: at most the ejection threshold`);
 });
 
+test("send(): an instance failing fast while its peers' first answers are on their way is ejected, and the plugin's breaker stays closed", async () => {
+  await using f = await fixture({ resilience: { retry: { maxAttempts: 1 } }, balancing: { balancer: "round-robin" } });
+  const bad = f.instance("bad", always(broken));
+  f.instance("good1", always("hold"));
+  f.instance("good2", always("hold"));
+  const sends = Array.from({ length: 24 }, () => f.send());
+  await waitFor(() => (f.calls.get("bad") ?? 0) + f.held.length === 24, { message: "every request reached an instance" });
+  const failedFast = f.calls.get("bad")!;
+  assert.ok(failedFast >= 5, `${failedFast} failures: enough to open the breaker had they counted`);
+  for (const msg of f.held) msg.respond(encoder.encode('{"ok":true}'));
+  const outcomes = await Promise.allSettled(sends);
+  assert.ok(bad.ejectedUntil > Date.now(), "the failing instance is ejected");
+  assert.equal(f.pipeline.policies.plugin(bad.plugin).breaker!.state, "closed", "no peer had answered yet, but both were answering");
+  assert.equal(outcomes.filter((o) => o.status === "fulfilled" && o.value.status === 0).length, 24 - failedFast);
+});
+
 test("send(): when every instance fails, the breaker opens", async () => {
   await using f = await fixture({ resilience: { retry: { maxAttempts: 1 } } });
   for (const id of ["a", "b", "c"]) f.instance(id, always(broken));
