@@ -176,7 +176,8 @@ export class PluginCaller {
     const clock = this.#clock;
     const registry = new Registry(prefix);
     const mux = new RequestMux(this.#nc, { inboxPrefix: this.#options.inboxPrefix, clock });
-    const pipeline = new RequestPipeline({ registry, mux, settings: this.#options.settings ?? defaultPipelineSettings(), clock, logger });
+    const settings = this.#options.settings ?? defaultPipelineSettings();
+    const pipeline = new RequestPipeline({ registry, mux, settings, clock, logger, onRemoved: (i) => discovery.recheck(i.plugin, i.id) });
     const discovery = startDiscovery(this.#nc, registry, {
       prefix,
       mux,

@@ -2,7 +2,7 @@ import type { Clock, Logger } from "../deps.ts";
 import { ErrorCode, SwitchyardError } from "../errors.ts";
 import { METHOD_NAME, PLUGIN_NAME, RequestLostError } from "../bus/mod.ts";
 import type { BusReply, RequestMux } from "../bus/mod.ts";
-import type { InstanceEntry, Registry, VersionEntry } from "../registry/mod.ts";
+import type { Discovery, InstanceEntry, Registry, VersionEntry } from "../registry/mod.ts";
 import { Balancing, VersionRules } from "../balancing/mod.ts";
 import { ResiliencePolicies } from "../resilience/mod.ts";
 import type { CircuitTransition } from "../resilience/mod.ts";
@@ -27,6 +27,12 @@ export interface RequestPipelineOptions {
   random?: () => number;
   /** Told of every breaker transition (metrics, logs). */
   onBreakerChange?: (event: CircuitTransition) => void;
+  /**
+   * Told when a request found nobody on an instance's own subject and the instance was removed:
+   * discovery asks for it again soon ({@linkcode Discovery.recheck}), in case it is alive and only
+   * its subscription had not reached this router's server yet (it rejoined through another node).
+   */
+  onRemoved?: (instance: InstanceEntry) => void;
 }
 
 /** Header values echoed in error messages are cut to this many characters. */
@@ -51,8 +57,10 @@ export class RequestPipeline implements SendContext {
   /** Finds instances that died with requests in flight (see {@linkcode StallWatch}). */
   readonly stalls: StallWatch;
   #settings: PipelineSettings;
+  readonly #onRemoved: ((instance: InstanceEntry) => void) | undefined;
 
   constructor(options: RequestPipelineOptions) {
+    this.#onRemoved = options.onRemoved;
     this.registry = options.registry;
     this.mux = options.mux;
     this.clock = options.clock;
@@ -172,11 +180,13 @@ export class RequestPipeline implements SendContext {
 
   /**
    * Nobody listens on an instance's own subject any more: it is out of the registry (until it shows
-   * up again: a reconnect announces it, a roll call finds it), and what waits on it fails at once.
+   * up again: a reconnect announces it, a roll call or the recheck `onRemoved` asks for finds it),
+   * and what waits on it fails at once.
    */
   instanceDead(instance: InstanceEntry, why: string): void {
     if (this.registry.remove(instance.plugin, instance.id) !== undefined) {
       this.logger.warn("instance gone: removed", { plugin: instance.plugin, version: instance.version, instance: instance.id, why });
+      this.#onRemoved?.(instance);
     }
     this.instanceGone(instance, why);
   }

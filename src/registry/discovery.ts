@@ -48,6 +48,13 @@ export interface DiscoveryOptions {
 export interface Discovery {
   /** Looks at once: finds and proves new instances, marks the known ones as seen (and, polling, checks their health). */
   refresh(): Promise<void>;
+  /**
+   * An instance was removed because nobody answered on its own subject: its plugin is asked again
+   * after 1 s, 2 s and 4 s (`announce` mode; polling finds it at the next poll). A dead one is not
+   * found; a live one whose subscription had not yet reached this router's server is back within
+   * seconds instead of at the next roll call.
+   */
+  recheck(plugin: string, id: string): void;
   /** Follows `plugin` too (with `watchOnly`); resolves after a first look at it. */
   watch(plugin: string): Promise<void>;
   stop(): void;
@@ -85,6 +92,8 @@ export function startDiscovery(nc: NatsConnection, registry: Registry, options: 
   const firstLooks = new Map<string, Promise<void>>();
   /** Instance key → until when its refusal stands (it is asked again after). */
   const refused = new Map<string, number>();
+  /** Instance key → until when a `started` event does not make it be asked again (see `proof.ts`). */
+  const unanswered = new Map<string, number>();
   /**
    * Instance key → until when it counts as gone: it said `stopped` (or was reported `lost`), so an
    * answer collected a moment before that must not bring it back. A new `started` clears it.
@@ -109,6 +118,7 @@ export function startDiscovery(nc: NatsConnection, registry: Registry, options: 
     warnOnce,
     departed: isDeparted,
     refused,
+    unanswered,
     refuseForMs: periodMs * missed,
     // Its health as it is now; from then on its health events tell (announce) or the polls ask (poll).
     joined: (entry) => void checkHealthOnce(registry, mux, entry, { clock, logger, warnOnce }),
@@ -139,7 +149,10 @@ export function startDiscovery(nc: NatsConnection, registry: Registry, options: 
         departed.delete(key);
         const known = registry.instance(name, id);
         if (known === undefined) {
-          registry.arriving(name, prover.proveInstance(name, id));
+          registry.arriving(name, prover.proveInstance(name, id).then(() => {
+            // Its own subject did not answer (yet): the catch-up looks ask its plugin again.
+            if (registry.instance(name, id) === undefined && (unanswered.get(key) ?? 0) > clock.now()) recheck(name, id);
+          }));
           return;
         }
         // Announced again: it reconnected. Whatever it had in flight lost its replies, and it is
@@ -262,7 +275,7 @@ export function startDiscovery(nc: NatsConnection, registry: Registry, options: 
     }
     const gone = registry.prune(startedAt - missed * periodMs);
     if (gone > 0) logger.warn("instances went silent and were removed", { count: gone });
-    for (const map of [refused, departed]) for (const [key, until] of map) if (until <= clock.now()) map.delete(key);
+    for (const map of [refused, unanswered, departed]) for (const [key, until] of map) if (until <= clock.now()) map.delete(key);
   };
 
   // One look at a time; a look asked for while one runs runs right after it (a regular one).
@@ -302,13 +315,26 @@ export function startDiscovery(nc: NatsConnection, registry: Registry, options: 
   let catchUps = 0;
   function armCatchUp(): void {
     clock.clearTimeout(catchUpTimer);
+    catchUpTimer = undefined;
     if (stopped || mode !== "announce" || unproven.size === 0) return;
     if (catchUps >= MAX_CATCH_UPS) {
       logger.debug("instances still unproven: left to the next full roll call", { count: unproven.size });
       unproven.clear();
       return;
     }
-    catchUpTimer = clock.setTimeout(() => look(true).finally(armCatchUp), CATCH_UP_MS * 2 ** catchUps++);
+    catchUpTimer = clock.setTimeout(() => {
+      catchUpTimer = undefined;
+      void look(true).finally(armCatchUp);
+    }, CATCH_UP_MS * 2 ** catchUps++);
+  }
+  function recheck(plugin: string, id: string): void {
+    const key = `${plugin}.${id}`;
+    if ((watched !== undefined && !watched.has(plugin)) || isDeparted(key)) return;
+    unproven.set(key, plugin);
+    // A catch-up already due takes it along; else a new series starts.
+    if (catchUpTimer !== undefined) return;
+    catchUps = 0;
+    armCatchUp();
   }
   if (watched === undefined) listen(eventsSubject(prefix, "*"));
   loop();
@@ -325,6 +351,7 @@ export function startDiscovery(nc: NatsConnection, registry: Registry, options: 
   })();
   return {
     refresh,
+    recheck,
     watch(plugin) {
       if (watched === undefined) return Promise.resolve();
       let first = firstLooks.get(plugin);
