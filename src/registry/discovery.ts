@@ -50,7 +50,7 @@ export interface Discovery {
   refresh(): Promise<void>;
   /**
    * An instance was removed because nobody answered on its own subject: its plugin is asked again
-   * after 1 s, 2 s and 4 s (`announce` mode; polling finds it at the next poll). A dead one is not
+   * after 0.25 s, 1 s and 4 s (`announce` mode; polling finds it at the next poll). A dead one is not
    * found; a live one whose subscription had not yet reached this router's server is back within
    * seconds instead of at the next roll call.
    */
@@ -69,8 +69,12 @@ export const FULL_ROLL_CALL_EVERY = 5;
  * waits for the next full roll call: else a router that missed them at start would not know them
  * for `FULL_ROLL_CALL_EVERY` roll calls (5 minutes by default).
  */
-const CATCH_UP_MS = 1_000;
-const MAX_CATCH_UPS = 3;
+const CATCH_UP_MS = [1_000, 2_000, 4_000];
+/**
+ * After a removal on use ({@linkcode Discovery.recheck}) the first ask comes sooner: what was missing
+ * is a subscription crossing the cluster, a matter of milliseconds.
+ */
+const RECHECK_MS = [250, 1_000, 4_000];
 
 /**
  * Keeps `registry` current, believing no instance's word about itself:
@@ -271,6 +275,7 @@ export function startDiscovery(nc: NatsConnection, registry: Registry, options: 
     unproven = new Map([...named ?? unproven].filter(([key, name]) => unknown(name, key.slice(name.length + 1))));
     if (named !== undefined && !catchUp) {
       catchUps = 0;
+      catchUpDelays = CATCH_UP_MS;
       armCatchUp();
     }
     const gone = registry.prune(startedAt - missed * periodMs);
@@ -310,14 +315,15 @@ export function startDiscovery(nc: NatsConnection, registry: Registry, options: 
     if (!stopped) timer = clock.setTimeout(() => refresh().finally(loop), periodMs);
   };
   // Catch-up looks run beside the roll calls, on a timer of their own: what a broadcast names (a
-  // claim, maybe a hostile one) cannot move the roll calls, and costs at most MAX_CATCH_UPS asks.
+  // claim, maybe a hostile one) cannot move the roll calls, and costs at most three asks a series.
   let catchUpTimer: unknown;
   let catchUps = 0;
+  let catchUpDelays = CATCH_UP_MS;
   function armCatchUp(): void {
     clock.clearTimeout(catchUpTimer);
     catchUpTimer = undefined;
     if (stopped || mode !== "announce" || unproven.size === 0) return;
-    if (catchUps >= MAX_CATCH_UPS) {
+    if (catchUps >= catchUpDelays.length) {
       logger.debug("instances still unproven: left to the next full roll call", { count: unproven.size });
       unproven.clear();
       return;
@@ -325,7 +331,7 @@ export function startDiscovery(nc: NatsConnection, registry: Registry, options: 
     catchUpTimer = clock.setTimeout(() => {
       catchUpTimer = undefined;
       void look(true).finally(armCatchUp);
-    }, CATCH_UP_MS * 2 ** catchUps++);
+    }, catchUpDelays[catchUps++]!);
   }
   function recheck(plugin: string, id: string): void {
     const key = `${plugin}.${id}`;
@@ -334,6 +340,7 @@ export function startDiscovery(nc: NatsConnection, registry: Registry, options: 
     // A catch-up already due takes it along; else a new series starts.
     if (catchUpTimer !== undefined) return;
     catchUps = 0;
+    catchUpDelays = RECHECK_MS;
     armCatchUp();
   }
   if (watched === undefined) listen(eventsSubject(prefix, "*"));

@@ -27,10 +27,6 @@ const INSTANCES = ["on-n0", "on-n1", "on-n2"];
  */
 const CONFIG: Config = {
   plugins: { hello: { timeoutMs: 1_000 } },
-  // A roll call every second, as the poll this test was written for: an instance that a request
-  // found unreachable right after it rejoined comes back at the next one (the default waits 60 s;
-  // see "Known limit" in docs/scale-out.md).
-  discovery: { intervalMs: 1_000, rollCallMs: 1_000 },
   ...("resilience" in ConfigSchema.entries ? { resilience: { breaker: { consecutiveFailures: 4 * CONCURRENCY } } } as Config : {}),
 };
 
