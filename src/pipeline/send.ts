@@ -132,6 +132,11 @@ async function attempts(pipeline: SendContext, target: Target, call: Call): Prom
       const settled = clock.now();
       let outcome: Outcome;
       let retryable: boolean;
+      /**
+       * This router's own NATS connection dropped: says nothing of the plugin, so a retry does not
+       * draw on the plugin's retry budget (at most the requests in flight at the drop are retried).
+       */
+      let ownDrop = false;
       if (reply !== undefined) {
         const failed = reply.status >= 500 && reply.code !== ErrorCode.Draining;
         if (instance !== undefined) {
@@ -176,6 +181,7 @@ async function attempts(pipeline: SendContext, target: Target, call: Call): Prom
         // Its instance died or this side's connection dropped: says nothing of the plugin.
         outcome = "ignored";
         retryable = true;
+        ownDrop = err.failure === "disconnected";
       } else if (isBusError(err)) {
         if (instance !== undefined) {
           recordLatency(instance, settled - startedAt);
@@ -194,12 +200,12 @@ async function attempts(pipeline: SendContext, target: Target, call: Call): Prom
       breaker?.record(outcome);
       if (!retryable || attempt >= maxAttempts || (breaker !== undefined && breaker.state !== "closed")) return settle(reply, err);
       const delay = retry.delayMs(attempt);
-      const refused = settled + delay >= call.deadline ? "deadline" : budget.tryAcquire() ? undefined : "budget";
+      const refused = settled + delay >= call.deadline ? "deadline" : ownDrop || budget.tryAcquire() ? undefined : "budget";
       if (refused !== undefined) {
         observer?.retryRefused?.(refused);
         return settle(reply, err);
       }
-      held = true;
+      held = !ownDrop;
       attempt++;
       observer?.retrying?.(attempt, delay, reply?.code || codeOf(err));
       if (delay > 0) await sleep(clock, delay);

@@ -7,7 +7,7 @@ import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import * as v from "valibot";
 import type { Msg, NatsConnection } from "@nats-io/nats-core";
-import { connectBus, encodeWireError, H_INSTANCE, INFO_RESPONSE, isBusError, META_PROTOCOL, RequestMux, versionSubjectBase, WireHeaders } from "../../src/bus/mod.ts";
+import { connectBus, DisconnectedError, encodeWireError, H_INSTANCE, INFO_RESPONSE, isBusError, META_PROTOCOL, RequestLostError, RequestMux, versionSubjectBase, WireHeaders } from "../../src/bus/mod.ts";
 import type { InfoResponse } from "../../src/bus/mod.ts";
 import { codeOf, ErrorCode } from "../../src/errors.ts";
 import { ConfigSchema, pipelineSettings, resolveConfig } from "../../src/config/mod.ts";
@@ -226,6 +226,21 @@ test("instanceGone(): requests waiting on the instance fail at once as lost; an 
   assert.equal((await second).instance, "fast");
   assert.equal((await third).instance, "fast", "retried on the other instance");
   assert.equal(f.pipeline.policies.plugin(slow.plugin).breaker!.state, "closed");
+});
+
+test("send(): requests failed by this side's own connection drop are retried beyond the retry budget; those lost with their instance are not", async () => {
+  for (const drop of ["disconnected", "lost"] as const) {
+    await using f = await fixture({ resilience: noDelay });
+    f.instance("a", (n) => (n < 16 ? "hold" : "ok"));
+    const sends = Array.from({ length: 16 }, () => f.send({ mayRetry: true }));
+    await waitFor(() => f.held.length === 16, { message: "16 requests held" });
+    const why = (subject: string) => drop === "disconnected" ? new DisconnectedError(subject, "the NATS connection dropped") : new RequestLostError(subject, "it died");
+    assert.equal(f.pipeline.mux.failWhere(() => true, (p) => why(p.subject)), 16);
+    const outcomes = await Promise.allSettled(sends);
+    const ok = outcomes.filter((o) => o.status === "fulfilled" && o.value.status === 0).length;
+    if (drop === "disconnected") assert.equal(ok, 16, "every one retried");
+    else assert.ok(ok < 16, `the budget retried ${ok} of 16`);
+  }
 });
 
 test("send(): when a version's last instance is gone, an unpinned request goes to another version; a pinned one fails", async () => {
