@@ -90,7 +90,9 @@ export function createInvokeHandler(options: InvokeOptions): (c: Context) => Pro
         source = new RequestBodySource(req, size, deadlines, settings.requestTimeoutMs);
       }
       const idempotencyKey = req.headers.get(IDEMPOTENCY_KEY);
-      const deadline = clock.now() + (target.method.stream ? target.policies.streamTimeoutMs : target.policies.timeoutMs);
+      // A streamed body is read while the call runs: it gets the read's time on top, as a body read whole has.
+      const deadline = clock.now() + (target.method.stream ? target.policies.streamTimeoutMs : target.policies.timeoutMs) +
+        (source === undefined ? 0 : settings.requestTimeoutMs);
       const headers = new WireHeaders();
       headers.set(H_REQUEST_ID, requestId);
       headers.set(H_DEADLINE, String(deadline));
