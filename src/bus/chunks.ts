@@ -75,7 +75,9 @@ export async function requestInChunks(
   const deadline = clock.now() + options.timeoutMs;
   const maxPayload = mux.maxPayload;
   const total = data instanceof Uint8Array ? data.length : data.size;
-  const read = data instanceof Uint8Array ? (at: number, n: number) => data.subarray(at, at + n) : (at: number, n: number) => data.read(at, n);
+  const read = data instanceof Uint8Array
+    ? (at: number, n: number) => data.subarray(at, at + n)
+    : (at: number, n: number) => data.read(at, n);
   headers.set(H_BYTES, String(total));
   const first = maxPayload - headerBytes(headers) - CHUNK_HEADROOM;
   const size = maxPayload - CHUNK_HEADROOM - 64;
@@ -117,7 +119,9 @@ export async function requestInChunks(
     cancelSession(mux, target, err instanceof Error ? err.message : "the input failed");
     // Nobody listens on the session any more (the instance died): a source read this far cannot be
     // read again, so the request must not be resent as one that ran nowhere.
-    if (!(data instanceof Uint8Array) && isBusError(err) && err.unsent) throw new RequestLostError(target, "the instance went away during the upload");
+    if (!(data instanceof Uint8Array) && isBusError(err) && err.unsent) {
+      throw new RequestLostError(target, "the instance went away during the upload");
+    }
     throw err;
   }
   return reply;
@@ -139,7 +143,10 @@ export function announcedReplySize(mux: RequestMux, first: BusReply, subject: st
   const total = Number(first.headers?.get(H_BYTES));
   if (!Number.isSafeInteger(total) || total < first.data.length) {
     cancelSession(mux, subject, "malformed reply");
-    throw new SwitchyardError(ErrorCode.BadPluginResponse, "The plugin sent a reply in chunks without its size");
+    throw new SwitchyardError(
+      ErrorCode.BadPluginResponse,
+      "The plugin sent a reply in chunks without its size",
+    );
   }
   if (total > limit) {
     cancelSession(mux, subject, "reply too large");

@@ -52,11 +52,22 @@ export function bodyResponse(call: StreamCall, options: BodyResponseOptions): Re
     const code = codeOf(err);
     if (!end(code)) return;
     if (!call.done) call.cancel(err instanceof Error ? err.message : "the reply failed");
-    logger.warn("reply body cut off", { plugin, requestId, code, written, total, error: err instanceof Error ? err.message : String(err) });
+    logger.warn("reply body cut off", {
+      plugin,
+      requestId,
+      code,
+      written,
+      total,
+      error: err instanceof Error ? err.message : String(err),
+    });
     controller.error(err);
   };
   const waitForClient = () => {
-    idle = setTimeout(() => cut(new SwitchyardError(ErrorCode.Timeout, `The client took no part of the reply for ${idleMs} ms`)), idleMs);
+    idle = setTimeout(
+      () =>
+        cut(new SwitchyardError(ErrorCode.Timeout, `The client took no part of the reply for ${idleMs} ms`)),
+      idleMs,
+    );
   };
   const remove = options.streams.add(plugin, (error) => cut(error));
 
@@ -73,14 +84,26 @@ export function bodyResponse(call: StreamCall, options: BodyResponseOptions): Re
         if (ended) return;
         if (next !== undefined && next.status !== 0) {
           const failure = wireErrorOf(next);
-          throw new SwitchyardError(failure.code, failure.message || "The plugin failed", { status: failure.status });
+          throw new SwitchyardError(failure.code, failure.message || "The plugin failed", {
+            status: failure.status,
+          });
         }
         const size = next?.data.length ?? 0;
-        if (written + size > total) throw new SwitchyardError(ErrorCode.BadPluginResponse, "The plugin's reply is larger than it announced");
+        if (written + size > total) {
+          throw new SwitchyardError(
+            ErrorCode.BadPluginResponse,
+            "The plugin's reply is larger than it announced",
+          );
+        }
         written += size;
         if (size > 0) c.enqueue(next!.data);
         if (!call.done) return waitForClient();
-        if (written !== total) throw new SwitchyardError(ErrorCode.BadPluginResponse, "The plugin's reply ended before its announced size");
+        if (written !== total) {
+          throw new SwitchyardError(
+            ErrorCode.BadPluginResponse,
+            "The plugin's reply ended before its announced size",
+          );
+        }
         end("");
         c.close();
       } catch (err) {

@@ -127,7 +127,7 @@ export function createInvokeHandler(options: InvokeOptions): (c: Context) => Pro
         }
         code = reply.code;
         res = reply.stream !== "" && reply.status === 0
-          ? respondInChunks(reply, target, deadline, { requestId, lifecycle, logger, pipeline })
+          ? respondInChunks(reply, target, deadline, { requestId, lifecycle, logger, pipeline, series })
           : toResponse(reply, target, requestId, respond, logger);
       }
     } catch (err) {
@@ -197,9 +197,9 @@ function respondInChunks(
   first: BusReply,
   target: Target,
   deadline: number,
-  parts: { requestId: string; lifecycle: RouterLifecycle | undefined; logger: Logger; pipeline: RequestPipeline },
+  parts: { requestId: string; lifecycle: RouterLifecycle | undefined; logger: Logger; pipeline: RequestPipeline; series: MethodSeries },
 ): Response {
-  const { requestId, lifecycle, logger, pipeline } = parts;
+  const { requestId, lifecycle, logger, pipeline, series } = parts;
   const idleMs = target.policies.streamIdleMs;
   const call = new StreamCall(pipeline, { target, first, deadline, idleMs, window: BODY_WINDOW });
   const traffic = lifecycle?.tracker.traffic(target.plugin);
@@ -214,7 +214,8 @@ function respondInChunks(
     idleMs,
     streams: lifecycle?.streams ?? new ActiveStreams(),
     logger,
-    onEnd: () => {
+    onEnd: (code) => {
+      if (code !== "") series.plugin.bodiesCut++;
       if (traffic !== undefined) lifecycle!.tracker.leave(traffic);
     },
   });

@@ -40,7 +40,9 @@ export class RequestBodySource implements BodySource {
       this.#first ??= await this.#fill(new Uint8Array(Math.min(n, this.size)));
       return this.#first;
     }
-    if (at !== this.#taken) throw new SwitchyardError(ErrorCode.Internal, "A request body was read out of order");
+    if (at !== this.#taken) {
+      throw new SwitchyardError(ErrorCode.Internal, "A request body was read out of order");
+    }
     // Only refilled once the chunk before it was acknowledged: nothing still sends from it.
     this.#buffer ??= new Uint8Array(n);
     const len = Math.min(n, this.size - at);
@@ -67,10 +69,17 @@ export class RequestBodySource implements BodySource {
           this.cancel();
           if (isSwitchyardError(err)) throw err;
           // The runtime's parser gave up on the body: bad chunking, a connection cut short.
-          throw new SwitchyardError(ErrorCode.InvalidRequest, "The request body is malformed or incomplete", { cause: err, headers: { connection: "close" } });
+          throw new SwitchyardError(ErrorCode.InvalidRequest, "The request body is malformed or incomplete", {
+            cause: err,
+            headers: { connection: "close" },
+          });
         }
         if (result.done) {
-          throw new SwitchyardError(ErrorCode.InvalidRequest, "The request body is shorter than its Content-Length", { headers: { connection: "close" } });
+          throw new SwitchyardError(
+            ErrorCode.InvalidRequest,
+            "The request body is shorter than its Content-Length",
+            { headers: { connection: "close" } },
+          );
         }
         piece = result.value;
       }
@@ -84,6 +93,10 @@ export class RequestBodySource implements BodySource {
   }
 
   #timedOut(): SwitchyardError {
-    return new SwitchyardError(ErrorCode.RequestTimeout, `The body did not arrive within ${this.#timeoutMs} ms`, { headers: { connection: "close" } });
+    return new SwitchyardError(
+      ErrorCode.RequestTimeout,
+      `The body did not arrive within ${this.#timeoutMs} ms`,
+      { headers: { connection: "close" } },
+    );
   }
 }

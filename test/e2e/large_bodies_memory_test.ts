@@ -1,7 +1,8 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
+import process from "node:process";
 import type { IncomingMessage } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -44,7 +45,9 @@ function assertLength(header: string | string[] | null | undefined, size: number
 /** ASCII text of `n` bytes that no run of one character makes easy to get right by accident. */
 function pattern(n: number): string {
   const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_";
-  const block = Array.from({ length: 4099 }, (_, i) => alphabet[(i * 7 + (i >> 6)) % alphabet.length]).join("");
+  const block = Array.from({ length: 4099 }, (_, i) => alphabet[(i * 7 + (i >> 6)) % alphabet.length]).join(
+    "",
+  );
   return block.repeat(Math.ceil(n / block.length)).slice(0, n);
 }
 
@@ -67,14 +70,30 @@ describe("20 MiB bodies through a router process", () => {
     dir = mkdtempSync(join(tmpdir(), "sy-bigbody-"));
     const config = join(dir, "switchyard.config.json");
     // Four 20 MiB round trips at once on a loaded machine can take longer than the default 10 s.
-    writeFileSync(config, JSON.stringify({ router: { bodyLimitBytes: 32 * MIB }, plugins: { streamy: { timeoutMs: 120_000 } } }));
+    writeFileSync(
+      config,
+      JSON.stringify({ router: { bodyLimitBytes: 32 * MIB }, plugins: { streamy: { timeoutMs: 120_000 } } }),
+    );
     router = spawnProcess(
-      runtimeCommand(currentRuntime(), CLI, ["router", "--config", config, "--nats", nats.url, "--port", "0", "--host", "127.0.0.1"]),
+      runtimeCommand(currentRuntime(), CLI, [
+        "router",
+        "--config",
+        config,
+        "--nats",
+        nats.url,
+        "--port",
+        "0",
+        "--host",
+        "127.0.0.1",
+      ]),
       { name: "router" },
     );
     const ready = await router.waitForLine("router ready", 60_000);
     url = (JSON.parse(ready) as { url: string }).url;
-    await waitFor(async () => (await fetch(`${url}/v1/plugins/streamy`)).status === 200, { timeoutMs: 30_000, message: "the router to find streamy" });
+    await waitFor(async () => (await fetch(`${url}/v1/plugins/streamy`)).status === 200, {
+      timeoutMs: 30_000,
+      message: "the router to find streamy",
+    });
     nc = await connectBus({ servers: [nats.url] });
   });
   after(async () => {
@@ -113,35 +132,55 @@ describe("20 MiB bodies through a router process", () => {
     const sequential = peakRss(router.pid) - before;
     for (let i = 0; i < 2; i++) await Promise.all([roundTrip(), roundTrip(), roundTrip(), roundTrip()]);
     const grown = peakRss(router.pid) - before;
-    console.log(`router peak RSS ${(before / MIB).toFixed(1)} MiB before; grew by ${(sequential / MIB).toFixed(1)} MiB over 3 sequential round trips of 20 MiB each way, by ${(grown / MIB).toFixed(1)} MiB after 2 × 4 concurrent ones`);
+    process.stdout.write(
+      `# router peak RSS ${(before / MIB).toFixed(1)} MiB before; grew by ${
+        (sequential / MIB).toFixed(1)
+      } MiB over 3 sequential round trips of 20 MiB each way, by ${
+        (grown / MIB).toFixed(1)
+      } MiB after 2 × 4 concurrent ones\n`,
+    );
     assert.ok(grown < RSS_GROWTH_BOUND, `peak RSS grew by ${(grown / MIB).toFixed(1)} MiB`);
   });
 
   test("an upload reaches the plugin in chunks while the client is still sending it", async () => {
     // Each further chunk of an input is a request with a payload on a session subject.
     let forwarded = 0;
-    const sub: Subscription = nc.subscribe("sy.$i.streamy.*.$s.*", { callback: (_err, msg) => void (forwarded += msg.data.length) });
+    const sub: Subscription = nc.subscribe("sy.$i.streamy.*.$s.*", {
+      callback: (_err, msg) => void (forwarded += msg.data.length),
+    });
     await nc.flush();
     try {
-      const text = "{\"data\":\"" + pattern(BIG) + "\"}";
+      const text = '{"data":"' + pattern(BIG) + '"}';
       const half = 8 * MIB;
-      let answer: Promise<{ status: number; text: string }> | undefined;
-      const req = request(`${url}/v1/streamy/measure`, { method: "POST", headers: { "content-type": "application/json", "content-length": String(text.length) } });
-      answer = new Promise((resolve, reject) => {
+      const req = request(`${url}/v1/streamy/measure`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "content-length": String(text.length) },
+      });
+      const answer = new Promise<{ status: number; text: string }>((resolve, reject) => {
         req.on("error", reject);
         req.on("response", (res) => {
           const parts: Buffer[] = [];
           res.on("data", (p: Buffer) => parts.push(p));
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(parts).toString() }));
+          res.on(
+            "end",
+            () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(parts).toString() }),
+          );
         });
       });
       req.write(text.slice(0, half));
       // A router that read the body whole would forward nothing before the rest is sent.
-      await waitFor(() => forwarded >= 4 * MIB, { timeoutMs: 30_000, message: () => `4 MiB forwarded before the body is complete (${forwarded} bytes)` });
+      await waitFor(() => forwarded >= 4 * MIB, {
+        timeoutMs: 30_000,
+        message: () => `4 MiB forwarded before the body is complete (${forwarded} bytes)`,
+      });
       req.end(text.slice(half));
       const r = await answer;
       assert.equal(r.status, 200, r.text.slice(0, 300));
-      assert.deepEqual(JSON.parse(r.text), { length: BIG, head: text.slice(9, 17), tail: text.slice(-10, -2) });
+      assert.deepEqual(JSON.parse(r.text), {
+        length: BIG,
+        head: text.slice(9, 17),
+        tail: text.slice(-10, -2),
+      });
     } finally {
       sub.unsubscribe();
     }
@@ -174,7 +213,7 @@ describe("20 MiB bodies through a router process", () => {
   });
 
   test("a body over router.bodyLimitBytes gets 413, by its length and while it streams without one", async () => {
-    const declared = await post("streamy/echo", "{\"data\":\"" + "q".repeat(33 * MIB) + "\"}");
+    const declared = await post("streamy/echo", '{"data":"' + "q".repeat(33 * MIB) + '"}');
     assert.equal(declared.status, 413);
     assert.equal((await declared.json() as { error: { code: string } }).error.code, "payload_too_large");
     let sent = 0;
@@ -184,7 +223,7 @@ describe("20 MiB bodies through a router process", () => {
       new ReadableStream<Uint8Array>({
         pull(controller) {
           if (sent > 40 * MIB) return controller.close();
-          controller.enqueue(sent === 0 ? new TextEncoder().encode("{\"data\":\"") : chunk);
+          controller.enqueue(sent === 0 ? new TextEncoder().encode('{"data":"') : chunk);
           sent += sent === 0 ? 9 : MIB;
         },
       }),
@@ -193,7 +232,7 @@ describe("20 MiB bodies through a router process", () => {
     assert.equal(streamed.status, 413);
     assert.equal((await streamed.json() as { error: { code: string } }).error.code, "payload_too_large");
     // The router and the plugin carry on.
-    assert.equal((await post("streamy/echo", "{\"data\":\"ok\"}")).status, 200);
+    assert.equal((await post("streamy/echo", '{"data":"ok"}')).status, 200);
   });
 
   test("a client that reads a 20 MiB reply slowly holds back the pulls from the plugin; the router's RSS stays bounded", async () => {
@@ -204,7 +243,10 @@ describe("20 MiB bodies through a router process", () => {
     const before = peakRss(router.pid);
     try {
       const res = await new Promise<IncomingMessage>((resolve, reject) => {
-        const req = request(`${url}/v1/streamy/big`, { method: "POST", headers: { "content-type": "application/json" } }, resolve);
+        const req = request(`${url}/v1/streamy/big`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+        }, resolve);
         req.on("error", reject);
         req.end(JSON.stringify({ bytes: BIG }));
       });
@@ -220,7 +262,9 @@ describe("20 MiB bodies through a router process", () => {
         return still >= 10;
       }, { timeoutMs: 30_000, intervalMs: 100, message: "the pulls to stop while the client reads nothing" });
       const held = pulls;
-      console.log(`pulls while the client read nothing: ${held} (of ~${Math.ceil(total / MIB)} chunks)`);
+      process.stdout.write(
+        `# pulls while the client read nothing: ${held} (of ~${Math.ceil(total / MIB)} chunks)\n`,
+      );
       // What was pulled sits in the socket's buffers (kernel, runtime) and the window: a router that
       // holds the reply whole pulls every chunk before the status line goes out.
       assert.ok(held * MIB < total * 0.75, `${held} pulls of about 1 MiB while the client read nothing`);
@@ -234,7 +278,7 @@ describe("20 MiB bodies through a router process", () => {
         lead = Math.max(lead, pulls * MIB - read);
         if (parts.length % 16 === 0) await new Promise((resolve) => setTimeout(resolve, 5));
       }
-      console.log(`the pulls ran at most ${(lead / MIB).toFixed(1)} MiB ahead of the client`);
+      process.stdout.write(`# the pulls ran at most ${(lead / MIB).toFixed(1)} MiB ahead of the client\n`);
       assert.equal(read, total);
       const text = Buffer.concat(parts).toString("latin1");
       assert.ok(text.startsWith('{"data":"zzz') && text.endsWith('zzz"}') && /^z+$/.test(text.slice(9, -2)));
@@ -243,7 +287,31 @@ describe("20 MiB bodies through a router process", () => {
       sub.unsubscribe();
     }
     const grown = peakRss(router.pid) - before;
-    console.log(`router peak RSS grew by ${(grown / MIB).toFixed(1)} MiB over the slow read`);
+    process.stdout.write(`# router peak RSS grew by ${(grown / MIB).toFixed(1)} MiB over the slow read\n`);
     assert.ok(grown < BIG, `peak RSS grew by ${(grown / MIB).toFixed(1)} MiB`);
+  });
+
+  // Last: it kills the plugin.
+  test("an instance that dies in the middle of a reply cuts the body short; the router logs and counts it, and carries on", async () => {
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = request(`${url}/v1/streamy/big`, { method: "POST", headers: { "content-type": "application/json" } }, resolve);
+      req.on("error", reject);
+      req.end(JSON.stringify({ bytes: BIG }));
+    });
+    assert.equal(res.statusCode, 200);
+    plugins[0]!.kill("SIGKILL");
+    await plugins[0]!.exited;
+    const ended = await new Promise<{ read: number; error?: string }>((resolve) => {
+      let read = 0;
+      res.on("data", (p: Buffer) => read += p.length);
+      res.on("end", () => resolve({ read }));
+      res.on("error", (err) => resolve({ read, error: err.message }));
+      res.on("close", () => resolve({ read, error: "closed" }));
+    });
+    assert.ok(ended.read < BIG, `the client read ${ended.read} bytes of ${BIG}`);
+    await router.waitForLine("reply body cut off", 30_000);
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    assert.match(metrics, /^switchyard_reply_bodies_cut_total\{plugin="streamy"\} 1$/m);
+    assert.equal((await fetch(`${url}/health`)).status, 200);
   });
 });
