@@ -63,6 +63,7 @@ export function createInvokeHandler(options: InvokeOptions): (c: Context) => Pro
     let series: MethodSeries | undefined;
     let code = "";
     let res: Response;
+    let source: RequestBodySource | undefined;
     try {
       // Before anything else, the body above all: an unknown caller costs no read and learns nothing.
       let who: Authenticated | undefined;
@@ -82,7 +83,6 @@ export function createInvokeHandler(options: InvokeOptions): (c: Context) => Pro
       // (it is never whole here); the plugin checks its input as it always does.
       const size = target.method.stream ? undefined : streamedLength(req, settings.bodyLimitBytes, pipeline.mux.maxPayload);
       let body: Uint8Array = EMPTY;
-      let source: RequestBodySource | undefined;
       if (size === undefined) {
         body = await readBody(req, settings.bodyLimitBytes, deadlines, settings.requestTimeoutMs);
         checkInput(target.method, body);
@@ -134,6 +134,8 @@ export function createInvokeHandler(options: InvokeOptions): (c: Context) => Pro
       code = codeOf(err);
       res = errorResponse(err, requestId, trace === undefined ? logger : logger.child({ traceId: trace.span.spanContext().traceId }));
     }
+    // Answered before a streamed body was all read (the instance died, a timeout): the rest is not read either.
+    if (source !== undefined && !source.complete && res.status >= 400) res.headers.set("connection", "close");
     series ??= telemetry.unrouted(plugin, pipeline.registry.get(plugin) !== undefined);
     telemetry.finish(series, res, code, started, trace, requestId);
     return res;

@@ -35,6 +35,11 @@ export class RequestBodySource implements BodySource {
     this.#deadline = Date.now() + timeoutMs;
   }
 
+  /** True once every byte of the body was read. */
+  get complete(): boolean {
+    return this.#taken === this.size;
+  }
+
   async read(at: number, n: number): Promise<Uint8Array> {
     if (at === 0) {
       this.#first ??= await this.#fill(new Uint8Array(Math.min(n, this.size)));

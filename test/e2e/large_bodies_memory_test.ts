@@ -2,6 +2,8 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
+import { connect } from "node:net";
+import { Buffer } from "node:buffer";
 import process from "node:process";
 import type { IncomingMessage } from "node:http";
 import { tmpdir } from "node:os";
@@ -40,6 +42,79 @@ function peakRss(pid: number): number {
 function assertLength(header: string | string[] | null | undefined, size: number): void {
   if (currentRuntime() === "bun" && header == null) return;
   assert.equal(header, String(size));
+}
+
+/**
+ * A raw HTTP/1.1 client that reads only when told to: its socket is paused once the answer's head is
+ * in, so the kernel's and the server's buffers fill and the server has to wait (an HTTP client
+ * library may read ahead into buffers of its own).
+ */
+function pausedClient(url: string, path: string, body: string) {
+  const { hostname, port } = new URL(url);
+  const socket = connect(Number(port), hostname);
+  const parts: Buffer[] = [];
+  let received = 0;
+  let headEnd = -1;
+  let ended = false;
+  let wake: (() => void) | undefined;
+  const head = new Promise<string>((resolve, reject) => {
+    socket.on("data", (d: Buffer) => {
+      parts.push(d);
+      received += d.length;
+      if (headEnd < 0) {
+        const all = Buffer.concat(parts);
+        const at = all.indexOf("\r\n\r\n");
+        if (at >= 0) {
+          headEnd = at + 4;
+          socket.pause();
+          resolve(all.subarray(0, at).toString("latin1"));
+        }
+      }
+      socket.pause();
+      wake?.();
+    });
+    socket.on("error", reject);
+    socket.on("close", () => {
+      ended = true;
+      wake?.();
+    });
+  });
+  socket.write(
+    `POST ${path} HTTP/1.1\r\nhost: ${hostname}\r\ncontent-type: application/json\r\ncontent-length: ${
+      Buffer.byteLength(body)
+    }\r\nconnection: close\r\n\r\n${body}`,
+  );
+  return {
+    socket,
+    head,
+    ended: () => ended,
+    /** Bytes received so far, head included. */
+    received: () => received,
+    /** Reads once more (one `data` event), or resolves at the end. */
+    readSome: () =>
+      new Promise<void>((resolve) => {
+        wake = () => {
+          wake = undefined;
+          resolve();
+        };
+        socket.resume();
+      }),
+    body: () => Buffer.concat(parts).subarray(headEnd),
+  };
+}
+
+/** The payload of a `Transfer-Encoding: chunked` body. */
+function dechunk(data: Buffer): Buffer {
+  const out: Buffer[] = [];
+  let at = 0;
+  for (;;) {
+    const eol = data.indexOf("\r\n", at);
+    const size = parseInt(data.subarray(at, eol).toString("latin1"), 16);
+    if (!(size > 0)) break;
+    out.push(data.subarray(eol + 2, eol + 2 + size));
+    at = eol + 2 + size + 2;
+  }
+  return Buffer.concat(out);
 }
 
 /** ASCII text of `n` bytes that no run of one character makes easy to get right by accident. */
@@ -241,18 +316,13 @@ describe("20 MiB bodies through a router process", () => {
     const sub: Subscription = nc.subscribe("sy.$i.streamy.*.$s.*", { callback: () => void pulls++ });
     await nc.flush();
     const before = peakRss(router.pid);
+    const client = pausedClient(url, "/v1/streamy/big", JSON.stringify({ bytes: BIG }));
     try {
-      const res = await new Promise<IncomingMessage>((resolve, reject) => {
-        const req = request(`${url}/v1/streamy/big`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-        }, resolve);
-        req.on("error", reject);
-        req.end(JSON.stringify({ bytes: BIG }));
-      });
-      assert.equal(res.statusCode, 200);
+      const head = await client.head;
+      assert.match(head, /^HTTP\/1\.1 200 /);
       const total = BIG + '{"data":""}'.length;
-      assertLength(res.headers["content-length"], total);
+      const chunked = /^transfer-encoding: chunked$/im.test(head);
+      assertLength(/^content-length: (\d+)$/im.exec(head)?.[1] ?? null, total);
       // Nothing read yet: the pulls stop once the window and the socket's buffers are full.
       let last = -1;
       let still = 0;
@@ -269,38 +339,94 @@ describe("20 MiB bodies through a router process", () => {
       // holds the reply whole pulls every chunk before the status line goes out.
       assert.ok(held * MIB < total * 0.75, `${held} pulls of about 1 MiB while the client read nothing`);
       // Now read, slowly: the pulls never run far ahead of what the client took.
-      let read = 0;
       let lead = 0;
-      const parts: Buffer[] = [];
-      for await (const part of res as AsyncIterable<Buffer>) {
-        parts.push(part);
-        read += part.length;
-        lead = Math.max(lead, pulls * MIB - read);
-        if (parts.length % 16 === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      for (let reads = 1; !client.ended(); reads++) {
+        await client.readSome();
+        lead = Math.max(lead, pulls * MIB - client.received());
+        if (reads % 16 === 0) await new Promise((resolve) => setTimeout(resolve, 5));
       }
       process.stdout.write(`# the pulls ran at most ${(lead / MIB).toFixed(1)} MiB ahead of the client\n`);
-      assert.equal(read, total);
-      const text = Buffer.concat(parts).toString("latin1");
+      const body = chunked ? dechunk(client.body()) : client.body();
+      assert.equal(body.length, total);
+      const text = body.toString("latin1");
       assert.ok(text.startsWith('{"data":"zzz') && text.endsWith('zzz"}') && /^z+$/.test(text.slice(9, -2)));
       assert.ok(lead < total * 0.75, `the pulls ran ${(lead / MIB).toFixed(1)} MiB ahead of the client`);
     } finally {
       sub.unsubscribe();
+      client.socket.destroy();
     }
     const grown = peakRss(router.pid) - before;
     process.stdout.write(`# router peak RSS grew by ${(grown / MIB).toFixed(1)} MiB over the slow read\n`);
     assert.ok(grown < BIG, `peak RSS grew by ${(grown / MIB).toFixed(1)} MiB`);
   });
 
+  test("an instance that dies during an upload: the client gets a JSON 503 and the connection closes, the rest unread", async () => {
+    let forwarded = 0;
+    const sub: Subscription = nc.subscribe("sy.$i.streamy.*.$s.*", {
+      callback: (_err, msg) => void (forwarded += msg.data.length),
+    });
+    await nc.flush();
+    const size = 30 * MIB;
+    const { hostname, port } = new URL(url);
+    const socket = connect(Number(port), hostname);
+    let answer = "";
+    socket.setEncoding("utf8");
+    socket.on("data", (d: string) => answer += d);
+    const closed = new Promise<void>((resolve) => {
+      socket.on("close", () => resolve());
+      socket.on("error", () => {});
+    });
+    try {
+      socket.write(
+        `POST /v1/streamy/measure HTTP/1.1\r\nhost: ${hostname}\r\ncontent-type: application/json\r\ncontent-length: ${size}\r\n\r\n`,
+      );
+      const part = Buffer.alloc(MIB, 0x20);
+      for (let i = 0; i < 8; i++) socket.write(part);
+      await waitFor(() => forwarded >= 4 * MIB, {
+        timeoutMs: 30_000,
+        message: () => `4 MiB forwarded (${forwarded} bytes)`,
+      });
+      plugins[0]!.kill("SIGKILL");
+      await plugins[0]!.exited;
+      // The rest, as the server takes it, until it answers and closes.
+      let sent = 8 * MIB;
+      while (sent < size && !socket.destroyed && answer === "") {
+        sent += MIB;
+        if (!socket.write(part)) {
+          await Promise.race([new Promise((resolve) => socket.once("drain", resolve)), closed]);
+        }
+      }
+      await Promise.race([
+        closed,
+        waitFor(() => answer.includes("\r\n\r\n{"), { timeoutMs: 30_000, message: "an answer" }),
+      ]);
+      assert.match(answer, /^HTTP\/1\.1 503 /);
+      assert.match(answer, /connection: close/i);
+      assert.match(answer, /"code":"plugin_unavailable"/);
+    } finally {
+      sub.unsubscribe();
+      socket.destroy();
+    }
+    plugins.push(await startPlugin(fixturePath("streamy"), nats.url));
+    await waitFor(async () => (await post("streamy/echo", '{"data":"x"}')).status === 200, {
+      timeoutMs: 30_000,
+      message: "a new instance of streamy",
+    });
+  });
+
   // Last: it kills the plugin.
   test("an instance that dies in the middle of a reply cuts the body short; the router logs and counts it, and carries on", async () => {
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
-      const req = request(`${url}/v1/streamy/big`, { method: "POST", headers: { "content-type": "application/json" } }, resolve);
+      const req = request(`${url}/v1/streamy/big`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+      }, resolve);
       req.on("error", reject);
       req.end(JSON.stringify({ bytes: BIG }));
     });
     assert.equal(res.statusCode, 200);
-    plugins[0]!.kill("SIGKILL");
-    await plugins[0]!.exited;
+    plugins.at(-1)!.kill("SIGKILL");
+    await plugins.at(-1)!.exited;
     const ended = await new Promise<{ read: number; error?: string }>((resolve) => {
       let read = 0;
       res.on("data", (p: Buffer) => read += p.length);
