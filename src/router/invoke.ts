@@ -123,7 +123,7 @@ export function createInvokeHandler(options: InvokeOptions): (c: Context) => Pro
           reply = await pipeline.send(target, call);
         } finally {
           // Answered before the whole body was read (an error, or a failure to send it): the rest is dropped.
-          source?.cancel();
+          if (source !== undefined && !source.complete) source.cancel();
         }
         code = reply.code;
         res = reply.stream !== "" && reply.status === 0
