@@ -112,7 +112,7 @@ async function attempts(pipeline: SendContext, target: Target, call: Call): Prom
           }
           try {
             const timeoutMs = call.attemptTimeoutMs === undefined ? left : Math.min(left, call.attemptTimeoutMs);
-            const first = needsChunks(call.data, call.headers, mux.maxPayload)
+            const first = call.body !== undefined || needsChunks(call.data, call.headers, mux.maxPayload)
               ? await sendInChunks(pipeline, { plugin, subject }, call, timeoutMs)
               : await mux.request(subject, call.data, { headers: call.headers, timeoutMs, tag: plugin });
             // A reply that names a session comes in chunks (a failure to get it whole is the
