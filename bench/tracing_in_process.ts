@@ -7,12 +7,13 @@
  *   - `spans`: spans made, not exported (a processor that does nothing);
  *   - `sdk`: the SDK's BatchSpanProcessor + OTLP/HTTP protobuf exporter (what Switchyard used before);
  *   - `inline`: SpanExportProcessor, encoded at span end and sent from this thread;
- *   - `worker`: SpanExportProcessor, encoded at span end and sent from a worker (what the CLI starts).
+ *   - `worker`: the SDK's tracer, SpanExportProcessor, encoded at span end and sent from a worker;
+ *   - `lean`: Switchyard's lean tracer into the same processor and worker (what the CLI starts).
  * Spans go to a local OTLP sink. CPU is the whole process (every thread) per request, "main" the
  * thread that serves requests.
  *
  *   <runtime> bench/tracing_in_process.ts [--requests 20000] [--concurrency 64] [--rounds 3]
- *                                        [--modes off,spans,sdk,worker] [--active-context]
+ *                                        [--modes off,spans,sdk,worker,lean] [--active-context]
  * `--active-context` registers the AsyncLocalStorage context manager, as a plugin process has.
  * @module
  */
@@ -37,9 +38,13 @@ import { startNatsServer, waitFor } from "../src/testing/mod.ts";
 import { SpanExportProcessor } from "../src/telemetry/span_export_processor.ts";
 import { WorkerSender } from "../src/telemetry/worker_sender.ts";
 import { createOtlpHttpSender } from "../src/telemetry/otlp_http_sender.ts";
+import { LeanTracerProvider } from "../src/telemetry/lean_tracer.ts";
+import { SpanSampler } from "../src/telemetry/span_sampler.ts";
+import { spanLimitsFromEnv } from "../src/telemetry/span_attributes.ts";
+import { defaultResource } from "@opentelemetry/resources";
 import hello from "../plugins/hello/mod.ts";
 
-const MODES = ["off", "spans", "sdk", "inline", "worker"] as const;
+const MODES = ["off", "spans", "sdk", "inline", "worker", "lean"] as const;
 type Mode = typeof MODES[number];
 
 const { values } = parseArgs({
@@ -77,6 +82,7 @@ function processorFor(mode: Mode): SpanProcessor | undefined {
     case "inline":
       return new SpanExportProcessor(createOtlpHttpSender());
     case "worker":
+    case "lean":
       return new SpanExportProcessor(new WorkerSender({ logLevel: DiagLogLevel.NONE }));
   }
 }
@@ -89,7 +95,11 @@ const config = resolveConfig({}, {});
 /** One round of one mode: a fresh plugin host and router with that mode's tracer; CPU µs per request. */
 async function round(mode: Mode): Promise<Result> {
   const processor = processorFor(mode);
-  const provider = processor === undefined ? undefined : new TracerProvider({ spanProcessors: [processor] });
+  const provider = processor === undefined
+    ? undefined
+    : mode === "lean"
+    ? new LeanTracerProvider({ processor: processor as SpanExportProcessor, resource: defaultResource(), sampler: new SpanSampler("on", true), limits: spanLimitsFromEnv({}) })
+    : new TracerProvider({ spanProcessors: [processor] });
   const tracer: Tracer | undefined = provider?.getTracer("switchyard");
   const host = await servePlugin(hello, pluginNc, { instanceId: `bench-${mode}`, tracer });
   const registry = new Registry(config.prefix);
