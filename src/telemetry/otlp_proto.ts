@@ -148,6 +148,8 @@ export function writeAttributes(w: ProtoWriter, attributes: Attributes, field: n
 
 /** One attribute as a `KeyValue` in field `field`. */
 export function writeKeyValue(w: ProtoWriter, key: string, value: unknown, field: number): void {
+  // Most attributes are short ASCII strings and small integers: written in one go.
+  if (typeof value === "string" ? w.asciiKeyValue(field, key, value) : typeof value === "number" && (value >>> 0) === value && value < 268435456 && w.asciiKeyInt(field, key, value)) return;
   w.tag(field, 2);
   const kv = w.open(1);
   w.tag(1, 2);

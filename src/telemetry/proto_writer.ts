@@ -147,6 +147,74 @@ export class ProtoWriter {
     this.pos += written;
   }
 
+  /**
+   * A whole `KeyValue` (in field `field` < 16) whose key and string value are ASCII and together at
+   * most 121 characters, so every length fits one byte and is known before writing: no nested
+   * message to open and close. Returns false, having written nothing, for anything else.
+   */
+  asciiKeyValue(field: number, key: string, value: string): boolean {
+    const k = key.length;
+    const v = value.length;
+    if (k + v > 121) return false;
+    this.ensure(k + v + 8);
+    const buf = this.buf;
+    const p = this.pos;
+    let q = p + 4;
+    for (let i = 0; i < k; i++) {
+      const c = key.charCodeAt(i);
+      if (c > 127) return false;
+      buf[q++] = c;
+    }
+    buf[q++] = 0x12;
+    buf[q++] = v + 2;
+    buf[q++] = 0x0a;
+    buf[q++] = v;
+    for (let i = 0; i < v; i++) {
+      const c = value.charCodeAt(i);
+      if (c > 127) return false;
+      buf[q++] = c;
+    }
+    buf[p] = (field << 3) | 2;
+    buf[p + 1] = k + v + 6;
+    buf[p + 2] = 0x0a;
+    buf[p + 3] = k;
+    this.pos = q;
+    return true;
+  }
+
+  /** As {@linkcode asciiKeyValue}, for an integer value in [0, 2^28) (an `int_value`, at most 4 varint bytes). */
+  asciiKeyInt(field: number, key: string, value: number): boolean {
+    const k = key.length;
+    if (k > 118) return false;
+    this.ensure(k + 12);
+    const buf = this.buf;
+    const p = this.pos;
+    let q = p + 4;
+    for (let i = 0; i < k; i++) {
+      const c = key.charCodeAt(i);
+      if (c > 127) return false;
+      buf[q++] = c;
+    }
+    buf[q++] = 0x12;
+    const lenAt = q++;
+    buf[q++] = 0x18;
+    const start = q;
+    let n = value;
+    while (n > 127) {
+      buf[q++] = (n & 127) | 128;
+      n >>>= 7;
+    }
+    buf[q++] = n;
+    const av = q - start + 1;
+    buf[lenAt] = av;
+    buf[p] = (field << 3) | 2;
+    buf[p + 1] = k + 4 + av;
+    buf[p + 2] = 0x0a;
+    buf[p + 3] = k;
+    this.pos = q;
+    return true;
+  }
+
   /** Length-prefixed raw bytes. */
   bytes(b: Uint8Array): void {
     this.varint32(b.length);
