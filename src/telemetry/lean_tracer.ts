@@ -9,8 +9,10 @@ import { context, INVALID_SPAN_CONTEXT, SpanKind, trace, TraceFlags } from "@ope
 import type { Context, Span, SpanContext, SpanOptions, Tracer, TracerOptions, TracerProvider } from "@opentelemetry/api";
 import type { ScopeLike } from "./otlp_proto.ts";
 import type { SpanExportProcessor, SpanResource } from "./span_export_processor.ts";
-import { LeanSpan, linkRecord } from "./lean_span.ts";
-import type { LinkRecord, TracerShared } from "./lean_span.ts";
+import { LeanSpan } from "./lean_span.ts";
+import type { TracerShared } from "./lean_span.ts";
+import { linkRecord } from "./lean_span_records.ts";
+import type { LinkRecord } from "./lean_span_records.ts";
 import { cleanAttributes } from "./span_attributes.ts";
 import type { SpanLimits } from "./span_attributes.ts";
 import type { SpanSampler } from "./span_sampler.ts";
