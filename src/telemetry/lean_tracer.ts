@@ -17,6 +17,7 @@ import { cleanAttributes } from "./span_attributes.ts";
 import type { SpanLimits } from "./span_attributes.ts";
 import type { SpanSampler } from "./span_sampler.ts";
 import { newSpanId, newTraceId } from "./span_ids.ts";
+import { withSpan } from "./span_only_context.ts";
 
 /** Options of {@linkcode LeanTracerProvider}. */
 export interface LeanTracerProviderOptions {
@@ -133,6 +134,6 @@ export class LeanTracer implements Tracer {
     const options = rest.length > 1 ? rest[0] as SpanOptions | undefined : undefined;
     const parent = (rest.length > 2 ? rest[1] as Context | undefined : undefined) ?? context.active();
     const span = this.startSpan(name, options, parent);
-    return context.with(trace.setSpan(parent, span), fn as (span: Span) => ReturnType<F>, undefined, span);
+    return context.with(withSpan(parent, span), fn as (span: Span) => ReturnType<F>, undefined, span);
   }
 }

@@ -5,6 +5,7 @@ import { H_NESTED, H_REQUEST_ID, readHeaders } from "../bus/mod.ts";
 import type { WireError } from "../bus/mod.ts";
 import { extractTraceContext } from "./w3c.ts";
 import { ATTR } from "./traced_call.ts";
+import { withSpan } from "./span_only_context.ts";
 
 /** The span `ctx.span` is when tracing is off: records nothing, allocates nothing per request. */
 export const NOOP_SPAN: Span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
@@ -69,7 +70,7 @@ export class PluginTracing {
       if (hdrs?.get(H_NESTED) === "1") span.setAttribute(ATTR.nested, true);
       if (this.#draining) span.setAttribute(ATTR.draining, true);
     }
-    const handler: HandlerTrace = { span, ctx: trace.setSpan(parent, span) };
+    const handler: HandlerTrace = { span, ctx: withSpan(parent, span) };
     this.#live.add(handler);
     return handler;
   }

@@ -9,6 +9,7 @@ import { httpHeaderGetter } from "./propagation.ts";
 import { StreamMeter } from "./stream_meter.ts";
 import { STREAM_CANCELLED, STREAM_OK } from "./stream_metrics.ts";
 import { ATTR, TracedCall } from "./traced_call.ts";
+import { withSpan } from "./span_only_context.ts";
 import type { CallTarget, RetryRefusal } from "./traced_call.ts";
 
 /** Span options of a request's span (one object for all: the tracer only reads them). */
@@ -137,7 +138,7 @@ export class RequestTrace {
       span.setAttribute("url.scheme", url.startsWith("https:") ? "https" : "http");
       span.setAttribute(ATTR.requestId, requestId);
     }
-    this.#call = new TracedCall(tracer, trace.setSpan(parent, this.span), this.span);
+    this.#call = new TracedCall(tracer, withSpan(parent, this.span), this.span);
   }
 
   /** Names the span after the plugin method once the request was resolved. */

@@ -1,6 +1,7 @@
 import { createTraceState, ROOT_CONTEXT, trace, TraceFlags } from "@opentelemetry/api";
 import type { Context, SpanContext } from "@opentelemetry/api";
 import type { MsgHdrs } from "@nats-io/nats-core";
+import { SpanOnlyContext } from "./span_only_context.ts";
 
 /** The W3C trace-context headers the bus protocol carries (docs/protocol.md). */
 export const H_TRACEPARENT = "traceparent";
@@ -40,7 +41,7 @@ export function extractTraceContext(headers: MsgHdrs | undefined): Context {
     isRemote: true,
     ...(state === "" ? {} : { traceState: createTraceState(state) }),
   };
-  return trace.setSpanContext(ROOT_CONTEXT, parent);
+  return new SpanOnlyContext(trace.wrapSpanContext(parent));
 }
 
 /** Digit values of `0-9a-f` (other codes: 255). */

@@ -50,3 +50,30 @@ test("injectTraceContext() writes what extractTraceContext() reads back", () => 
   assert.equal(h.get("traceparent"), `00-${TRACE}-${SPAN}-01`);
   assert.deepEqual(trace.getSpanContext(extractTraceContext(h))?.traceState?.serialize(), "vendor=x");
 });
+
+test("the context extractTraceContext() gives reads and derives like the API's own", async () => {
+  const { SpanOnlyContext, withSpan } = await import("../../src/telemetry/span_only_context.ts");
+  const { createContextKey } = await import("@opentelemetry/api");
+  const ctx = (() => {
+    const h = natsHeaders();
+    h.set("traceparent", `00-${TRACE}-${SPAN}-01`);
+    return extractTraceContext(h);
+  })();
+  assert.equal(trace.getSpanContext(ctx)?.spanId, SPAN);
+  const key = createContextKey("some other value");
+  const more = ctx.setValue(key, 42);
+  assert.equal(more.getValue(key), 42, "another key is kept");
+  assert.equal(trace.getSpanContext(more)?.spanId, SPAN, "the span stays");
+  assert.equal(ctx.getValue(key), undefined, "the original is unchanged");
+  assert.equal(trace.getSpan(trace.deleteSpan(ctx)), undefined);
+  assert.equal(ctx.deleteValue(key), ctx);
+  const child = trace.wrapSpanContext({ traceId: TRACE, spanId: "1111111111111111", traceFlags: TraceFlags.SAMPLED });
+  const under = withSpan(ctx, child);
+  assert.ok(under instanceof SpanOnlyContext);
+  assert.equal(trace.getSpan(under), child);
+  assert.equal(trace.getSpan(trace.setSpan(under, trace.getSpan(ctx)!))?.spanContext().spanId, SPAN);
+  // A parent holding more than a span keeps it all.
+  const rich = withSpan(more, child);
+  assert.equal(rich.getValue(key), 42);
+  assert.equal(trace.getSpan(rich), child);
+});
