@@ -18,6 +18,14 @@ import type { SpanLimits } from "./span_attributes.ts";
 import { epochSeconds, lastNanos, millisToHr } from "./span_clock.ts";
 import type { SpanSampler } from "./span_sampler.ts";
 
+/**
+ * Span times are kept as seconds since this (the process's start, give or take) so they stay small
+ * integers: an epoch second count does not fit V8's small integers and would be boxed per field.
+ */
+const BASE_S = Math.floor(Date.now() / 1000);
+/** The nanoseconds of the time `#time()` returned last. */
+let nanos = 0;
+
 /** Where ended spans go (a `SpanExportProcessor`). */
 export interface SpanSink {
   append(resource: SpanResource, scope: ScopeLike, span: EncodableSpan): void;
@@ -41,13 +49,11 @@ export class LeanSpan implements Span, EncodableSpan {
   readonly #kind: number;
   /** `performance.now()` at the start; NaN when the start time was given. */
   readonly #perf: number;
+  /** Seconds since {@linkcode BASE_S} (a small integer, not a boxed number) and nanoseconds. */
   readonly #startS: number;
   readonly #startNs: number;
   #endS = 0;
   #endNs = 0;
-  /** What {@linkcode LeanSpan.#time} computed last. */
-  #ts = 0;
-  #tns = 0;
   readonly #attributes: unknown[];
   #droppedAttributes: number;
   #events: EventRecord[] | undefined = undefined;
@@ -84,13 +90,12 @@ export class LeanSpan implements Span, EncodableSpan {
     if (startTime === undefined) {
       const perf = performance.now();
       this.#perf = perf;
-      this.#startS = epochSeconds(perf);
+      this.#startS = epochSeconds(perf) - BASE_S;
       this.#startNs = lastNanos;
     } else {
       this.#perf = NaN;
-      this.#time(startTime);
-      this.#startS = this.#ts;
-      this.#startNs = this.#tns;
+      this.#startS = this.#time(startTime);
+      this.#startNs = nanos;
     }
   }
 
@@ -137,11 +142,11 @@ export class LeanSpan implements Span, EncodableSpan {
       if (!isTimeInput(time)) time = attributesOrTime;
       attributes = undefined;
     }
-    this.#time(time);
+    const at = this.#time(time);
     const clean = typeof attributes === "object" && attributes !== null
       ? cleanAttributes(attributes, limits.attributePerEventCountLimit, limits.attributeValueLengthLimit, true)
       : undefined;
-    events.push({ name, s: this.#ts, ns: this.#tns, attributes: clean?.list, dropped: clean?.dropped ?? 0 });
+    events.push({ name, s: at + BASE_S, ns: nanos, attributes: clean?.list, dropped: clean?.dropped ?? 0 });
     return this;
   }
 
@@ -202,9 +207,8 @@ export class LeanSpan implements Span, EncodableSpan {
       diag.error(`${this.#name} ${this.#ctx.traceId}-${this.#ctx.spanId} - You can only call end() on a span once.`);
       return;
     }
-    this.#time(endTime);
-    let s = this.#ts;
-    let ns = this.#tns;
+    let s = this.#time(endTime);
+    let ns = nanos;
     if (s < this.#startS || (s === this.#startS && ns < this.#startNs)) {
       diag.warn("Inconsistent start and end time, startTime > endTime. Setting span duration to 0ms.");
       s = this.#startS;
@@ -242,9 +246,9 @@ export class LeanSpan implements Span, EncodableSpan {
     w.tag(6, 0);
     w.varint32(this.#kind + 1);
     w.tag(7, 1);
-    writeTimeParts(w, this.#startS, this.#startNs);
+    writeTimeParts(w, this.#startS + BASE_S, this.#startNs);
     w.tag(8, 1);
-    writeTimeParts(w, this.#endS, this.#endNs);
+    writeTimeParts(w, this.#endS + BASE_S, this.#endNs);
     writeList(w, this.#attributes, 9);
     w.tag(10, 0);
     w.varint32(this.#droppedAttributes);
@@ -270,31 +274,33 @@ export class LeanSpan implements Span, EncodableSpan {
     w.close(mark);
   }
 
-  /** Sets `#ts`/`#tns` to `input` as Unix time, or to now (the start plus the monotonic time since). */
-  #time(input: TimeInput | undefined): void {
+  /**
+   * `input` as Unix time, or now (the start plus the monotonic time since): returns the seconds since
+   * {@linkcode BASE_S} and leaves the nanoseconds in {@linkcode nanos}.
+   */
+  #time(input: TimeInput | undefined): number {
     let hr: HrTime;
     if (input === undefined || !isTimeInput(input)) {
       if (this.#perf === this.#perf) {
         const total = this.#startNs + Math.round((performance.now() - this.#perf) * 1e6);
         const carry = Math.floor(total / 1e9);
-        this.#ts = this.#startS + carry;
-        this.#tns = total - carry * 1e9;
-        return;
+        nanos = total - carry * 1e9;
+        return this.#startS + carry;
       }
-      this.#ts = epochSeconds(performance.now());
-      this.#tns = lastNanos;
-      return;
+      const s = epochSeconds(performance.now());
+      nanos = lastNanos;
+      return s - BASE_S;
     } else if (typeof input === "number") {
       if (input <= performance.now()) {
-        this.#ts = epochSeconds(input);
-        this.#tns = lastNanos;
-        return;
+        const s = epochSeconds(input);
+        nanos = lastNanos;
+        return s - BASE_S;
       }
       hr = millisToHr(input);
     } else if (input instanceof Date) hr = millisToHr(input.getTime());
     else hr = input as HrTime;
-    this.#ts = hr[0];
-    this.#tns = hr[1];
+    nanos = hr[1];
+    return hr[0] - BASE_S;
   }
 
   #isEnded(): boolean {
