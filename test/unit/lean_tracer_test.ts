@@ -303,3 +303,20 @@ test("a plugin's own spans nest under the active span through the global provide
     context.disable();
   }
 });
+
+test("samplerFromEnv() reads OTEL_TRACES_SAMPLER and its argument as the SDK does", async () => {
+  const { samplerFromEnv } = await import("../../src/telemetry/span_sampler.ts");
+  const cases: [Record<string, string>, string][] = [
+    [{}, "parentbased_always_on"],
+    [{ OTEL_TRACES_SAMPLER: "always_on" }, "always_on"],
+    [{ OTEL_TRACES_SAMPLER: "always_off" }, "always_off"],
+    [{ OTEL_TRACES_SAMPLER: "parentbased_always_off" }, "parentbased_always_off"],
+    [{ OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "0.1" }, "traceidratio (0.1)"],
+    [{ OTEL_TRACES_SAMPLER: "parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG: "0.25" }, "parentbased_traceidratio (0.25)"],
+    [{ OTEL_TRACES_SAMPLER: "traceidratio" }, "traceidratio (1)"], // blank argument: 1
+    [{ OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "2" }, "traceidratio (1)"], // out of range: 1
+    [{ OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "lots" }, "traceidratio (1)"],
+    [{ OTEL_TRACES_SAMPLER: "sometimes" }, "parentbased_always_on"], // unknown: the default
+  ];
+  for (const [env, description] of cases) assert.equal(samplerFromEnv(env).description, description, JSON.stringify(env));
+});
