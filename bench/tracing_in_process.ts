@@ -8,12 +8,13 @@
  *   - `sdk`: the SDK's BatchSpanProcessor + OTLP/HTTP protobuf exporter (what Switchyard used before);
  *   - `inline`: SpanExportProcessor, encoded at span end and sent from this thread;
  *   - `worker`: the SDK's tracer, SpanExportProcessor, encoded at span end and sent from a worker;
+ *   - `leanspans`: the lean tracer's spans made, not encoded or exported;
  *   - `lean`: Switchyard's lean tracer into the same processor and worker (what the CLI starts).
  * Spans go to a local OTLP sink. CPU is the whole process (every thread) per request, "main" the
  * thread that serves requests.
  *
  *   <runtime> bench/tracing_in_process.ts [--requests 20000] [--concurrency 64] [--rounds 3]
- *                                        [--modes off,spans,sdk,worker,lean] [--active-context]
+ *                                        [--modes off,spans,sdk,worker,leanspans,lean] [--active-context]
  * `--active-context` registers the AsyncLocalStorage context manager, as a plugin process has.
  * @module
  */
@@ -44,7 +45,7 @@ import { spanLimitsFromEnv } from "../src/telemetry/span_attributes.ts";
 import { defaultResource } from "@opentelemetry/resources";
 import hello from "../plugins/hello/mod.ts";
 
-const MODES = ["off", "spans", "sdk", "inline", "worker", "lean"] as const;
+const MODES = ["off", "spans", "sdk", "inline", "worker", "leanspans", "lean"] as const;
 type Mode = typeof MODES[number];
 
 const { values } = parseArgs({
@@ -71,6 +72,8 @@ process.env.OTEL_EXPORTER_OTLP_ENDPOINT = `http://127.0.0.1:${sinkPort}`;
 propagation.setGlobalPropagator(new W3CTraceContextPropagator());
 if (values["active-context"]) context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 
+const NO_EXPORT = { forceFlush: () => Promise.resolve(), shutdown: () => Promise.resolve() };
+
 function processorFor(mode: Mode): SpanProcessor | undefined {
   switch (mode) {
     case "off":
@@ -81,6 +84,8 @@ function processorFor(mode: Mode): SpanProcessor | undefined {
       return new BatchSpanProcessor({ exporter: new OTLPTraceExporter() });
     case "inline":
       return new SpanExportProcessor(createOtlpHttpSender());
+    case "leanspans":
+      return { onStart() {}, onEnd() {}, forceFlush: () => Promise.resolve(), shutdown: () => Promise.resolve() };
     case "worker":
     case "lean":
       return new SpanExportProcessor(new WorkerSender({ logLevel: DiagLogLevel.NONE }));
@@ -97,8 +102,8 @@ async function round(mode: Mode): Promise<Result> {
   const processor = processorFor(mode);
   const provider = processor === undefined
     ? undefined
-    : mode === "lean"
-    ? new LeanTracerProvider({ processor: processor as SpanExportProcessor, resource: defaultResource(), sampler: new SpanSampler("on", true), limits: spanLimitsFromEnv({}) })
+    : mode === "lean" || mode === "leanspans"
+    ? new LeanTracerProvider({ processor: mode === "lean" ? processor as SpanExportProcessor : { ...NO_EXPORT, append() {} }, resource: defaultResource(), sampler: new SpanSampler("on", true), limits: spanLimitsFromEnv({}) })
     : new TracerProvider({ spanProcessors: [processor] });
   const tracer: Tracer | undefined = provider?.getTracer("switchyard");
   const host = await servePlugin(hello, pluginNc, { instanceId: `bench-${mode}`, tracer });
