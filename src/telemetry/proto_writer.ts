@@ -153,18 +153,16 @@ export class ProtoWriter {
    * message to open and close. Returns false, having written nothing, for anything else.
    */
   asciiKeyValue(field: number, key: string, value: string): boolean {
-    const k = key.length;
+    const kb = asciiBytes(key);
+    if (kb === undefined) return false;
+    const k = kb.length;
     const v = value.length;
     if (k + v > 121) return false;
     this.ensure(k + v + 8);
     const buf = this.buf;
     const p = this.pos;
     let q = p + 4;
-    for (let i = 0; i < k; i++) {
-      const c = key.charCodeAt(i);
-      if (c > 127) return false;
-      buf[q++] = c;
-    }
+    for (let i = 0; i < k; i++) buf[q++] = kb[i]!;
     buf[q++] = 0x12;
     buf[q++] = v + 2;
     buf[q++] = 0x0a;
@@ -184,17 +182,15 @@ export class ProtoWriter {
 
   /** As {@linkcode asciiKeyValue}, for an integer value in [0, 2^28) (an `int_value`, at most 4 varint bytes). */
   asciiKeyInt(field: number, key: string, value: number): boolean {
-    const k = key.length;
+    const kb = asciiBytes(key);
+    if (kb === undefined) return false;
+    const k = kb.length;
     if (k > 118) return false;
     this.ensure(k + 12);
     const buf = this.buf;
     const p = this.pos;
     let q = p + 4;
-    for (let i = 0; i < k; i++) {
-      const c = key.charCodeAt(i);
-      if (c > 127) return false;
-      buf[q++] = c;
-    }
+    for (let i = 0; i < k; i++) buf[q++] = kb[i]!;
     buf[q++] = 0x12;
     const lenAt = q++;
     buf[q++] = 0x18;
@@ -266,6 +262,35 @@ export class ProtoWriter {
     }
     buf[p] = v;
   }
+}
+
+/**
+ * Attribute keys as bytes: a key is one of a few constants, and copying its bytes is cheaper than
+ * reading it a character at a time (`charCodeAt` on strings of several representations is slow).
+ */
+const keyBytes = new Map<string, Uint8Array | null>();
+/** Keys are few; a program that makes them up per span does not grow the cache without end. */
+const KEY_CACHE_SIZE = 512;
+
+/** `key` as bytes if it is ASCII and at most 118 characters, else `undefined`. */
+function asciiBytes(key: string): Uint8Array | undefined {
+  let bytes = keyBytes.get(key);
+  if (bytes === undefined) {
+    bytes = null;
+    if (key.length <= 118) {
+      const b = new Uint8Array(key.length);
+      let i = 0;
+      for (; i < key.length; i++) {
+        const c = key.charCodeAt(i);
+        if (c > 127) break;
+        b[i] = c;
+      }
+      if (i === key.length) bytes = b;
+    }
+    if (keyBytes.size >= KEY_CACHE_SIZE) keyBytes.clear();
+    keyBytes.set(key, bytes);
+  }
+  return bytes ?? undefined;
 }
 
 /** Hex digit (0-9, a-f, A-F) → its value. */

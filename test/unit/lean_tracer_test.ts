@@ -77,6 +77,9 @@ function makeSpans(tracer: Tracer, other: Tracer): void {
     "a function": (() => 1) as never,
     "a date": new Date(0) as never,
     "a cycle": CYCLE as never,
+    "schlüssel": "non-ASCII key",
+    ["k".repeat(130)]: "a key too long for the one-pass KeyValue",
+    "a long value": "v".repeat(200),
     "": "no key",
   });
   server.setAttribute("ok", false); // replaced in place
