@@ -1,6 +1,6 @@
 import { INVALID_SPAN_CONTEXT, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import type { Context, Span, Tracer } from "@opentelemetry/api";
-import type { Msg } from "@nats-io/nats-core";
+import type { Msg, MsgHdrs } from "@nats-io/nats-core";
 import { H_NESTED, H_REQUEST_ID, readHeaders } from "../bus/mod.ts";
 import type { WireError } from "../bus/mod.ts";
 import { extractTraceContext } from "./w3c.ts";
@@ -48,10 +48,9 @@ export class PluginTracing {
     this.#id = identity;
   }
 
-  /** Starts the span of one incoming request for `method`. */
-  begin(msg: Msg, method: string): HandlerTrace {
+  /** Starts the span of one incoming request for `method`; `hdrs` are its headers if already decoded. */
+  begin(msg: Msg, method: string, hdrs: MsgHdrs | undefined = readHeaders(msg)): HandlerTrace {
     const id = this.#id;
-    const hdrs = readHeaders(msg);
     const parent = extractTraceContext(hdrs);
     const subject = msg.subject;
     let name = this.#names.get(method);
