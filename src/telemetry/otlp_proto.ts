@@ -84,7 +84,8 @@ export function writeSpan(w: ProtoWriter, span: ReadableSpan): void {
   w.close(mark);
 }
 
-function flags(ctx: SpanContext, isRemote: boolean | undefined): number {
+/** A span's or link's `flags` field: the trace flags, and whether the parent (or linked span) is remote. */
+export function flags(ctx: SpanContext, isRemote: boolean | undefined): number {
   return (ctx.traceFlags & 0xff) | HAS_IS_REMOTE | (isRemote ? IS_REMOTE : 0);
 }
 
@@ -124,8 +125,11 @@ function writeLink(w: ProtoWriter, link: Link & { droppedAttributesCount?: numbe
 
 /** HrTime `[seconds, nanos]` as fixed64 nanoseconds, exact beyond 2^53 (the SDK's arithmetic). */
 function writeTime(w: ProtoWriter, time: HrTime): void {
-  const seconds = time[0];
-  const nanos = time[1];
+  writeTimeParts(w, time[0], time[1]);
+}
+
+/** `seconds` and `nanos` (below 1e9) as fixed64 nanoseconds, as {@linkcode writeTime}. */
+export function writeTimeParts(w: ProtoWriter, seconds: number, nanos: number): void {
   const lowSeconds = seconds & 0xffff;
   const highSeconds = (seconds / 65536) >>> 0;
   const fromLow = lowSeconds * 1e9;
@@ -142,7 +146,10 @@ export function writeAttributes(w: ProtoWriter, attributes: Attributes, field: n
   }
 }
 
-function writeKeyValue(w: ProtoWriter, key: string, value: unknown, field: number): void {
+/** One attribute as a `KeyValue` in field `field`. */
+export function writeKeyValue(w: ProtoWriter, key: string, value: unknown, field: number): void {
+  // Most attributes are short ASCII strings and small integers: written in one go.
+  if (typeof value === "string" ? w.asciiKeyValue(field, key, value) : typeof value === "number" && (value >>> 0) === value && value < 268435456 && w.asciiKeyInt(field, key, value)) return;
   w.tag(field, 2);
   const kv = w.open(1);
   w.tag(1, 2);
