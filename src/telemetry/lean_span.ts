@@ -8,7 +8,7 @@
 import { diag, SpanStatusCode } from "@opentelemetry/api";
 import type { Attributes, AttributeValue, Exception, HrTime, Link, Span, SpanContext, SpanKind, SpanStatus, TimeInput } from "@opentelemetry/api";
 import type { ProtoWriter } from "./proto_writer.ts";
-import { flags, writeTimeParts } from "./otlp_proto.ts";
+import { flags, writeIds, writeTimeParts } from "./otlp_proto.ts";
 import type { ScopeLike } from "./otlp_proto.ts";
 import type { EncodableSpan, SpanResource } from "./span_export_processor.ts";
 import { cleanAttributes, PUT_DROPPED, setAttribute } from "./span_attributes.ts";
@@ -227,15 +227,7 @@ export class LeanSpan implements Span, EncodableSpan {
     w.tag(2, 2);
     const mark = w.open(2);
     const ctx = this.#ctx;
-    w.tag(1, 2);
-    w.hex(ctx.traceId);
-    w.tag(2, 2);
-    w.hex(ctx.spanId);
-    const traceState = ctx.traceState?.serialize();
-    if (traceState) {
-      w.tag(3, 2);
-      w.string(traceState);
-    }
+    writeIds(w, ctx);
     const parent = this.#parent;
     if (parent !== undefined) {
       w.tag(4, 2);

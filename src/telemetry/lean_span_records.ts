@@ -5,7 +5,7 @@
  */
 import type { Link, SpanContext, TimeInput } from "@opentelemetry/api";
 import type { ProtoWriter } from "./proto_writer.ts";
-import { flags, writeKeyValue, writeTimeParts } from "./otlp_proto.ts";
+import { flags, writeIds, writeKeyValue, writeTimeParts } from "./otlp_proto.ts";
 import { cleanAttributes } from "./span_attributes.ts";
 import type { SpanLimits } from "./span_attributes.ts";
 
@@ -63,15 +63,7 @@ export function writeLink(w: ProtoWriter, link: LinkRecord): void {
   w.tag(13, 2);
   const mark = w.open(1);
   const ctx = link.context;
-  w.tag(1, 2);
-  w.hex(ctx.traceId);
-  w.tag(2, 2);
-  w.hex(ctx.spanId);
-  const traceState = ctx.traceState?.serialize();
-  if (traceState) {
-    w.tag(3, 2);
-    w.string(traceState);
-  }
+  writeIds(w, ctx);
   if (link.attributes !== undefined) writeList(w, link.attributes, 4);
   w.tag(5, 0);
   w.varint32(link.dropped);

@@ -34,15 +34,7 @@ export function writeSpan(w: ProtoWriter, span: ReadableSpan): void {
   w.tag(2, 2);
   const mark = w.open(2);
   const ctx = span.spanContext();
-  w.tag(1, 2);
-  w.hex(ctx.traceId);
-  w.tag(2, 2);
-  w.hex(ctx.spanId);
-  const traceState = ctx.traceState?.serialize();
-  if (traceState) {
-    w.tag(3, 2);
-    w.string(traceState);
-  }
+  writeIds(w, ctx);
   const parent = span.parentSpanContext;
   if (parent?.spanId) {
     w.tag(4, 2);
@@ -106,6 +98,17 @@ function writeLink(w: ProtoWriter, link: Link & { droppedAttributesCount?: numbe
   w.tag(13, 2);
   const mark = w.open(1);
   const ctx = link.context;
+  writeIds(w, ctx);
+  if (link.attributes) writeAttributes(w, link.attributes, 4);
+  w.tag(5, 0);
+  w.varint32(link.droppedAttributesCount || 0);
+  w.tag(6, 5);
+  w.fixed32(flags(ctx, ctx.isRemote));
+  w.close(mark);
+}
+
+/** A span's or a link's trace id, span id and trace state (fields 1, 2 and 3 of both messages). */
+export function writeIds(w: ProtoWriter, ctx: SpanContext): void {
   w.tag(1, 2);
   w.hex(ctx.traceId);
   w.tag(2, 2);
@@ -115,12 +118,6 @@ function writeLink(w: ProtoWriter, link: Link & { droppedAttributesCount?: numbe
     w.tag(3, 2);
     w.string(traceState);
   }
-  if (link.attributes) writeAttributes(w, link.attributes, 4);
-  w.tag(5, 0);
-  w.varint32(link.droppedAttributesCount || 0);
-  w.tag(6, 5);
-  w.fixed32(flags(ctx, ctx.isRemote));
-  w.close(mark);
 }
 
 /** HrTime `[seconds, nanos]` as fixed64 nanoseconds, exact beyond 2^53 (the SDK's arithmetic). */
