@@ -14,6 +14,7 @@ import { currentRuntime, runtimeCommand } from "../../src/runtime/mod.ts";
 import { spawnProcess, startNatsServer, waitFor } from "../../src/testing/mod.ts";
 import type { NatsServer, ProcessHandle } from "../../src/testing/mod.ts";
 import { CLI, fixturePath, startAll, startPlugin } from "./_stack.ts";
+import { SlowReader } from "./_stream_client.ts";
 
 const MIB = 1024 * 1024;
 const BIG = 20 * MIB;
@@ -374,6 +375,51 @@ describe("20 MiB bodies through a router process", () => {
     // A router that holds the reply keeps its chunks and their concatenation at once: twice its size.
     // One that streams it grew by 12–27 MiB here, garbage the runtime had not yet collected.
     assert.ok(grown < 2 * size, `peak RSS grew by ${(grown / MIB).toFixed(1)} MiB`);
+  });
+
+  test("a stream read one item a second: the plugin is held back and the router's RSS stays flat", async () => {
+    // 1,000 items of 60 kB (60 MB): a router that buffered what the plugin produces would grow by
+    // tens of MiB within the first second.
+    const n = 1_000;
+    const name = `flat-${process.pid}`;
+    const produced = async () => {
+      const res = await fetch(`${url}/v1/streamy/stats`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ name }),
+      });
+      return (await res.json() as { produced: number }).produced;
+    };
+    const { port } = new URL(url);
+    const reader = await SlowReader.open(Number(port), "/v1/streamy/ticks", { n, name, pad: 60_000 });
+    try {
+      assert.equal(reader.status, 200);
+      const rss: number[] = [];
+      // The client's pace is the scenario here, not a wait for something to happen.
+      for (let i = 0; i < 10; i++) {
+        assert.equal(JSON.parse((await reader.nextLine())!).i, i);
+        rss.push(statusBytes(router.pid, "VmRSS"));
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      }
+      const ahead = (await produced()) - 10;
+      // From the second read on: the first second fills the window and the sockets' buffers.
+      const settled = rss.slice(1);
+      // Growth only: a collection that hands the earlier tests' garbage back lowers the RSS meanwhile.
+      const drift = Math.max(...settled) - settled[0]!;
+      process.stdout.write(
+        `# one item a second: the plugin was ${ahead} items (${(ahead * 60_000 / MIB).toFixed(1)} MiB) ahead after 10 reads; router RSS ${
+          (settled[0]! / MIB).toFixed(1)
+        } MiB, then at most ${(drift / MIB).toFixed(1)} MiB more over 9 s (${
+          settled.map((b) => (b / MIB).toFixed(0)).join(", ")
+        } MiB)\n`,
+      );
+      // What is ahead sits in the stream's window and the sockets' buffers (76 to 186 items seen),
+      // never the whole stream.
+      assert.ok(ahead < n / 2, `the plugin ran ${ahead} items ahead of a client that read 10`);
+      assert.ok(drift < 8 * MIB, `router RSS grew by ${(drift / MIB).toFixed(1)} MiB`);
+    } finally {
+      reader.close();
+    }
   });
 
   test("an instance that dies during an upload: the client gets a JSON 503 and the connection closes, the rest unread", async () => {
