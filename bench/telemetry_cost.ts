@@ -6,7 +6,8 @@
  *   - spans made but not exported (a processor that does nothing): what creating them costs;
  *   - the SDK's BatchSpanProcessor and OTLP/HTTP protobuf exporter (what Switchyard used before);
  *   - SpanExportProcessor sending from this thread;
- *   - SpanExportProcessor sending from a worker thread (what the CLI starts).
+ *   - SpanExportProcessor sending from a worker thread;
+ *   - the lean tracer into SpanExportProcessor, sent from a worker (what the CLI starts).
  * "CPU" is the whole process (every thread); "main" is the thread that serves requests.
  *
  *   node bench/telemetry_cost.ts [--requests 20000]     (also: deno run -A, bun run)
@@ -30,6 +31,10 @@ import { createRouterMetrics, PluginTracing, RouterTelemetry } from "../src/tele
 import { SpanExportProcessor } from "../src/telemetry/span_export_processor.ts";
 import { createOtlpHttpSender } from "../src/telemetry/otlp_http_sender.ts";
 import { WorkerSender } from "../src/telemetry/worker_sender.ts";
+import { LeanTracerProvider } from "../src/telemetry/lean_tracer.ts";
+import { SpanSampler } from "../src/telemetry/span_sampler.ts";
+import { spanLimitsFromEnv } from "../src/telemetry/span_attributes.ts";
+import { defaultResource } from "@opentelemetry/resources";
 
 const { values } = parseArgs({ args: process.argv.slice(2), options: { requests: { type: "string", default: "20000" } } });
 const N = Number(values.requests);
@@ -73,8 +78,12 @@ async function oneRequest(t: RouterTelemetry, plugin: PluginTracing | undefined,
   t.finish(series, response, "", started, trace, `r-${i}`);
 }
 
-async function measure(name: string, processor: SpanProcessor | undefined): Promise<number> {
-  const provider = processor === undefined ? undefined : new TracerProvider({ spanProcessors: [processor] });
+async function measure(name: string, processor: SpanProcessor | undefined, lean = false): Promise<number> {
+  const provider = processor === undefined
+    ? undefined
+    : lean
+    ? new LeanTracerProvider({ processor: processor as SpanExportProcessor, resource: defaultResource(), sampler: new SpanSampler("on", true), limits: spanLimitsFromEnv({}) })
+    : new TracerProvider({ spanProcessors: [processor] });
   const tracer: Tracer | undefined = provider?.getTracer("switchyard");
   const t = new RouterTelemetry({ metrics, tracer, logger: noopLogger });
   const plugin = tracer === undefined ? undefined : new PluginTracing(tracer, { plugin: "hello", version: "1.2.0", instanceId: "inst-1", queue: "hello@1.2.0", ownBase: "sy.$i.inst-1" });
@@ -114,10 +123,12 @@ const made = await measure("3 spans, not exported", noop);
 const sdk = await measure("3 spans, SDK batch processor + OTLP exporter", new BatchSpanProcessor({ exporter: new OTLPTraceExporter(), ...queue }));
 const inline = await measure("3 spans, SpanExportProcessor, sent here", new SpanExportProcessor(createOtlpHttpSender(), queue));
 const worker = await measure("3 spans, SpanExportProcessor, sent by a worker", new SpanExportProcessor(new WorkerSender({ logLevel: DiagLogLevel.NONE }), queue));
+const lean = await measure("3 spans, lean tracer, SpanExportProcessor, worker", new SpanExportProcessor(new WorkerSender({ logLevel: DiagLogLevel.NONE }), queue), true);
 const add = (us: number) => `+${(us - base).toFixed(1)} µs`;
 process.stdout.write(
   `tracing adds, per request (router and plugin sides together): creating the spans ${add(made)}, ` +
-    `with the SDK's export ${add(sdk)}, with SpanExportProcessor ${add(inline)} (sent here) / ${add(worker)} (worker)\n`,
+    `with the SDK's export ${add(sdk)}, with SpanExportProcessor ${add(inline)} (sent here) / ${add(worker)} (worker), ` +
+    `lean tracer (worker) ${add(lean)}\n`,
 );
 const stats = await (await fetch(`http://127.0.0.1:${port}/stats`)).json() as { exports: number; bytes: number };
 process.stdout.write(`sink: ${stats.exports} exports, ${stats.bytes} bytes\n`);

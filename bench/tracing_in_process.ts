@@ -7,12 +7,14 @@
  *   - `spans`: spans made, not exported (a processor that does nothing);
  *   - `sdk`: the SDK's BatchSpanProcessor + OTLP/HTTP protobuf exporter (what Switchyard used before);
  *   - `inline`: SpanExportProcessor, encoded at span end and sent from this thread;
- *   - `worker`: SpanExportProcessor, encoded at span end and sent from a worker (what the CLI starts).
+ *   - `worker`: the SDK's tracer, SpanExportProcessor, encoded at span end and sent from a worker;
+ *   - `leanspans`: the lean tracer's spans made, not encoded or exported;
+ *   - `lean`: Switchyard's lean tracer into the same processor and worker (what the CLI starts).
  * Spans go to a local OTLP sink. CPU is the whole process (every thread) per request, "main" the
  * thread that serves requests.
  *
  *   <runtime> bench/tracing_in_process.ts [--requests 20000] [--concurrency 64] [--rounds 3]
- *                                        [--modes off,spans,sdk,worker] [--active-context]
+ *                                        [--modes off,spans,sdk,worker,leanspans,lean] [--active-context]
  * `--active-context` registers the AsyncLocalStorage context manager, as a plugin process has.
  * @module
  */
@@ -37,9 +39,13 @@ import { startNatsServer, waitFor } from "../src/testing/mod.ts";
 import { SpanExportProcessor } from "../src/telemetry/span_export_processor.ts";
 import { WorkerSender } from "../src/telemetry/worker_sender.ts";
 import { createOtlpHttpSender } from "../src/telemetry/otlp_http_sender.ts";
+import { LeanTracerProvider } from "../src/telemetry/lean_tracer.ts";
+import { SpanSampler } from "../src/telemetry/span_sampler.ts";
+import { spanLimitsFromEnv } from "../src/telemetry/span_attributes.ts";
+import { defaultResource } from "@opentelemetry/resources";
 import hello from "../plugins/hello/mod.ts";
 
-const MODES = ["off", "spans", "sdk", "inline", "worker"] as const;
+const MODES = ["off", "spans", "sdk", "inline", "worker", "leanspans", "lean"] as const;
 type Mode = typeof MODES[number];
 
 const { values } = parseArgs({
@@ -66,6 +72,8 @@ process.env.OTEL_EXPORTER_OTLP_ENDPOINT = `http://127.0.0.1:${sinkPort}`;
 propagation.setGlobalPropagator(new W3CTraceContextPropagator());
 if (values["active-context"]) context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 
+const NO_EXPORT = { forceFlush: () => Promise.resolve(), shutdown: () => Promise.resolve() };
+
 function processorFor(mode: Mode): SpanProcessor | undefined {
   switch (mode) {
     case "off":
@@ -76,7 +84,10 @@ function processorFor(mode: Mode): SpanProcessor | undefined {
       return new BatchSpanProcessor({ exporter: new OTLPTraceExporter() });
     case "inline":
       return new SpanExportProcessor(createOtlpHttpSender());
+    case "leanspans":
+      return { onStart() {}, onEnd() {}, forceFlush: () => Promise.resolve(), shutdown: () => Promise.resolve() };
     case "worker":
+    case "lean":
       return new SpanExportProcessor(new WorkerSender({ logLevel: DiagLogLevel.NONE }));
   }
 }
@@ -89,7 +100,11 @@ const config = resolveConfig({}, {});
 /** One round of one mode: a fresh plugin host and router with that mode's tracer; CPU µs per request. */
 async function round(mode: Mode): Promise<Result> {
   const processor = processorFor(mode);
-  const provider = processor === undefined ? undefined : new TracerProvider({ spanProcessors: [processor] });
+  const provider = processor === undefined
+    ? undefined
+    : mode === "lean" || mode === "leanspans"
+    ? new LeanTracerProvider({ processor: mode === "lean" ? processor as SpanExportProcessor : { ...NO_EXPORT, append() {} }, resource: defaultResource(), sampler: new SpanSampler("on", true), limits: spanLimitsFromEnv({}) })
+    : new TracerProvider({ spanProcessors: [processor] });
   const tracer: Tracer | undefined = provider?.getTracer("switchyard");
   const host = await servePlugin(hello, pluginNc, { instanceId: `bench-${mode}`, tracer });
   const registry = new Registry(config.prefix);

@@ -53,7 +53,9 @@ if [ ${#files[@]} -eq 0 ]; then
   echo "test: no *_test.ts files found" >&2
   exit 1
 fi
-read -r -a runtimes <<<"${SWITCHYARD_TEST_RUNTIMES:-deno bun node}"
+read -r -a listed <<<"${SWITCHYARD_TEST_RUNTIMES:-deno bun node}"
+runtimes=()
+for r in "${listed[@]}"; do [[ " ${runtimes[*]} " == *" $r "* ]] || runtimes+=("$r"); done
 once_runtime="${runtimes[${#runtimes[@]}-1]}"
 for r in "${runtimes[@]}"; do [ "$r" = node ] && once_runtime=node; done
 every=()

@@ -1,13 +1,15 @@
 import type { MsgHdrs } from "@nats-io/nats-core";
 import type { Clock } from "../deps.ts";
 import { ErrorCode, SwitchyardError } from "../errors.ts";
-import { H_BYTES, H_SEQ } from "./headers.ts";
+import { isBusError, RequestLostError } from "./bus_errors.ts";
+import { H_BYTES, H_CANCEL, H_SEQ } from "./headers.ts";
 import type { BusReply, RequestMux } from "./request_mux.ts";
 import { StreamPull } from "./stream_pull.ts";
 import { WireHeaders } from "./wire_headers.ts";
 
 /** Bytes of a message kept for its protocol line and headers (besides the headers' own size). */
 export const CHUNK_HEADROOM = 1024;
+const EMPTY = new Uint8Array(0);
 /** Pulls outstanding while a reply in chunks comes in. */
 const REPLY_WINDOW = 4;
 
@@ -21,8 +23,25 @@ export function headerBytes(headers: MsgHdrs | undefined): number {
 
 /** True when `data` with `headers` does not fit in one message of at most `maxPayload` bytes. */
 export function needsChunks(data: Uint8Array, headers: MsgHdrs | undefined, maxPayload: number): boolean {
+  return sizeNeedsChunks(data.length, headers, maxPayload);
+}
+
+/** True when a body of `size` bytes with `headers` does not fit in one message of at most `maxPayload` bytes. */
+export function sizeNeedsChunks(size: number, headers: MsgHdrs | undefined, maxPayload: number): boolean {
   // Most bodies are far below the limit: the header walk is for those near it.
-  return data.length > maxPayload / 2 && data.length + headerBytes(headers) + CHUNK_HEADROOM > maxPayload;
+  return size > maxPayload / 2 && size + headerBytes(headers) + CHUNK_HEADROOM > maxPayload;
+}
+
+/**
+ * An input sent in chunks that is not in memory whole: each chunk is asked for as it is sent (the
+ * router reads it from the HTTP request then). Chunks are asked for in order, each once, except
+ * the first, which may be asked for again (a resend after no responders).
+ */
+export interface BodySource {
+  /** The whole size in bytes, announced with the first chunk. */
+  readonly size: number;
+  /** The `n` bytes from `at` (fewer only at the end); valid until the next call. */
+  read(at: number, n: number): Promise<Uint8Array>;
 }
 
 /** Options of {@linkcode requestInChunks}. */
@@ -40,20 +59,26 @@ export interface ChunkedRequestOptions {
  * session, and each further chunk is a request to the session subject with its `sy-seq`,
  * acknowledged in turn. The answer to the last chunk is the method's reply, returned like any
  * reply (an error reply included). An instance that refuses the body answers the first chunk
- * with an error reply, returned as is.
+ * with an error reply, returned as is. `data` is the input whole, or a {@linkcode BodySource} read
+ * chunk by chunk: one chunk is sent, and acknowledged, before the next is read. A failure after the
+ * first acknowledgement tells the instance (a cancel on the session), which drops the input.
  * @throws a bus error when a chunk got no answer; {@linkcode SwitchyardError} `bad_plugin_response`
- * for an acknowledgement that is not one.
+ * for an acknowledgement that is not one; what the source throws.
  */
 export async function requestInChunks(
   mux: RequestMux,
-  request: { subject: string; data: Uint8Array; headers: MsgHdrs },
+  request: { subject: string; data: Uint8Array | BodySource; headers: MsgHdrs },
   options: ChunkedRequestOptions,
 ): Promise<BusReply> {
   const { subject, data, headers } = request;
   const { clock, tag } = options;
   const deadline = clock.now() + options.timeoutMs;
   const maxPayload = mux.maxPayload;
-  headers.set(H_BYTES, String(data.length));
+  const total = data instanceof Uint8Array ? data.length : data.size;
+  const read = data instanceof Uint8Array
+    ? (at: number, n: number) => data.subarray(at, at + n)
+    : (at: number, n: number) => data.read(at, n);
+  headers.set(H_BYTES, String(total));
   const first = maxPayload - headerBytes(headers) - CHUNK_HEADROOM;
   const size = maxPayload - CHUNK_HEADROOM - 64;
   if (first <= 0) {
@@ -62,32 +87,75 @@ export async function requestInChunks(
       "The request's headers leave no room for its body on the bus",
     );
   }
-  let reply = await mux.request(subject, data.subarray(0, first), {
+  let reply = await mux.request(subject, await read(0, first), {
     headers,
     timeoutMs: options.timeoutMs,
     tag,
   });
   let at = first;
   let target: string | undefined;
-  for (let seq = 1; at < data.length; seq++) {
-    if (reply.status !== 0) return reply;
-    if (reply.data.length !== 0 || reply.headers?.get(H_SEQ) !== String(seq - 1)) {
-      throw new SwitchyardError(
-        ErrorCode.BadPluginResponse,
-        "The plugin did not acknowledge a chunk of the input",
-      );
+  try {
+    for (let seq = 1; at < total; seq++) {
+      if (reply.status !== 0) return reply;
+      if (reply.data.length !== 0 || reply.headers?.get(H_SEQ) !== String(seq - 1)) {
+        throw new SwitchyardError(
+          ErrorCode.BadPluginResponse,
+          "The plugin did not acknowledge a chunk of the input",
+        );
+      }
+      target ??= options.session(reply);
+      const chunk = await read(at, size);
+      const h = new WireHeaders();
+      h.set(H_SEQ, String(seq));
+      const left = deadline - clock.now();
+      if (left <= 0) {
+        throw new SwitchyardError(ErrorCode.Timeout, "The deadline passed while the input was sent");
+      }
+      reply = await mux.request(target, chunk, { headers: h, timeoutMs: left, tag });
+      at += size;
     }
-    target ??= options.session(reply);
-    const h = new WireHeaders();
-    h.set(H_SEQ, String(seq));
-    const left = deadline - clock.now();
-    if (left <= 0) {
-      throw new SwitchyardError(ErrorCode.Timeout, "The deadline passed while the input was sent");
+  } catch (err) {
+    if (target === undefined) throw err;
+    cancelSession(mux, target, err instanceof Error ? err.message : "the input failed");
+    // Nobody listens on the session any more (the instance died): a source read this far cannot be
+    // read again, so the request must not be resent as one that ran nowhere.
+    if (!(data instanceof Uint8Array) && isBusError(err) && err.unsent) {
+      throw new RequestLostError(target, "the instance went away during the upload");
     }
-    reply = await mux.request(target, data.subarray(at, at + size), { headers: h, timeoutMs: left, tag });
-    at += size;
+    throw err;
   }
   return reply;
+}
+
+/** Tells the instance of a session that this side stopped (`sy-cancel`, published without a reply subject). */
+export function cancelSession(mux: RequestMux, subject: string, reason: string): void {
+  const h = new WireHeaders();
+  h.set(H_CANCEL, reason.replace(/[\r\n]+/g, " ").slice(0, 200) || "cancelled");
+  mux.publish(subject, EMPTY, h);
+}
+
+/**
+ * The size a reply in chunks announces (`sy-bytes` of its first message), checked: a reply without
+ * one, or over `limit`, is refused and its session cancelled.
+ * @throws {SwitchyardError} `bad_plugin_response`
+ */
+export function announcedReplySize(mux: RequestMux, first: BusReply, subject: string, limit: number): number {
+  const total = Number(first.headers?.get(H_BYTES));
+  if (!Number.isSafeInteger(total) || total < first.data.length) {
+    cancelSession(mux, subject, "malformed reply");
+    throw new SwitchyardError(
+      ErrorCode.BadPluginResponse,
+      "The plugin sent a reply in chunks without its size",
+    );
+  }
+  if (total > limit) {
+    cancelSession(mux, subject, "reply too large");
+    throw new SwitchyardError(
+      ErrorCode.BadPluginResponse,
+      `The plugin's reply (${total} bytes) is larger than the limit of ${limit} bytes`,
+    );
+  }
+  return total;
 }
 
 /** Options of {@linkcode collectChunks}. */

@@ -152,7 +152,8 @@ export async function startRouter(config: ResolvedConfig, logger: Logger, option
   const registry = new Registry(config.prefix);
   const deps = { clock, logger };
   const mux = new RequestMux(nc, { inboxPrefix: security.nats.inboxPrefix, clock });
-  const pipeline = new RequestPipeline({ registry, mux, settings: pipelineSettings(config), ...deps });
+  // An instance removed on use may be alive (it rejoined through another server): discovery asks again.
+  const pipeline = new RequestPipeline({ registry, mux, settings: pipelineSettings(config), onRemoved: (i) => discovery.recheck(i.plugin, i.id), ...deps });
   const policies = pipeline.policies;
   // The settings the router reads; a reload replaces the object (see router_reload.ts).
   let current = config;

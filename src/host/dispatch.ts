@@ -110,8 +110,10 @@ export class Dispatcher implements StreamRunner {
     this.#inflight++;
     const started = performance.now();
     const tracing = this.tracing;
-    const span = tracing === undefined ? undefined : tracing.begin(msg, name);
-    this.#run(msg, method, span).then((err) => {
+    // Decoded once: the span and the handler both read them.
+    const hdrs = readHeaders(msg);
+    const span = tracing === undefined ? undefined : tracing.begin(msg, name, hdrs);
+    this.#run(msg, hdrs, method, span).then((err) => {
       // Measured until the async handler settled, not only its synchronous part.
       stats.record(performance.now() - started, err);
       if (span !== undefined) tracing!.end(span, err);
@@ -124,8 +126,7 @@ export class Dispatcher implements StreamRunner {
   }
 
   /** Runs one request; resolves with the error it answered, if any. Never rejects. */
-  async #run(msg: Msg, method: MethodDefinition, span: HandlerTrace | undefined): Promise<WireError | undefined> {
-    const hdrs = readHeaders(msg);
+  async #run(msg: Msg, hdrs: WireHeaders | undefined, method: MethodDefinition, span: HandlerTrace | undefined): Promise<WireError | undefined> {
     let data = msg.data;
     let replyTo = msg;
     const total = hdrs?.get(H_BYTES);

@@ -130,7 +130,7 @@ export class PluginCaller {
     if (this.#clock.now() >= from.deadline) throw new SwitchyardError(ErrorCode.Timeout, "The deadline passed before the call");
     const { pipeline, discovery } = this.#parts ??= this.#start();
     if (pipeline.registry.get(plugin) === undefined) await discovery.watch(plugin);
-    const target = pipeline.resolve(plugin, method, from.version);
+    const target = await pipeline.resolveArriving(plugin, method, from.version);
     pipeline.admit(target, from.principalId);
     const text = JSON.stringify(input ?? {});
     const issues = target.method.validate(JSON.parse(text));
@@ -176,7 +176,8 @@ export class PluginCaller {
     const clock = this.#clock;
     const registry = new Registry(prefix);
     const mux = new RequestMux(this.#nc, { inboxPrefix: this.#options.inboxPrefix, clock });
-    const pipeline = new RequestPipeline({ registry, mux, settings: this.#options.settings ?? defaultPipelineSettings(), clock, logger });
+    const settings = this.#options.settings ?? defaultPipelineSettings();
+    const pipeline = new RequestPipeline({ registry, mux, settings, clock, logger, onRemoved: (i) => discovery.recheck(i.plugin, i.id) });
     const discovery = startDiscovery(this.#nc, registry, {
       prefix,
       mux,

@@ -1,4 +1,4 @@
-import { collectChunks, H_BYTES, requestInChunks, sessionSubject } from "../bus/mod.ts";
+import { announcedReplySize, collectChunks, H_BYTES, requestInChunks, sessionSubject } from "../bus/mod.ts";
 import type { BusReply } from "../bus/mod.ts";
 import type { Call, SendContext } from "./types.ts";
 
@@ -19,7 +19,7 @@ export function sendInChunks(
   timeoutMs: number,
 ): Promise<BusReply> {
   const { mux, clock, registry } = pipeline;
-  return requestInChunks(mux, { subject: to.subject, data: call.data, headers: call.headers }, {
+  return requestInChunks(mux, { subject: to.subject, data: call.body ?? call.data, headers: call.headers }, {
     timeoutMs,
     tag: to.plugin,
     clock,
@@ -30,7 +30,8 @@ export function sendInChunks(
 /**
  * The whole reply of an attempt whose first message names a session (`reply.stream`): a reply in
  * chunks is pulled whole, within the attempt; a stream's first message is returned as is when the
- * call is a stream's (its rest is the caller's to pull).
+ * call is a stream's, and a reply in chunks' first message when the call says `pullReply` (their
+ * rest is the caller's to pull).
  */
 export function completeReply(
   pipeline: SendContext,
@@ -40,9 +41,15 @@ export function completeReply(
 ): BusReply | Promise<BusReply> {
   if (call.stream === true && reply.headers?.get(H_BYTES) === "") return reply;
   const { mux, clock, registry } = pipeline;
+  const subject = sessionSubject(registry.prefix, plugin, reply);
+  const limit = call.maxReplyBytes ?? DEFAULT_MAX_REPLY_BYTES;
+  if (call.pullReply === true && reply.headers?.get(H_BYTES)) {
+    announcedReplySize(mux, reply, subject, limit);
+    return reply;
+  }
   return collectChunks(mux, reply, {
-    subject: sessionSubject(registry.prefix, plugin, reply),
-    limit: call.maxReplyBytes ?? DEFAULT_MAX_REPLY_BYTES,
+    subject,
+    limit,
     deadline: call.deadline,
     tag: plugin,
     clock,

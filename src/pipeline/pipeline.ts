@@ -2,7 +2,7 @@ import type { Clock, Logger } from "../deps.ts";
 import { ErrorCode, SwitchyardError } from "../errors.ts";
 import { METHOD_NAME, PLUGIN_NAME, RequestLostError } from "../bus/mod.ts";
 import type { BusReply, RequestMux } from "../bus/mod.ts";
-import type { InstanceEntry, Registry, VersionEntry } from "../registry/mod.ts";
+import type { Discovery, InstanceEntry, Registry, VersionEntry } from "../registry/mod.ts";
 import { Balancing, VersionRules } from "../balancing/mod.ts";
 import { ResiliencePolicies } from "../resilience/mod.ts";
 import type { CircuitTransition } from "../resilience/mod.ts";
@@ -12,6 +12,9 @@ import { sendWithRetries } from "./send.ts";
 import { methodNotFound, pluginNotFound } from "./not_found.ts";
 import { StallWatch } from "./stall_watch.ts";
 import { StreamCall } from "./stream_call.ts";
+
+/** How long a request that finds no instance waits for announced ones being proven. */
+export const ARRIVAL_WAIT_MS = 2_000;
 
 /** Options of {@linkcode RequestPipeline}. */
 export interface RequestPipelineOptions {
@@ -24,6 +27,12 @@ export interface RequestPipelineOptions {
   random?: () => number;
   /** Told of every breaker transition (metrics, logs). */
   onBreakerChange?: (event: CircuitTransition) => void;
+  /**
+   * Told when a request found nobody on an instance's own subject and the instance was removed:
+   * discovery asks for it again soon ({@linkcode Discovery.recheck}), in case it is alive and only
+   * its subscription had not reached this router's server yet (it rejoined through another node).
+   */
+  onRemoved?: (instance: InstanceEntry) => void;
 }
 
 /** Header values echoed in error messages are cut to this many characters. */
@@ -48,8 +57,10 @@ export class RequestPipeline implements SendContext {
   /** Finds instances that died with requests in flight (see {@linkcode StallWatch}). */
   readonly stalls: StallWatch;
   #settings: PipelineSettings;
+  readonly #onRemoved: ((instance: InstanceEntry) => void) | undefined;
 
   constructor(options: RequestPipelineOptions) {
+    this.#onRemoved = options.onRemoved;
     this.registry = options.registry;
     this.mux = options.mux;
     this.clock = options.clock;
@@ -87,6 +98,33 @@ export class RequestPipeline implements SendContext {
     this.policies.reconfigure(settings);
     this.balancing.reconfigure(settings);
     this.versions.reconfigure(settings.plugins);
+  }
+
+  /**
+   * Step 1 as the router and `ctx.call` take it: {@linkcode RequestPipeline.resolve}, except that
+   * when no instance is available while instances of `plugin` that announced themselves are being
+   * proven, it waits for those proofs (at most {@linkcode ARRIVAL_WAIT_MS}) and resolves once more.
+   * In a blue-green swap the new version announces itself a round trip or two before routers have
+   * admitted it, and the old one may say it drains in between. The target itself when there is one
+   * at once (no promise on the hot path); a promise only on that error path.
+   */
+  resolveArriving(plugin: string, methodName: string, range: string | undefined): Target | Promise<Target> {
+    try {
+      return this.resolve(plugin, methodName, range);
+    } catch (err) {
+      const arrivals = err instanceof SwitchyardError && err.code === ErrorCode.PluginUnavailable ? this.registry.arrivals(plugin) : undefined;
+      if (arrivals === undefined) throw err;
+      return this.#afterArrivals(arrivals).then(() => this.resolve(plugin, methodName, range));
+    }
+  }
+
+  async #afterArrivals(arrivals: Promise<unknown>): Promise<void> {
+    let timer: ReturnType<Clock["setTimeout"]> | undefined;
+    try {
+      await Promise.race([arrivals, new Promise<void>((resolve) => timer = this.clock.setTimeout(resolve, ARRIVAL_WAIT_MS))]);
+    } finally {
+      if (timer !== undefined) this.clock.clearTimeout(timer);
+    }
   }
 
   /**
@@ -142,11 +180,13 @@ export class RequestPipeline implements SendContext {
 
   /**
    * Nobody listens on an instance's own subject any more: it is out of the registry (until it shows
-   * up again: a reconnect announces it, a roll call finds it), and what waits on it fails at once.
+   * up again: a reconnect announces it, a roll call or the recheck `onRemoved` asks for finds it),
+   * and what waits on it fails at once.
    */
   instanceDead(instance: InstanceEntry, why: string): void {
     if (this.registry.remove(instance.plugin, instance.id) !== undefined) {
       this.logger.warn("instance gone: removed", { plugin: instance.plugin, version: instance.version, instance: instance.id, why });
+      this.#onRemoved?.(instance);
     }
     this.instanceGone(instance, why);
   }

@@ -112,7 +112,7 @@ async function attempts(pipeline: SendContext, target: Target, call: Call): Prom
           }
           try {
             const timeoutMs = call.attemptTimeoutMs === undefined ? left : Math.min(left, call.attemptTimeoutMs);
-            const first = needsChunks(call.data, call.headers, mux.maxPayload)
+            const first = call.body !== undefined || needsChunks(call.data, call.headers, mux.maxPayload)
               ? await sendInChunks(pipeline, { plugin, subject }, call, timeoutMs)
               : await mux.request(subject, call.data, { headers: call.headers, timeoutMs, tag: plugin });
             // A reply that names a session comes in chunks (a failure to get it whole is the
@@ -132,6 +132,11 @@ async function attempts(pipeline: SendContext, target: Target, call: Call): Prom
       const settled = clock.now();
       let outcome: Outcome;
       let retryable: boolean;
+      /**
+       * This router's own NATS connection dropped: says nothing of the plugin, so a retry does not
+       * draw on the plugin's retry budget (at most the requests in flight at the drop are retried).
+       */
+      let ownDrop = false;
       if (reply !== undefined) {
         const failed = reply.status >= 500 && reply.code !== ErrorCode.Draining;
         if (instance !== undefined) {
@@ -176,6 +181,7 @@ async function attempts(pipeline: SendContext, target: Target, call: Call): Prom
         // Its instance died or this side's connection dropped: says nothing of the plugin.
         outcome = "ignored";
         retryable = true;
+        ownDrop = err.failure === "disconnected";
       } else if (isBusError(err)) {
         if (instance !== undefined) {
           recordLatency(instance, settled - startedAt);
@@ -194,12 +200,12 @@ async function attempts(pipeline: SendContext, target: Target, call: Call): Prom
       breaker?.record(outcome);
       if (!retryable || attempt >= maxAttempts || (breaker !== undefined && breaker.state !== "closed")) return settle(reply, err);
       const delay = retry.delayMs(attempt);
-      const refused = settled + delay >= call.deadline ? "deadline" : budget.tryAcquire() ? undefined : "budget";
+      const refused = settled + delay >= call.deadline ? "deadline" : ownDrop || budget.tryAcquire() ? undefined : "budget";
       if (refused !== undefined) {
         observer?.retryRefused?.(refused);
         return settle(reply, err);
       }
-      held = true;
+      held = !ownDrop;
       attempt++;
       observer?.retrying?.(attempt, delay, reply?.code || codeOf(err));
       if (delay > 0) await sleep(clock, delay);
@@ -244,15 +250,19 @@ function instanceFailed(
 }
 
 /**
- * Another instance of the version takes traffic and its last answer, within `horizonMs`, was good:
- * then the failing instance is the problem, and ejection, not the plugin's breaker, deals with it.
+ * Another instance of the version takes traffic and has not failed: its last answer, within
+ * `horizonMs`, was good, or its first answers are still on their way (right after a start a fast
+ * failing instance answers many times before a healthy one answers once). Then the failing instance
+ * is the problem, and ejection, not the plugin's breaker, deals with it.
  */
 function hasHealthyPeer(version: VersionEntry, failed: InstanceEntry, now: number, horizonMs: number): boolean {
   const live = version.live;
   const ctx = { now, random: Math.random, avoid: failed };
   for (let i = 0; i < live.length; i++) {
     const peer = live[i]!;
-    if (peer.failures === 0 && peer.lastOkAt >= now - horizonMs && isAvailable(peer, ctx)) return true;
+    if (peer.failures !== 0) continue;
+    const answering = peer.lastOkAt >= now - horizonMs || (peer.lastReplyAt === 0 && peer.pending > 0);
+    if (answering && isAvailable(peer, ctx)) return true;
   }
   return false;
 }

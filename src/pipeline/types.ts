@@ -1,6 +1,6 @@
 import type { MsgHdrs } from "@nats-io/nats-core";
 import type { Clock, Logger } from "../deps.ts";
-import type { RequestMux } from "../bus/mod.ts";
+import type { BodySource, RequestMux } from "../bus/mod.ts";
 import type { InstanceEntry, MethodEntry, Registry, VersionEntry } from "../registry/mod.ts";
 import type { Balancing } from "../balancing/mod.ts";
 import type { MethodPolicies } from "../resilience/mod.ts";
@@ -37,6 +37,18 @@ export interface Call {
   readonly attemptTimeoutMs?: number | undefined;
   /** A reply that comes in chunks may be at most this large. @default 64 MiB */
   readonly maxReplyBytes?: number | undefined;
+  /**
+   * The input, read as it is sent (an HTTP body too large for one message): it goes in chunks, in
+   * place of `data`. It cannot be read twice, so give it only with `mayRetry: false`; a resend after
+   * no responders to its first chunk is still made (that chunk is kept).
+   */
+  readonly body?: BodySource | undefined;
+  /**
+   * A unary reply in chunks resolves `send()` with its first message once its announced size was
+   * checked against `maxReplyBytes`; the rest is the caller's to pull from its session
+   * (`reply.stream`). @default false: pulled whole within the attempt
+   */
+  readonly pullReply?: boolean | undefined;
 }
 
 /** What the send step works with: the pipeline's parts. */

@@ -48,6 +48,13 @@ export interface DiscoveryOptions {
 export interface Discovery {
   /** Looks at once: finds and proves new instances, marks the known ones as seen (and, polling, checks their health). */
   refresh(): Promise<void>;
+  /**
+   * An instance was removed because nobody answered on its own subject: its plugin is asked again
+   * after 0.25 s, 1 s and 4 s (`announce` mode; polling finds it at the next poll). A dead one is not
+   * found; a live one whose subscription had not yet reached this router's server is back within
+   * seconds instead of at the next roll call.
+   */
+  recheck(plugin: string, id: string): void;
   /** Follows `plugin` too (with `watchOnly`); resolves after a first look at it. */
   watch(plugin: string): Promise<void>;
   stop(): void;
@@ -62,8 +69,12 @@ export const FULL_ROLL_CALL_EVERY = 5;
  * waits for the next full roll call: else a router that missed them at start would not know them
  * for `FULL_ROLL_CALL_EVERY` roll calls (5 minutes by default).
  */
-const CATCH_UP_MS = 1_000;
-const MAX_CATCH_UPS = 3;
+const CATCH_UP_MS = [1_000, 2_000, 4_000];
+/**
+ * After a removal on use ({@linkcode Discovery.recheck}) the first ask comes sooner: what was missing
+ * is a subscription crossing the cluster, a matter of milliseconds.
+ */
+const RECHECK_MS = [250, 1_000, 4_000];
 
 /**
  * Keeps `registry` current, believing no instance's word about itself:
@@ -85,6 +96,8 @@ export function startDiscovery(nc: NatsConnection, registry: Registry, options: 
   const firstLooks = new Map<string, Promise<void>>();
   /** Instance key → until when its refusal stands (it is asked again after). */
   const refused = new Map<string, number>();
+  /** Instance key → until when a `started` event does not make it be asked again (see `proof.ts`). */
+  const unanswered = new Map<string, number>();
   /**
    * Instance key → until when it counts as gone: it said `stopped` (or was reported `lost`), so an
    * answer collected a moment before that must not bring it back. A new `started` clears it.
@@ -109,6 +122,7 @@ export function startDiscovery(nc: NatsConnection, registry: Registry, options: 
     warnOnce,
     departed: isDeparted,
     refused,
+    unanswered,
     refuseForMs: periodMs * missed,
     // Its health as it is now; from then on its health events tell (announce) or the polls ask (poll).
     joined: (entry) => void checkHealthOnce(registry, mux, entry, { clock, logger, warnOnce }),
@@ -139,7 +153,10 @@ export function startDiscovery(nc: NatsConnection, registry: Registry, options: 
         departed.delete(key);
         const known = registry.instance(name, id);
         if (known === undefined) {
-          void prover.proveInstance(name, id);
+          registry.arriving(name, prover.proveInstance(name, id).then(() => {
+            // Its own subject did not answer (yet): the catch-up looks ask its plugin again.
+            if (registry.instance(name, id) === undefined && (unanswered.get(key) ?? 0) > clock.now()) recheck(name, id);
+          }));
           return;
         }
         // Announced again: it reconnected. Whatever it had in flight lost its replies, and it is
@@ -258,11 +275,12 @@ export function startDiscovery(nc: NatsConnection, registry: Registry, options: 
     unproven = new Map([...named ?? unproven].filter(([key, name]) => unknown(name, key.slice(name.length + 1))));
     if (named !== undefined && !catchUp) {
       catchUps = 0;
+      catchUpDelays = CATCH_UP_MS;
       armCatchUp();
     }
     const gone = registry.prune(startedAt - missed * periodMs);
     if (gone > 0) logger.warn("instances went silent and were removed", { count: gone });
-    for (const map of [refused, departed]) for (const [key, until] of map) if (until <= clock.now()) map.delete(key);
+    for (const map of [refused, unanswered, departed]) for (const [key, until] of map) if (until <= clock.now()) map.delete(key);
   };
 
   // One look at a time; a look asked for while one runs runs right after it (a regular one).
@@ -297,18 +315,33 @@ export function startDiscovery(nc: NatsConnection, registry: Registry, options: 
     if (!stopped) timer = clock.setTimeout(() => refresh().finally(loop), periodMs);
   };
   // Catch-up looks run beside the roll calls, on a timer of their own: what a broadcast names (a
-  // claim, maybe a hostile one) cannot move the roll calls, and costs at most MAX_CATCH_UPS asks.
+  // claim, maybe a hostile one) cannot move the roll calls, and costs at most three asks a series.
   let catchUpTimer: unknown;
   let catchUps = 0;
+  let catchUpDelays = CATCH_UP_MS;
   function armCatchUp(): void {
     clock.clearTimeout(catchUpTimer);
+    catchUpTimer = undefined;
     if (stopped || mode !== "announce" || unproven.size === 0) return;
-    if (catchUps >= MAX_CATCH_UPS) {
+    if (catchUps >= catchUpDelays.length) {
       logger.debug("instances still unproven: left to the next full roll call", { count: unproven.size });
       unproven.clear();
       return;
     }
-    catchUpTimer = clock.setTimeout(() => look(true).finally(armCatchUp), CATCH_UP_MS * 2 ** catchUps++);
+    catchUpTimer = clock.setTimeout(() => {
+      catchUpTimer = undefined;
+      void look(true).finally(armCatchUp);
+    }, catchUpDelays[catchUps++]!);
+  }
+  function recheck(plugin: string, id: string): void {
+    const key = `${plugin}.${id}`;
+    if ((watched !== undefined && !watched.has(plugin)) || isDeparted(key)) return;
+    unproven.set(key, plugin);
+    // A catch-up already due takes it along; else a new series starts.
+    if (catchUpTimer !== undefined) return;
+    catchUps = 0;
+    catchUpDelays = RECHECK_MS;
+    armCatchUp();
   }
   if (watched === undefined) listen(eventsSubject(prefix, "*"));
   loop();
@@ -325,6 +358,7 @@ export function startDiscovery(nc: NatsConnection, registry: Registry, options: 
   })();
   return {
     refresh,
+    recheck,
     watch(plugin) {
       if (watched === undefined) return Promise.resolve();
       let first = firstLooks.get(plugin);

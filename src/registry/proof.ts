@@ -24,6 +24,13 @@ export interface ProverParts extends Deps {
   departed: (key: string) => boolean;
   /** Instances refused lately, not to be asked again for a while. */
   refused: Map<string, number>;
+  /**
+   * Instances that did not answer on their own subject lately: not asked again for a while on a
+   * `started` event (a forged one costs one question), but admitted when a roll call finds them
+   * answering for their plugin (only the plugin's holder can answer there). A real instance may miss
+   * one question while its subscription crosses the cluster.
+   */
+  unanswered: Map<string, number>;
   /** How long a refusal stands. */
   refuseForMs: number;
   /** Told of each instance admitted. */
@@ -83,7 +90,8 @@ export class Prover {
   async proveInstance(name: string, id: string): Promise<void> {
     const key = `${name}.${id}`;
     const p = this.#p;
-    if (this.#proving.has(key) || this.#proving.size >= MAX_PROVING || (p.refused.get(key) ?? 0) > p.clock.now() || p.departed(key)) return;
+    const now = p.clock.now();
+    if (this.#proving.has(key) || this.#proving.size >= MAX_PROVING || (p.refused.get(key) ?? 0) > now || (p.unanswered.get(key) ?? 0) > now || p.departed(key)) return;
     this.#proving.add(key);
     try {
       const ping = await this.#ask("PING", name, id);
@@ -136,6 +144,7 @@ export class Prover {
       return false;
     }
     p.refused.delete(`${name}.${id}`);
+    p.unanswered.delete(`${name}.${id}`);
     this.#joined(info, admitted);
     p.joined?.(admitted);
     return true;
@@ -150,7 +159,7 @@ export class Prover {
       this.#refuse(name, id, `its ${verb} is not a JSON object`);
     } catch (err) {
       // Nobody on its own subject: whoever announced it does not hold its credentials, or it is gone.
-      if (isBusError(err) && err.unsent) this.#refuse(name, id, `nobody answers on its own $SRV.${verb} subject`);
+      if (isBusError(err) && err.unsent) this.#unanswered(name, id, `nobody answers on its own $SRV.${verb} subject`);
       else if (err instanceof SyntaxError) this.#refuse(name, id, `its ${verb} is not JSON`);
       else this.#p.logger.debug(`could not ask an instance for its ${verb}`, { plugin: name, instance: id, error: String(err) });
     }
@@ -161,6 +170,12 @@ export class Prover {
     const p = this.#p;
     p.refused.set(`${name}.${id}`, p.clock.now() + p.refuseForMs);
     p.warnOnce(`refused ${name}.${id} ${reason}`, "instance refused", { plugin: name, instance: id, reason });
+  }
+
+  #unanswered(name: string, id: string, reason: string): void {
+    const p = this.#p;
+    p.unanswered.set(`${name}.${id}`, p.clock.now() + p.refuseForMs);
+    p.warnOnce(`unanswered ${name}.${id}`, "instance not admitted: no answer on its own subject", { plugin: name, instance: id, reason });
   }
 
   /** Logs a join, and once per instance what of its INFO the registry ignores or replaces with a default. */

@@ -109,6 +109,8 @@ export class Registry {
   readonly #prefix: string;
   // Version picks are cached per plugin and range until the registry changes.
   #picks = new Map<string, VersionEntry | null>();
+  // Instances announced and being proven, per plugin (see Registry.arriving).
+  readonly #arriving = new Map<string, Set<Promise<unknown>>>();
 
   constructor(prefix: string) {
     this.#prefix = prefix;
@@ -121,6 +123,28 @@ export class Registry {
 
   get(plugin: string): PluginEntry | undefined {
     return this.#plugins.get(plugin);
+  }
+
+  /**
+   * `proof` is admitting an instance of `plugin` that announced itself: until it settles,
+   * {@linkcode Registry.arrivals} includes it. A new version that announced itself a moment before
+   * the old one drained is then waited for, not answered with `plugin_unavailable`.
+   */
+  arriving(plugin: string, proof: Promise<unknown>): void {
+    let pending = this.#arriving.get(plugin);
+    if (pending === undefined) this.#arriving.set(plugin, pending = new Set());
+    pending.add(proof);
+    const settled = () => {
+      pending.delete(proof);
+      if (pending.size === 0 && this.#arriving.get(plugin) === pending) this.#arriving.delete(plugin);
+    };
+    proof.then(settled, settled);
+  }
+
+  /** The proofs of `plugin`'s announced instances under way, settled together; `undefined` when none. */
+  arrivals(plugin: string): Promise<unknown> | undefined {
+    const pending = this.#arriving.get(plugin);
+    return pending === undefined ? undefined : Promise.allSettled(pending);
   }
 
   plugins(): IterableIterator<PluginEntry> {

@@ -1,15 +1,17 @@
 import type { Context } from "hono";
 import { codeOf, ErrorCode, SwitchyardError } from "../errors.ts";
 import type { Logger } from "../deps.ts";
-import { H_CHUNKS, H_DEADLINE, H_IDLE, H_INSTANCE, H_PRINCIPAL, H_REQUEST_ID, H_VERSION, WireHeaders, wireErrorOf } from "../bus/mod.ts";
+import { H_BYTES, H_CHUNKS, H_DEADLINE, H_IDLE, H_INSTANCE, H_PRINCIPAL, H_REQUEST_ID, H_VERSION, WireHeaders, wireErrorOf } from "../bus/mod.ts";
 import type { BusReply } from "../bus/mod.ts";
 import type { Authenticated, PeerInfo, RouterAuth } from "../auth/mod.ts";
-import { methodNotFound, pluginNotFound } from "../pipeline/mod.ts";
-import type { RequestPipeline, StreamCall, Target } from "../pipeline/mod.ts";
+import { methodNotFound, pluginNotFound, StreamCall } from "../pipeline/mod.ts";
+import type { RequestPipeline, Target } from "../pipeline/mod.ts";
 import type { MethodEntry } from "../registry/mod.ts";
 import { RouterTelemetry } from "../telemetry/mod.ts";
 import type { MethodSeries, StreamMeter } from "../telemetry/mod.ts";
-import { ReadDeadlines, readBody } from "./read_body.ts";
+import { ReadDeadlines, readBody, streamedLength } from "./read_body.ts";
+import { RequestBodySource } from "./request_body_source.ts";
+import { BODY_WINDOW, bodyResponse } from "./body_response.ts";
 import { initHeadersResponse } from "../runtime/types.ts";
 import type { ResponseFactory } from "../runtime/types.ts";
 import { errorResponse } from "./error_response.ts";
@@ -61,6 +63,7 @@ export function createInvokeHandler(options: InvokeOptions): (c: Context) => Pro
     let series: MethodSeries | undefined;
     let code = "";
     let res: Response;
+    let source: RequestBodySource | undefined;
     try {
       // Before anything else, the body above all: an unknown caller costs no read and learns nothing.
       let who: Authenticated | undefined;
@@ -70,15 +73,26 @@ export function createInvokeHandler(options: InvokeOptions): (c: Context) => Pro
       }
       // A plugin or method the caller may not call answers exactly as one that does not exist.
       if (who !== undefined && !auth!.maySee(who, plugin)) throw pluginNotFound(plugin);
-      const target = pipeline.resolve(plugin, c.req.param("method") ?? "", req.headers.get("x-plugin-version") ?? undefined);
+      const resolved = pipeline.resolveArriving(plugin, c.req.param("method") ?? "", req.headers.get("x-plugin-version") ?? undefined);
+      const target = resolved instanceof Promise ? await resolved : resolved;
       if (who !== undefined && !auth!.mayCall(who, plugin, target.method.name)) throw methodNotFound(plugin, target.method.name);
       series = telemetry.enter(target, trace);
       pipeline.admit(target, who === undefined ? ANONYMOUS_PRINCIPAL : who.principal.id);
       const settings = options.settings();
-      const body = await readBody(req, settings.bodyLimitBytes, deadlines, settings.requestTimeoutMs);
-      checkInput(target.method, body);
+      // A body too large for one bus message streams to the plugin as it arrives, unchecked here
+      // (it is never whole here); the plugin checks its input as it always does.
+      const size = target.method.stream ? undefined : streamedLength(req, settings.bodyLimitBytes, pipeline.mux.maxPayload);
+      let body: Uint8Array = EMPTY;
+      if (size === undefined) {
+        body = await readBody(req, settings.bodyLimitBytes, deadlines, settings.requestTimeoutMs);
+        checkInput(target.method, body);
+      } else {
+        source = new RequestBodySource(req, size, deadlines, settings.requestTimeoutMs);
+      }
       const idempotencyKey = req.headers.get(IDEMPOTENCY_KEY);
-      const deadline = clock.now() + (target.method.stream ? target.policies.streamTimeoutMs : target.policies.timeoutMs);
+      // A streamed body is read while the call runs: it gets the read's time on top, as a body read whole has.
+      const deadline = clock.now() + (target.method.stream ? target.policies.streamTimeoutMs : target.policies.timeoutMs) +
+        (source === undefined ? 0 : settings.requestTimeoutMs);
       const headers = new WireHeaders();
       headers.set(H_REQUEST_ID, requestId);
       headers.set(H_DEADLINE, String(deadline));
@@ -89,9 +103,12 @@ export function createInvokeHandler(options: InvokeOptions): (c: Context) => Pro
         data: body,
         headers,
         deadline,
-        mayRetry: target.method.idempotent || idempotencyKey !== null,
+        // A streamed body cannot be sent twice.
+        mayRetry: source === undefined && (target.method.idempotent || idempotencyKey !== null),
         observer: trace ?? series.plugin,
         maxReplyBytes: settings.bodyLimitBytes,
+        body: source,
+        pullReply: true,
       };
       if (target.method.stream) {
         headers.set(H_IDLE, String(target.policies.streamIdleMs));
@@ -101,14 +118,24 @@ export function createInvokeHandler(options: InvokeOptions): (c: Context) => Pro
           ? toResponse(opened.first, target, requestId, respond, logger)
           : respondStreaming(c, opened, { target, requestId, lifecycle, logger, meter: telemetry.stream(series, trace, started) });
       } else {
-        const reply = await pipeline.send(target, call);
+        let reply: BusReply;
+        try {
+          reply = await pipeline.send(target, call);
+        } finally {
+          // Answered before the whole body was read (an error, or a failure to send it): the rest is dropped.
+          if (source !== undefined && !source.complete) source.cancel();
+        }
         code = reply.code;
-        res = toResponse(reply, target, requestId, respond, logger);
+        res = reply.stream !== "" && reply.status === 0
+          ? respondInChunks(reply, target, deadline, { requestId, lifecycle, logger, pipeline, series })
+          : toResponse(reply, target, requestId, respond, logger);
       }
     } catch (err) {
       code = codeOf(err);
       res = errorResponse(err, requestId, trace === undefined ? logger : logger.child({ traceId: trace.span.spanContext().traceId }));
     }
+    // Answered before a streamed body was all read (the instance died, a timeout): the rest is not read either.
+    if (source !== undefined && !source.complete && res.status >= 400) res.headers.set("connection", "close");
     series ??= telemetry.unrouted(plugin, pipeline.registry.get(plugin) !== undefined);
     telemetry.finish(series, res, code, started, trace, requestId);
     return res;
@@ -116,6 +143,7 @@ export function createInvokeHandler(options: InvokeOptions): (c: Context) => Pro
 }
 
 const decoder = new TextDecoder();
+const EMPTY = new Uint8Array(0);
 
 /** Parses and validates the body at the edge, so a bad input never reaches a plugin. */
 function checkInput(method: MethodEntry, body: Uint8Array): void {
@@ -158,6 +186,38 @@ function respondStreaming(
     logger,
     meter,
     onEnd: () => {
+      if (traffic !== undefined) lifecycle!.tracker.leave(traffic);
+    },
+  });
+}
+
+/**
+ * A unary reply in chunks, written as its chunks come (see {@linkcode bodyResponse}). Like a stream,
+ * it counts in flight until its last byte.
+ */
+function respondInChunks(
+  first: BusReply,
+  target: Target,
+  deadline: number,
+  parts: { requestId: string; lifecycle: RouterLifecycle | undefined; logger: Logger; pipeline: RequestPipeline; series: MethodSeries },
+): Response {
+  const { requestId, lifecycle, logger, pipeline, series } = parts;
+  const idleMs = target.policies.streamIdleMs;
+  const call = new StreamCall(pipeline, { target, first, deadline, idleMs, window: BODY_WINDOW });
+  const traffic = lifecycle?.tracker.traffic(target.plugin);
+  if (traffic !== undefined) lifecycle!.tracker.enter(traffic);
+  const h = first.headers;
+  return bodyResponse(call, {
+    requestId,
+    plugin: target.plugin,
+    // Checked against the limit when the reply came (`pullReply`).
+    total: Number(h?.get(H_BYTES)),
+    headers: { "x-request-id": requestId, "x-plugin-version": h?.get(H_VERSION) || target.version.version, "x-plugin-instance": h?.get(H_INSTANCE) ?? "" },
+    idleMs,
+    streams: lifecycle?.streams ?? new ActiveStreams(),
+    logger,
+    onEnd: (code) => {
+      if (code !== "") series.plugin.bodiesCut++;
       if (traffic !== undefined) lifecycle!.tracker.leave(traffic);
     },
   });

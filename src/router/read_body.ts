@@ -77,6 +77,21 @@ export function readBody(req: Request, limit: number, deadlines?: ReadDeadlines,
   return deadlines === undefined || timeoutMs <= 0 ? read : deadlines.within(req, timeoutMs, read);
 }
 
+/**
+ * The `Content-Length` of a body too large for one bus message (over `over` bytes) and within
+ * `limit`: such a body is streamed to the plugin rather than read whole. `undefined` for any other
+ * body (none, a small one, one over the limit or malformed: {@linkcode readBody} answers those).
+ * @throws {SwitchyardError} `unsupported_media_type` for a body that is not JSON.
+ */
+export function streamedLength(req: Request, limit: number, over: number): number | undefined {
+  const length = req.headers.get("content-length");
+  if (length === null) return undefined;
+  const n = Number(length);
+  if (!(n > over && n <= limit) || !/^\d+$/.test(length.trim())) return undefined;
+  checkJsonType(req);
+  return n;
+}
+
 async function readWithin(req: Request, limit: number, length: string | null): Promise<Uint8Array> {
   try {
     return await readAll(req, limit, length);

@@ -30,6 +30,8 @@ export class PluginSeries {
   retries = 0;
   retryBudgetExhausted = 0;
   rateLimited = 0;
+  /** Replies in chunks cut short after their status line went out (the instance died, a timeout, a drain). */
+  bodiesCut = 0;
   readonly methods = new Map<string, MethodSeries>();
   /** Requests to a method this plugin does not have (or before a method was resolved). */
   readonly unknownMethod: MethodSeries;
@@ -183,6 +185,7 @@ export function createRouterMetrics(options: RouterMetricsOptions = {}): RouterM
   perPlugin("switchyard_retries_total", "Retried attempts", (p) => p.retries, "counter");
   perPlugin("switchyard_retry_budget_exhausted_total", "Retries not made because the retry budget was spent", (p) => p.retryBudgetExhausted, "counter");
   perPlugin("switchyard_rate_limited_total", "Requests refused by a rate limit (429)", (p) => p.rateLimited, "counter");
+  perPlugin("switchyard_reply_bodies_cut_total", "Replies larger than one NATS message cut short after their headers went out", (p) => p.bodiesCut, "counter");
   const perStreamingMethod = (name: string, help: string, read: (s: StreamSeries) => number) =>
     new client.Counter({
       name,

@@ -58,9 +58,12 @@ function denoOtel(env: Env): boolean {
  * `tracecontext,baggage`) and `OTEL_SERVICE_NAME` (else `serviceName`). Only traces: metrics are at
  * `/metrics` and logs on stderr, so the SDK's metric and log pipelines stay off.
  *
- * Spans are exported by a batch processor on a timer: ending a span only queues it, and when the
- * collector is slow or gone the queue (`OTEL_BSP_MAX_QUEUE_SIZE`, 2048) drops what does not fit.
- * The SDK's own warnings (a failed export, say) go to `logger`, at most once a minute.
+ * With OTLP over HTTP (`http/protobuf` or `http/json`, the default exporter), spans are made by
+ * Switchyard's lean tracer (lean_tracer.ts: the same spans, resource and sampling as the SDK's, at a
+ * fraction of the cost), encoded when they end, batched (`OTEL_BSP_*`) and sent from a worker thread;
+ * when the collector is slow or gone, the queue (`OTEL_BSP_MAX_QUEUE_SIZE`, 2048) drops what does not
+ * fit. Anything else (`grpc`, `zipkin`, `console`) is left to `@opentelemetry/sdk-node` as it comes.
+ * Warnings (a failed export, say) go to `logger`, at most once a minute.
  *
  * On Deno with `OTEL_DENO=true`, Deno's built-in OpenTelemetry is the SDK: it registers itself
  * with `@opentelemetry/api`, so no second SDK starts (spans would be exported twice).
@@ -76,33 +79,44 @@ export async function startTelemetry(env: Env, serviceName: string, logger: Logg
     return { tracer: trace.getTracer("switchyard"), shutdown: () => Promise.resolve() };
   }
   if (!tracingRequested(env)) return OFF;
-  const [{ NodeSDK }, { createSpanExport }] = await Promise.all([import("@opentelemetry/sdk-node"), import("./span_export_setup.ts")]);
+  const { createSpanExport } = await import("./span_export_setup.ts");
   const resourceDetectors = await redactingDetectors(env);
   const logLevel = diagLevel(env.OTEL_LOG_LEVEL);
   diag.setLogger(diagToLogger(logger), { logLevel, suppressOverrideMessage: true });
   const spanExport = createSpanExport(env, logLevel);
-  // The SDK's constructor installs a console logger of its own when OTEL_LOG_LEVEL is set, and warns
-  // if one is there already: let it, then put ours back.
-  diag.disable();
-  const sdk = new NodeSDK({
-    resourceDetectors,
-    // `null` registers no context manager (the SDK's documented switch; its type says only ContextManager).
-    ...(options.activeContext === false ? { contextManager: null as unknown as ContextManager } : {}),
-    serviceName: env.OTEL_SERVICE_NAME?.trim() || serviceName,
-    instrumentations: [],
-    metricReaders: [],
-    logRecordProcessors: [],
-    ...(spanExport === undefined ? {} : { spanProcessors: [spanExport] }),
-  });
-  diag.setLogger(diagToLogger(logger), { logLevel, suppressOverrideMessage: true });
-  sdk.start();
-  logger.info("tracing on", {
+  const service = env.OTEL_SERVICE_NAME?.trim() || serviceName;
+  const on = {
     endpoint: redactUrl(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT || "http://localhost:4318"),
     protocol: env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL || env.OTEL_EXPORTER_OTLP_PROTOCOL || "http/protobuf",
     sampler: env.OTEL_TRACES_SAMPLER || "parentbased_always_on",
-    service: env.OTEL_SERVICE_NAME?.trim() || serviceName,
-    export: spanExport === undefined ? "sdk batch processor" : "encoded at span end, sent from a worker thread",
-  });
+    service,
+  };
+  let stop: () => Promise<void>;
+  if (spanExport !== undefined) {
+    const { startLeanTracing } = await import("./lean_setup.ts");
+    const { provider } = await startLeanTracing({ env, serviceName, resourceDetectors, processor: spanExport, activeContext: options.activeContext !== false });
+    logger.info("tracing on", { ...on, export: "switchyard tracer, encoded at span end, sent from a worker thread" });
+    stop = () => provider.shutdown();
+  } else {
+    // What the lean tracer's export does not speak (grpc, zipkin, console, several exporters): the SDK.
+    const { NodeSDK } = await import("@opentelemetry/sdk-node");
+    // The SDK's constructor installs a console logger of its own when OTEL_LOG_LEVEL is set, and warns
+    // if one is there already: let it, then put ours back.
+    diag.disable();
+    const sdk = new NodeSDK({
+      resourceDetectors,
+      // `null` registers no context manager (the SDK's documented switch; its type says only ContextManager).
+      ...(options.activeContext === false ? { contextManager: null as unknown as ContextManager } : {}),
+      serviceName: service,
+      instrumentations: [],
+      metricReaders: [],
+      logRecordProcessors: [],
+    });
+    diag.setLogger(diagToLogger(logger), { logLevel, suppressOverrideMessage: true });
+    sdk.start();
+    logger.info("tracing on", { ...on, export: "the OpenTelemetry SDK's tracer and exporter" });
+    stop = () => sdk.shutdown();
+  }
   let stopping: Promise<void> | undefined;
   return {
     tracer: trace.getTracer("switchyard"),
@@ -110,7 +124,7 @@ export async function startTelemetry(env: Env, serviceName: string, logger: Logg
       stopping ??= (async () => {
         let timer: ReturnType<typeof setTimeout> | undefined;
         await Promise.race([
-          sdk.shutdown().catch((err: unknown) => logger.warn("span flush failed", { error: String(err) })),
+          stop().catch((err: unknown) => logger.warn("span flush failed", { error: String(err) })),
           new Promise<void>((resolve) => timer = setTimeout(resolve, SHUTDOWN_TIMEOUT_MS)),
         ]);
         clearTimeout(timer);

@@ -34,15 +34,7 @@ export function writeSpan(w: ProtoWriter, span: ReadableSpan): void {
   w.tag(2, 2);
   const mark = w.open(2);
   const ctx = span.spanContext();
-  w.tag(1, 2);
-  w.hex(ctx.traceId);
-  w.tag(2, 2);
-  w.hex(ctx.spanId);
-  const traceState = ctx.traceState?.serialize();
-  if (traceState) {
-    w.tag(3, 2);
-    w.string(traceState);
-  }
+  writeIds(w, ctx);
   const parent = span.parentSpanContext;
   if (parent?.spanId) {
     w.tag(4, 2);
@@ -84,7 +76,8 @@ export function writeSpan(w: ProtoWriter, span: ReadableSpan): void {
   w.close(mark);
 }
 
-function flags(ctx: SpanContext, isRemote: boolean | undefined): number {
+/** A span's or link's `flags` field: the trace flags, and whether the parent (or linked span) is remote. */
+export function flags(ctx: SpanContext, isRemote: boolean | undefined): number {
   return (ctx.traceFlags & 0xff) | HAS_IS_REMOTE | (isRemote ? IS_REMOTE : 0);
 }
 
@@ -105,6 +98,17 @@ function writeLink(w: ProtoWriter, link: Link & { droppedAttributesCount?: numbe
   w.tag(13, 2);
   const mark = w.open(1);
   const ctx = link.context;
+  writeIds(w, ctx);
+  if (link.attributes) writeAttributes(w, link.attributes, 4);
+  w.tag(5, 0);
+  w.varint32(link.droppedAttributesCount || 0);
+  w.tag(6, 5);
+  w.fixed32(flags(ctx, ctx.isRemote));
+  w.close(mark);
+}
+
+/** A span's or a link's trace id, span id and trace state (fields 1, 2 and 3 of both messages). */
+export function writeIds(w: ProtoWriter, ctx: SpanContext): void {
   w.tag(1, 2);
   w.hex(ctx.traceId);
   w.tag(2, 2);
@@ -114,18 +118,15 @@ function writeLink(w: ProtoWriter, link: Link & { droppedAttributesCount?: numbe
     w.tag(3, 2);
     w.string(traceState);
   }
-  if (link.attributes) writeAttributes(w, link.attributes, 4);
-  w.tag(5, 0);
-  w.varint32(link.droppedAttributesCount || 0);
-  w.tag(6, 5);
-  w.fixed32(flags(ctx, ctx.isRemote));
-  w.close(mark);
 }
 
 /** HrTime `[seconds, nanos]` as fixed64 nanoseconds, exact beyond 2^53 (the SDK's arithmetic). */
 function writeTime(w: ProtoWriter, time: HrTime): void {
-  const seconds = time[0];
-  const nanos = time[1];
+  writeTimeParts(w, time[0], time[1]);
+}
+
+/** `seconds` and `nanos` (below 1e9) as fixed64 nanoseconds, as {@linkcode writeTime}. */
+export function writeTimeParts(w: ProtoWriter, seconds: number, nanos: number): void {
   const lowSeconds = seconds & 0xffff;
   const highSeconds = (seconds / 65536) >>> 0;
   const fromLow = lowSeconds * 1e9;
@@ -142,7 +143,10 @@ export function writeAttributes(w: ProtoWriter, attributes: Attributes, field: n
   }
 }
 
-function writeKeyValue(w: ProtoWriter, key: string, value: unknown, field: number): void {
+/** One attribute as a `KeyValue` in field `field`. */
+export function writeKeyValue(w: ProtoWriter, key: string, value: unknown, field: number): void {
+  // Most attributes are short ASCII strings and small integers: written in one go.
+  if (typeof value === "string" ? w.asciiKeyValue(field, key, value) : typeof value === "number" && (value >>> 0) === value && value < 268435456 && w.asciiKeyInt(field, key, value)) return;
   w.tag(field, 2);
   const kv = w.open(1);
   w.tag(1, 2);

@@ -1,13 +1,17 @@
 import { INVALID_SPAN_CONTEXT, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import type { Context, Span, Tracer } from "@opentelemetry/api";
-import type { Msg } from "@nats-io/nats-core";
+import type { Msg, MsgHdrs } from "@nats-io/nats-core";
 import { H_NESTED, H_REQUEST_ID, readHeaders } from "../bus/mod.ts";
 import type { WireError } from "../bus/mod.ts";
 import { extractTraceContext } from "./w3c.ts";
 import { ATTR } from "./traced_call.ts";
+import { withSpan } from "./span_only_context.ts";
 
 /** The span `ctx.span` is when tracing is off: records nothing, allocates nothing per request. */
 export const NOOP_SPAN: Span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+
+/** Span options of a request's span (one object for all: the tracer only reads them). */
+const SERVER = { kind: SpanKind.SERVER } as const;
 
 /** Who serves, for the plugin server spans. */
 export interface PluginIdentity {
@@ -35,6 +39,8 @@ export class PluginTracing {
   readonly tracer: Tracer;
   readonly #id: PluginIdentity;
   readonly #live = new Set<HandlerTrace>();
+  /** Span names per method (a plugin's methods are fixed: no string built per request). */
+  readonly #names = new Map<string, string>();
   #draining = false;
 
   constructor(tracer: Tracer, identity: PluginIdentity) {
@@ -42,28 +48,28 @@ export class PluginTracing {
     this.#id = identity;
   }
 
-  /** Starts the span of one incoming request for `method`. */
-  begin(msg: Msg, method: string): HandlerTrace {
+  /** Starts the span of one incoming request for `method`; `hdrs` are its headers if already decoded. */
+  begin(msg: Msg, method: string, hdrs: MsgHdrs | undefined = readHeaders(msg)): HandlerTrace {
     const id = this.#id;
-    const hdrs = readHeaders(msg);
     const parent = extractTraceContext(hdrs);
     const subject = msg.subject;
-    const span = this.tracer.startSpan(`process ${id.plugin}.${method}`, { kind: SpanKind.SERVER }, parent);
-    // Set after the start: the SDK validates attributes given to startSpan twice (see TracedCall).
+    let name = this.#names.get(method);
+    if (name === undefined) this.#names.set(method, name = `process ${id.plugin}.${method}`);
+    const span = this.tracer.startSpan(name, SERVER, parent);
+    // Set after the start (the SDK validates attributes given to startSpan twice, see TracedCall), one
+    // by one (no object per request for the tracer to walk).
     if (span.isRecording()) {
-      span.setAttributes({
-        "messaging.system": "nats",
-        "messaging.operation.type": "process",
-        "messaging.destination.name": subject,
-        [ATTR.requestId]: hdrs?.get(H_REQUEST_ID) ?? "",
-        [ATTR.instance]: id.instanceId,
-        [ATTR.version]: id.version,
-      });
+      span.setAttribute("messaging.system", "nats");
+      span.setAttribute("messaging.operation.type", "process");
+      span.setAttribute("messaging.destination.name", subject);
+      span.setAttribute(ATTR.requestId, hdrs?.get(H_REQUEST_ID) ?? "");
+      span.setAttribute(ATTR.instance, id.instanceId);
+      span.setAttribute(ATTR.version, id.version);
       if (!subject.startsWith(id.ownBase)) span.setAttribute("messaging.consumer.group.name", id.queue);
       if (hdrs?.get(H_NESTED) === "1") span.setAttribute(ATTR.nested, true);
       if (this.#draining) span.setAttribute(ATTR.draining, true);
     }
-    const handler: HandlerTrace = { span, ctx: trace.setSpan(parent, span) };
+    const handler: HandlerTrace = { span, ctx: withSpan(parent, span) };
     this.#live.add(handler);
     return handler;
   }

@@ -147,6 +147,70 @@ export class ProtoWriter {
     this.pos += written;
   }
 
+  /**
+   * A whole `KeyValue` (in field `field` < 16) whose key and string value are ASCII and together at
+   * most 121 characters, so every length fits one byte and is known before writing: no nested
+   * message to open and close. Returns false, having written nothing, for anything else.
+   */
+  asciiKeyValue(field: number, key: string, value: string): boolean {
+    const kb = asciiBytes(key);
+    if (kb === undefined) return false;
+    const k = kb.length;
+    const v = value.length;
+    if (k + v > 121) return false;
+    this.ensure(k + v + 8);
+    const buf = this.buf;
+    const p = this.pos;
+    let q = p + 4;
+    for (let i = 0; i < k; i++) buf[q++] = kb[i]!;
+    buf[q++] = 0x12;
+    buf[q++] = v + 2;
+    buf[q++] = 0x0a;
+    buf[q++] = v;
+    for (let i = 0; i < v; i++) {
+      const c = value.charCodeAt(i);
+      if (c > 127) return false;
+      buf[q++] = c;
+    }
+    buf[p] = (field << 3) | 2;
+    buf[p + 1] = k + v + 6;
+    buf[p + 2] = 0x0a;
+    buf[p + 3] = k;
+    this.pos = q;
+    return true;
+  }
+
+  /** As {@linkcode asciiKeyValue}, for an integer value in [0, 2^28) (an `int_value`, at most 4 varint bytes). */
+  asciiKeyInt(field: number, key: string, value: number): boolean {
+    const kb = asciiBytes(key);
+    if (kb === undefined) return false;
+    const k = kb.length;
+    if (k > 118) return false;
+    this.ensure(k + 12);
+    const buf = this.buf;
+    const p = this.pos;
+    let q = p + 4;
+    for (let i = 0; i < k; i++) buf[q++] = kb[i]!;
+    buf[q++] = 0x12;
+    const lenAt = q++;
+    buf[q++] = 0x18;
+    const start = q;
+    let n = value;
+    while (n > 127) {
+      buf[q++] = (n & 127) | 128;
+      n >>>= 7;
+    }
+    buf[q++] = n;
+    const av = q - start + 1;
+    buf[lenAt] = av;
+    buf[p] = (field << 3) | 2;
+    buf[p + 1] = k + 4 + av;
+    buf[p + 2] = 0x0a;
+    buf[p + 3] = k;
+    this.pos = q;
+    return true;
+  }
+
   /** Length-prefixed raw bytes. */
   bytes(b: Uint8Array): void {
     this.varint32(b.length);
@@ -198,6 +262,35 @@ export class ProtoWriter {
     }
     buf[p] = v;
   }
+}
+
+/**
+ * Attribute keys as bytes: a key is one of a few constants, and copying its bytes is cheaper than
+ * reading it a character at a time (`charCodeAt` on strings of several representations is slow).
+ */
+const keyBytes = new Map<string, Uint8Array | null>();
+/** Keys are few; a program that makes them up per span does not grow the cache without end. */
+const KEY_CACHE_SIZE = 512;
+
+/** `key` as bytes if it is ASCII and at most 118 characters, else `undefined`. */
+function asciiBytes(key: string): Uint8Array | undefined {
+  let bytes = keyBytes.get(key);
+  if (bytes === undefined) {
+    bytes = null;
+    if (key.length <= 118) {
+      const b = new Uint8Array(key.length);
+      let i = 0;
+      for (; i < key.length; i++) {
+        const c = key.charCodeAt(i);
+        if (c > 127) break;
+        b[i] = c;
+      }
+      if (i === key.length) bytes = b;
+    }
+    if (keyBytes.size >= KEY_CACHE_SIZE) keyBytes.clear();
+    keyBytes.set(key, bytes);
+  }
+  return bytes ?? undefined;
 }
 
 /** Hex digit (0-9, a-f, A-F) → its value. */

@@ -15,6 +15,7 @@ import type {
 import { clip, MAX_SPAN_EVENTS, putAttribute } from "./span_record.ts";
 import type { SpanEvent, SpanKindName, SpanRecord, SpanValue } from "./span_record.ts";
 import type { SpanRing } from "./span_ring.ts";
+import { newSpanId, newTraceId } from "./span_ids.ts";
 
 const KIND_NAMES: Readonly<Record<SpanKind, SpanKindName>> = {
   [SpanKind.INTERNAL]: "internal",
@@ -194,31 +195,11 @@ function now(): number {
   return performance.timeOrigin + performance.now();
 }
 
-/**
- * Random bytes for ids, drawn in bulk: one `crypto.getRandomValues()` call costs microseconds (Node's
- * WebCrypto checks its argument each time), a byte from the pool nothing. 16 KiB last ~680 spans.
- */
-const pool = new Uint8Array(16_384);
-let used = pool.length;
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
-
-/** `bytes` random bytes as lowercase hex. */
-function randomHex(bytes: number): string {
-  if (used + bytes > pool.length) {
-    crypto.getRandomValues(pool);
-    used = 0;
-  }
-  let hex = "";
-  for (let i = used; i < used + bytes; i++) hex += HEX[pool[i]!];
-  used += bytes;
-  return hex;
-}
-
 /** A new sampled span context under `parent`, or a new trace. */
 function newContext(parent: SpanContext | undefined): SpanContext {
   return {
-    traceId: parent?.traceId ?? randomHex(16),
-    spanId: randomHex(8),
+    traceId: parent?.traceId ?? newTraceId(),
+    spanId: newSpanId(),
     traceFlags: TraceFlags.SAMPLED,
   };
 }

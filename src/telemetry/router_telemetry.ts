@@ -9,7 +9,11 @@ import { httpHeaderGetter } from "./propagation.ts";
 import { StreamMeter } from "./stream_meter.ts";
 import { STREAM_CANCELLED, STREAM_OK } from "./stream_metrics.ts";
 import { ATTR, TracedCall } from "./traced_call.ts";
+import { withSpan } from "./span_only_context.ts";
 import type { CallTarget, RetryRefusal } from "./traced_call.ts";
+
+/** Span options of a request's span (one object for all: the tracer only reads them). */
+const SERVER = { kind: SpanKind.SERVER } as const;
 
 /** Options of {@linkcode RouterTelemetry}. */
 export interface RouterTelemetryOptions {
@@ -42,7 +46,7 @@ export class RouterTelemetry {
     this.#scratch = new PluginSeries(UNKNOWN_LABEL).unknownMethod;
     this.#logger = options.logger;
     this.#accessLog = options.accessLog ?? false;
-    this.#fields = options.tracer === undefined ? [] : propagation.fields();
+    this.#fields = options.tracer === undefined ? [] : parentFields(propagation.fields());
   }
 
   /** Starts a request's server span, honouring an incoming `traceparent`; `undefined` when tracing is off. */
@@ -113,6 +117,7 @@ export class RequestTrace {
   #answered = false;
 
   constructor(tracer: Tracer, req: Request, requestId: string, fields: readonly string[]) {
+    // Attributes one by one, not as an object literal: no object per call for the tracer to walk.
     // A span a runtime already opened for this request (Deno's, with OTEL_DENO=true) is the parent;
     // otherwise the client's trace context, if it sent any (most requests carry none: skip the parse).
     const active = context.active();
@@ -125,17 +130,15 @@ export class RequestTrace {
     const start = url.indexOf("/", url.indexOf("//") + 2);
     const query = url.indexOf("?", start);
     const path = start < 0 ? "/" : url.slice(start, query < 0 ? undefined : query);
-    const span = this.span = tracer.startSpan("POST /v1/:plugin/:method", { kind: SpanKind.SERVER }, parent);
+    const span = this.span = tracer.startSpan("POST /v1/:plugin/:method", SERVER, parent);
     // Set after the start: the SDK validates attributes given to startSpan twice (see TracedCall).
     if (span.isRecording()) {
-      span.setAttributes({
-        "http.request.method": req.method,
-        "url.path": path.length > 256 ? path.slice(0, 256) : path,
-        "url.scheme": url.startsWith("https:") ? "https" : "http",
-        [ATTR.requestId]: requestId,
-      });
+      span.setAttribute("http.request.method", req.method);
+      span.setAttribute("url.path", path.length > 256 ? path.slice(0, 256) : path);
+      span.setAttribute("url.scheme", url.startsWith("https:") ? "https" : "http");
+      span.setAttribute(ATTR.requestId, requestId);
     }
-    this.#call = new TracedCall(tracer, trace.setSpan(parent, this.span), this.span);
+    this.#call = new TracedCall(tracer, withSpan(parent, this.span), this.span);
   }
 
   /** Names the span after the plugin method once the request was resolved. */
@@ -143,10 +146,11 @@ export class RequestTrace {
     this.#series = series;
     this.#call.target(route);
     if (!this.span.isRecording()) return;
-    const path = `/v1/${route.plugin}/${route.method.name}`;
-    this.span.updateName(`POST ${path}`);
-    this.#route = path;
-    this.span.setAttributes({ [ATTR.plugin]: route.plugin, [ATTR.method]: route.method.name });
+    const names = routeNames(route);
+    this.span.updateName(names.span);
+    this.#route = names.path;
+    this.span.setAttribute(ATTR.plugin, route.plugin);
+    this.span.setAttribute(ATTR.method, route.method.name);
   }
 
   /** An attempt starts: its CLIENT span, whose context goes into `headers`. */
@@ -198,7 +202,8 @@ export class RequestTrace {
     this.#streaming = false;
     const span = this.span;
     if (!span.isRecording()) return;
-    span.setAttributes({ [ATTR.streamItems]: items, [ATTR.streamOutcome]: outcome });
+    span.setAttribute(ATTR.streamItems, items);
+    span.setAttribute(ATTR.streamOutcome, outcome);
     if (outcome !== STREAM_OK && outcome !== STREAM_CANCELLED) {
       span.setAttribute(ATTR.errorCode, code);
       span.setStatus({ code: SpanStatusCode.ERROR, message: code });
@@ -217,7 +222,8 @@ export class RequestTrace {
       return;
     }
     const status = res.status;
-    span.setAttributes({ "http.route": this.#route, "http.response.status_code": status });
+    span.setAttribute("http.route", this.#route);
+    span.setAttribute("http.response.status_code", status);
     const instance = res.headers.get("x-plugin-instance");
     if (instance) span.setAttribute(ATTR.instance, instance);
     if (code !== "") {
@@ -234,6 +240,38 @@ export class RequestTrace {
     if (this.#streaming) this.#answered = true;
     else span.end();
   }
+}
+
+/**
+ * The propagator's fields that can give a request a parent span: `tracestate` and `baggage` alone
+ * cannot (W3C trace context needs `traceparent`; baggage is not carried over NATS), so with
+ * `traceparent` among the fields they are not looked up.
+ */
+function parentFields(fields: readonly string[]): readonly string[] {
+  return fields.includes("traceparent") ? fields.filter((f) => f !== "tracestate" && f !== "baggage") : fields;
+}
+
+/** A route's `http.route` and span name, made once per method (the strings would otherwise be built per request). */
+interface RouteNames {
+  readonly path: string;
+  readonly span: string;
+}
+
+const routeNameCache = new Map<string, RouteNames>();
+/** Plugins come and go: the cache starts over rather than grow without end. */
+const ROUTE_NAME_CACHE_SIZE = 1024;
+
+/** Keyed by the method's NATS subject: a string the route holds already (its hash computed once). */
+function routeNames(route: CallTarget): RouteNames {
+  const subject = route.method.subject;
+  let names = routeNameCache.get(subject);
+  if (names === undefined) {
+    if (routeNameCache.size >= ROUTE_NAME_CACHE_SIZE) routeNameCache.clear();
+    const path = `/v1/${route.plugin}/${route.method.name}`;
+    names = { path, span: `POST ${path}` };
+    routeNameCache.set(subject, names);
+  }
+  return names;
 }
 
 function hasAny(headers: Headers, names: readonly string[]): boolean {

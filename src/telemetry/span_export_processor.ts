@@ -16,8 +16,13 @@ export interface SpanExportOptions {
   scheduledDelayMillis?: number | undefined;
 }
 
+/** A span that writes itself as a `ScopeSpans.spans` entry (as {@linkcode writeSpan} does). */
+export interface EncodableSpan {
+  encode(w: ProtoWriter): void;
+}
+
 /** The SDK's resource as a span holds it (attributes may still be settling). */
-interface SpanResource extends ResourceLike {
+export interface SpanResource extends ResourceLike {
   readonly asyncAttributesPending?: boolean | undefined;
   waitForAsyncAttributes?(): Promise<void>;
 }
@@ -78,28 +83,51 @@ export class SpanExportProcessor implements SpanProcessor {
   onStart(_span: Span, _parentContext: Context): void {}
 
   onEnd(span: ReadableSpan): void {
-    if (this.#shutdown !== undefined || (span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return;
+    if ((span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return;
+    const w = this.#writerFor(span.resource, span.instrumentationScope);
+    if (w === undefined) return;
+    writeSpan(w, span);
+    this.#written();
+  }
+
+  /**
+   * Encodes a sampled span that writes itself (the lean tracer's, see lean_tracer.ts) into the batch
+   * of `scope` (keyed by identity), dropping it like {@linkcode onEnd} when the queue is full.
+   */
+  append(resource: SpanResource, scope: ScopeLike, span: EncodableSpan): void {
+    const w = this.#writerFor(resource, scope);
+    if (w === undefined) return;
+    span.encode(w);
+    this.#written();
+  }
+
+  /** The writer of `scope`'s spans in the batch being filled, or `undefined` when the span is dropped. */
+  #writerFor(resource: SpanResource, scope: ScopeLike): ProtoWriter | undefined {
+    if (this.#shutdown !== undefined) return undefined;
     if (this.#count + this.#inFlight >= this.#maxQueue) {
       if (this.#dropped++ === 0) diag.debug("maxQueueSize reached, dropping spans");
-      return;
+      return undefined;
     }
     if (this.#dropped > 0) {
       diag.warn(`Dropped ${this.#dropped} spans because maxQueueSize reached`);
       this.#dropped = 0;
     }
-    if (span.resource !== this.#resource) {
+    if (resource !== this.#resource) {
       // One batch, one resource (a process has one tracer provider, so this happens once).
       if (this.#count > 0) this.#flush();
-      this.#resource = span.resource;
+      this.#resource = resource;
     }
-    const scope = span.instrumentationScope;
     let slot = this.#slots.get(scope);
     if (slot === undefined) {
-      slot = { scope: encodeScope(scope as ScopeLike), schemaUrl: scope.schemaUrl, writer: new ProtoWriter(SCOPE_BUFFER_BYTES), count: 0 };
+      slot = { scope: encodeScope(scope), schemaUrl: scope.schemaUrl, writer: new ProtoWriter(SCOPE_BUFFER_BYTES), count: 0 };
       this.#slots.set(scope, slot);
     }
-    writeSpan(slot.writer, span);
     slot.count++;
+    return slot.writer;
+  }
+
+  /** A span was written into its scope's batch. */
+  #written(): void {
     if (++this.#count >= this.#batchSize) this.#flush();
     else if (this.#timer === undefined) {
       this.#timer = setTimeout(() => this.#flush(), this.#delayMs);

@@ -1,6 +1,5 @@
 import { diag } from "@opentelemetry/api";
 import type { DiagLogLevel } from "@opentelemetry/api";
-import type { SpanProcessor } from "@opentelemetry/sdk-trace";
 import { SpanExportProcessor } from "./span_export_processor.ts";
 import type { SpanExportOptions } from "./span_export_processor.ts";
 import { WorkerSender } from "./worker_sender.ts";
@@ -11,10 +10,10 @@ type Env = Readonly<Record<string, string | undefined>>;
  * The span processor for what the `OTEL_*` variables ask: OTLP over HTTP (the default exporter;
  * `http/protobuf`, the default protocol, or `http/json`) gets a {@linkcode SpanExportProcessor}
  * exporting from a worker thread, batched by the `OTEL_BSP_*` variables. `undefined` for anything
- * else (`grpc`, `zipkin`, `console`, several exporters): the SDK then builds its own processors from
- * the same variables, as before.
+ * else (`grpc`, `zipkin`, `console`, several exporters): the SDK then builds its own tracer and
+ * processors from the same variables.
  */
-export function createSpanExport(env: Env, logLevel: DiagLogLevel): SpanProcessor | undefined {
+export function createSpanExport(env: Env, logLevel: DiagLogLevel): SpanExportProcessor | undefined {
   const exporters = (env.OTEL_TRACES_EXPORTER ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "" && s !== "null");
   if (exporters.length > 1 || (exporters.length === 1 && exporters[0] !== "otlp")) return undefined;
   const protocol = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL)?.trim() || "http/protobuf";

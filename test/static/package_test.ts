@@ -1,7 +1,7 @@
 // Runs once: it checks the repository's files, which no runtime changes.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { accessSync, constants, existsSync, readFileSync } from "node:fs";
+import { accessSync, constants, existsSync, readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { spawnSync } from "node:child_process";
 
@@ -35,4 +35,31 @@ test("the switchyard bin prints its help and exits 0", () => {
   const run = spawnSync(`${root}${pkg.bin.switchyard}`, ["--help"], { encoding: "utf8", timeout: 20_000 });
   assert.equal(run.status, 0, run.stderr);
   assert.match(run.stdout, /Usage: switchyard <command>/);
+});
+
+test("every package the source loads at run time is a dependency, not a devDependency", () => {
+  const { name: self, dependencies } = JSON.parse(readFileSync(`${root}package.json`, "utf8")) as { name: string; dependencies: Record<string, string> };
+  const missing = new Set<string>();
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = `${dir}/${entry.name}`;
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith(".ts") && !entry.name.endsWith(".d.ts")) {
+        for (const line of readFileSync(path, "utf8").split("\n")) {
+          // type-only imports are erased before anything runs; comments and examples load nothing
+          if (/^\s*((import|export) type |\*|\/\/|\/\*)/.test(line)) continue;
+          for (const m of line.matchAll(/(?:from |import\()\s*"([^".][^"]*)"/g)) {
+            const spec = m[1]!;
+            if (/^(node:|#|npm:|jsr:)/.test(spec) || spec.includes("${")) continue;
+            const name = spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : spec.split("/")[0]!;
+            if (name !== self && !(name in dependencies)) missing.add(`${name} (${path.slice(root.length)})`);
+          }
+        }
+      }
+    }
+  };
+  walk(`${root}src`);
+  // The OTLP receiver of this project's own tests: not exported by switchyard/testing.
+  missing.delete("protobufjs (src/testing/otlp_receiver.ts)");
+  assert.deepEqual([...missing], []);
 });

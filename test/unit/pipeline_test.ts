@@ -7,7 +7,7 @@ import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import * as v from "valibot";
 import type { Msg, NatsConnection } from "@nats-io/nats-core";
-import { connectBus, encodeWireError, H_INSTANCE, INFO_RESPONSE, isBusError, META_PROTOCOL, RequestMux, versionSubjectBase, WireHeaders } from "../../src/bus/mod.ts";
+import { connectBus, DisconnectedError, encodeWireError, H_INSTANCE, INFO_RESPONSE, isBusError, META_PROTOCOL, RequestLostError, RequestMux, versionSubjectBase, WireHeaders } from "../../src/bus/mod.ts";
 import type { InfoResponse } from "../../src/bus/mod.ts";
 import { codeOf, ErrorCode } from "../../src/errors.ts";
 import { ConfigSchema, pipelineSettings, resolveConfig } from "../../src/config/mod.ts";
@@ -166,6 +166,22 @@ test("send(): an instance failing among healthy ones is ejected and never opens 
   assert.ok(failed <= 5, `${failed} failures: at most the ejection threshold`);
 });
 
+test("send(): an instance failing fast while its peers' first answers are on their way is ejected, and the plugin's breaker stays closed", async () => {
+  await using f = await fixture({ resilience: { retry: { maxAttempts: 1 } }, balancing: { balancer: "round-robin" } });
+  const bad = f.instance("bad", always(broken));
+  f.instance("good1", always("hold"));
+  f.instance("good2", always("hold"));
+  const sends = Array.from({ length: 24 }, () => f.send());
+  await waitFor(() => (f.calls.get("bad") ?? 0) + f.held.length === 24, { message: "every request reached an instance" });
+  const failedFast = f.calls.get("bad")!;
+  assert.ok(failedFast >= 5, `${failedFast} failures: enough to open the breaker had they counted`);
+  for (const msg of f.held) msg.respond(encoder.encode('{"ok":true}'));
+  const outcomes = await Promise.allSettled(sends);
+  assert.ok(bad.ejectedUntil > Date.now(), "the failing instance is ejected");
+  assert.equal(f.pipeline.policies.plugin(bad.plugin).breaker!.state, "closed", "no peer had answered yet, but both were answering");
+  assert.equal(outcomes.filter((o) => o.status === "fulfilled" && o.value.status === 0).length, 24 - failedFast);
+});
+
 test("send(): when every instance fails, the breaker opens", async () => {
   await using f = await fixture({ resilience: { retry: { maxAttempts: 1 } } });
   for (const id of ["a", "b", "c"]) f.instance(id, always(broken));
@@ -212,6 +228,21 @@ test("instanceGone(): requests waiting on the instance fail at once as lost; an 
   assert.equal(f.pipeline.policies.plugin(slow.plugin).breaker!.state, "closed");
 });
 
+test("send(): requests failed by this side's own connection drop are retried beyond the retry budget; those lost with their instance are not", async () => {
+  for (const drop of ["disconnected", "lost"] as const) {
+    await using f = await fixture({ resilience: noDelay });
+    f.instance("a", (n) => (n < 16 ? "hold" : "ok"));
+    const sends = Array.from({ length: 16 }, () => f.send({ mayRetry: true }));
+    await waitFor(() => f.held.length === 16, { message: "16 requests held" });
+    const why = (subject: string) => drop === "disconnected" ? new DisconnectedError(subject, "the NATS connection dropped") : new RequestLostError(subject, "it died");
+    assert.equal(f.pipeline.mux.failWhere(() => true, (p) => why(p.subject)), 16);
+    const outcomes = await Promise.allSettled(sends);
+    const ok = outcomes.filter((o) => o.status === "fulfilled" && o.value.status === 0).length;
+    if (drop === "disconnected") assert.equal(ok, 16, "every one retried");
+    else assert.ok(ok < 16, `the budget retried ${ok} of 16`);
+  }
+});
+
 test("send(): when a version's last instance is gone, an unpinned request goes to another version; a pinned one fails", async () => {
   {
     await using f = await fixture({ resilience: { retry: { maxAttempts: 1 } } });
@@ -227,6 +258,36 @@ test("send(): when a version's last instance is gone, an unpinned request goes t
     await assert.rejects(f.send({ range: "^2" }), (err) => isBusError(err) && err.failure === "no_responders");
     assert.equal(f.calls.get("old"), undefined, "a pinned request never goes to another version");
   }
+});
+
+test("resolveArriving(): with no instance available it waits for announced instances being proven, then routes to them; with none arriving it throws at once", async () => {
+  await using f = await fixture();
+  f.instance("old", always("ok"));
+  f.registry.markDraining(f.plugin, "old"); // the old version says it drains...
+  const thrown = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (err) {
+      return codeOf(err);
+    }
+    return "none";
+  };
+  assert.equal(thrown(() => f.pipeline.resolveArriving(f.plugin, "m", undefined)), ErrorCode.PluginUnavailable, "nothing arriving: at once");
+  // ...while the new one, announced, is being proven.
+  let admit!: () => void;
+  f.registry.arriving(f.plugin, new Promise<void>((resolve) => admit = () => (f.instance("new", always("ok"), { version: "2.0.0" }), resolve())));
+  const waiting = f.pipeline.resolveArriving(f.plugin, "m", undefined);
+  assert.ok(waiting instanceof Promise, "it waits");
+  admit();
+  assert.equal((await waiting).version.version, "2.0.0");
+  assert.equal(f.registry.arrivals(f.plugin), undefined, "the settled proof is forgotten");
+  // A proof that admits nothing: the request fails once it settles.
+  f.registry.markDraining(f.plugin, "new");
+  let refuse!: () => void;
+  f.registry.arriving(f.plugin, new Promise<void>((resolve) => refuse = resolve));
+  const failing = f.pipeline.resolveArriving(f.plugin, "m", undefined);
+  refuse();
+  await assert.rejects(Promise.resolve(failing), (err) => codeOf(err) === ErrorCode.PluginUnavailable);
 });
 
 test("send(): retries stop at the deadline", async () => {
