@@ -48,18 +48,25 @@ export async function serveHttp1(
   const { rules } = served;
   const input = new InputBuffer(io.read);
   const scratch = new Uint8Array(ANSWER_BUFFER_BYTES);
+  /** A read started while a streamed answer was written (see {@linkcode readAhead}), not yet taken. */
+  let ahead: Promise<number | null> | undefined;
   try {
     for (;;) {
       let head = nextHead(input, guarded, served);
       while (head === MORE) {
         let n: number | null;
-        try {
-          n = await io.read(input.spare());
-        } catch {
-          n = null; // reset by the peer, or closed by the sweep
+        if (ahead !== undefined) {
+          n = await ahead; // its bytes are in `input` already
+          ahead = undefined;
+        } else {
+          try {
+            n = await io.read(input.spare());
+          } catch {
+            n = null; // reset by the peer, or closed by the sweep
+          }
+          if (n !== null && n > 0) input.added(n);
         }
         if (n === null || n === 0 || !io.canAnswer) return;
-        input.added(n);
         guarded.bytesArrived();
         head = nextHead(input, guarded, served);
       }
@@ -93,6 +100,12 @@ export async function serveHttp1(
         scratch,
       };
       const bytes = answerBytes(res, options);
+      if (bytes === undefined && (body === undefined || body.done) && input.size === 0) {
+        // A body still being produced (a stream) may stay quiet for long: a read now sees the client
+        // leave at once. What it reads (a pipelined request) waits for the loop.
+        ahead = readAhead(io, input);
+        options.gone = ahead.then((n) => n === null || n === 0 ? undefined : new Promise<void>(() => {}));
+      }
       if (!(bytes !== undefined ? await io.write(bytes) : await writeResponse(res, io.write, options))) {
         return;
       }
@@ -108,6 +121,17 @@ export async function serveHttp1(
   } finally {
     if (rules.forget(guarded)) io.destroy();
   }
+}
+
+/**
+ * Reads once into `input` (the bytes are added when they arrive): null or 0 when the client closed
+ * its side or the connection failed.
+ */
+function readAhead(io: DenoClient, input: InputBuffer): Promise<number | null> {
+  return io.read(input.spare()).then((n) => {
+    if (n !== null && n > 0) input.added(n);
+    return n === null || n > 0 ? n : null;
+  }, () => null);
 }
 
 /** The next request head if it is all here and passes the rules; MORE while it is not all here; DONE once refused. */

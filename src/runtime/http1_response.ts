@@ -27,6 +27,12 @@ export interface AnswerOptions {
   date: string;
   /** A buffer an answer that fits is built in (one per connection: answers are written one at a time). */
   scratch?: Uint8Array;
+  /**
+   * Resolves when the client closed its side while a body still being produced is written: the
+   * body is cancelled then (its producer learns the client went away) instead of waiting for its
+   * next piece, which for a quiet stream may never come.
+   */
+  gone?: Promise<void>;
 }
 
 const REASONS: Readonly<Record<number, string>> = {
@@ -61,6 +67,7 @@ const FRAMING = new Set(["connection", "content-length", "keep-alive", "transfer
 const EMPTY = new Uint8Array(0);
 const END_CHUNKS = new Uint8Array([48, 13, 10, 13, 10]); // 0\r\n\r\n
 const NOT_YET: unique symbol = Symbol("not yet");
+const GONE: unique symbol = Symbol("gone");
 /** Bodies larger than this go chunked rather than gathered. */
 const MAX_GATHERED = 1024 * 1024;
 const encoder = new TextEncoder();
@@ -148,10 +155,13 @@ async function writeChunked(
   );
   for (const piece of gathered) ok &&= await write(frame(piece));
   let next = pending;
+  const gone = options.gone?.then((): typeof GONE => GONE);
   try {
     while (ok) {
-      const got = await (next ?? reader.read());
+      const read = next ?? reader.read();
+      const got = gone === undefined ? await read : await Promise.race([read, gone]);
       next = undefined;
+      if (got === GONE) break;
       if (got.done) return options.closeDelimited || await write(END_CHUNKS);
       if (got.value.length > 0) ok = await write(frame(got.value));
     }

@@ -302,6 +302,22 @@ describe("HTTP/1.1 on the wire with the router's default limits", () => {
     }
   });
 
+  test("a request sent while a streamed answer is still written is answered after it", async () => {
+    const client = new RawClient(server.port);
+    try {
+      client.send("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n");
+      await client.until((text) => text.includes('{"n":1}') || undefined);
+      // The server reads on while the stream is quiet (to see a client that leaves): what it reads
+      // here is the next request, kept for its turn.
+      client.send("GET /during-stream HTTP/1.1\r\nHost: x\r\n\r\n");
+      releaseStream();
+      assert.equal((await client.next()).body, '{"n":1}\n{"n":2}\n');
+      assert.equal(JSON.parse((await client.next()).body).path, "/during-stream");
+    } finally {
+      client.close();
+    }
+  });
+
   test("a malformed second request on a kept-alive connection gets the JSON 400, and the connection closes", {
     skip: runtime === "bun"
       ? "Bun.serve serving by itself answers its own bare 400 (see docs/edge.md)"
