@@ -108,11 +108,11 @@ export async function writeResponse(
     for (;;) {
       const next = reader.read();
       const got = await soon(next);
-      if (got === NOT_YET) return await writeChunked(head, pieces, next, reader, write, options);
+      if (got === NOT_YET) return await writeChunked(head, pieces, next, reader, write, options, declaredLength(res));
       if (got.done) break;
       pieces.push(got.value);
       size += got.value.length;
-      if (size > MAX_GATHERED) return await writeChunked(head, pieces, undefined, reader, write, options);
+      if (size > MAX_GATHERED) return await writeChunked(head, pieces, undefined, reader, write, options, declaredLength(res));
     }
   } catch {
     reader.cancel().catch(() => {});
@@ -136,7 +136,10 @@ function headOf(res: Response, options: AnswerOptions): string {
   return head;
 }
 
-/** The rest of a body still being produced, in the chunked coding, starting with what was gathered. */
+/**
+ * The rest of a body still being produced, starting with what was gathered: in the chunked coding,
+ * or as it comes under the `declared` length (-1: none), or delimited by the close (HTTP/1.0).
+ */
 async function writeChunked(
   head: string,
   gathered: Uint8Array[],
@@ -144,15 +147,29 @@ async function writeChunked(
   reader: ReadableStreamDefaultReader<Uint8Array>,
   write: WriteBytes,
   options: AnswerOptions,
+  declared: number,
 ): Promise<boolean> {
+  // A length the handler set (a large reply relayed as it comes) is kept: the body is written as
+  // it comes, unframed, and a body that ends short or runs long closes the connection.
   if (options.headOnly) {
     reader.cancel().catch(() => {});
-    return await write(joined(head, EMPTY));
+    return await write(joined(declared < 0 ? head : `${head}content-length: ${declared}\r\n`, EMPTY));
   }
-  const frame = options.closeDelimited ? (piece: Uint8Array) => piece : chunk;
+  const sized = declared >= 0;
+  const frame = options.closeDelimited || sized ? (piece: Uint8Array) => piece : chunk;
+  let left = declared;
   let ok = await write(
-    joined(options.closeDelimited ? head : `${head}transfer-encoding: chunked\r\n`, EMPTY),
+    joined(
+      sized
+        ? `${head}content-length: ${declared}\r\n`
+        : options.closeDelimited
+        ? head
+        : `${head}transfer-encoding: chunked\r\n`,
+      EMPTY,
+    ),
   );
+  for (const piece of gathered) left -= piece.length;
+  if (sized && left < 0) ok = false;
   for (const piece of gathered) ok &&= await write(frame(piece));
   let next = pending;
   const gone = options.gone?.then((): typeof GONE => GONE);
@@ -162,14 +179,23 @@ async function writeChunked(
       const got = gone === undefined ? await read : await Promise.race([read, gone]);
       next = undefined;
       if (got === GONE) break;
-      if (got.done) return options.closeDelimited || await write(END_CHUNKS);
-      if (got.value.length > 0) ok = await write(frame(got.value));
+      if (got.done) return sized ? left === 0 : options.closeDelimited || await write(END_CHUNKS);
+      if (got.value.length > 0) {
+        if (sized && (left -= got.value.length) < 0) break;
+        ok = await write(frame(got.value));
+      }
     }
   } catch {
     // The body failed part way: the client sees a cut-off answer, never a complete wrong one.
   }
   reader.cancel().catch(() => {});
   return false;
+}
+
+/** The response's `content-length` when it is a plain decimal number, else -1. */
+function declaredLength(res: Response): number {
+  const value = res.headers.get("content-length");
+  return value !== null && /^\d{1,15}$/.test(value) ? Number(value) : -1;
 }
 
 /** `p`'s result if it settles within a few microtask turns (a string or bytes body does), else NOT_YET. */

@@ -156,6 +156,20 @@ describe("HTTP/1.1 on the wire with the router's default limits", () => {
           },
         );
       }
+      if (url.pathname === "/sized-stream") {
+        return new Response(
+          new ReadableStream<Uint8Array>({
+            async pull(controller) {
+              controller.enqueue(encoder.encode('{"n":1}\n'));
+              // The rest comes later: the server writes the body as it comes, not gathered.
+              await new Promise((resolve) => setTimeout(resolve, 1));
+              controller.enqueue(encoder.encode('{"n":2}\n'));
+              controller.close();
+            },
+          }),
+          { headers: { "content-type": "application/x-ndjson", "content-length": "16" } },
+        );
+      }
       if (url.pathname === "/stream") {
         const second = new Promise<void>((resolve) => releaseStream = resolve);
         return new Response(
@@ -297,6 +311,24 @@ describe("HTTP/1.1 on the wire with the router's default limits", () => {
       assert.equal(answer.body, '{"n":1}\n{"n":2}\n');
       client.send("GET /after-stream HTTP/1.1\r\nHost: x\r\n\r\n");
       assert.equal(JSON.parse((await client.next()).body).path, "/after-stream");
+    } finally {
+      client.close();
+    }
+  });
+
+  test("a streamed body with a content-length goes out with that length, not chunked; the connection goes on", async () => {
+    const client = new RawClient(server.port);
+    try {
+      client.send("GET /sized-stream HTTP/1.1\r\nHost: x\r\n\r\n");
+      const answer = await client.next();
+      assert.equal(answer.body, '{"n":1}\n{"n":2}\n');
+      // Bun's server drops the length of a streamed body and sends it chunked (oven-sh/bun#10507).
+      if (runtime !== "bun") {
+        assert.equal(answer.headers.get("content-length"), "16");
+        assert.equal(answer.headers.get("transfer-encoding"), undefined);
+      }
+      client.send("GET /after-sized HTTP/1.1\r\nHost: x\r\n\r\n");
+      assert.equal(JSON.parse((await client.next()).body).path, "/after-sized");
     } finally {
       client.close();
     }
