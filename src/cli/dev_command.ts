@@ -121,7 +121,7 @@ stops nats-server.
         return 69;
       }
       config.nats.servers = [nats.url];
-      logger.info("embedded nats-server started", { url: nats.url });
+      logger.info("embedded nats-server started", { url: nats.url, pid: nats.pid });
     }
     const natsUrl = config.nats.servers.join(",");
     const gate = pluginGate(config, logger);

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { currentRuntime, runtimeCommand } from "../../src/runtime/mod.ts";
 import { freePort, spawnProcess, waitFor } from "../../src/testing/mod.ts";
-import { probeTcp } from "../../src/testing/_nats_files.ts";
+import { readFileSync } from "node:fs";
 import type { ProcessHandle } from "../../src/testing/mod.ts";
 import { CLI } from "./_stack.ts";
 
@@ -67,13 +67,23 @@ async function ctrlC(proc: ProcessHandle) {
   return { status, ms: performance.now() - t0 };
 }
 
+/** Whether process `pid` still runs (Linux: its /proc entry exists and it is not a zombie). */
+function running(pid: number): boolean {
+  try {
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, "utf8"));
+  } catch {
+    return false;
+  }
+}
+
 /** Every plugin drained cleanly, none was cut off by a lost NATS connection, and the embedded nats-server is gone. */
 async function assertDrained(proc: ProcessHandle) {
   const out = proc.lines.join("\n");
-  const nats = /embedded nats-server started\s+url=nats:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+  const nats = /embedded nats-server started\s+url=nats:\/\/127\.0\.0\.1:\d+\s+pid=(\d+)/.exec(out);
   assert.ok(nats !== null, out);
-  // Stopped last, by dev itself: its port is closed once dev has exited.
-  await waitFor(async () => !(await probeTcp(Number(nats[1]))), { timeoutMs: 10_000, message: "the embedded nats-server to stop" });
+  // Stopped last, by dev itself: the process is gone once dev has exited. (Not its port: another
+  // dev started meanwhile, by this suite on another runtime, may take NATS's usual port again.)
+  await waitFor(() => !running(Number(nats[1])), { timeoutMs: 10_000, message: "the embedded nats-server to stop" });
   for (const plugin of ["hello", "counter", "text"]) {
     assert.match(out, new RegExp(`\\[${plugin}-[^\\]]+\\] .*drained .*aborted=false`), `${plugin} drained:\n${out}`);
   }
