@@ -1,17 +1,23 @@
 import type { FetchHandler, PeerInfo, ResponseFactory, RunningServer, RuntimeAdapter, ServeOptions } from "./types.ts";
-import { serveDenoGuarded } from "./deno_guarded.ts";
-import { DEFAULT_SERVER_LIMITS } from "./connection_guard.ts";
+import { serveDenoGuard } from "./deno_guard_server.ts";
+import { DEFAULT_SERVER_LIMITS } from "./guard_rules.ts";
+import { RAW_BODY } from "./http1_response.ts";
+import type { RawBodyResponse } from "./http1_response.ts";
 import { createEdgeRefusals } from "./edge_errors.ts";
 import type { EdgeRefusal } from "./edge_errors.ts";
 import { checkRequestTargets } from "./request_target.ts";
 import { closesAfterAnswer } from "./early_close.ts";
 import { ErrorCode } from "../errors.ts";
 
-/** Deno fills init headers through WebIDL record conversion; `set()` on a fresh response is cheaper. */
+/**
+ * Deno fills init headers through WebIDL record conversion; `set()` on a fresh response is cheaper.
+ * The body bytes ride along, so the guard writes them without reading the body stream.
+ */
 const respond: ResponseFactory = (body, headers) => {
-  const res = new Response(body as Uint8Array<ArrayBuffer>, { status: 200 });
+  const res: RawBodyResponse = new Response(body as Uint8Array<ArrayBuffer>, { status: 200 });
   const h = res.headers;
   for (const name in headers) h.set(name, headers[name]!);
+  res[RAW_BODY] = body;
   return res;
 };
 
@@ -47,17 +53,17 @@ function closingEarly(fetch: FetchHandler): FetchHandler {
 }
 
 /**
- * Serves with `Deno.serve`; with limits or TLS (the router always passes limits), behind the
- * connection guard, unless `connectionGuard` is `off` (Deno.serve then enforces no timeouts).
+ * Serves with the connection guard's own HTTP/1.1 server (`deno_guard_server.ts`: `Deno.listen`,
+ * or `node:tls` for HTTPS) when given limits or TLS (the router always passes limits); with
+ * `connectionGuard: "off"`, `Deno.serve` alone, which enforces no timeouts.
  */
 export const denoAdapter: RuntimeAdapter = {
   name: "deno",
   respond,
   serve(fetch: FetchHandler, options: ServeOptions): Promise<RunningServer> {
-    const refuse = createEdgeRefusals();
-    const checked = checkedPaths(fetch, refuse);
     if (options.connectionGuard !== "off" && (options.limits !== undefined || options.tls !== undefined)) {
-      return serveDenoGuarded(checked, { ...options, limits: options.limits ?? DEFAULT_SERVER_LIMITS }, refuse);
+      // Every head is checked there (the target and Host included), so `fetch` goes unwrapped.
+      return serveDenoGuard(fetch, { ...options, limits: options.limits ?? DEFAULT_SERVER_LIMITS });
     }
     if (options.tls !== undefined) throw new TypeError("router.tls needs the connection guard on Deno: set router.connectionGuard to \"auto\" or \"on\"");
     return new Promise((resolve) => {
@@ -76,7 +82,7 @@ export const denoAdapter: RuntimeAdapter = {
               clearTimeout(timer);
             },
           }),
-      }, closingEarly(checked));
+      }, closingEarly(checkedPaths(fetch, createEdgeRefusals())));
     });
   },
 };

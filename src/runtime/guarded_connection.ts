@@ -1,9 +1,8 @@
 /**
- * One client connection through the connection guard, as the runtime's handler sees it, and the
- * wrapper that runs the handler for a request that came through the guard.
+ * One client connection through the connection guard, whichever layer does its I/O, and the
+ * wrapper that runs the handler for a request that came through the node:net guard's backend.
  * @module
  */
-import type { Socket } from "node:net";
 import { ErrorCode } from "../errors.ts";
 import type { EdgeRefusal } from "./edge_errors.ts";
 import type { FetchHandler, PeerInfo } from "./types.ts";
@@ -24,8 +23,30 @@ export const CLOSING = 3;
  */
 export const LINGER_MS = 1_000;
 
+/**
+ * What a lingering connection may still read and drop: enough that a client which sent a little
+ * more than was read (the rest of a small body, a pipelined request) gets no reset instead of the
+ * answer, too little for an upload to cost anything.
+ */
+export const LINGER_READ_BYTES = 64 * 1024;
+
+/** What a guard layer does to one client connection when the rules say so. */
+export interface GuardIo {
+  /** Whether nothing is being answered, so a whole refusal can still be written. */
+  readonly canAnswer: boolean;
+  /**
+   * Reads and forwards nothing more that matters (at most {@linkcode LINGER_READ_BYTES}, dropped):
+   * the answer in flight still goes out, then the write side ends; cut {@linkcode LINGER_MS} later.
+   */
+  stopReading(): void;
+  /** Writes `answer` (a complete response that closes), then stops as {@linkcode stopReading} does. */
+  refuse(answer: string): void;
+  destroy(): void;
+}
+
 /** The guard's side of a connection: its deadline settings. */
 export interface GuardSettings {
+  readonly headerTimeoutMs: number;
   readonly idleTimeoutMs: number;
 }
 
@@ -36,18 +57,22 @@ export class GuardedConnection implements PeerInfo {
   state = HEADERS;
   /** Epoch ms after which the sweep closes the connection. */
   deadline: number;
-  readonly client: Socket;
-  backend: Socket | undefined;
-  /** The guard's end of the loopback connection, once connected. */
-  localPort: number | undefined;
+  readonly io: GuardIo;
   readonly #settings: GuardSettings;
   /** Requests the handler is working on (more than one when pipelined or over h2c). */
   #active = 0;
 
-  constructor(settings: GuardSettings, client: Socket, deadline: number) {
+  constructor(settings: GuardSettings, io: GuardIo, now = Date.now()) {
     this.#settings = settings;
-    this.client = client;
-    this.deadline = deadline;
+    this.io = io;
+    this.deadline = now + settings.headerTimeoutMs;
+  }
+
+  /** A byte came while idle: the next request's headers are on the clock now. */
+  bytesArrived(): void {
+    if (this.state !== IDLE) return;
+    this.state = HEADERS;
+    this.deadline = Date.now() + this.#settings.headerTimeoutMs;
   }
 
   /** The handler got this connection's next request: its headers are complete. */
@@ -68,32 +93,26 @@ export class GuardedConnection implements PeerInfo {
 
   /**
    * The handler answered with `Connection: close` (an error before the body was read, a body
-   * timeout): forward none of the client's bytes any more and stop reading them, so an upload costs
-   * no memory and no CPU past the socket buffers. The backend is told the request ended, so it
-   * writes its answer and closes; the client end closes after {@linkcode LINGER_MS} at the latest.
+   * timeout): read none of the client's bytes any more, so an upload costs no memory and no CPU
+   * past the socket buffers; the answer goes out and the connection closes after
+   * {@linkcode LINGER_MS} at the latest.
    */
   stopForwarding(): void {
     if (this.state === CLOSING) return;
     this.state = CLOSING;
     this.deadline = Date.now() + LINGER_MS;
-    const { client, backend } = this;
-    if (backend !== undefined) {
-      client.unpipe(backend);
-      backend.end();
-    }
-    client.pause();
+    this.io.stopReading();
   }
 
   destroy(): void {
-    this.client.destroy();
-    this.backend?.destroy();
+    this.io.destroy();
   }
 }
 
 /**
- * Runs `fetch` for a request that came through the guard on `conn`, marking its headers complete
- * and, once answered, the connection idle; an answer that closes the connection stops forwarding
- * the client's bytes. A request that bypassed the guard gets 421.
+ * Runs `fetch` for a request that came through the node:net guard on `conn`, marking its headers
+ * complete and, once answered, the connection idle; an answer that closes the connection stops
+ * forwarding the client's bytes. A request that bypassed the guard gets 421.
  */
 export function throughGuard(
   conn: GuardedConnection | undefined,
@@ -101,7 +120,13 @@ export function throughGuard(
   req: Request,
   refuse: EdgeRefusal,
 ): Response | Promise<Response> {
-  if (conn === undefined) return refuse(ErrorCode.MisdirectedRequest, "Connect through the router's public address", req.headers.get("x-request-id"));
+  if (conn === undefined) {
+    return refuse(
+      ErrorCode.MisdirectedRequest,
+      "Connect through the router's public address",
+      req.headers.get("x-request-id"),
+    );
+  }
   conn.requestStarted();
   let out: Response | Promise<Response>;
   try {

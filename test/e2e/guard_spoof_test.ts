@@ -74,7 +74,17 @@ describe("the connection guard cannot be impersonated", { skip }, () => {
     await stack[Symbol.asyncDispose]();
   });
 
-  test("a plain connection to the backend from 127.0.0.2 with the port of alice's guarded connection gets 421", async () => {
+  test("Deno: the guard serves TLS connections itself; no loopback backend exists to reach", { skip: currentRuntime() !== "deno" }, async () => {
+    assert.match(await ask(alice, "/v1/whoami/me"), /"id":"alice"/, "alice is served");
+    const sockets = ownTcpSockets();
+    assert.deepEqual(sockets.filter((s) => s.listening).map((s) => s.local.port), [stack.router.port], "the router's public port is the one listening socket");
+    const natsPort = Number(new URL(stack.nats.url).port);
+    const others = sockets.filter((s) => !s.listening && s.local.port !== stack.router.port && s.remote.port !== stack.router.port && s.remote.port !== natsPort);
+    assert.deepEqual(others, [], "no connection but the clients', the router's own and those to NATS");
+    assert.match(await ask(alice, "/v1/whoami/me"), /"id":"alice"/, "alice's connection still works");
+  });
+
+  test("a plain connection to the backend from 127.0.0.2 with the port of alice's guarded connection gets 421", { skip: currentRuntime() === "deno" ? "Deno has no loopback backend" : false }, async () => {
     assert.match(await ask(alice, "/v1/whoami/me"), /"id":"alice"/, "alice is served through the guard");
     // What a local attacker sees: the backend's loopback port, and the guard's connection to it.
     let guarded: TcpEntry | undefined;

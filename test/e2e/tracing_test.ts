@@ -6,6 +6,9 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { currentRuntime, runtimeCommand } from "../../src/runtime/mod.ts";
 import { spawnProcess, startNatsServer, waitFor } from "../../src/testing/mod.ts";
 import type { NatsServer, ProcessHandle } from "../../src/testing/mod.ts";
@@ -217,42 +220,67 @@ describe("tracing across the router and plugin processes", () => {
 });
 
 // Deno's built-in OpenTelemetry, asked for with OTEL_DENO=true: Switchyard starts no SDK of its own,
-// and its router span sits under Deno's HTTP span. Run once (on the Deno leg of the suite).
+// and its spans go out through Deno's exporter. Deno opens an HTTP span of its own only for
+// `Deno.serve` (connection guard off); the guard's own server has none, and the router's span
+// continues the client's trace itself. Run once (on the Deno leg of the suite).
 if (currentRuntime() === "deno") {
   describe("OTEL_DENO=true on the router", () => {
-    test("Deno's own HTTP span continues the traceparent; the router's spans go under it, through Deno's exporter", async () => {
+    const traced = async (guard: "auto" | "off") => {
       await using nats = await startNatsServer();
       await using receiver = await startOtlpReceiver();
-      await using plugin = spawnProcess(runtimeCommand("deno", CLI, ["plugin", fixturePath("traced"), "--nats", nats.url]), {
-        name: "traced",
-        env: { OTEL_EXPORTER_OTLP_ENDPOINT: undefined },
-      });
-      await plugin.waitForLine("plugin ready", 60_000);
-      await using router = spawnProcess(runtimeCommand("deno", CLI, ["router", "--port", "0", "--host", "127.0.0.1", "--nats", nats.url]), {
-        name: "router",
-        env: { OTEL_DENO: "true", OTEL_DENO_CONSOLE: "ignore", OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SERVICE_NAME: "deno-router", OTEL_BSP_SCHEDULE_DELAY: "100" },
-      });
-      const url = JSON.parse((await router.waitForLine("router ready", 60_000)).trim()).url;
-      assert.ok(router.lines.some((l) => l.includes("tracing through Deno's built-in OpenTelemetry")));
-      await waitFor(async () => (await fetch(`${url}/v1/plugins/traced`)).status === 200, { timeoutMs: 10_000 });
-      const traceId = randomBytes(16).toString("hex");
-      const parentId = randomBytes(8).toString("hex");
-      const res = await fetch(`${url}/v1/traced/echo`, {
-        method: "POST",
-        headers: { "content-type": "application/json", traceparent: `00-${traceId}-${parentId}-01` },
-        body: JSON.stringify({ text: "deno" }),
-      });
-      assert.equal(res.status, 200);
-      await res.arrayBuffer();
-      await waitFor(() => receiver.trace(traceId).length >= 3, { timeoutMs: 15_000, message: "Deno's exporter to send the router's spans" });
-      const spans = receiver.trace(traceId);
+      const dir = mkdtempSync(join(tmpdir(), "sy-otel-deno-"));
+      try {
+        const config = join(dir, "switchyard.config.json");
+        writeFileSync(config, JSON.stringify({ router: { connectionGuard: guard } }));
+        await using plugin = spawnProcess(runtimeCommand("deno", CLI, ["plugin", fixturePath("traced"), "--nats", nats.url]), {
+          name: "traced",
+          env: { OTEL_EXPORTER_OTLP_ENDPOINT: undefined },
+        });
+        await plugin.waitForLine("plugin ready", 60_000);
+        await using router = spawnProcess(
+          runtimeCommand("deno", CLI, ["router", "--config", config, "--port", "0", "--host", "127.0.0.1", "--nats", nats.url]),
+          {
+            name: "router",
+            env: { OTEL_DENO: "true", OTEL_DENO_CONSOLE: "ignore", OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SERVICE_NAME: "deno-router", OTEL_BSP_SCHEDULE_DELAY: "100" },
+          },
+        );
+        const url = JSON.parse((await router.waitForLine("router ready", 60_000)).trim()).url;
+        assert.ok(router.lines.some((l) => l.includes("tracing through Deno's built-in OpenTelemetry")));
+        await waitFor(async () => (await fetch(`${url}/v1/plugins/traced`)).status === 200, { timeoutMs: 10_000 });
+        const traceId = randomBytes(16).toString("hex");
+        const parentId = randomBytes(8).toString("hex");
+        const res = await fetch(`${url}/v1/traced/echo`, {
+          method: "POST",
+          headers: { "content-type": "application/json", traceparent: `00-${traceId}-${parentId}-01` },
+          body: JSON.stringify({ text: "deno" }),
+        });
+        assert.equal(res.status, 200);
+        await res.arrayBuffer();
+        const expected = guard === "off" ? 3 : 2;
+        await waitFor(() => receiver.trace(traceId).length >= expected, { timeoutMs: 15_000, message: "Deno's exporter to send the router's spans" });
+        const spans = receiver.trace(traceId);
+        assert.ok(spans.every((s) => s.service === "deno-router"), "one exporter: Deno's");
+        const ours = spans.find((s) => s.name === "POST /v1/traced/echo")!;
+        const attempt = spans.find((s) => s.kind === SpanKind.CLIENT)!;
+        assert.equal(attempt.parentSpanId, ours.spanId);
+        return { spans, ours, parentId };
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    };
+
+    test("connection guard off (Deno.serve): Deno's own HTTP span continues the traceparent; the router's spans go under it", async () => {
+      const { spans, ours, parentId } = await traced("off");
       const deno = spans.find((s) => s.parentSpanId === parentId)!;
       assert.equal(deno.kind, SpanKind.SERVER, "Deno's HTTP span continues the client's traceparent");
-      const ours = spans.find((s) => s.name === "POST /v1/traced/echo")!;
       assert.equal(ours.parentSpanId, deno.spanId, "the router's span sits under Deno's");
-      const attempt = spans.find((s) => s.kind === SpanKind.CLIENT)!;
-      assert.equal(attempt.parentSpanId, ours.spanId);
-      assert.ok(spans.every((s) => s.service === "deno-router"), "one exporter: Deno's");
+    });
+
+    test("behind the connection guard (the default): the router's span continues the traceparent, through Deno's exporter", async () => {
+      const { spans, ours, parentId } = await traced("auto");
+      assert.equal(ours.parentSpanId, parentId, "the router's span continues the client's traceparent");
+      assert.equal(ours.kind, SpanKind.SERVER);
+      assert.equal(spans.filter((s) => s.kind === SpanKind.SERVER).length, 1, "no HTTP span of Deno's");
     });
   });
 }
