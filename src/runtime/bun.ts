@@ -2,25 +2,12 @@ import { initHeadersResponse } from "./types.ts";
 import type { FetchHandler, RunningServer, RuntimeAdapter, ServeOptions, ServerLimits } from "./types.ts";
 import { serveBunGuarded } from "./bun_guarded.ts";
 import { DEFAULT_SERVER_LIMITS } from "./connection_guard.ts";
+import type { BunApi } from "./bun_api.ts";
 import { bunPathRoutes } from "./bun_routes.ts";
-import type { BunRouteRequest } from "./bun_routes.ts";
 import { createEdgeRefusals } from "./edge_errors.ts";
 import { closesAfterAnswer } from "./early_close.ts";
 
-declare const Bun: {
-  serve(options: {
-    port: number;
-    hostname: string;
-    idleTimeout?: number;
-    maxRequestBodySize?: number;
-    routes: Record<string, (req: BunRouteRequest, server: unknown) => Response | Promise<Response>>;
-    fetch: (req: Request, server: unknown) => Response | Promise<Response>;
-    error?: (err: Error) => Response;
-  }): {
-    port: number;
-    stop(closeActiveConnections?: boolean): Promise<void>;
-  };
-};
+declare const Bun: BunApi;
 
 const DEFAULT_GRACE_MS = 2_000;
 /** Bun closes a connection whose headers trickle in after about this long, whatever else is set. */

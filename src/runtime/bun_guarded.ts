@@ -2,29 +2,13 @@ import type { FetchHandler, RunningServer, ServeOptions, ServerLimits } from "./
 import { closeGuarded, GUARD_LOOPBACK, startConnectionGuard } from "./connection_guard.ts";
 import type { ConnectionGuard } from "./connection_guard.ts";
 import { throughGuard } from "./guarded_connection.ts";
+import type { BunApi, BunServer } from "./bun_api.ts";
 import { bunPathRoutes } from "./bun_routes.ts";
-import type { BunRouteRequest } from "./bun_routes.ts";
 import { createEdgeRefusals } from "./edge_errors.ts";
 
 const DEFAULT_GRACE_MS = 2_000;
 
-interface BunServer {
-  port: number;
-  stop(closeActiveConnections?: boolean): Promise<void>;
-  requestIP(req: Request): { address: string; port: number } | null;
-}
-
-declare const Bun: {
-  serve(options: {
-    port: number;
-    hostname: string;
-    idleTimeout?: number;
-    maxRequestBodySize?: number;
-    routes: Record<string, (req: BunRouteRequest, server: BunServer) => Response | Promise<Response>>;
-    fetch: (req: Request, server: BunServer) => Response | Promise<Response>;
-    error?: (err: Error) => Response;
-  }): BunServer;
-};
+declare const Bun: BunApi;
 
 /**
  * `Bun.serve` on a loopback port behind the connection guard: Bun has no connection cap and no way
