@@ -8,64 +8,25 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { currentRuntime, runtimeCommand } from "../../src/runtime/mod.ts";
-import { spawnProcess, startNatsServer, waitFor } from "../../src/testing/mod.ts";
-import type { NatsServer, ProcessHandle } from "../../src/testing/mod.ts";
-import { SpanKind, startOtlpReceiver } from "../../src/testing/otlp_receiver.ts";
+import { waitFor } from "../../src/testing/mod.ts";
+import { SpanKind } from "../../src/testing/otlp_receiver.ts";
 import type { OtlpReceiver, ReceivedSpan } from "../../src/testing/otlp_receiver.ts";
-import { CLI, fixturePath } from "./_stack.ts";
+import { startTracedStack } from "./_traced_stack.ts";
 import { fetchStream } from "./_stream_client.ts";
 
 const STATUS_ERROR = 2;
 const ITEMS = "switchyard.stream.items";
 
 describe("a stream's span at the router", () => {
-  let nats: NatsServer;
   let receiver: OtlpReceiver;
-  let router: ProcessHandle;
-  let plugin: ProcessHandle;
   let url: string;
 
+  let stopStack: (() => Promise<void>) | undefined;
+
   before(async () => {
-    nats = await startNatsServer();
-    receiver = await startOtlpReceiver();
-    const env = {
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-      OTEL_BSP_SCHEDULE_DELAY: "50",
-      OTEL_TRACES_SAMPLER: undefined,
-      OTEL_SERVICE_NAME: undefined,
-    };
-    plugin = spawnProcess(
-      runtimeCommand(currentRuntime(), CLI, ["plugin", fixturePath("streamy"), "--nats", nats.url]),
-      { name: "streamy", env },
-    );
-    router = spawnProcess(
-      runtimeCommand(currentRuntime(), CLI, [
-        "router",
-        "--port",
-        "0",
-        "--host",
-        "127.0.0.1",
-        "--nats",
-        nats.url,
-      ]),
-      { name: "router", env },
-    );
-    await Promise.all([
-      plugin.waitForLine("plugin ready", 60_000),
-      router.waitForLine("router ready", 60_000),
-    ]);
-    url = JSON.parse((await router.waitForLine("router ready", 60_000)).trim()).url;
-    await waitFor(async () => (await fetch(`${url}/v1/plugins/streamy`)).status === 200, {
-      timeoutMs: 30_000,
-      message: "the router to list streamy",
-    });
+    ({ receiver, url } = await startTracedStack("streamy", (stop) => stopStack = stop));
   });
-  after(async () => {
-    await Promise.all([router?.stop(), plugin?.stop()]);
-    await receiver?.close();
-    await nats?.stop();
-  });
+  after(() => stopStack?.());
 
   const traceparent = () => {
     const traceId = randomBytes(16).toString("hex");
