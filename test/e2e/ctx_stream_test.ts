@@ -2,6 +2,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { waitFor } from "../../src/testing/mod.ts";
 import { fixturePath, startStack } from "./_stack.ts";
+import { streamyRecords } from "./_streamy.ts";
 import type { Stack } from "./_stack.ts";
 import { fetchStream, SlowReader } from "./_stream_client.ts";
 
@@ -10,8 +11,7 @@ const MIB = 1024 * 1024;
 /** ctx.stream and ctx.call between two plugin processes: stream-relay consumes streamy. */
 describe("ctx.stream between plugins", () => {
   let stack: Stack;
-  const stats = async (name: string) =>
-    (await stack.post("streamy/stats", { name })).body as { produced: number; events: string[] };
+  const { stats, waitEvent } = streamyRecords((path, body) => stack.post(path, body), "c");
 
   before(async () => {
     stack = await startStack([fixturePath("streamy"), fixturePath("stream-relay")]);
@@ -31,9 +31,7 @@ describe("ctx.stream between plugins", () => {
   test("leaving the loop early stops the callee's generator (its finally runs)", async () => {
     const r = await stack.post("stream-relay/first", { take: 3, name: "early" });
     assert.deepEqual(r.body, { items: [0, 1, 2] });
-    const seen =
-      (await stack.post("streamy/waitEvent", { name: "early", event: "finally", timeoutMs: 20_000 })).body;
-    assert.equal(seen.seen, true);
+    assert.equal((await waitEvent("early", "finally")).seen, true);
     // At most a window of messages of at most 128 items each ran ahead of the 3 taken.
     const produced = (await stats("early")).produced;
     assert.ok(produced < 2_000, `it ran on to ${produced} items`);
@@ -60,7 +58,7 @@ describe("ctx.stream between plugins", () => {
     assert.ok(maxAhead < 600, `${maxAhead} items ahead`);
     assert.ok((await stats("chain")).produced < n / 2);
     reader.close();
-    await stack.post("streamy/waitEvent", { name: "chain", event: "finally", timeoutMs: 30_000 });
+    await waitEvent("chain", "finally", 30_000);
   });
 
   test("ctx.stream of a unary method gives its output as one item; ctx.call of a streaming method is refused", async () => {

@@ -2,6 +2,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { waitFor } from "../../src/testing/mod.ts";
 import { fixturePath, startPlugin, startStack } from "./_stack.ts";
+import { streamyRecords } from "./_streamy.ts";
 import type { Stack } from "./_stack.ts";
 import { fetchStream, SlowReader } from "./_stream_client.ts";
 
@@ -10,19 +11,7 @@ const IDLE_MS = 1_500;
 /** Flow control, idle timeouts, retries and the breaker of streams through the router. */
 describe("stream flow control and failures", () => {
   let stack: Stack;
-  let run = 0;
-  const fresh = () => `f${++run}-${Math.random().toString(36).slice(2, 8)}`;
-  const stats = async (name: string) =>
-    (await stack.post("streamy/stats", { name })).body as {
-      produced: number;
-      calls: number;
-      events: string[];
-    };
-  const waitEvent = async (name: string, event: string) =>
-    (await stack.post("streamy/waitEvent", { name, event, timeoutMs: 20_000 })).body as {
-      seen: boolean;
-      events: string[];
-    };
+  const { fresh, stats, waitEvent } = streamyRecords((path, body) => stack.post(path, body), "f");
 
   before(async () => {
     stack = await startStack([fixturePath("streamy")], {

@@ -1,6 +1,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { fixturePath, startStack } from "./_stack.ts";
+import { streamyRecords } from "./_streamy.ts";
 import type { Stack } from "./_stack.ts";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { fetchStream, parseSse } from "./_stream_client.ts";
@@ -8,21 +9,7 @@ import { fetchStream, parseSse } from "./_stream_client.ts";
 /** Streaming methods through the router: a real nats-server, the streamy plugin as its own process, fetch as the client. */
 describe("streaming methods over HTTP", () => {
   let stack: Stack;
-  let run = 0;
-  /** A fresh latch and record name per test. */
-  const fresh = () => `t${++run}-${Math.random().toString(36).slice(2, 8)}`;
-  const stats = async (name: string) =>
-    (await stack.post("streamy/stats", { name })).body as {
-      produced: number;
-      calls: number;
-      events: string[];
-    };
-  const waitEvent = async (name: string, event: string) =>
-    (await stack.post("streamy/waitEvent", { name, event, timeoutMs: 20_000 })).body as {
-      seen: boolean;
-      events: string[];
-      at: Record<string, number>;
-    };
+  const { fresh, stats, waitEvent } = streamyRecords((path, body) => stack.post(path, body), "t");
 
   before(async () => {
     stack = await startStack([fixturePath("streamy")]);
