@@ -1,8 +1,8 @@
 import type { FetchHandler, PeerInfo, ResponseFactory, RunningServer, RuntimeAdapter, ServeOptions } from "./types.ts";
-import { serveDenoGuard } from "./deno_guard_server.ts";
+import { serveDenoGuard } from "./http1/deno_server.ts";
 import { DEFAULT_SERVER_LIMITS } from "./guard_rules.ts";
-import { RAW_BODY } from "./http1_response.ts";
-import type { RawBodyResponse } from "./http1_response.ts";
+import { RAW_BODY } from "./http1/response.ts";
+import type { RawBodyResponse } from "./http1/response.ts";
 import { createEdgeRefusals } from "./edge_errors.ts";
 import type { EdgeRefusal } from "./edge_errors.ts";
 import { checkRequestTargets } from "./request_target.ts";
@@ -53,7 +53,7 @@ function closingEarly(fetch: FetchHandler): FetchHandler {
 }
 
 /**
- * Serves with the connection guard's own HTTP/1.1 server (`deno_guard_server.ts`: `Deno.listen`,
+ * Serves with the connection guard's own HTTP/1.1 server (`http1/deno_server.ts`: `Deno.listen`,
  * or `node:tls` for HTTPS) when given limits or TLS (the router always passes limits); with
  * `connectionGuard: "off"`, `Deno.serve` alone, which enforces no timeouts.
  */

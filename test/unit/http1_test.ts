@@ -1,10 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { InputBuffer } from "../../src/runtime/http1_input.ts";
-import { BodyError, ChunkedBody, FixedLengthBody } from "../../src/runtime/http1_body.ts";
-import type { BodySource } from "../../src/runtime/http1_body.ts";
-import { answerBytes, RAW_BODY, writeResponse } from "../../src/runtime/http1_response.ts";
-import type { AnswerOptions, RawBodyResponse } from "../../src/runtime/http1_response.ts";
+import { InputBuffer } from "../../src/runtime/http1/input.ts";
+import { BodyError, ChunkedBody, FixedLengthBody } from "../../src/runtime/http1/body.ts";
+import type { BodySource } from "../../src/runtime/http1/body.ts";
+import { answerBytes, RAW_BODY, writeResponse } from "../../src/runtime/http1/response.ts";
+import type { AnswerOptions, RawBodyResponse } from "../../src/runtime/http1/response.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("latin1");

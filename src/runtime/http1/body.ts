@@ -5,7 +5,7 @@
  * malformed errors its stream; the router answers 400 and the connection closes.
  * @module
  */
-import type { InputBuffer } from "./http1_input.ts";
+import type { InputBuffer } from "./input.ts";
 
 /** The longest chunk-size line, extensions included. */
 const MAX_SIZE_LINE = 1024;

@@ -5,20 +5,20 @@
  * (the read, the handler, the write): the rest is synchronous, since every await costs.
  * @module
  */
-import { ErrorCode } from "../errors.ts";
-import type { FetchHandler } from "./types.ts";
-import type { ConnectionRules } from "./guard_rules.ts";
-import { MAX_HEAD_BYTES } from "./guard_rules.ts";
-import type { GuardedConnection } from "./guarded_connection.ts";
+import { ErrorCode } from "../../errors.ts";
+import type { FetchHandler } from "../types.ts";
+import type { ConnectionRules } from "../guard_rules.ts";
+import { MAX_HEAD_BYTES } from "../guard_rules.ts";
+import type { GuardedConnection } from "../guarded_connection.ts";
 import type { DenoClient } from "./deno_client.ts";
-import { InputBuffer } from "./http1_input.ts";
-import { bodyStream, ChunkedBody, FixedLengthBody } from "./http1_body.ts";
-import type { BodySource } from "./http1_body.ts";
-import { answerBytes, writeResponse } from "./http1_response.ts";
-import type { AnswerOptions } from "./http1_response.ts";
-import type { RequestHead } from "./request_head.ts";
-import { closesAfterAnswer } from "./early_close.ts";
-import type { EdgeRefusal } from "./edge_errors.ts";
+import { InputBuffer } from "./input.ts";
+import { bodyStream, ChunkedBody, FixedLengthBody } from "./body.ts";
+import type { BodySource } from "./body.ts";
+import { answerBytes, writeResponse } from "./response.ts";
+import type { AnswerOptions } from "./response.ts";
+import type { RequestHead } from "../request_head.ts";
+import { closesAfterAnswer } from "../early_close.ts";
+import type { EdgeRefusal } from "../edge_errors.ts";
 
 /** What every connection of one server shares. */
 export interface ServedBy {

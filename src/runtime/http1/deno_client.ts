@@ -3,8 +3,8 @@
  * writes, and how the connection stops, refuses and lingers.
  * @module
  */
-import { LINGER_MS, LINGER_READ_BYTES } from "./guarded_connection.ts";
-import type { GuardIo } from "./guarded_connection.ts";
+import { LINGER_MS, LINGER_READ_BYTES } from "../guarded_connection.ts";
+import type { GuardIo } from "../guarded_connection.ts";
 
 /** What the guard uses of a `Deno.Conn`. */
 export interface DenoConn {

@@ -17,15 +17,15 @@ import type {
   RunningServer,
   ServeOptions,
   ServerLimits,
-} from "./types.ts";
-import { ConnectionRules } from "./guard_rules.ts";
+} from "../types.ts";
+import { ConnectionRules } from "../guard_rules.ts";
 import { DenoClient } from "./deno_client.ts";
 import type { DenoConn } from "./deno_client.ts";
-import { serveHttp1 } from "./deno_guard_connection.ts";
-import type { ServedBy } from "./deno_guard_connection.ts";
-import { createEdgeRefusals } from "./edge_errors.ts";
+import { serveHttp1 } from "./deno_connection.ts";
+import type { ServedBy } from "./deno_connection.ts";
+import { createEdgeRefusals } from "../edge_errors.ts";
 import { SocketConn } from "./socket_conn.ts";
-import { certificateOf, createTlsFront } from "./tls_front.ts";
+import { certificateOf, createTlsFront } from "../tls_front.ts";
 
 interface DenoListener {
   readonly addr: { port: number };
