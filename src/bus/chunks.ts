@@ -1,8 +1,9 @@
 import type { MsgHdrs } from "@nats-io/nats-core";
+import { concatBytes } from "../bytes.ts";
 import type { Clock } from "../deps.ts";
 import { ErrorCode, SwitchyardError } from "../errors.ts";
 import { isBusError, RequestLostError } from "./bus_errors.ts";
-import { H_BYTES, H_CANCEL, H_SEQ } from "./headers.ts";
+import { H_BYTES, H_CANCEL, H_END, H_SEQ } from "./headers.ts";
 import type { BusReply, RequestMux } from "./request_mux.ts";
 import { StreamPull } from "./stream_pull.ts";
 import { WireHeaders } from "./wire_headers.ts";
@@ -38,11 +39,20 @@ export function sizeNeedsChunks(size: number, headers: MsgHdrs | undefined, maxP
  * the first, which may be asked for again (a resend after no responders).
  */
 export interface BodySource {
-  /** The whole size in bytes, announced with the first chunk. */
-  readonly size: number;
+  /**
+   * The whole size in bytes, announced with the first chunk; `undefined` while it is unknown (an
+   * HTTP body without `Content-Length`): the input then goes as `sy-bytes: *`, its last chunk
+   * marked `sy-end`.
+   */
+  readonly size: number | undefined;
   /** The `n` bytes from `at` (fewer only at the end); valid until the next call. */
   read(at: number, n: number): Promise<Uint8Array>;
+  /** True once the chunks read so far are the whole input. */
+  readonly ended: boolean;
 }
+
+/** `sy-bytes` of an input whose size is known only at its end: its last chunk says `sy-end`. */
+export const UNSIZED = "*";
 
 /** Options of {@linkcode requestInChunks}. */
 export interface ChunkedRequestOptions {
@@ -55,7 +65,7 @@ export interface ChunkedRequestOptions {
 
 /**
  * Sends a request whose input is larger than one message: the first chunk goes to `subject` with
- * `sy-bytes` (the whole size); the instance answers with an empty acknowledgement naming its
+ * `sy-bytes` (the whole size, or `*` when a source does not know it: its last chunk says `sy-end`); the instance answers with an empty acknowledgement naming its
  * session, and each further chunk is a request to the session subject with its `sy-seq`,
  * acknowledged in turn. The answer to the last chunk is the method's reply, returned like any
  * reply (an error reply included). An instance that refuses the body answers the first chunk
@@ -74,11 +84,14 @@ export async function requestInChunks(
   const { clock, tag } = options;
   const deadline = clock.now() + options.timeoutMs;
   const maxPayload = mux.maxPayload;
-  const total = data instanceof Uint8Array ? data.length : data.size;
-  const read = data instanceof Uint8Array
-    ? (at: number, n: number) => data.subarray(at, at + n)
+  const whole = data instanceof Uint8Array;
+  const total = whole ? data.length : data.size;
+  const read = whole
+    ? (at: number, n: number) => Promise.resolve(data.subarray(at, at + n))
     : (at: number, n: number) => data.read(at, n);
-  headers.set(H_BYTES, String(total));
+  const ended = total !== undefined ? (at: number) => at >= total : () => (data as BodySource).ended;
+  headers.set(H_BYTES, total === undefined ? UNSIZED : String(total));
+  // The headroom covers a size written over the placeholder below.
   const first = maxPayload - headerBytes(headers) - CHUNK_HEADROOM;
   const size = maxPayload - CHUNK_HEADROOM - 64;
   if (first <= 0) {
@@ -87,15 +100,14 @@ export async function requestInChunks(
       "The request's headers leave no room for its body on the bus",
     );
   }
-  let reply = await mux.request(subject, await read(0, first), {
-    headers,
-    timeoutMs: options.timeoutMs,
-    tag,
-  });
-  let at = first;
+  const head = await read(0, first);
+  let at = head.length;
+  // An unsized input that ended within its first chunk is one message of known size after all.
+  if (total === undefined && ended(at)) headers.set(H_BYTES, String(at));
+  let reply = await mux.request(subject, head, { headers, timeoutMs: options.timeoutMs, tag });
   let target: string | undefined;
   try {
-    for (let seq = 1; at < total; seq++) {
+    for (let seq = 1; !ended(at); seq++) {
       if (reply.status !== 0) return reply;
       if (reply.data.length !== 0 || reply.headers?.get(H_SEQ) !== String(seq - 1)) {
         throw new SwitchyardError(
@@ -105,21 +117,22 @@ export async function requestInChunks(
       }
       target ??= options.session(reply);
       const chunk = await read(at, size);
+      at += chunk.length;
       const h = new WireHeaders();
       h.set(H_SEQ, String(seq));
+      if (total === undefined && ended(at)) h.set(H_END, "1");
       const left = deadline - clock.now();
       if (left <= 0) {
         throw new SwitchyardError(ErrorCode.Timeout, "The deadline passed while the input was sent");
       }
       reply = await mux.request(target, chunk, { headers: h, timeoutMs: left, tag });
-      at += size;
     }
   } catch (err) {
     if (target === undefined) throw err;
     cancelSession(mux, target, err instanceof Error ? err.message : "the input failed");
     // Nobody listens on the session any more (the instance died): a source read this far cannot be
     // read again, so the request must not be resent as one that ran nowhere.
-    if (!(data instanceof Uint8Array) && isBusError(err) && err.unsent) {
+    if (!whole && isBusError(err) && err.unsent) {
       throw new RequestLostError(target, "the instance went away during the upload");
     }
     throw err;
@@ -219,11 +232,5 @@ export async function collectChunks(
       "The plugin's reply ended before its announced size",
     );
   }
-  const body = new Uint8Array(total);
-  at = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, at);
-    at += chunk.length;
-  }
-  return { data: body, headers: first.headers, status: 0, code: "", stream: "" };
+  return { data: concatBytes(chunks, total), headers: first.headers, status: 0, code: "", stream: "" };
 }

@@ -6,7 +6,7 @@ export { connectBus, DEFAULT_NATS_URL, parseServers } from "./connect.ts";
 export { DEFAULT_MAX_PAYLOAD, RequestMux } from "./request_mux.ts";
 export { isLastMessage, StreamPull } from "./stream_pull.ts";
 export type { StreamPullOptions } from "./stream_pull.ts";
-export { announcedReplySize, cancelSession, CHUNK_HEADROOM, collectChunks, headerBytes, needsChunks, requestInChunks, sizeNeedsChunks } from "./chunks.ts";
+export { announcedReplySize, cancelSession, CHUNK_HEADROOM, collectChunks, headerBytes, needsChunks, requestInChunks, sizeNeedsChunks, UNSIZED } from "./chunks.ts";
 export type { BodySource, ChunkedRequestOptions, CollectChunksOptions } from "./chunks.ts";
 export { requestMessages, sessionSubject } from "./stream_request.ts";
 export type { RequestMessagesOptions } from "./stream_request.ts";

@@ -1,6 +1,7 @@
 import type { Msg } from "@nats-io/nats-core";
+import { concatBytes } from "../bytes.ts";
 import { ErrorCode } from "../errors.ts";
-import { H_SEQ, readHeaders } from "../bus/mod.ts";
+import { H_END, H_SEQ, readHeaders } from "../bus/mod.ts";
 import type { WireError } from "../bus/mod.ts";
 import { SessionBase } from "./session_replies.ts";
 import type { SessionInit } from "./session_replies.ts";
@@ -65,38 +66,44 @@ export interface ReceivedBody {
  * An input larger than one message, coming in chunks: the first with the request (which says
  * `sy-bytes`), each further one a request to the session subject with its `sy-seq`. Every chunk
  * but the last is acknowledged with an empty message; the last is answered by the method itself.
+ * The last is the one that completes the announced size or, for an input sent without one
+ * (`sy-bytes: *`), the one that says `sy-end`.
  */
 export class BodyUpload extends SessionBase {
   readonly body: Promise<ReceivedBody | WireError>;
   #done!: (result: ReceivedBody | WireError) => void;
   /** Kept as they come, not allocated up front: the size is the caller's claim until the bytes arrive. */
   readonly #chunks: Uint8Array[] = [];
-  readonly #total: number;
+  readonly #total: number | undefined;
+  readonly #maxBytes: number;
   #at = 0;
   #seq = 0;
 
-  constructor(init: SessionInit, total: number) {
+  /** @param total the announced size; `undefined`: known at the end, and at most `maxBytes`. */
+  constructor(init: SessionInit, total: number | undefined, maxBytes: number) {
     super(init);
     this.#total = total;
+    this.#maxBytes = maxBytes;
     this.body = new Promise((resolve) => this.#done = resolve);
   }
 
   /** Takes the first chunk, from the request. */
   start(request: Msg): void {
-    this.#take(request);
+    this.#take(request, false);
   }
 
   override receive(msg: Msg, cancel: string | undefined): void {
     if (cancel !== undefined) return this.stopped(cancel);
     this.callerCame();
-    if (readHeaders(msg)?.get(H_SEQ) !== String(this.#seq)) {
+    const hdrs = readHeaders(msg);
+    if (hdrs?.get(H_SEQ) !== String(this.#seq)) {
       return this.#refuse(msg, {
         status: 400,
         code: ErrorCode.InvalidRequest,
         message: `Chunk ${this.#seq} of the input was due`,
       });
     }
-    this.#take(msg);
+    this.#take(msg, hdrs.get(H_END) === "1");
   }
 
   override fail(error: WireError): void {
@@ -113,19 +120,27 @@ export class BodyUpload extends SessionBase {
     this.close();
   }
 
-  #take(msg: Msg): void {
+  #take(msg: Msg, end: boolean): void {
     const chunk = msg.data;
-    if (this.#at + chunk.length > this.#total) {
-      return this.#refuse(msg, {
-        status: 400,
-        code: ErrorCode.InvalidRequest,
-        message: "The input is larger than it announced",
-      });
+    const total = this.#total;
+    const at = this.#at + chunk.length;
+    if (total === undefined ? at > this.#maxBytes : at > total) {
+      return this.#refuse(msg, total === undefined
+        ? {
+          status: 413,
+          code: ErrorCode.PayloadTooLarge,
+          message: `The input is larger than the limit of ${this.#maxBytes} bytes`,
+        }
+        : {
+          status: 400,
+          code: ErrorCode.InvalidRequest,
+          message: "The input is larger than it announced",
+        });
     }
     this.#chunks.push(chunk);
-    this.#at += chunk.length;
+    this.#at = at;
     this.#seq++;
-    if (this.#at < this.#total) {
+    if (total === undefined ? !end : at < total) {
       if (chunk.length === 0) {
         return this.#refuse(msg, {
           status: 400,
@@ -138,12 +153,7 @@ export class BodyUpload extends SessionBase {
       return;
     }
     this.close();
-    const data = new Uint8Array(this.#total);
-    let at = 0;
-    for (const c of this.#chunks) {
-      data.set(c, at);
-      at += c.length;
-    }
+    const data = concatBytes(this.#chunks, at);
     this.#chunks.length = 0;
     this.#done({ data, replyTo: msg });
   }

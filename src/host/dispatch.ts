@@ -16,6 +16,7 @@ import {
   H_VERSION,
   isBusError,
   readHeaders,
+  UNSIZED,
   WireHeaders,
 } from "../bus/mod.ts";
 import type { WireError } from "../bus/mod.ts";
@@ -132,7 +133,7 @@ export class Dispatcher implements StreamRunner {
     const total = hdrs?.get(H_BYTES);
     if (total !== undefined && total !== "") {
       // The input comes in chunks: the method runs once the last is in, and answers that one.
-      const upload = this.sessions.receiveInput(msg, hdrs, Number(total), this.maxInputBytes);
+      const upload = this.sessions.receiveInput(msg, hdrs, total === UNSIZED ? undefined : Number(total), this.maxInputBytes);
       if (!(upload instanceof BodyUpload)) return this.#replyError(msg, upload);
       const body = await upload.body;
       if (!("data" in body)) return body;

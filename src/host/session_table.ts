@@ -83,16 +83,17 @@ export class SessionTable {
   }
 
   /**
-   * Receives an input of `total` bytes in chunks, the first in `request`.
+   * Receives an input of `total` bytes in chunks, the first in `request`; `undefined`: of a size
+   * known at its end (`sy-bytes: *`), counted against `maxBytes` as it comes.
    * @returns the session, or the error to answer the request with (a size over `maxBytes`, or none).
    */
   receiveInput(
     request: Msg,
     hdrs: MsgHdrs | undefined,
-    total: number,
+    total: number | undefined,
     maxBytes = DEFAULT_MAX_INPUT_BYTES,
   ): BodyUpload | WireError {
-    if (!Number.isSafeInteger(total) || total < 0 || total > maxBytes) {
+    if (total !== undefined && (!Number.isSafeInteger(total) || total < 0 || total > maxBytes)) {
       const error = total > maxBytes
         ? {
           status: 413,
@@ -102,7 +103,7 @@ export class SessionTable {
         : { status: 400, code: ErrorCode.InvalidRequest, message: "sy-bytes is not a size" };
       return error;
     }
-    const upload = new BodyUpload(this.#init(hdrs), total);
+    const upload = new BodyUpload(this.#init(hdrs), total, maxBytes);
     this.#sessions.set(upload.id, upload);
     upload.start(request);
     return upload;

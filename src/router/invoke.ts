@@ -9,7 +9,7 @@ import type { RequestPipeline, Target } from "../pipeline/mod.ts";
 import type { MethodEntry } from "../registry/mod.ts";
 import { RouterTelemetry } from "../telemetry/mod.ts";
 import type { MethodSeries, StreamMeter } from "../telemetry/mod.ts";
-import { ReadDeadlines, readBody, streamedLength } from "./read_body.ts";
+import { checkJsonType, ReadDeadlines, readBody, streamedLength, UNSIZED_BODY } from "./read_body.ts";
 import { RequestBodySource } from "./request_body_source.ts";
 import { BODY_WINDOW, bodyResponse } from "./body_response.ts";
 import { initHeadersResponse } from "../runtime/types.ts";
@@ -87,7 +87,15 @@ export function createInvokeHandler(options: InvokeOptions): (c: Context) => Pro
         body = await readBody(req, settings.bodyLimitBytes, deadlines, settings.requestTimeoutMs);
         checkInput(target.method, body);
       } else {
-        source = new RequestBodySource(req, size, deadlines, settings.requestTimeoutMs);
+        source = new RequestBodySource(req, size === UNSIZED_BODY ? undefined : size, deadlines, settings.requestTimeoutMs, settings.bodyLimitBytes);
+        // Without a length, a body that fits in one message takes the usual path after all.
+        const whole = source.size === undefined ? await source.readWhole(pipeline.mux.maxPayload) : undefined;
+        if (whole !== undefined) {
+          source = undefined;
+          body = whole;
+          if (body.length > 0) checkJsonType(req);
+          checkInput(target.method, body);
+        } else checkJsonType(req);
       }
       const idempotencyKey = req.headers.get(IDEMPOTENCY_KEY);
       // A streamed body is read while the call runs: it gets the read's time on top, as a body read whole has.
@@ -118,13 +126,7 @@ export function createInvokeHandler(options: InvokeOptions): (c: Context) => Pro
           ? toResponse(opened.first, target, requestId, respond, logger)
           : respondStreaming(c, opened, { target, requestId, lifecycle, logger, meter: telemetry.stream(series, trace, started) });
       } else {
-        let reply: BusReply;
-        try {
-          reply = await pipeline.send(target, call);
-        } finally {
-          // Answered before the whole body was read (an error, or a failure to send it): the rest is dropped.
-          if (source !== undefined && !source.complete) source.cancel();
-        }
+        const reply = await pipeline.send(target, call);
         code = reply.code;
         res = reply.stream !== "" && reply.status === 0
           ? respondInChunks(reply, target, deadline, { requestId, lifecycle, logger, pipeline, series })
@@ -134,8 +136,11 @@ export function createInvokeHandler(options: InvokeOptions): (c: Context) => Pro
       code = codeOf(err);
       res = errorResponse(err, requestId, trace === undefined ? logger : logger.child({ traceId: trace.span.spanContext().traceId }));
     }
-    // Answered before a streamed body was all read (the instance died, a timeout): the rest is not read either.
-    if (source !== undefined && !source.complete && res.status >= 400) res.headers.set("connection", "close");
+    // Answered before a streamed body was all read (an error, the instance died, a timeout): the rest is dropped.
+    if (source !== undefined && !source.complete) {
+      source.cancel();
+      if (res.status >= 400) res.headers.set("connection", "close");
+    }
     series ??= telemetry.unrouted(plugin, pipeline.registry.get(plugin) !== undefined);
     telemetry.finish(series, res, code, started, trace, requestId);
     return res;

@@ -1,3 +1,4 @@
+import { concatBytes } from "../bytes.ts";
 import { ErrorCode, isSwitchyardError, SwitchyardError } from "../errors.ts";
 
 const EMPTY = new Uint8Array(0);
@@ -77,15 +78,20 @@ export function readBody(req: Request, limit: number, deadlines?: ReadDeadlines,
   return deadlines === undefined || timeoutMs <= 0 ? read : deadlines.within(req, timeoutMs, read);
 }
 
+/** {@linkcode streamedLength} of a body without `Content-Length`: it may turn out too large for one bus message. */
+export const UNSIZED_BODY = -1;
+
 /**
  * The `Content-Length` of a body too large for one bus message (over `over` bytes) and within
- * `limit`: such a body is streamed to the plugin rather than read whole. `undefined` for any other
- * body (none, a small one, one over the limit or malformed: {@linkcode readBody} answers those).
- * @throws {SwitchyardError} `unsupported_media_type` for a body that is not JSON.
+ * `limit`: such a body is streamed to the plugin rather than read whole. {@linkcode UNSIZED_BODY}
+ * for a body without `Content-Length` (chunked): the router finds out as it reads. `undefined` for
+ * any other body (none, a small one, one over the limit or malformed: {@linkcode readBody} answers
+ * those).
+ * @throws {SwitchyardError} `unsupported_media_type` for a body of a known size that is not JSON.
  */
 export function streamedLength(req: Request, limit: number, over: number): number | undefined {
   const length = req.headers.get("content-length");
-  if (length === null) return undefined;
+  if (length === null) return req.body === null ? undefined : UNSIZED_BODY;
   const n = Number(length);
   if (!(n > over && n <= limit) || !/^\d+$/.test(length.trim())) return undefined;
   checkJsonType(req);
@@ -127,17 +133,11 @@ async function readAll(req: Request, limit: number, length: string | null): Prom
     chunks.push(value);
   }
   if (size > 0) checkJsonType(req);
-  if (chunks.length === 1) return chunks[0]!;
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.length;
-  }
-  return bytes;
+  return concatBytes(chunks, size);
 }
 
-function checkJsonType(req: Request): void {
+/** @throws {SwitchyardError} `unsupported_media_type` for a body that is not sent as JSON. */
+export function checkJsonType(req: Request): void {
   const type = req.headers.get("content-type");
   if (type === null || !isJsonType(type)) {
     throw new SwitchyardError(
@@ -154,6 +154,6 @@ export function isJsonType(type: string): boolean {
 }
 
 /** The rest of a body over the limit is never read: the answer closes the connection, and the runtime adapter stops reading it. */
-function tooLarge(limit: number): SwitchyardError {
+export function tooLarge(limit: number): SwitchyardError {
   return new SwitchyardError(ErrorCode.PayloadTooLarge, `The body is larger than the limit of ${limit} bytes`, { headers: { connection: "close" } });
 }

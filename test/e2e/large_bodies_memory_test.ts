@@ -229,49 +229,52 @@ describe("20 MiB bodies through a router process", () => {
     assert.ok(grown < RSS_GROWTH_BOUND, `peak RSS grew by ${(grown / MIB).toFixed(1)} MiB`);
   });
 
-  test("an upload reaches the plugin in chunks while the client is still sending it", async () => {
-    // Each further chunk of an input is a request with a payload on a session subject.
-    let forwarded = 0;
-    const sub: Subscription = nc.subscribe("sy.$i.streamy.*.$s.*", {
-      callback: (_err, msg) => void (forwarded += msg.data.length),
-    });
-    await nc.flush();
-    try {
-      const text = '{"data":"' + pattern(BIG) + '"}';
-      const half = 8 * MIB;
-      const req = request(`${url}/v1/streamy/measure`, {
-        method: "POST",
-        headers: { "content-type": "application/json", "content-length": String(text.length) },
+  for (const sized of [true, false]) {
+    test(`an upload ${sized ? "with" : "without"} Content-Length reaches the plugin in chunks while the client is still sending it`, async () => {
+      // Each further chunk of an input is a request with a payload on a session subject.
+      let forwarded = 0;
+      const sub: Subscription = nc.subscribe("sy.$i.streamy.*.$s.*", {
+        callback: (_err, msg) => void (forwarded += msg.data.length),
       });
-      const answer = new Promise<{ status: number; text: string }>((resolve, reject) => {
-        req.on("error", reject);
-        req.on("response", (res) => {
-          const parts: Buffer[] = [];
-          res.on("data", (p: Buffer) => parts.push(p));
-          res.on(
-            "end",
-            () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(parts).toString() }),
-          );
+      await nc.flush();
+      try {
+        const text = '{"data":"' + pattern(BIG) + '"}';
+        const half = 8 * MIB;
+        // Without a length, node:http sends the body chunked.
+        const req = request(`${url}/v1/streamy/measure`, {
+          method: "POST",
+          headers: { "content-type": "application/json", ...(sized ? { "content-length": String(text.length) } : {}) },
         });
-      });
-      req.write(text.slice(0, half));
-      // A router that read the body whole would forward nothing before the rest is sent.
-      await waitFor(() => forwarded >= 4 * MIB, {
-        timeoutMs: 30_000,
-        message: () => `4 MiB forwarded before the body is complete (${forwarded} bytes)`,
-      });
-      req.end(text.slice(half));
-      const r = await answer;
-      assert.equal(r.status, 200, r.text.slice(0, 300));
-      assert.deepEqual(JSON.parse(r.text), {
-        length: BIG,
-        head: text.slice(9, 17),
-        tail: text.slice(-10, -2),
-      });
-    } finally {
-      sub.unsubscribe();
-    }
-  });
+        const answer = new Promise<{ status: number; text: string }>((resolve, reject) => {
+          req.on("error", reject);
+          req.on("response", (res) => {
+            const parts: Buffer[] = [];
+            res.on("data", (p: Buffer) => parts.push(p));
+            res.on(
+              "end",
+              () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(parts).toString() }),
+            );
+          });
+        });
+        req.write(text.slice(0, half));
+        // A router that read the body whole would forward nothing before the rest is sent.
+        await waitFor(() => forwarded >= 4 * MIB, {
+          timeoutMs: 30_000,
+          message: () => `4 MiB forwarded before the body is complete (${forwarded} bytes)`,
+        });
+        req.end(text.slice(half));
+        const r = await answer;
+        assert.equal(r.status, 200, r.text.slice(0, 300));
+        assert.deepEqual(JSON.parse(r.text), {
+          length: BIG,
+          head: text.slice(9, 17),
+          tail: text.slice(-10, -2),
+        });
+      } finally {
+        sub.unsubscribe();
+      }
+    });
+  }
 
   test("a 20 MiB upload comes back as a 20 MiB reply, byte for byte", async () => {
     const body = JSON.stringify({ data: pattern(BIG) });

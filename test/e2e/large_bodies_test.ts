@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { waitFor } from "../../src/testing/mod.ts";
 import { fixturePath, startStack } from "./_stack.ts";
 import type { Stack } from "./_stack.ts";
+import { rawHttp } from "./_raw_http.ts";
 
 const MIB = 1024 * 1024;
 
@@ -53,6 +54,30 @@ describe("bodies larger than max_payload", () => {
     assert.equal(echoed.body.data, data);
   });
 
+  test("uploads without Content-Length (chunked): small ones read whole, larger ones streamed with their end marked", async () => {
+    const port = Number(new URL(stack.url).port);
+    for (const chars of [10, MIB - 4096, MIB + 1, 5 * MIB + 3]) {
+      const json = JSON.stringify({ data: "c".repeat(chars - 1) + "d" });
+      const r = await rawHttp(port, chunkedPost("/v1/streamy/measure", json), 30_000);
+      assert.equal(r.status, 200, `upload of ${chars}: ${r.text.slice(0, 300)}`);
+      assert.deepEqual(JSON.parse(bodyOf(r.text)), { length: chars, head: "cccccccc", tail: "cccccccd" });
+    }
+    // An empty body is the input {}, which the schema refuses at the edge.
+    const empty = await rawHttp(port, chunkedPost("/v1/streamy/measure", ""), 30_000);
+    assert.equal(empty.status, 422, empty.text.slice(0, 300));
+    assert.match(empty.text, /"code":"validation_failed"/);
+    // Not JSON: refused at the edge, large or small, before the plugin sees a byte.
+    for (const bytes of [100, 3 * MIB]) {
+      const r = await rawHttp(port, chunkedPost("/v1/streamy/measure", "x".repeat(bytes), "text/plain"), 30_000);
+      assert.equal(r.status, 415, `${bytes}: ${r.text.slice(0, 300)}`);
+      assert.match(r.text, /"code":"unsupported_media_type"/);
+    }
+    // A large body that fails the schema gets the plugin's answer.
+    const bad = await rawHttp(port, chunkedPost("/v1/streamy/measure", JSON.stringify({ data: 5, pad: "p".repeat(3 * MIB) })), 30_000);
+    assert.equal(bad.status, 422, bad.text.slice(0, 300));
+    assert.equal((await stack.post("streamy/measure", { data: "ok" })).status, 200);
+  });
+
   test("a reply over router.bodyLimitBytes is refused with 502 bad_plugin_response; an upload over it with 413", async () => {
     const r = await stack.post("streamy/big", { bytes: 33 * MIB });
     assert.equal(r.status, 502);
@@ -79,3 +104,18 @@ describe("bodies larger than max_payload", () => {
     await waitFor(() => tracker.total === 0, { timeoutMs: 10_000, message: "the request to leave the in-flight count" });
   });
 });
+
+/** The body of a raw HTTP/1.1 answer (one chunk at most, as the router's JSON answers are). */
+function bodyOf(text: string): string {
+  return text.slice(text.indexOf("\r\n\r\n") + 4).replace(/^[0-9a-f]+\r\n/, "").replace(/\r\n0\r\n\r\n$/, "");
+}
+
+/** A raw HTTP/1.1 POST of `body` with `Transfer-Encoding: chunked` (pieces of 64 KiB), closing after the answer. */
+function chunkedPost(path: string, body: string, type = "application/json"): string {
+  let text = `POST ${path} HTTP/1.1\r\nhost: localhost\r\ncontent-type: ${type}\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n`;
+  for (let at = 0; at < body.length; at += 65536) {
+    const piece = body.slice(at, at + 65536);
+    text += `${piece.length.toString(16)}\r\n${piece}\r\n`;
+  }
+  return text + "0\r\n\r\n";
+}

@@ -10,6 +10,7 @@ import {
   connectBus,
   H_BYTES,
   H_CANCEL,
+  H_END,
   H_INSTANCE,
   H_SEQ,
   H_STREAM,
@@ -17,6 +18,7 @@ import {
   readHeaders,
   requestInChunks,
   RequestMux,
+  UNSIZED,
   WireHeaders,
 } from "../../src/bus/mod.ts";
 import type { BodySource, BusReply } from "../../src/bus/mod.ts";
@@ -48,6 +50,7 @@ function source(log: string[], failAt?: number): BodySource & { reads: number[] 
   const reads: number[] = [];
   return {
     size: SIZE,
+    ended: false,
     reads,
     read(at, n) {
       reads.push(at);
@@ -64,8 +67,10 @@ function source(log: string[], failAt?: number): BodySource & { reads: number[] 
 function instance(
   log: string[],
   options: { goneAfterFirst?: boolean } = {},
-): { subs: Subscription[]; cancels: string[] } {
+): { subs: Subscription[]; cancels: string[]; headers: string[] } {
   const cancels: string[] = [];
+  /** `sy-bytes` of each request. */
+  const headers: string[] = [];
   let got = 0;
   const reply = (msg: Msg, seq: number, data: Uint8Array) => {
     const h = new WireHeaders();
@@ -74,10 +79,11 @@ function instance(
     h.set(H_SEQ, String(seq));
     msg.respond(data, { headers: h });
   };
-  const take = (msg: Msg, seq: number) => {
+  let total = 0;
+  const take = (msg: Msg, seq: number, last: boolean) => {
     got += msg.data.length;
-    log.push(`got ${seq}`);
-    if (got < SIZE) reply(msg, seq, new Uint8Array(0));
+    log.push(`got ${seq}${last ? " end" : ""}`);
+    if (!last) reply(msg, seq, new Uint8Array(0));
     else reply(msg, seq, new TextEncoder().encode(`{"bytes":${got}}`));
   };
   const session = nc.subscribe(SESSION, {
@@ -85,18 +91,21 @@ function instance(
       const h = readHeaders(msg);
       const cancel = h?.get(H_CANCEL);
       if (cancel) return void cancels.push(cancel);
-      take(msg, Number(h?.get(H_SEQ)));
+      const end = h?.get(H_END) === "1";
+      take(msg, Number(h?.get(H_SEQ)), total === -1 ? end : got + msg.data.length >= total);
     },
   });
   const first = nc.subscribe(SUBJECT, {
     max: 1,
     callback: (_err, msg) => {
-      assert.equal(readHeaders(msg)?.get(H_BYTES), String(SIZE));
-      take(msg, 0);
+      const bytes = readHeaders(msg)?.get(H_BYTES);
+      headers.push(bytes ?? "");
+      total = bytes === UNSIZED ? -1 : Number(bytes);
+      take(msg, 0, total !== -1 && msg.data.length >= total);
       if (options.goneAfterFirst) session.unsubscribe();
     },
   });
-  return { subs: [session, first], cancels };
+  return { subs: [session, first], cancels, headers };
 }
 
 const send = (data: BodySource | Uint8Array) =>
@@ -129,7 +138,7 @@ test("a source that fails after the first chunk cancels the session at the insta
   const body = source(log);
   const second = 2 * MIB;
   await assert.rejects(
-    send({ size: body.size, read: (at, n) => at >= second ? source(log, at).read(at, n) : body.read(at, n) }),
+    send({ size: body.size, ended: false, read: (at, n) => at >= second ? source(log, at).read(at, n) : body.read(at, n) }),
     (err: unknown) => {
       assert.equal(codeOf(err), ErrorCode.RequestTimeout);
       return true;
@@ -152,4 +161,45 @@ test("an instance gone after it took the first chunk: lost (never resent) for a 
     });
     for (const s of subs) s.unsubscribe();
   }
+});
+
+/** A source of `size` bytes that does not say its size: it finds its end as it reads, as an HTTP body without `Content-Length`. */
+function unsizedSource(log: string[], size: number): BodySource {
+  let taken = 0;
+  return {
+    size: undefined,
+    get ended() {
+      return taken >= size;
+    },
+    read(at, n) {
+      log.push(`read ${at}`);
+      const bytes = new Uint8Array(Math.min(n, size - at)).fill(at % 251);
+      taken = at + bytes.length;
+      return Promise.resolve(bytes);
+    },
+  };
+}
+
+test("a source of unknown size goes as sy-bytes: *, its last chunk (and only that one) marked sy-end", async () => {
+  const log: string[] = [];
+  const { subs, headers } = instance(log);
+  await nc.flush();
+  const reply = await send(unsizedSource(log, SIZE));
+  for (const s of subs) s.unsubscribe();
+  assert.equal(new TextDecoder().decode(reply.data), `{"bytes":${SIZE}}`);
+  assert.deepEqual(headers, [UNSIZED]);
+  const got = log.filter((l) => l.startsWith("got"));
+  assert.ok(got.length >= 6, log.join(", "));
+  assert.deepEqual(got.filter((l) => l.endsWith(" end")), [got.at(-1)]);
+});
+
+test("a source of unknown size that ends within the first chunk goes as one message of known size", async () => {
+  const log: string[] = [];
+  const { subs, headers } = instance(log);
+  await nc.flush();
+  const reply = await send(unsizedSource(log, 1000));
+  for (const s of subs) s.unsubscribe();
+  assert.equal(new TextDecoder().decode(reply.data), `{"bytes":1000}`);
+  assert.deepEqual(headers, ["1000"]);
+  assert.deepEqual(log, ["read 0", "got 0 end"]);
 });

@@ -5,6 +5,7 @@
  * (a stream of progress lines) goes chunked, each piece as it comes.
  * @module
  */
+import { concatBytes } from "../../bytes.ts";
 
 /** Set on a response by the runtime's `ResponseFactory`: its body bytes, written without reading the body stream. */
 export const RAW_BODY: unique symbol = Symbol("switchyard.rawBody");
@@ -120,7 +121,7 @@ export async function writeResponse(
   }
   head += `content-length: ${size}\r\n`;
   return await write(
-    joined(head, options.headOnly ? EMPTY : pieces.length === 1 ? pieces[0]! : concat(pieces, size)),
+    joined(head, options.headOnly ? EMPTY : concatBytes(pieces, size)),
   );
 }
 
@@ -238,12 +239,3 @@ function joined(head: string, body: Uint8Array, into?: Uint8Array): Uint8Array {
   return out;
 }
 
-function concat(pieces: Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const piece of pieces) {
-    out.set(piece, at);
-    at += piece.length;
-  }
-  return out;
-}
