@@ -39,7 +39,13 @@ export class RequestBodySource implements BodySource {
    *   for a body without one.
    * @param limit the body limit a body without `Content-Length` is held to as it streams.
    */
-  constructor(req: Request, size: number | undefined, deadlines: ReadDeadlines, timeoutMs: number, limit = Infinity) {
+  constructor(
+    req: Request,
+    size: number | undefined,
+    deadlines: ReadDeadlines,
+    timeoutMs: number,
+    limit = Infinity,
+  ) {
     this.#req = req;
     this.size = size;
     this.#reader = req.body!.getReader();
@@ -108,9 +114,13 @@ export class RequestBodySource implements BodySource {
     }
     if (at < out.length && this.size !== undefined) {
       this.cancel();
-      throw new SwitchyardError(ErrorCode.InvalidRequest, "The request body is shorter than its Content-Length", {
-        headers: { connection: "close" },
-      });
+      throw new SwitchyardError(
+        ErrorCode.InvalidRequest,
+        "The request body is shorter than its Content-Length",
+        {
+          headers: { connection: "close" },
+        },
+      );
     }
     // Is this the last chunk? Known only once the next piece, or the end, came.
     while (this.size === undefined && !this.#done && this.#pieces.length === 0) await this.#pull();
@@ -154,4 +164,3 @@ export class RequestBodySource implements BodySource {
     );
   }
 }
-

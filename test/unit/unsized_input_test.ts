@@ -109,7 +109,10 @@ test("an empty chunk that is not the last is refused; an empty last chunk ends t
     });
     assert.equal(ack.status, 0);
     const session = sessionSubject("sy", "up", ack);
-    const mid = await mux.request(session, new TextEncoder().encode('cd"}'), { headers: headers({ [H_SEQ]: "1" }), timeoutMs: 10_000 });
+    const mid = await mux.request(session, new TextEncoder().encode('cd"}'), {
+      headers: headers({ [H_SEQ]: "1" }),
+      timeoutMs: 10_000,
+    });
     assert.equal(mid.status, 0);
     assert.equal(mid.headers?.get(H_SEQ), "1");
     const last = await mux.request(session, new Uint8Array(0), {
