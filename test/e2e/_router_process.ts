@@ -35,6 +35,8 @@ export interface RouterProcess extends ProcessHandle {
   readonly port: number;
   /** The "router ready" log line, parsed (`url`, `runtime`, `nats`). */
   readonly ready: Record<string, unknown>;
+  /** Resolves once the router lists `plugin` (`GET /v1/plugins/<plugin>` is 200). */
+  waitForPlugin(plugin: string, timeoutMs?: number): Promise<void>;
   /**
    * SIGTERM, then SIGKILL once `timeoutMs` has passed; resolves with the exit status when it is
    * exit code `expectedCode`, and throws with the last lines otherwise.
@@ -63,14 +65,9 @@ export async function startRouterProcess(natsUrl: string, options: RouterProcess
   try {
     // A bound for a start that fails, not a wait: a loaded machine can take tens of seconds.
     const ready = JSON.parse(await proc.waitForLine("router ready", STARTUP_TIMEOUT_MS)) as Record<string, unknown>;
-    const url = String(ready.url);
-    for (const plugin of options.plugins ?? []) {
-      await waitFor(async () => (await fetch(`${url}/v1/plugins/${plugin}`)).status === 200, {
-        timeoutMs: STARTUP_TIMEOUT_MS,
-        message: `the router to list ${plugin}`,
-      });
-    }
-    return withRouter(proc, url, ready);
+    const router = withRouter(proc, String(ready.url), ready);
+    for (const plugin of options.plugins ?? []) await router.waitForPlugin(plugin);
+    return router;
   } catch (err) {
     // Left running, it would keep the test file's process alive after the failure.
     await proc.stop(2_000);
@@ -83,6 +80,11 @@ function withRouter(proc: ProcessHandle, url: string, ready: Record<string, unkn
     url,
     port: Number(new URL(url).port),
     ready,
+    waitForPlugin: (plugin, timeoutMs = STARTUP_TIMEOUT_MS) =>
+      waitFor(async () => (await fetch(`${url}/v1/plugins/${plugin}`)).status === 200, {
+        timeoutMs,
+        message: `the router to list ${plugin}`,
+      }),
     pid: proc.pid,
     name: proc.name,
     lines: proc.lines,
