@@ -48,7 +48,10 @@ export interface RouterProcess extends ProcessHandle {
  * Starts `switchyard router --nats <natsUrl> --port 0 --host 127.0.0.1` and waits until it is
  * ready (and lists `options.plugins`). On a failed start the process is stopped before this throws.
  */
-export async function startRouterProcess(natsUrl: string, options: RouterProcessOptions = {}): Promise<RouterProcess> {
+export async function startRouterProcess(
+  natsUrl: string,
+  options: RouterProcessOptions = {},
+): Promise<RouterProcess> {
   const args = ["router", "--nats", natsUrl, "--port", "0", "--host", "127.0.0.1", ...(options.args ?? [])];
   let dir: string | undefined;
   if (options.config !== undefined) {
@@ -64,7 +67,10 @@ export async function startRouterProcess(natsUrl: string, options: RouterProcess
   if (dir !== undefined) void proc.exited.finally(() => rmSync(dir, { recursive: true, force: true }));
   try {
     // A bound for a start that fails, not a wait: a loaded machine can take tens of seconds.
-    const ready = JSON.parse(await proc.waitForLine("router ready", STARTUP_TIMEOUT_MS)) as Record<string, unknown>;
+    const ready = JSON.parse(await proc.waitForLine("router ready", STARTUP_TIMEOUT_MS)) as Record<
+      string,
+      unknown
+    >;
     const router = withRouter(proc, String(ready.url), ready);
     for (const plugin of options.plugins ?? []) await router.waitForPlugin(plugin);
     return router;
@@ -98,7 +104,11 @@ function withRouter(proc: ProcessHandle, url: string, ready: Record<string, unkn
     stop: proc.stop,
     async shutdown(expectedCode = 0, timeoutMs = 5_000) {
       const status = await proc.stop(timeoutMs);
-      assert.deepEqual(status, { code: expectedCode, signal: null }, `router exit\n${proc.lines.slice(-20).join("\n")}`);
+      assert.deepEqual(
+        status,
+        { code: expectedCode, signal: null },
+        `router exit\n${proc.lines.slice(-20).join("\n")}`,
+      );
       return status;
     },
     [Symbol.asyncDispose]: () => proc[Symbol.asyncDispose](),

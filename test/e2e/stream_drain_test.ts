@@ -78,7 +78,10 @@ describe("draining with streams in flight", () => {
   test("switchyard router, SIGTERM: a stream still running at the drain timeout ends with a draining error item; exit 75", async () => {
     await using nats = await startNatsServer();
     await using plugin = await startPlugin(fixturePath("streamy"), nats.url, { instanceId: "rs-1" });
-    await using router = await startRouterProcess(nats.url, { config: { router: { drainTimeoutMs: DRAIN_MS } }, plugins: ["streamy"] });
+    await using router = await startRouterProcess(nats.url, {
+      config: { router: { drainTimeoutMs: DRAIN_MS } },
+      plugins: ["streamy"],
+    });
     const s = await fetchStream(`${router.url}/v1/streamy/hang`, { name: "rs1" });
     assert.deepEqual(JSON.parse((await s.nextLine())!), { i: 0 });
     const t0 = performance.now();
