@@ -67,10 +67,8 @@ export async function startRouterProcess(
   if (dir !== undefined) void proc.exited.finally(() => rmSync(dir, { recursive: true, force: true }));
   try {
     // A bound for a start that fails, not a wait: a loaded machine can take tens of seconds.
-    const ready = JSON.parse(await proc.waitForLine("router ready", STARTUP_TIMEOUT_MS)) as Record<
-      string,
-      unknown
-    >;
+    const line = await proc.waitForLine("router ready", STARTUP_TIMEOUT_MS);
+    const ready = JSON.parse(line) as Record<string, unknown>;
     const router = withRouter(proc, String(ready.url), ready);
     for (const plugin of options.plugins ?? []) await router.waitForPlugin(plugin);
     return router;
