@@ -4,17 +4,19 @@
  * @module
  */
 import { currentRuntime, runtimeCommand } from "../../src/runtime/mod.ts";
-import { spawnProcess, startNatsServer, waitFor } from "../../src/testing/mod.ts";
+import { spawnProcess, startNatsServer } from "../../src/testing/mod.ts";
 import type { NatsServer, ProcessHandle } from "../../src/testing/mod.ts";
 import { startOtlpReceiver } from "../../src/testing/otlp_receiver.ts";
 import type { OtlpReceiver } from "../../src/testing/otlp_receiver.ts";
-import { CLI, fixturePath } from "./_stack.ts";
+import { CLI, fixturePath, STARTUP_TIMEOUT_MS } from "./_stack.ts";
+import { startRouterProcess } from "./_router_process.ts";
+import type { RouterProcess } from "./_router_process.ts";
 
 /** What {@linkcode startTracedStack} started; `stop()` ends it all (also after a failed start). */
 export interface TracedStack {
   nats: NatsServer;
   receiver: OtlpReceiver;
-  router: ProcessHandle;
+  router: RouterProcess;
   plugin: ProcessHandle;
   /** The router's base URL. */
   url: string;
@@ -31,7 +33,7 @@ export async function startTracedStack(
   onStarted: (stop: () => Promise<void>) => void,
 ): Promise<TracedStack> {
   const nats = await startNatsServer();
-  const started: { receiver?: OtlpReceiver; router?: ProcessHandle; plugin?: ProcessHandle } = {};
+  const started: { receiver?: OtlpReceiver; router?: RouterProcess; plugin?: ProcessHandle } = {};
   const stop = async () => {
     await Promise.all([started.router?.stop(), started.plugin?.stop()]);
     await started.receiver?.close();
@@ -50,19 +52,10 @@ export async function startTracedStack(
     runtimeCommand(runtime, CLI, ["plugin", fixturePath(fixture), "--nats", nats.url]),
     { name: fixture, env },
   );
-  const router = started.router = spawnProcess(
-    runtimeCommand(runtime, CLI, ["router", "--port", "0", "--host", "127.0.0.1", "--nats", nats.url]),
-    { name: "router", env },
-  );
-  const [, ready] = await Promise.all([
-    plugin.waitForLine("plugin ready", 60_000),
-    router.waitForLine("router ready", 60_000),
-  ]);
-  const url = (JSON.parse(ready.trim()) as { url: string }).url;
+  // Both start meanwhile; a plugin that fails to start is told at once, not by a wait for the listing.
+  const router = started.router = await startRouterProcess(nats.url, { runtime, env });
+  await plugin.waitForLine("plugin ready", STARTUP_TIMEOUT_MS);
   // Discovery: the router learns the plugin from its start announcement.
-  await waitFor(async () => (await fetch(`${url}/v1/plugins/${fixture}`)).status === 200, {
-    timeoutMs: 30_000,
-    message: `the router to list ${fixture}`,
-  });
-  return { nats, receiver, router, plugin, url, stop };
+  await router.waitForPlugin(fixture);
+  return { nats, receiver, router, plugin, url: router.url, stop };
 }

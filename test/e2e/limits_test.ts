@@ -10,14 +10,11 @@ import { waitFor } from "../../src/testing/mod.ts";
 import { pluginPath, startStack } from "./_stack.ts";
 import type { Stack } from "./_stack.ts";
 import { rawHttp } from "./_raw_http.ts";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runtimeCommand } from "../../src/runtime/mod.ts";
 import { spawnProcess } from "../../src/testing/mod.ts";
-import type { ProcessHandle } from "../../src/testing/mod.ts";
-import { CLI } from "./_stack.ts";
+import { startRouterProcess } from "./_router_process.ts";
+import type { RouterProcess } from "./_router_process.ts";
 
 const HEADER_TIMEOUT_MS = 1_000;
 const IDLE_TIMEOUT_MS = 1_500;
@@ -192,28 +189,25 @@ describe("slowloris against a router process", () => {
   const ATTACK_HEADER_TIMEOUT_MS = 3_000;
   const TRAFFIC_MS = 1_000;
   let stack: Stack;
-  let router: ProcessHandle;
-  let routerPort: number;
-  let dir: string;
+  let router: RouterProcess | undefined;
   before(async () => {
     stack = await startStack([pluginPath("hello")]);
-    dir = mkdtempSync(join(tmpdir(), "switchyard-limits-"));
-    const config = join(dir, "router.json");
-    writeFileSync(config, JSON.stringify({ router: { headerTimeoutMs: ATTACK_HEADER_TIMEOUT_MS, maxConnections: 1_000 }, log: { level: "info" } }));
-    router = spawnProcess(runtimeCommand(currentRuntime(), CLI, ["router", "--config", config, "--host", "127.0.0.1", "--port", "0", "--nats", stack.nats.url]), { name: "router" });
-    const ready = await router.waitForLine("router ready", 60_000);
-    routerPort = Number(/127\.0\.0\.1:(\d+)/.exec(ready)![1]);
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${routerPort}/v1/plugins/hello`)).status === 200, { timeoutMs: 10_000, message: "the router to discover hello" });
+    router = await startRouterProcess(stack.nats.url, {
+      config: { router: { headerTimeoutMs: ATTACK_HEADER_TIMEOUT_MS, maxConnections: 1_000 }, log: { level: "info" } },
+      plugins: ["hello"],
+    });
   });
   after(async () => {
-    await router?.stop(5_000);
-    await stack[Symbol.asyncDispose]();
-    rmSync(dir, { recursive: true, force: true });
+    try {
+      // Every slow socket is gone by now: a clean SIGTERM exit (0).
+      await router?.shutdown();
+    } finally {
+      await stack[Symbol.asyncDispose]();
+    }
   });
 
   test(`${SLOW_SOCKETS} slowloris sockets: normal traffic is served while they are open (none waits for them to go), and each slow socket is closed at the header timeout`, async () => {
-    const port = routerPort;
-    const url = `http://127.0.0.1:${port}`;
+    const { port, url } = router!;
     assert.equal((await fetch(`${url}/v1/hello/greet`, { method: "POST", headers: { "content-type": "application/json" }, body: "{\"name\":\"warm-up\"}" })).status, 200);
     let errors = 0;
     /** Two clients of normal traffic for `ms` (at most 500 requests each); the sorted latencies. */

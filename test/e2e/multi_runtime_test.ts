@@ -1,8 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { currentRuntime, runtimeCommand, RUNTIMES } from "../../src/runtime/mod.ts";
-import { freePort, spawnProcess, startNatsServer, waitFor } from "../../src/testing/mod.ts";
+import { spawnProcess, startNatsServer, waitFor } from "../../src/testing/mod.ts";
 import { CLI, pluginPath, startPlugin } from "./_stack.ts";
+import { startRouterProcess } from "./_router_process.ts";
 
 test("one instance on each runtime serves through one router, and `switchyard ls` lists all three", async () => {
   await using nats = await startNatsServer();
@@ -10,12 +11,9 @@ test("one instance on each runtime serves through one router, and `switchyard ls
     RUNTIMES.map((runtime) => startPlugin(pluginPath("hello"), nats.url, { runtime, instanceId: `hello-on-${runtime}` })),
   );
   try {
-    const port = await freePort();
-    const cmd = runtimeCommand(currentRuntime(), CLI, ["router", "--nats", nats.url, "--port", String(port), "--host", "127.0.0.1"]);
-    await using router = spawnProcess(cmd, { name: "router" });
-    await router.waitForLine("router ready", 60_000);
+    await using router = await startRouterProcess(nats.url);
     const readyAt = performance.now();
-    const first = await fetch(`http://127.0.0.1:${port}/v1/hello/greet`, {
+    const first = await fetch(`${router.url}/v1/hello/greet`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: '{"name":"World"}',
@@ -27,7 +25,7 @@ test("one instance on each runtime serves through one router, and `switchyard ls
 
     const seen = new Set<string>();
     await waitFor(async () => {
-      const res = await fetch(`http://127.0.0.1:${port}/v1/hello/greet`, {
+      const res = await fetch(`${router.url}/v1/hello/greet`, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: '{"name":"x"}',

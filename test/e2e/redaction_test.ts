@@ -11,6 +11,7 @@ import { currentRuntime, runtimeCommand } from "../../src/runtime/mod.ts";
 import { spawnProcess, startNatsServer, waitFor } from "../../src/testing/mod.ts";
 import { startOtlpReceiver } from "../../src/testing/otlp_receiver.ts";
 import { CLI, pluginPath } from "./_stack.ts";
+import { startRouterProcess } from "./_router_process.ts";
 
 const PASSWORD = "n4ts-pa55-e2e-only";
 const OPTION_SECRET = "opt-s3cret-e2e-only";
@@ -39,33 +40,13 @@ test("a password in --nats is neither logged (router ready) nor exported in proc
     ]),
     { name: "hello", env },
   );
-  await using router = spawnProcess(
-    runtimeCommand(currentRuntime(), CLI, [
-      "router",
-      "--port",
-      "0",
-      "--host",
-      "127.0.0.1",
-      "--nats",
-      natsUrl,
-    ]),
-    {
-      name: "router",
-      env,
-    },
-  );
-  const ready = JSON.parse((await router.waitForLine("router ready", 20_000)).trim());
-  await plugin.waitForLine("plugin ready", 20_000);
+  await using router = await startRouterProcess(natsUrl, { env, plugins: ["hello"] });
   assert.deepEqual(
-    ready.nats,
+    router.ready.nats,
     [nats.url.replace("nats://", "nats://router:***@")],
     "the user stays, the password goes",
   );
-  await waitFor(async () => (await fetch(`${ready.url}/v1/plugins/hello`)).status === 200, {
-    timeoutMs: 10_000,
-    message: "the router to list hello",
-  });
-  const res = await fetch(`${ready.url}/v1/hello/greet`, {
+  const res = await fetch(`${router.url}/v1/hello/greet`, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: '{"name":"x"}',

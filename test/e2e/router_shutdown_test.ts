@@ -1,29 +1,15 @@
 import { after, before, describe, test } from "node:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import assert from "node:assert/strict";
-import { currentRuntime, runtimeCommand } from "../../src/runtime/mod.ts";
-import { spawnProcess, startNatsServer, waitFor } from "../../src/testing/mod.ts";
+import { startNatsServer, waitFor } from "../../src/testing/mod.ts";
 import type { NatsServer, ProcessHandle } from "../../src/testing/mod.ts";
 import { connectBus } from "../../src/bus/mod.ts";
-import { callOverBus, CLI, fixturePath, startAll, startPlugin } from "./_stack.ts";
+import { callOverBus, fixturePath, startAll, startPlugin } from "./_stack.ts";
+import { startRouterProcess } from "./_router_process.ts";
 import { rawHttp } from "./_raw_http.ts";
 
-/** `switchyard router` as its own process on a free port; resolves with its URL once it serves. */
-async function startRouterProcess(natsUrl: string, drainTimeoutMs: number): Promise<{ proc: ProcessHandle; url: string }> {
-  const dir = mkdtempSync(join(tmpdir(), "sy-router-"));
-  const config = join(dir, "switchyard.config.json");
-  // A timeout no held request reaches: only the test's release or the drain timeout ends them.
-  writeFileSync(config, JSON.stringify({ router: { drainTimeoutMs }, plugins: { faulty: { timeoutMs: 600_000 } } }));
-  const proc = spawnProcess(
-    runtimeCommand(currentRuntime(), CLI, ["router", "--config", config, "--nats", natsUrl, "--port", "0", "--host", "127.0.0.1"]),
-    { name: "router" },
-  );
-  void proc.exited.finally(() => rmSync(dir, { recursive: true, force: true }));
-  const ready = await proc.waitForLine("router ready", 60_000);
-  return { proc, url: (JSON.parse(ready) as { url: string }).url };
-}
+/** The router with a drain timeout, and a plugin timeout no held request reaches: only the test's release or the drain timeout ends them. */
+const startRouter = (natsUrl: string, drainTimeoutMs: number) =>
+  startRouterProcess(natsUrl, { config: { router: { drainTimeoutMs }, plugins: { faulty: { timeoutMs: 600_000 } } }, plugins: ["faulty"] });
 
 const post = (url: string, body: unknown) =>
   fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }).then(
@@ -52,9 +38,8 @@ describe("router graceful shutdown (SIGTERM)", () => {
   });
 
   test("16 requests in flight all get 200; new connections are refused or get 503 draining; exit 0 within the drain timeout", async () => {
-    const { proc: router, url } = await startRouterProcess(nats.url, 60_000);
-    await using _router = router;
-    await waitFor(async () => (await fetch(`${url}/v1/plugins/faulty`)).status === 200, { timeoutMs: 30_000 });
+    await using router = await startRouter(nats.url, 60_000);
+    const url = router.url;
     // Held in the plugin until released below, after the SIGTERM: in flight however slow the machine.
     const key = "router-sigterm";
     const held = Array.from({ length: 16 }, () => post(`${url}/v1/faulty/hold`, { key }));
@@ -98,9 +83,8 @@ describe("router graceful shutdown (SIGTERM)", () => {
   });
 
   test("past the drain timeout the requests still in flight get 503 draining and the exit code is 75", async () => {
-    const { proc: router, url } = await startRouterProcess(nats.url, 400);
-    await using _router = router;
-    await waitFor(async () => (await fetch(`${url}/v1/plugins/faulty`)).status === 200, { timeoutMs: 10_000 });
+    await using router = await startRouter(nats.url, 400);
+    const url = router.url;
     // Held in the plugin until released below: they cannot finish before the drain times out.
     const key = "router-shutdown";
     const held = Array.from({ length: 4 }, () => post(`${url}/v1/faulty/hold`, { key }));

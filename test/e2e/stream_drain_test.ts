@@ -1,12 +1,9 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { connectBus, instanceSubjectBase, versionSubjectBase } from "../../src/bus/mod.ts";
-import { currentRuntime, runtimeCommand } from "../../src/runtime/mod.ts";
-import { spawnProcess, startNatsServer, waitFor } from "../../src/testing/mod.ts";
-import { CLI, fixturePath, startPlugin, startStack } from "./_stack.ts";
+import { startNatsServer, waitFor } from "../../src/testing/mod.ts";
+import { fixturePath, startPlugin, startStack } from "./_stack.ts";
+import { startRouterProcess } from "./_router_process.ts";
 import type { Stack } from "./_stack.ts";
 import { fetchStream } from "./_stream_client.ts";
 
@@ -81,41 +78,20 @@ describe("draining with streams in flight", () => {
   test("switchyard router, SIGTERM: a stream still running at the drain timeout ends with a draining error item; exit 75", async () => {
     await using nats = await startNatsServer();
     await using plugin = await startPlugin(fixturePath("streamy"), nats.url, { instanceId: "rs-1" });
-    const dir = mkdtempSync(join(tmpdir(), "sy-stream-router-"));
-    const config = join(dir, "switchyard.config.json");
-    writeFileSync(config, JSON.stringify({ router: { drainTimeoutMs: DRAIN_MS } }));
-    await using router = spawnProcess(
-      runtimeCommand(currentRuntime(), CLI, [
-        "router",
-        "--config",
-        config,
-        "--nats",
-        nats.url,
-        "--port",
-        "0",
-        "--host",
-        "127.0.0.1",
-      ]),
-      { name: "router" },
-    );
-    try {
-      const url = (JSON.parse(await router.waitForLine("router ready", 20_000)) as { url: string }).url;
-      await waitFor(async () => (await fetch(`${url}/v1/plugins/streamy`)).status === 200, {
-        timeoutMs: 10_000,
-      });
-      const s = await fetchStream(`${url}/v1/streamy/hang`, { name: "rs1" });
-      assert.deepEqual(JSON.parse((await s.nextLine())!), { i: 0 });
-      const t0 = performance.now();
-      router.kill("SIGTERM");
-      const last = JSON.parse((await s.nextLine())!);
-      const ms = performance.now() - t0;
-      assert.equal(last.error.code, "draining");
-      assert.ok(ms >= DRAIN_MS - 50, `ended after ${ms} ms, before the drain timeout`);
-      assert.equal((await router.exited).code, 75);
-      await plugin.waitForLine('"event":"finally"', 10_000);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    await using router = await startRouterProcess(nats.url, {
+      config: { router: { drainTimeoutMs: DRAIN_MS } },
+      plugins: ["streamy"],
+    });
+    const s = await fetchStream(`${router.url}/v1/streamy/hang`, { name: "rs1" });
+    assert.deepEqual(JSON.parse((await s.nextLine())!), { i: 0 });
+    const t0 = performance.now();
+    router.kill("SIGTERM");
+    const last = JSON.parse((await s.nextLine())!);
+    const ms = performance.now() - t0;
+    assert.equal(last.error.code, "draining");
+    assert.ok(ms >= DRAIN_MS - 50, `ended after ${ms} ms, before the drain timeout`);
+    assert.equal((await router.exited).code, 75);
+    await plugin.waitForLine('"event":"finally"', 10_000);
   });
 
   test("plugin drain at the router: waits for the stream; with force, ends it with a draining error item at the timeout", async () => {

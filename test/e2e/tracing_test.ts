@@ -6,9 +6,6 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { currentRuntime, runtimeCommand } from "../../src/runtime/mod.ts";
 import { spawnProcess, startNatsServer, waitFor } from "../../src/testing/mod.ts";
 import type { ProcessHandle } from "../../src/testing/mod.ts";
@@ -16,6 +13,7 @@ import { SpanKind, startOtlpReceiver } from "../../src/testing/otlp_receiver.ts"
 import type { OtlpReceiver, ReceivedSpan } from "../../src/testing/otlp_receiver.ts";
 import { CLI, fixturePath } from "./_stack.ts";
 import { startTracedStack } from "./_traced_stack.ts";
+import { startRouterProcess } from "./_router_process.ts";
 
 const STATUS_ERROR = 2;
 
@@ -211,45 +209,35 @@ if (currentRuntime() === "deno") {
     const traced = async (guard: "auto" | "off") => {
       await using nats = await startNatsServer();
       await using receiver = await startOtlpReceiver();
-      const dir = mkdtempSync(join(tmpdir(), "sy-otel-deno-"));
-      try {
-        const config = join(dir, "switchyard.config.json");
-        writeFileSync(config, JSON.stringify({ router: { connectionGuard: guard } }));
-        await using plugin = spawnProcess(runtimeCommand("deno", CLI, ["plugin", fixturePath("traced"), "--nats", nats.url]), {
-          name: "traced",
-          env: { OTEL_EXPORTER_OTLP_ENDPOINT: undefined },
-        });
-        await plugin.waitForLine("plugin ready", 60_000);
-        await using router = spawnProcess(
-          runtimeCommand("deno", CLI, ["router", "--config", config, "--port", "0", "--host", "127.0.0.1", "--nats", nats.url]),
-          {
-            name: "router",
-            env: { OTEL_DENO: "true", OTEL_DENO_CONSOLE: "ignore", OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SERVICE_NAME: "deno-router", OTEL_BSP_SCHEDULE_DELAY: "100" },
-          },
-        );
-        const url = JSON.parse((await router.waitForLine("router ready", 60_000)).trim()).url;
-        assert.ok(router.lines.some((l) => l.includes("tracing through Deno's built-in OpenTelemetry")));
-        await waitFor(async () => (await fetch(`${url}/v1/plugins/traced`)).status === 200, { timeoutMs: 10_000 });
-        const traceId = randomBytes(16).toString("hex");
-        const parentId = randomBytes(8).toString("hex");
-        const res = await fetch(`${url}/v1/traced/echo`, {
-          method: "POST",
-          headers: { "content-type": "application/json", traceparent: `00-${traceId}-${parentId}-01` },
-          body: JSON.stringify({ text: "deno" }),
-        });
-        assert.equal(res.status, 200);
-        await res.arrayBuffer();
-        const expected = guard === "off" ? 3 : 2;
-        await waitFor(() => receiver.trace(traceId).length >= expected, { timeoutMs: 15_000, message: "Deno's exporter to send the router's spans" });
-        const spans = receiver.trace(traceId);
-        assert.ok(spans.every((s) => s.service === "deno-router"), "one exporter: Deno's");
-        const ours = spans.find((s) => s.name === "POST /v1/traced/echo")!;
-        const attempt = spans.find((s) => s.kind === SpanKind.CLIENT)!;
-        assert.equal(attempt.parentSpanId, ours.spanId);
-        return { spans, ours, parentId };
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+      await using plugin = spawnProcess(runtimeCommand("deno", CLI, ["plugin", fixturePath("traced"), "--nats", nats.url]), {
+        name: "traced",
+        env: { OTEL_EXPORTER_OTLP_ENDPOINT: undefined },
+      });
+      await plugin.waitForLine("plugin ready", 60_000);
+      await using router = await startRouterProcess(nats.url, {
+        runtime: "deno",
+        config: { router: { connectionGuard: guard } },
+        env: { OTEL_DENO: "true", OTEL_DENO_CONSOLE: "ignore", OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SERVICE_NAME: "deno-router", OTEL_BSP_SCHEDULE_DELAY: "100" },
+      });
+      assert.ok(router.lines.some((l) => l.includes("tracing through Deno's built-in OpenTelemetry")));
+      await router.waitForPlugin("traced");
+      const traceId = randomBytes(16).toString("hex");
+      const parentId = randomBytes(8).toString("hex");
+      const res = await fetch(`${router.url}/v1/traced/echo`, {
+        method: "POST",
+        headers: { "content-type": "application/json", traceparent: `00-${traceId}-${parentId}-01` },
+        body: JSON.stringify({ text: "deno" }),
+      });
+      assert.equal(res.status, 200);
+      await res.arrayBuffer();
+      const expected = guard === "off" ? 3 : 2;
+      await waitFor(() => receiver.trace(traceId).length >= expected, { timeoutMs: 15_000, message: "Deno's exporter to send the router's spans" });
+      const spans = receiver.trace(traceId);
+      assert.ok(spans.every((s) => s.service === "deno-router"), "one exporter: Deno's");
+      const ours = spans.find((s) => s.name === "POST /v1/traced/echo")!;
+      const attempt = spans.find((s) => s.kind === SpanKind.CLIENT)!;
+      assert.equal(attempt.parentSpanId, ours.spanId);
+      return { spans, ours, parentId };
     };
 
     test("connection guard off (Deno.serve): Deno's own HTTP span continues the traceparent; the router's spans go under it", async () => {
