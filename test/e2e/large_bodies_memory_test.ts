@@ -1,19 +1,19 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { connect } from "node:net";
 import { Buffer } from "node:buffer";
 import process from "node:process";
 import type { IncomingMessage } from "node:http";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import { connectBus } from "../../src/bus/mod.ts";
-import { currentRuntime, runtimeCommand } from "../../src/runtime/mod.ts";
-import { spawnProcess, startNatsServer, waitFor } from "../../src/testing/mod.ts";
+import { currentRuntime } from "../../src/runtime/mod.ts";
+import { startNatsServer, waitFor } from "../../src/testing/mod.ts";
 import type { NatsServer, ProcessHandle } from "../../src/testing/mod.ts";
-import { CLI, fixturePath, startAll, startPlugin } from "./_stack.ts";
+import { fixturePath, startAll, startPlugin } from "./_stack.ts";
+import { startRouterProcess } from "./_router_process.ts";
+import type { RouterProcess } from "./_router_process.ts";
 import { SlowReader } from "./_stream_client.ts";
 
 const MIB = 1024 * 1024;
@@ -145,42 +145,20 @@ function pattern(n: number): string {
  */
 describe("20 MiB bodies through a router process", () => {
   let nats: NatsServer;
-  let router: ProcessHandle;
+  let router: RouterProcess;
   let url: string;
   let nc: NatsConnection;
-  let dir: string;
   const plugins: ProcessHandle[] = [];
 
   before(async () => {
     nats = await startNatsServer();
     await startAll([startPlugin(fixturePath("streamy"), nats.url)], plugins);
-    dir = mkdtempSync(join(tmpdir(), "sy-bigbody-"));
-    const config = join(dir, "switchyard.config.json");
     // Four 20 MiB round trips at once on a loaded machine can take longer than the default 10 s.
-    writeFileSync(
-      config,
-      JSON.stringify({ router: { bodyLimitBytes: 32 * MIB }, plugins: { streamy: { timeoutMs: 120_000 } } }),
-    );
-    router = spawnProcess(
-      runtimeCommand(currentRuntime(), CLI, [
-        "router",
-        "--config",
-        config,
-        "--nats",
-        nats.url,
-        "--port",
-        "0",
-        "--host",
-        "127.0.0.1",
-      ]),
-      { name: "router" },
-    );
-    const ready = await router.waitForLine("router ready", 60_000);
-    url = (JSON.parse(ready) as { url: string }).url;
-    await waitFor(async () => (await fetch(`${url}/v1/plugins/streamy`)).status === 200, {
-      timeoutMs: 30_000,
-      message: "the router to find streamy",
+    router = await startRouterProcess(nats.url, {
+      config: { router: { bodyLimitBytes: 32 * MIB }, plugins: { streamy: { timeoutMs: 120_000 } } },
+      plugins: ["streamy"],
     });
+    url = router.url;
     nc = await connectBus({ servers: [nats.url] });
   });
   after(async () => {
@@ -188,7 +166,6 @@ describe("20 MiB bodies through a router process", () => {
     await router?.stop(5_000);
     await Promise.all(plugins.map((p) => p.stop(5_000)));
     await nats?.stop();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   const post = (path: string, body: string | ReadableStream<Uint8Array>) =>
