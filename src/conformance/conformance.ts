@@ -4,7 +4,8 @@ import { checkDiscovery } from "./check_discovery.ts";
 import { checkDrain, checkEvents } from "./check_events.ts";
 import type { DrainCheckOptions } from "./check_events.ts";
 import { checkMetadata } from "./check_metadata.ts";
-import { checkRequests } from "./check_requests.ts";
+import { checkInputChunks } from "./check_inputs.ts";
+import { checkRequests, INVALID_JSON } from "./check_requests.ts";
 import type { SampleCall } from "./check_requests.ts";
 import { EventWatch } from "./event_watch.ts";
 import { jsonObjectOf, Prober } from "./probe.ts";
@@ -77,6 +78,7 @@ export async function checkConformance(nc: NatsConnection, options: ConformanceO
     const target = { plugin, id, version, prefix, timeoutMs };
     await checkRequests(prober, info, target, report, options.call);
     const method = options.call?.method ?? firstMethod(info);
+    if (method !== undefined) await checkInputChunks(prober, { ...target, method }, INVALID_JSON, report);
     if (options.drain === undefined) {
       for (const rule of ["drain.draining", "drain.instance_subject", "drain.queue_group", "drain.stopped", "drain.gone"] as const) {
         report.skip(rule, "give --drain to check the drain sequence (it stops the instance)");

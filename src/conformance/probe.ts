@@ -21,6 +21,8 @@ export interface AskOptions {
   stopAt?: (reply: ProbeReply) => boolean;
   /** Send Switchyard request headers (`sy-request-id`, `sy-deadline`). @default false */
   request?: boolean;
+  /** More headers to send. */
+  headers?: Readonly<Record<string, string>>;
 }
 
 const decoder = new TextDecoder();
@@ -61,11 +63,12 @@ export class Prober {
     });
     try {
       let headers: WireHeaders | undefined;
+      if (options.request === true || options.headers !== undefined) headers = new WireHeaders();
       if (options.request === true) {
-        headers = new WireHeaders();
-        headers.set(H_REQUEST_ID, `conformance-${++this.#seq}`);
-        headers.set(H_DEADLINE, String(Date.now() + options.timeoutMs));
+        headers!.set(H_REQUEST_ID, `conformance-${++this.#seq}`);
+        headers!.set(H_DEADLINE, String(Date.now() + options.timeoutMs));
       }
+      for (const [name, value] of Object.entries(options.headers ?? {})) headers!.set(name, value);
       await this.#nc.flush();
       this.#nc.publish(subject, payload, { reply: inbox, ...(headers === undefined ? {} : { headers }) });
       await done;

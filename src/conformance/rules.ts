@@ -46,6 +46,8 @@ export const RULES = {
   "errors.invalid_json": rule("errors", "a payload that is not JSON gets 400 invalid_json"),
   "errors.validation": rule("errors", "an input that fails the declared input schema gets 422 validation_failed with issues"),
   "errors.method_not_found": rule("errors", "a method the instance does not have gets 404 method_not_found on its instance subject", false),
+  "input.chunks": rule("an-input-in-chunks", "an input in chunks (sy-bytes: <size>) is acknowledged chunk by chunk and answered after its last chunk", false),
+  "input.unsized": rule("an-input-in-chunks", "an input of unknown size (sy-bytes: *) is taken until the chunk marked sy-end", false),
   "events.started": rule("events", "started is announced on <prefix>.$events.<plugin> once the instance serves"),
   "events.format": rule("events", "events about the instance are {type, info} on <prefix>.$events.<plugin>, info its INFO"),
   "drain.draining": rule("draining", "on SIGTERM, draining is announced first"),

@@ -29,6 +29,8 @@ export interface RawPluginOptions {
   misnamedPing?: { name: string; id: string };
   /** Leaves the first this many asks on `$SRV.PING.<name>` unanswered (an instance too busy to answer in time). */
   ignoreNamePings?: number;
+  /** Takes no input in chunks: `sy-bytes` is ignored, the first chunk taken for the whole input. */
+  noInputChunks?: boolean;
 }
 
 /** A running raw instance. */
@@ -74,13 +76,54 @@ export async function startRawPlugin(natsUrl: string, options: RawPluginOptions 
     }
     msg.respond(JSON.stringify(body), { headers: h });
   };
+  // Inputs in chunks ("An input in chunks"): the chunks so far of each session, by session id.
+  const uploads = new Map<string, { total: number | undefined; chunks: Uint8Array[]; size: number; seq: number }>();
+  const ack = (msg: Msg, session: string, seq: number) => {
+    const h = headers();
+    h.set("sy-instance", id);
+    h.set("sy-version", version);
+    h.set("sy-stream", session);
+    h.set("sy-seq", String(seq));
+    msg.respond(new Uint8Array(0), { headers: h });
+  };
+  const takeChunk = (msg: Msg, session: string) => {
+    const upload = uploads.get(session);
+    if (upload === undefined) return reply(msg, undefined, { status: 504, code: "timeout", message: "No such session" });
+    const seq = Number(msg.headers?.get("sy-seq"));
+    if (seq !== upload.seq + 1) {
+      uploads.delete(session);
+      return reply(msg, undefined, { status: 400, code: "invalid_request", message: `Chunk ${upload.seq + 1} of the input was due` });
+    }
+    upload.seq = seq;
+    upload.chunks.push(msg.data);
+    upload.size += msg.data.length;
+    const last = upload.total === undefined ? msg.headers?.get("sy-end") === "1" : upload.size >= upload.total;
+    if (!last) return ack(msg, session, seq);
+    uploads.delete(session);
+    const data = new Uint8Array(upload.size);
+    let at = 0;
+    for (const chunk of upload.chunks) {
+      data.set(chunk, at);
+      at += chunk.length;
+    }
+    serveInput(msg, data);
+  };
   const serve = (msg: Msg) => {
     requests++;
     const method = msg.subject.slice(msg.subject.lastIndexOf(".") + 1);
     if (method !== "greet") return reply(msg, undefined, { status: 404, code: "method_not_found", message: `No method "${method}"` });
+    const bytes = msg.headers?.get("sy-bytes") ?? "";
+    if (bytes !== "" && !options.noInputChunks) {
+      const session = `up${Math.random().toString(36).slice(2, 10)}`;
+      uploads.set(session, { total: bytes === "*" ? undefined : Number(bytes), chunks: [msg.data], size: msg.data.length, seq: 0 });
+      return ack(msg, session, 0);
+    }
+    serveInput(msg, msg.data);
+  };
+  const serveInput = (msg: Msg, data: Uint8Array) => {
     let input: unknown;
     try {
-      input = msg.data.length === 0 ? {} : JSON.parse(new TextDecoder().decode(msg.data));
+      input = data.length === 0 ? {} : JSON.parse(new TextDecoder().decode(data));
     } catch {
       return reply(msg, undefined, { status: 400, code: "invalid_json", message: "The input is not valid JSON" });
     }
@@ -100,6 +143,7 @@ export async function startRawPlugin(natsUrl: string, options: RawPluginOptions 
       serve(m);
     },
   });
+  subs.push(nc.subscribe(`${prefix}.$i.${name}.${id}.$s.*`, { callback: (_e, m) => takeChunk(m, m.subject.slice(m.subject.lastIndexOf(".") + 1)) }));
   const stats = () => ({
     type: "io.nats.micro.v1.stats_response",
     ...identity,

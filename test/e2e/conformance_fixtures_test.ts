@@ -58,6 +58,12 @@ test("checkConformance() fails a raw instance on exactly the rules it breaks, an
 
     const future = await checkRaw(nats, nc, "rawfuture", { metadata: { "sy.protocol": "2", "sy.weight": "0" } });
     assert.deepEqual(failed(future), ["meta.protocol", "meta.values", "meta.admitted"]);
+
+    // Inputs in chunks are optional: an instance without them is warned about, and still conforms.
+    const whole = await checkRaw(nats, nc, "rawwhole", { noInputChunks: true });
+    assert.deepEqual(failed(whole), ["input.chunks", "input.unsized"]);
+    assert.equal(whole.ok, true);
+    assert.match(detailOf(whole, "input.chunks"), /was answered with an error instead of an acknowledgement: .*invalid_json/);
   } finally {
     await nc.close();
   }
