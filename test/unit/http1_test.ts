@@ -1,5 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { InputBuffer } from "../../src/runtime/http1/input.ts";
 import { BodyError, ChunkedBody, FixedLengthBody } from "../../src/runtime/http1/body.ts";
 import type { BodySource } from "../../src/runtime/http1/body.ts";
@@ -201,4 +203,58 @@ test("writeResponse sends a complete body with a length, one still being produce
   const cut = await written(failing, options());
   assert.equal(cut.ok, false, "a body that fails part way closes the connection");
   assert.doesNotMatch(cut.text, /0\r\n\r\n$/, "never a complete answer");
+});
+
+/** A full garbage collection now: `Bun.gc`, or V8's `gc` exposed at run time (Deno, Node). */
+function collectGarbage(): void {
+  const bun = (globalThis as { Bun?: { gc(force: boolean): void } }).Bun;
+  if (bun !== undefined) return bun.gc(true);
+  setFlagsFromString("--expose-gc");
+  (runInNewContext("gc") as () => void)();
+}
+
+test("writeResponse holds no piece it wrote while the client stays connected, and cancels a quiet body once the client leaves", async () => {
+  // Pieces still referenced after their write would add up to the whole reply (20 MiB and more)
+  // for as long as the answer is written.
+  const refs: WeakRef<Uint8Array>[] = [];
+  let held = -1;
+  let n = 0;
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      // A new task: what earlier ones touched is no longer kept for them.
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      if (n++ < 40) {
+        const piece = encoder.encode(`line${n}\n`);
+        refs.push(new WeakRef(piece));
+        return controller.enqueue(piece);
+      }
+      collectGarbage();
+      held = refs.slice(0, 30).filter((r) => r.deref() !== undefined).length;
+      controller.close();
+    },
+  }, { highWaterMark: 0 });
+  const stays = await written(new Response(body), options({ gone: new Promise<void>(() => {}) }));
+  assert.equal(stays.ok, true);
+  assert.match(stays.text, /6\r\nline1\n\r\n[^]*7\r\nline40\n\r\n0\r\n\r\n$/);
+  assert.equal(held, 0, `${held} of the first 30 pieces written still held`);
+
+  let leave!: () => void;
+  const gone = new Promise<void>((resolve) => leave = resolve);
+  let cancelled = false;
+  const quiet = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      if (!cancelled) controller.enqueue(encoder.encode("line\n"));
+      // Then nothing more comes: only the client's leaving ends the answer.
+      leave();
+      await new Promise(() => {});
+    },
+    cancel() {
+      cancelled = true;
+    },
+  }, { highWaterMark: 0 });
+  const left = await written(new Response(quiet), options({ gone }));
+  assert.equal(left.ok, false, "a client that left: the connection closes");
+  assert.ok(cancelled, "the body is cancelled, its producer told");
+  assert.doesNotMatch(left.text, /0\r\n\r\n$/, "never a complete answer");
 });

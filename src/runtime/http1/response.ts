@@ -68,7 +68,6 @@ const FRAMING = new Set(["connection", "content-length", "keep-alive", "transfer
 const EMPTY = new Uint8Array(0);
 const END_CHUNKS = new Uint8Array([48, 13, 10, 13, 10]); // 0\r\n\r\n
 const NOT_YET: unique symbol = Symbol("not yet");
-const GONE: unique symbol = Symbol("gone");
 /** Bodies larger than this go chunked rather than gathered. */
 const MAX_GATHERED = 1024 * 1024;
 const encoder = new TextEncoder();
@@ -105,19 +104,28 @@ export async function writeResponse(
   const reader = res.body!.getReader();
   const pieces: Uint8Array[] = [];
   let size = 0;
+  /** The read still pending once the body turned out to be still being produced. */
+  let pending: Promise<ReadableStreamReadResult<Uint8Array>> | undefined;
   try {
     for (;;) {
       const next = reader.read();
       const got = await soon(next);
-      if (got === NOT_YET) return await writeChunked(head, pieces, next, reader, write, options, declaredLength(res));
+      if (got === NOT_YET) {
+        pending = next;
+        break;
+      }
       if (got.done) break;
       pieces.push(got.value);
       size += got.value.length;
-      if (size > MAX_GATHERED) return await writeChunked(head, pieces, undefined, reader, write, options, declaredLength(res));
+      if (size > MAX_GATHERED) break;
     }
   } catch {
     reader.cancel().catch(() => {});
     return false;
+  }
+  // Not awaited here: this function's frame lets go of the pending read and what it brings.
+  if (pending !== undefined || size > MAX_GATHERED) {
+    return writeChunked(head, pieces, pending, reader, write, options, declaredLength(res));
   }
   head += `content-length: ${size}\r\n`;
   return await write(
@@ -171,15 +179,24 @@ async function writeChunked(
   );
   for (const piece of gathered) left -= piece.length;
   if (sized && left < 0) ok = false;
-  for (const piece of gathered) ok &&= await write(frame(piece));
+  // Written pieces are let go of (here, by the caller's array, by the read that brought them): a
+  // reply in ~1 MiB chunks would otherwise hold its first ones until the answer ends.
+  while (ok && gathered.length > 0) ok = await write(frame(gathered.shift()!));
+  gathered.length = 0;
   let next = pending;
-  const gone = options.gone?.then((): typeof GONE => GONE);
+  pending = undefined;
+  // Cancelling the body ends the read waiting on it. Not a race of each read against `gone`: every
+  // race would stay attached to it, holding the piece it settled with, until the client leaves.
+  let gone = false;
+  options.gone?.then(() => {
+    gone = true;
+    reader.cancel().catch(() => {});
+  });
   try {
     while (ok) {
-      const read = next ?? reader.read();
-      const got = gone === undefined ? await read : await Promise.race([read, gone]);
+      const got = await (next ?? reader.read());
       next = undefined;
-      if (got === GONE) break;
+      if (gone) break;
       if (got.done) return sized ? left === 0 : options.closeDelimited || await write(END_CHUNKS);
       if (got.value.length > 0) {
         if (sized && (left -= got.value.length) < 0) break;
@@ -238,4 +255,3 @@ function joined(head: string, body: Uint8Array, into?: Uint8Array): Uint8Array {
   out.set(body, length);
   return out;
 }
-
