@@ -4,7 +4,7 @@
  * floors (or from itself), and no files import each other in a circle. The floors, written down
  * once, bottom first:
  *
- *  0  errors.ts, deps.ts, diff.ts          what everything may use
+ *  0  errors.ts, deps.ts, diff.ts, bytes.ts   what everything may use
  *  1  runtime/                             Deno, Bun and Node specifics
  *  2  bus/                                 NATS: subjects, headers, request/reply, micro protocol
  *  3  plugin/                              the SDK plugin authors import
@@ -26,6 +26,7 @@ const FLOORS: Readonly<Record<string, number>> = {
   "errors.ts": 0,
   "deps.ts": 0,
   "diff.ts": 0,
+  "bytes.ts": 0,
   runtime: 1,
   bus: 2,
   plugin: 3,
