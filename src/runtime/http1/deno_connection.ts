@@ -14,6 +14,8 @@ import type { DenoClient } from "./deno_client.ts";
 import { InputBuffer } from "./input.ts";
 import { bodyStream, ChunkedBody, FixedLengthBody } from "./body.ts";
 import type { BodySource } from "./body.ts";
+import { LiteRequest } from "./lite_request.ts";
+import type { LiteBody } from "./lite_request.ts";
 import { answerBytes, writeResponse } from "./response.ts";
 import type { AnswerOptions } from "./response.ts";
 import type { RequestHead } from "../request_head.ts";
@@ -174,11 +176,11 @@ function nextHead(
 }
 
 /**
- * The `Request` for `head`, its body taken from `input`: as bytes when all of it has arrived, else
- * as a stream read only when the handler reads it. `body` tracks whether the wire is at the next
+ * The request for `head` (a {@linkcode LiteRequest}), its body taken from `input`: as bytes when all
+ * of it has arrived, else as a stream read only when the handler reads it. `body` tracks whether the wire is at the next
  * request; undefined when nothing is left on it. A body on GET or HEAD (which `Request` cannot
  * carry) is left unread, so its connection closes after the answer. Undefined when the URL parser
- * refuses the target or Host (a port past 65535).
+ * refuses the target or Host (a port past 65535), as `new Request()` would.
  */
 function requestOf(
   head: RequestHead,
@@ -186,33 +188,30 @@ function requestOf(
   io: DenoClient,
 ): { req: Request; body: BodySource | undefined } | undefined {
   const url = head.target.charCodeAt(0) === 47 /* / */ ? `http://${head.host}${head.target}` : head.target;
+  if (!URL.canParse(url)) return undefined;
   const method = head.method;
   let body: BodySource | undefined;
-  let init: RequestInit = { method };
+  let content: LiteBody;
   if (head.chunked || head.contentLength > 0) {
     const upper = method.toUpperCase();
     if (upper === "GET" || upper === "HEAD") {
       body = { done: false, next: () => Promise.resolve(null) };
     } else if (!head.chunked && input.size >= head.contentLength) {
-      init = { method, body: input.take(head.contentLength) as Uint8Array<ArrayBuffer> };
+      content = input.take(head.contentLength) as Uint8Array<ArrayBuffer>;
     } else {
-      body = head.chunked ? new ChunkedBody(input) : new FixedLengthBody(input, head.contentLength);
-      init = {
-        method,
-        body: bodyStream(body, head.expectContinue ? () => io.write(CONTINUE).then(() => {}) : undefined),
-      };
+      const source = body = head.chunked ? new ChunkedBody(input) : new FixedLengthBody(input, head.contentLength);
+      const expectContinue = head.expectContinue;
+      content = (onFirstRead) =>
+        bodyStream(source, () => {
+          onFirstRead();
+          return expectContinue ? io.write(CONTINUE).then(() => {}) : Promise.resolve();
+        });
     }
   }
-  let req: Request;
-  try {
-    req = new Request(url, init);
-  } catch {
-    return undefined;
-  }
-  const headers = req.headers;
+  const headers = new Headers();
   const fields = head.fields;
   for (let i = 0; i < fields.length; i += 2) headers.append(fields[i]!, fields[i + 1]!);
-  return { req, body };
+  return { req: new LiteRequest(url, method, headers, content) as unknown as Request, body };
 }
 
 function refuse(
