@@ -3,8 +3,9 @@
  * traffic shares an event loop with them: `count` sockets each send a request's headers one line
  * every `everyMs`, for as long as the server lets them (at most `maxMs`). Prints `slowloris:
  * connected` once every socket is connected, then one line `SLOWLORIS_RESULT {"sockets":[…]}`
- * with, per socket, `[closedAfterMs, byServer]` (ms from its connect; closed by the server, not by
- * the `maxMs` limit).
+ * with, per socket, `[closedAfterMs, sinceDialMs, byServer]`: ms from its connect as this process saw
+ * it, ms from before it dialled (the server's clock for it starts between the two: on a loaded machine
+ * this process may see its connect late), and whether the server closed it, not the `maxMs` limit.
  *   node _slowloris_process.ts '{"port":8080,"count":200,"everyMs":200,"maxMs":5000}'
  */
 import { connect } from "node:net";
@@ -29,10 +30,11 @@ const onStarted = () => {
   if (++started === spec.count) process.stdout.write("slowloris: connected\n");
 };
 
-function slowSocket(): Promise<[number, boolean]> {
+function slowSocket(): Promise<[number, number, boolean]> {
   return new Promise((resolve) => {
+    const dialled = performance.now();
     const socket = connect(spec.port, "127.0.0.1");
-    let t0 = performance.now();
+    let t0 = dialled;
     let timer: ReturnType<typeof setInterval> | undefined;
     let n = 0;
     let connected = false;
@@ -46,7 +48,8 @@ function slowSocket(): Promise<[number, boolean]> {
       clearInterval(timer);
       clearTimeout(safety);
       socket.destroy();
-      resolve([Math.round(performance.now() - t0), byServer]);
+      const now = performance.now();
+      resolve([Math.round(now - t0), Math.round(now - dialled), byServer]);
     };
     socket.on("connect", () => {
       t0 = performance.now();
