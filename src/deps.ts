@@ -13,6 +13,8 @@ export interface Clock {
   now(): number;
   setTimeout(fn: () => void, ms: number): TimerId;
   clearTimeout(id: TimerId): void;
+  /** Lets the process exit while only this timer is armed (as Node's `timeout.unref()`); optional. */
+  unref?(id: TimerId): void;
 }
 
 /** Structured attributes of a log line. */
@@ -40,6 +42,11 @@ export const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (id) => clearTimeout(id as ReturnType<typeof setTimeout>),
+  unref: (id) => {
+    // Node and Bun hand out timer objects; Deno a number, unreferenced through its namespace.
+    if (typeof id === "object" && id !== null && "unref" in id && typeof id.unref === "function") id.unref();
+    else if (typeof id === "number") (globalThis as { Deno?: { unrefTimer(id: number): void } }).Deno?.unrefTimer(id);
+  },
 };
 
 /** A logger that drops everything. */

@@ -26,8 +26,9 @@ interface Pending {
 /** NATS's default `max_payload` (1 MiB), assumed until the server says otherwise. */
 export const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 
-/** How often pending requests are checked for their deadline: a timeout fires at most this late. */
-export const SWEEP_INTERVAL_MS = 5;
+
+/** The longest delay timers take (2^31 - 1 ms, ~24.8 days): a longer one fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** A request waiting to be published: while the connection is down, or until the batch goes out. */
 interface Held {
@@ -62,8 +63,11 @@ export interface RequestMuxOptions {
 /**
  * Request/reply over one shared wildcard reply subscription and a map of pending requests.
  * Cheaper per request than `nc.request()`: no per-request subscription object, iterator, timer or
- * async stack trace, just a map entry and a promise. One timer sweeps expired requests while any
- * are pending (a timer per request costs 1-4 µs to arm and clear, depending on the runtime).
+ * async stack trace, just a map entry and a promise. One timer, armed for the earliest deadline,
+ * fails the requests whose deadline passed (a timer per request costs 1-4 µs to arm and clear,
+ * depending on the runtime; a periodic sweep wakes the event loop for nothing hundreds of times a
+ * second). With the same timeout for every request, deadlines come in order and a request arms
+ * nothing: the timer is re-armed only when it fires, or for a deadline earlier than its own.
  * Failures are typed bus errors (`bus_errors.ts`): no HTTP here.
  */
 export class RequestMux {
@@ -79,7 +83,10 @@ export class RequestMux {
   #batch: Held[] = [];
   readonly #flushBatch = () => this.#publishBatch();
   readonly #clock: Clock;
+  /** The one timer, armed for the earliest deadline of the requests pending when it was set. */
   #sweeper: TimerId | undefined;
+  /** The deadline {@linkcode RequestMux.#sweeper} fires at. */
+  #sweepAt = Infinity;
   readonly #sweep = () => this.#expire();
   /** Tags whose new requests fail at once; `ALL` blocks every request. Empty on the hot path. */
   readonly #blocked = new Map<string | typeof ALL, () => Error>();
@@ -129,10 +136,11 @@ export class RequestMux {
     const token = (this.#seq++).toString(36);
     const pending = this.#pending;
     const tag = options.tag;
-    this.#sweeper ??= this.#clock.setTimeout(this.#sweep, SWEEP_INTERVAL_MS);
+    const timeoutMs = options.timeoutMs;
+    const deadline = this.#clock.now() + timeoutMs;
+    if (deadline < this.#sweepAt) this.#arm(deadline);
     return new Promise<BusReply>((resolve, reject) => {
-      const timeoutMs = options.timeoutMs;
-      pending.set(token, { resolve, reject, deadline: this.#clock.now() + timeoutMs, timeoutMs, subject, tag });
+      pending.set(token, { resolve, reject, deadline, timeoutMs, subject, tag });
       if (this.#down) {
         this.#held.push({ token, subject, data, headers: options.headers });
         return;
@@ -191,6 +199,7 @@ export class RequestMux {
     this.#failAll("the request mux closed");
     this.#clock.clearTimeout(this.#sweeper);
     this.#sweeper = undefined;
+    this.#sweepAt = Infinity;
   }
 
   #onReply(msg: Msg): void {
@@ -251,20 +260,33 @@ export class RequestMux {
     }
   }
 
-  /** Fails the requests whose deadline passed; stops sweeping once none are pending. */
+  /** Sets the timer for `deadline` (replacing one set for later). */
+  #arm(deadline: number): void {
+    const clock = this.#clock;
+    if (this.#sweeper !== undefined) clock.clearTimeout(this.#sweeper);
+    this.#sweepAt = deadline;
+    // A pending request holds the connection open; the timer alone need not keep the process alive.
+    const timer = clock.setTimeout(this.#sweep, Math.min(Math.max(0, deadline - clock.now()), MAX_TIMER_MS));
+    clock.unref?.(timer);
+    this.#sweeper = timer;
+  }
+
+  /** Fails the requests whose deadline passed, then arms the timer for the earliest one left. */
   #expire(): void {
+    this.#sweeper = undefined;
+    this.#sweepAt = Infinity;
     const pending = this.#pending;
-    if (pending.size === 0) {
-      this.#sweeper = undefined;
-      return;
-    }
     const now = this.#clock.now();
+    let next = Infinity;
     for (const [token, p] of pending) {
-      if (p.deadline > now) continue;
+      if (p.deadline > now) {
+        if (p.deadline < next) next = p.deadline;
+        continue;
+      }
       pending.delete(token);
       p.reject(new BusTimeoutError(p.subject, p.timeoutMs));
     }
-    this.#sweeper = pending.size === 0 ? undefined : this.#clock.setTimeout(this.#sweep, SWEEP_INTERVAL_MS);
+    if (next !== Infinity) this.#arm(next);
   }
 
   #failAll(why: string): void {

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { connectBus, RequestMux } from "../../src/bus/mod.ts";
-import { deferred, startNatsServer } from "../../src/testing/mod.ts";
+import { deferred, FakeClock, startNatsServer } from "../../src/testing/mod.ts";
 import type { Msg } from "@nats-io/nats-core";
 
 const text = (r: { data: Uint8Array }) => new TextDecoder().decode(r.data);
@@ -107,6 +107,50 @@ test("RequestMux times out each request on its own deadline, whatever the others
     }
     assert.deepEqual(fired, [40, 40, 1_000, 3_000], "each on its own deadline, not the longest one");
     assert.equal(mux.size, 0);
+  } finally {
+    await nc.close();
+  }
+});
+
+test("RequestMux arms one timer for the earliest deadline: requests with the same timeout arm nothing, an earlier deadline re-arms", async () => {
+  await using server = await startNatsServer();
+  const nc = await connectBus({ servers: [server.url] });
+  try {
+    nc.subscribe("silent", { callback: () => {} });
+    await nc.flush();
+    const clock = new FakeClock(1_000);
+    let armed = 0;
+    const counting = Object.assign(Object.create(clock) as FakeClock, {
+      setTimeout: (fn: () => void, ms: number) => (armed++, clock.setTimeout(fn, ms)),
+      clearTimeout: (id: unknown) => clock.clearTimeout(id),
+      now: () => clock.now(),
+    });
+    const mux = new RequestMux(nc, { clock: counting });
+    const settled: string[] = [];
+    const ask = (name: string, timeoutMs: number) =>
+      mux.request("silent", new Uint8Array(), { timeoutMs }).catch((err: Error & { code?: string }) => void settled.push(`${name}:${err.code}`));
+    const late = Array.from({ length: 50 }, (_, i) => (clock.tick(1), ask(`late${i}`, 10_000)));
+    assert.equal(armed, 1, "fifty requests with the same timeout arm the timer once");
+    assert.equal(clock.pending, 1);
+    const early = ask("early", 100);
+    assert.equal(armed, 2, "an earlier deadline re-arms");
+    assert.equal(clock.pending, 1, "the timer armed before was cleared");
+    clock.tick(99);
+    await Promise.resolve();
+    assert.deepEqual(settled, []);
+    clock.tick(1);
+    await early;
+    assert.deepEqual(settled, ["early:timeout"]);
+    assert.equal(mux.size, 50);
+    assert.equal(clock.pending, 1, "re-armed for the earliest deadline left");
+    clock.tick(11_001 - 1_150); // late0 was asked at 1_001 with 10 s
+    await late[0];
+    assert.deepEqual(settled, ["early:timeout", "late0:timeout"], "the first late request fails at its own deadline, the others not yet");
+    clock.tick(49);
+    await Promise.all(late);
+    assert.equal(settled.length, 51);
+    assert.equal(mux.size, 0);
+    assert.equal(clock.pending, 0, "nothing pending: no timer");
   } finally {
     await nc.close();
   }
