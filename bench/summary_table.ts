@@ -2,6 +2,10 @@
  * The one table the performance work reads: per runtime, Switchyard against the lean floor
  * (floor-http-mux), tracing on against off, and Switchyard against Moleculer, all from one run.
  * Every line says which scenario is the numerator, which the baseline, and which way is better.
+ * With `--repeat N` each ratio is taken within a repetition (its two sides ran back to back, see
+ * run.ts) and the table shows the median over the repetitions and their range: on a shared VM the
+ * machine's speed drifts by more than the differences measured, so a ratio of two medians taken
+ * minutes apart would mostly measure the drift.
  * @module
  */
 import { serverCpu } from "./report.ts";
@@ -103,14 +107,41 @@ function format(value: number | undefined, kind: SummaryLine["kind"]): string {
   return rounded > 0 ? `+${rounded}` : String(rounded);
 }
 
+/** The median of `values` (the mean of the two middle ones for an even count). */
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/**
+ * A line's value for one runtime: per repetition where both sides succeeded, then the median, with
+ * the range when there were several ("1.02 (0.95–1.10)"); "-" where no repetition has both sides.
+ */
+function cell(line: SummaryLine, rows: readonly Row[], runtime: string): string {
+  const ok = (scenario: string, r: Row) =>
+    r.scenario === scenario && r.runtime === runtime && r.concurrency === line.c && r.status === "ok" && r.result !== undefined;
+  const values: number[] = [];
+  const reps = [...new Set(rows.map((r) => r.rep ?? 1))];
+  for (const rep of reps) {
+    const num = rows.find((r) => (r.rep ?? 1) === rep && ok(line.num, r));
+    const den = rows.find((r) => (r.rep ?? 1) === rep && ok(line.den, r));
+    const value = num === undefined || den === undefined ? undefined : line.value(num, den);
+    if (value !== undefined && Number.isFinite(value)) values.push(value);
+  }
+  if (values.length === 0) return "-";
+  const mid = format(median(values), line.kind);
+  if (values.length === 1) return mid;
+  return `${mid} (${format(Math.min(...values), line.kind)}–${format(Math.max(...values), line.kind)})`;
+}
+
 /**
  * One line per measure, one column per runtime of the run. "server CPU" is gateway + plugin +
  * nats-server µs per request (the load generator excluded); "-" where a side was not measured.
+ * `rows` are every repetition's rows (each with its `rep`), not the folded summary.
  */
 export function summaryTable(rows: readonly Row[]): string {
   const runtimes = [...new Set(rows.map((r) => r.runtime))];
-  const find = (scenario: string, runtime: string, c: number) =>
-    rows.find((r) => r.scenario === scenario && r.runtime === runtime && r.concurrency === c && r.result);
   const header = ["measure", "numerator", "baseline", "c", "reads as", ...runtimes];
   const lines = SUMMARY_LINES.map((line) => [
     line.measure,
@@ -118,13 +149,10 @@ export function summaryTable(rows: readonly Row[]): string {
     line.den,
     String(line.c),
     line.readsAs,
-    ...runtimes.map((runtime) => {
-      const num = find(line.num, runtime, line.c);
-      const den = find(line.den, runtime, line.c);
-      return num === undefined || den === undefined ? "-" : format(line.value(num, den), line.kind);
-    }),
+    ...runtimes.map((runtime) => cell(line, rows, runtime)),
   ]);
   const sep = header.map((_, i) => (i < 5 ? "---" : "---:"));
   const table = [header, sep, ...lines].map((cells) => `| ${cells.join(" | ")} |`).join("\n");
-  return `${table}\n\n${LEGEND}`;
+  const spread = rows.some((r) => (r.rep ?? 1) > 1) ? "\n\nWith repetitions: the median of the per-repetition ratios (their range in brackets)." : "";
+  return `${table}\n\n${LEGEND}${spread}`;
 }

@@ -86,6 +86,23 @@ describe("bench summary table", () => {
     );
     assert.equal(line(summaryTable(failed), "req/s: switchyard / moleculer", 64)["node"], "-");
   });
+
+  test("with repetitions each ratio is taken within one, then the median and the range are shown", () => {
+    const rep = (r: Row, n: number, scale: number): Row => ({ ...r, rep: n, result: { ...r.result!, reqPerSec: r.result!.reqPerSec * scale } });
+    const floor = row("floor-http-mux", "node", 64, 5000, 9000, 300);
+    const sy = row("switchyard", "node", 64, 5000, 8000, 200);
+    // The machine's speed drifts between repetitions; within each the two sides move together.
+    const repeated: Row[] = [
+      rep(floor, 1, 1), rep(sy, 1, 1.1),
+      rep(floor, 2, 2), rep(sy, 2, 2 * 0.9),
+      rep(floor, 3, 0.5), rep(sy, 3, 0.5 * 1.3),
+      // a repetition whose floor failed counts for nothing
+      { scenario: floor.scenario, runtime: "node", concurrency: 64, rep: 4, status: "failed", note: "failed: x" }, rep(sy, 4, 9),
+    ];
+    const table = summaryTable(repeated);
+    assert.equal(line(table, "req/s: switchyard / lean floor", 64)["node"], "1.10 (0.90–1.30)");
+    assert.match(table, /median of the per-repetition ratios/);
+  });
 });
 
 describe("bench start-up probe", () => {
