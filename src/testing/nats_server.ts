@@ -55,9 +55,12 @@ export interface NatsServer extends AsyncDisposable {
   readonly exited: Promise<ExitStatus>;
   /** The last 50 lines the server logged. */
   logs(): string[];
-  /** SIGTERM, then SIGKILL after `stopTimeoutMs`; resolves once the process has exited. Idempotent. */
+  /**
+   * SIGTERM, then SIGKILL after `stopTimeoutMs`; resolves once the process has exited and its
+   * output has ended (`logs()` has its last lines). Idempotent.
+   */
   stop(): Promise<void>;
-  /** SIGKILL, as in a crash; resolves once the process has exited. */
+  /** SIGKILL, as in a crash; resolves once the process has exited and its output has ended. */
   kill9(): Promise<void>;
 }
 
@@ -154,11 +157,13 @@ function makeServer(
     logs: () => [...proc.lines],
     async stop() {
       await proc.stop(stopMs);
+      // The exit can be reported before the last lines are read (Bun): wait for the output's end.
+      await proc.closed;
       cleanup();
     },
     async kill9() {
       proc.kill("SIGKILL");
-      await proc.exited;
+      await proc.closed;
       cleanup();
     },
     [Symbol.asyncDispose]: () => server.stop(),
