@@ -26,7 +26,6 @@ interface Pending {
 /** NATS's default `max_payload` (1 MiB), assumed until the server says otherwise. */
 export const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 
-
 /** The longest delay timers take (2^31 - 1 ms, ~24.8 days): a longer one fires at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -65,9 +64,10 @@ export interface RequestMuxOptions {
  * Cheaper per request than `nc.request()`: no per-request subscription object, iterator, timer or
  * async stack trace, just a map entry and a promise. One timer, armed for the earliest deadline,
  * fails the requests whose deadline passed (a timer per request costs 1-4 µs to arm and clear,
- * depending on the runtime; a periodic sweep wakes the event loop for nothing hundreds of times a
- * second). With the same timeout for every request, deadlines come in order and a request arms
- * nothing: the timer is re-armed only when it fires, or for a deadline earlier than its own.
+ * depending on the runtime; a periodic sweep would run hundreds of times a second while anything is
+ * pending, and wake an otherwise idle event loop as often while one slow request waits). With the
+ * same timeout for every request, deadlines come in order and a request arms nothing: the timer is
+ * re-armed only when it fires, or for a deadline earlier than its own.
  * Failures are typed bus errors (`bus_errors.ts`): no HTTP here.
  */
 export class RequestMux {
