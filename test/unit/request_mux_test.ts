@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { connectBus, RequestMux } from "../../src/bus/mod.ts";
 import { deferred, FakeClock, startNatsServer } from "../../src/testing/mod.ts";
 import type { Msg } from "@nats-io/nats-core";
+import type { Clock } from "../../src/deps.ts";
 
 const text = (r: { data: Uint8Array }) => new TextDecoder().decode(r.data);
 
@@ -120,11 +121,11 @@ test("RequestMux arms one timer for the earliest deadline: requests with the sam
     await nc.flush();
     const clock = new FakeClock(1_000);
     let armed = 0;
-    const counting = Object.assign(Object.create(clock) as FakeClock, {
-      setTimeout: (fn: () => void, ms: number) => (armed++, clock.setTimeout(fn, ms)),
-      clearTimeout: (id: unknown) => clock.clearTimeout(id),
+    const counting: Clock = {
       now: () => clock.now(),
-    });
+      setTimeout: (fn, ms) => (armed++, clock.setTimeout(fn, ms)),
+      clearTimeout: (id) => clock.clearTimeout(id),
+    };
     const mux = new RequestMux(nc, { clock: counting });
     const settled: string[] = [];
     const ask = (name: string, timeoutMs: number) =>
