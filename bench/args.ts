@@ -13,6 +13,11 @@ export interface BenchOptions {
   smoke: boolean;
   durationS: number;
   warmupS: number;
+  /**
+   * Seconds of load at {@linkcode JIT_WARMUP_CONCURRENCY} in flight once per scenario, before its
+   * first measured load, so that the runtimes' JITs have compiled the request path (0: none).
+   */
+  jitWarmupS: number;
   concurrencies: number[];
   repeat: number;
   runtimes: RuntimeName[];
@@ -30,6 +35,14 @@ export interface BenchOptions {
 
 export type LoadGenerator = "wrk" | "autocannon";
 
+/**
+ * Requests in flight during the JIT warm-up. The JITs tier code up by how often it ran, not for how
+ * long: at one request at a time a few seconds leave much of a router's code unoptimised (Bun's
+ * compiler thread still spent 50-60 µs a request compiling after 4 s at c=1), and the measurement
+ * then counts compilation rather than the request path.
+ */
+export const JIT_WARMUP_CONCURRENCY = 64;
+
 /** Whether a `wrk` binary runs here. */
 export function wrkAvailable(): boolean {
   const r = spawnSync("wrk", ["--version"], { stdio: "ignore" });
@@ -38,12 +51,15 @@ export function wrkAvailable(): boolean {
 }
 
 export const USAGE =
-  `usage: node bench/run.ts [--smoke] [--duration S] [--warmup S] [--concurrency 1,64] [--repeat N]
+  `usage: node bench/run.ts [--smoke] [--duration S] [--warmup S] [--jit-warmup S] [--concurrency 1,64] [--repeat N]
                          [--runtimes deno,bun,node] [--scenarios a,b] [--out bench/out/results.json]
                          [--skip-lifecycle] [--load auto|wrk|autocannon]
                          [--n 100,1000,5000] [--r 1,5,20] [--discovery-modes poll,announce]
                          [--discovery-config JSON] [--discovery-window S] [--discovery-runtime bun]
                          [--discovery-plugins 10] [--stream-items 200000]
+--warmup: unmeasured load before each measured one, at its concurrency (default: duration / 5, 1 to 2 s)
+--jit-warmup: load at ${JIT_WARMUP_CONCURRENCY} in flight once per scenario before its first measured load, so
+  the JITs have compiled the request path before a load at 1 in flight is measured (default 5 s, 0 with --smoke)
 --load: HTTP load generator (default: $SWITCHYARD_BENCH_LOAD, else auto = wrk when installed)
 scenarios: ${SCENARIOS.map((s) => s.name).join(", ")}
   and the group "${DISCOVERY_GROUP}" (only when named; --smoke runs it at N=50, R=1): N simulated instances,
@@ -74,6 +90,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | "help" {
       smoke: { type: "boolean", default: false },
       duration: { type: "string" },
       warmup: { type: "string" },
+      "jit-warmup": { type: "string" },
       concurrency: { type: "string" },
       repeat: { type: "string", default: "1" },
       runtimes: { type: "string", default: RUNTIMES.join(",") },
@@ -99,6 +116,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | "help" {
     "warmup",
     values.warmup ?? (smoke ? "0" : String(Math.min(2, Math.max(1, durationS / 5)))),
   );
+  const jitWarmupS = positive("jit-warmup", values["jit-warmup"] ?? (smoke ? "0" : "5"));
   const runtimes = list(values.runtimes).map((r) => {
     if (!(RUNTIMES as readonly string[]).includes(r)) throw new RangeError(`Unknown runtime "${r}"`);
     return r as RuntimeName;
@@ -123,6 +141,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | "help" {
     smoke,
     durationS,
     warmupS,
+    jitWarmupS,
     concurrencies,
     repeat,
     runtimes,

@@ -17,7 +17,7 @@ import process from "node:process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseBenchArgs, USAGE } from "./args.ts";
+import { JIT_WARMUP_CONCURRENCY, parseBenchArgs, USAGE } from "./args.ts";
 import { installCleanup, stopAll } from "./child_procs.ts";
 import { machineInfo } from "./machine_info.ts";
 import { lifecycleTable, measureLifecycle } from "./lifecycle.ts";
@@ -60,7 +60,7 @@ async function main(): Promise<number> {
     `machine: ${machine.nproc} cpu, ${machine.cpuModel}; node ${machine.node}, ${machine.deno}, bun ${machine.bun}`,
   );
   log(
-    `mode: ${opts.smoke ? "smoke" : "full"}, ${opts.durationS} s per load (+${opts.warmupS} s warm-up), ` +
+    `mode: ${opts.smoke ? "smoke" : "full"}, ${opts.durationS} s per load (+${opts.warmupS} s warm-up; ${opts.jitWarmupS} s at ${JIT_WARMUP_CONCURRENCY} in flight per scenario first), ` +
       `concurrency ${opts.concurrencies.join(",")}, runtimes ${
         opts.runtimes.join(",")
       }, ${opts.repeat} repetition(s), HTTP load by ${
@@ -84,6 +84,7 @@ async function main(): Promise<number> {
         const measured = await runScenario(scenario, runtime, {
           durationS: opts.durationS,
           warmupS: opts.warmupS,
+          jitWarmupS: opts.jitWarmupS,
           concurrencies: opts.concurrencies,
           startTimeoutMs: 20_000,
           load: opts.load,

@@ -12,6 +12,7 @@ import type { NatsServer } from "./nats_server.ts";
 import { cpuTimeUs, hostBusyUs, rssMiB } from "./proc_stats.ts";
 import { runtimeArgv } from "./scenarios.ts";
 import type { RuntimeName, Scenario, ScenarioContext } from "./scenarios.ts";
+import { JIT_WARMUP_CONCURRENCY } from "./args.ts";
 import type { LoadGenerator } from "./args.ts";
 import type { LoadResult } from "./load_result.ts";
 import type { Column, Row } from "./row.ts";
@@ -19,6 +20,8 @@ import type { Column, Row } from "./row.ts";
 export interface RunOptions {
   durationS: number;
   warmupS: number;
+  /** Seconds of unmeasured load at {@linkcode JIT_WARMUP_CONCURRENCY} before the first measured one. */
+  jitWarmupS: number;
   concurrencies: readonly number[];
   startTimeoutMs: number;
   /** Which HTTP load generator runs the `http` loads. */
@@ -92,18 +95,15 @@ export async function runScenario(
     const url = load.kind === "http" ? `http://127.0.0.1:${ctx.httpPort}${load.path}` : "";
     if (load.kind === "http") await probeHttp(url, load.body, opts.startTimeoutMs, load.expect);
     opts.log(`${scenario.name} on ${runtime}: ${tracked.length} process(es) ready`);
-    for (const c of opts.concurrencies) {
-      const args = ["-c", String(c), "-d", String(opts.durationS), "--warmup", String(opts.warmupS)];
-      const argv = load.kind === "http"
+    const loadArgv = (c: number, durationS: number, warmupS: number): string[] => {
+      const args = ["-c", String(c), "-d", String(durationS), "--warmup", String(warmupS)];
+      return load.kind === "http"
         ? runtimeArgv("node", LOAD_SCRIPTS[opts.load], ["--url", url, "--body", load.body, ...args])
-        : runtimeArgv(runtime, "bench/floor_nats_client.ts", [
-          "--nats",
-          ctx.natsUrl,
-          "--subject",
-          load.subject,
-          ...args,
-        ]);
-      rows.push(await measure(scenario.name, runtime, c, argv, tracked, opts));
+        : runtimeArgv(runtime, "bench/floor_nats_client.ts", ["--nats", ctx.natsUrl, "--subject", load.subject, ...args]);
+    };
+    if (opts.jitWarmupS > 0) await jitWarmup(`${scenario.name}/jit warm-up`, loadArgv(JIT_WARMUP_CONCURRENCY, opts.jitWarmupS, 0), opts.jitWarmupS);
+    for (const c of opts.concurrencies) {
+      rows.push(await measure(scenario.name, runtime, c, loadArgv(c, opts.durationS, opts.warmupS), tracked, opts));
     }
     if (tracked.some((t) => t.column === "sink")) await noteSinkStats(ctx.sinkPort, rows, opts);
   } catch (err) {
@@ -115,6 +115,16 @@ export async function runScenario(
     await nats?.stop();
   }
   return rows;
+}
+
+/** Runs one unmeasured load to its end (its result is not read: a failure shows in the loads after it). */
+async function jitWarmup(name: string, argv: string[], durationS: number): Promise<void> {
+  const load = new Child(name, argv, childEnv());
+  try {
+    await load.waitFor(/^\{"result":/, (durationS + 60) * 1000);
+  } finally {
+    await load.stop();
+  }
 }
 
 /**
