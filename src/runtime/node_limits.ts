@@ -27,8 +27,12 @@ function applyLimits(server: Server, limits: ServerLimits): void {
   if (limits.maxConnections !== undefined) server.maxConnections = limits.maxConnections;
   (server as { connectionsCheckingInterval?: number }).connectionsCheckingInterval = Math.max(10, Math.min(250, Math.floor(limits.headerTimeoutMs / 10)));
   server.on("connection", (socket: Socket) => {
-    const timer = setTimeout(() => socket.destroy(), limits.headerTimeoutMs);
-    socket.once("data", () => clearTimeout(timer));
+    // Asks the socket whether a byte came, rather than listening for "data": a "data" listener makes
+    // node:http take its parser off the socket and feed it from JavaScript for the connection's whole
+    // life (a Buffer and a "data" event per read), which cost the router ~10 µs a request.
+    const timer = setTimeout(() => {
+      if (socket.bytesRead === 0) socket.destroy();
+    }, limits.headerTimeoutMs);
     socket.once("close", () => clearTimeout(timer));
   });
   // node:http hands CONNECT to a "connect" listener and drops the socket when there is none.

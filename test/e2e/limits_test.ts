@@ -140,6 +140,46 @@ describe("hard input limits at the router", () => {
     assert.match(res.response, /"request_timeout"/);
   });
 
+  test("a connection that never sends a byte is closed at the header timeout, and one that sent a request is not", async () => {
+    /** Resolves when the server closes `socket`, with the ms since `t0`, or -1 at our own limit, far past the timeout. */
+    const closedBy = (socket: Socket, t0: number) =>
+      new Promise<number>((resolve) => {
+        const safety = setTimeout(() => resolve(-1), HEADER_TIMEOUT_MS * 5);
+        socket.on("error", () => {});
+        socket.on("close", () => {
+          clearTimeout(safety);
+          resolve(performance.now() - t0);
+        });
+      });
+    const silent = connect(stack.router.port, "127.0.0.1");
+    // Read what comes (a 408 behind the guard): unread bytes would hold back the socket's end and close.
+    silent.resume();
+    const silentClosed = closedBy(silent, performance.now());
+    // A second connection sends one whole request and keeps quiet after it: the first-byte clock
+    // must not close it (only the idle timeout may, later than the header timeout).
+    const served = connect(stack.router.port, "127.0.0.1");
+    let answer = "";
+    served.setEncoding("utf8");
+    served.on("data", (chunk: string) => answer += chunk);
+    const body = '{"name":"one"}';
+    served.write(`POST /v1/hello/greet HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    const servedAt = performance.now();
+    const servedClosed = closedBy(served, servedAt);
+    try {
+      const ms = await silentClosed;
+      assert.ok(ms >= 0, "the silent connection was never closed");
+      assert.ok(ms >= HEADER_TIMEOUT_MS - 50, `closed after ${ms.toFixed(0)} ms, before the header timeout`);
+      assert.ok(ms <= HEADER_TIMEOUT_MS + CLOSE_SLACK_MS, `closed after ${ms.toFixed(0)} ms`);
+      await waitFor(() => answer.includes("\r\n\r\n"), { timeoutMs: 10_000, message: "the served connection's answer" });
+      assert.match(answer, /^HTTP\/1\.1 200 /);
+      const servedMs = await servedClosed;
+      assert.ok(servedMs < 0 || servedMs >= IDLE_TIMEOUT_MS - 50, `the served connection was closed after ${servedMs.toFixed(0)} ms, before its idle timeout`);
+    } finally {
+      silent.destroy();
+      served.destroy();
+    }
+  });
+
   test("an idle keep-alive connection is closed after the idle timeout", async () => {
     const socket: Socket = connect(stack.router.port, "127.0.0.1");
     let text = "";
