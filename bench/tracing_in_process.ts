@@ -9,12 +9,14 @@
  *   - `inline`: SpanExportProcessor, encoded at span end and sent from this thread;
  *   - `worker`: the SDK's tracer, SpanExportProcessor, encoded at span end and sent from a worker;
  *   - `leanspans`: the lean tracer's spans made, not encoded or exported;
+ *   - `leanencode`: the lean tracer's spans encoded and batched, each batch then dropped (what the
+ *     serving thread spends before a batch leaves for the worker);
  *   - `lean`: Switchyard's lean tracer into the same processor and worker (what the CLI starts).
  * Spans go to a local OTLP sink. CPU is the whole process (every thread) per request, "main" the
  * thread that serves requests.
  *
  *   <runtime> bench/tracing_in_process.ts [--requests 20000] [--concurrency 64] [--rounds 3]
- *                                        [--modes off,spans,sdk,worker,leanspans,lean] [--active-context]
+ *                                        [--modes off,spans,sdk,worker,leanspans,leanencode,lean] [--active-context]
  * `--active-context` registers the AsyncLocalStorage context manager, as a plugin process has.
  * @module
  */
@@ -45,7 +47,7 @@ import { spanLimitsFromEnv } from "../src/telemetry/span_attributes.ts";
 import { defaultResource } from "@opentelemetry/resources";
 import hello from "../plugins/hello/mod.ts";
 
-const MODES = ["off", "spans", "sdk", "inline", "worker", "leanspans", "lean"] as const;
+const MODES = ["off", "spans", "sdk", "inline", "worker", "leanspans", "leanencode", "lean"] as const;
 type Mode = typeof MODES[number];
 
 const { values } = parseArgs({
@@ -86,6 +88,9 @@ function processorFor(mode: Mode): SpanProcessor | undefined {
       return new SpanExportProcessor(createOtlpHttpSender());
     case "leanspans":
       return { onStart() {}, onEnd() {}, forceFlush: () => Promise.resolve(), shutdown: () => Promise.resolve() };
+    case "leanencode":
+      // Encoded and batched, then dropped: what the main thread spends before the worker takes over.
+      return new SpanExportProcessor({ send: (_batch, done) => done(undefined), forceFlush: () => Promise.resolve(), shutdown: () => Promise.resolve() });
     case "worker":
     case "lean":
       return new SpanExportProcessor(new WorkerSender({ logLevel: DiagLogLevel.NONE }));
@@ -102,8 +107,8 @@ async function round(mode: Mode): Promise<Result> {
   const processor = processorFor(mode);
   const provider = processor === undefined
     ? undefined
-    : mode === "lean" || mode === "leanspans"
-    ? new LeanTracerProvider({ processor: mode === "lean" ? processor as SpanExportProcessor : { ...NO_EXPORT, append() {} }, resource: defaultResource(), sampler: new SpanSampler("on", true), limits: spanLimitsFromEnv({}) })
+    : mode === "lean" || mode === "leanspans" || mode === "leanencode"
+    ? new LeanTracerProvider({ processor: mode !== "leanspans" ? processor as SpanExportProcessor : { ...NO_EXPORT, append() {} }, resource: defaultResource(), sampler: new SpanSampler("on", true), limits: spanLimitsFromEnv({}) })
     : new TracerProvider({ spanProcessors: [processor] });
   const tracer: Tracer | undefined = provider?.getTracer("switchyard");
   const host = await servePlugin(hello, pluginNc, { instanceId: `bench-${mode}`, tracer });
