@@ -38,7 +38,7 @@ export type LoadGenerator = "wrk" | "autocannon";
 /**
  * Requests in flight during the JIT warm-up. The JITs tier code up by how often it ran, not for how
  * long: at one request at a time a few seconds leave much of a router's code unoptimised (Bun's
- * compiler thread still spent 50-60 µs a request compiling after 4 s at c=1), and the measurement
+ * compiler thread still spent 50-60 µs a request compiling 3 s into a c=1 load), and the measurement
  * then counts compilation rather than the request path.
  */
 export const JIT_WARMUP_CONCURRENCY = 64;

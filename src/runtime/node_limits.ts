@@ -29,7 +29,7 @@ function applyLimits(server: Server, limits: ServerLimits): void {
   server.on("connection", (socket: Socket) => {
     // Asks the socket whether a byte came, rather than listening for "data": a "data" listener makes
     // node:http take its parser off the socket and feed it from JavaScript for the connection's whole
-    // life (a Buffer and a "data" event per read), which cost the router ~10 µs a request.
+    // life (a Buffer and a "data" event per read): ~5 % of the router's CPU a request at 64 in flight.
     const timer = setTimeout(() => {
       if (socket.bytesRead === 0) socket.destroy();
     }, limits.headerTimeoutMs);
